@@ -1,0 +1,155 @@
+"""The store: the one module that opens DuckDB.
+
+Everything else receives a :class:`Store` (or, for Splink, the connection it lends) and never
+connects on its own. The schema lives in ``intel/schema/*.sql``, one file per area, applied in
+name order on every open; each statement is idempotent (``IF NOT EXISTS``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+DEFAULT_DB = "intel.duckdb"
+SCHEMA_DIR = Path(__file__).parent / "schema"
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says why and what to do."""
+
+
+def default_db_path() -> Path:
+    """``INTEL_DB`` if set, else ``./intel.duckdb``."""
+    return Path(os.environ.get("INTEL_DB") or DEFAULT_DB)
+
+
+class Store:
+    """A DuckDB database file holding everything mash-intel knows.
+
+    ``read_only`` opens without taking the single-writer lock's write side, for readers that
+    must never change anything.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise StoreError(f"no store at {self.path}: run `intel ingest` or `intel demo` first")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"cannot open the store {self.path}: {exc}. Another process may be writing to it "
+                "(DuckDB allows one writing process); wait for it to finish."
+            ) from exc
+        self._in_transaction = False
+        if not read_only:
+            self.apply_schema()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def apply_schema(self) -> None:
+        for sql_file in sorted(SCHEMA_DIR.glob("*.sql")):
+            self._con.execute(sql_file.read_text())
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The raw connection, lent to Splink (which must run its SQL on our database)."""
+        return self._con
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the same database, for a thread of its own (e.g. an API request)."""
+        return self._con.cursor()
+
+    # -- transactions ----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All or nothing: commit on success, roll back on any exception.
+
+        Nested use joins the outer transaction, so a library function can demand atomicity
+        without knowing whether its caller already started one.
+        """
+        if self._in_transaction:
+            yield self
+            return
+        self._con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield self
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        else:
+            self._con.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    # -- queries ---------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+        self._con.execute(sql, params)
+
+    def df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pl.DataFrame:
+        """A query's result as a polars DataFrame."""
+        return self._con.execute(sql, params).pl()
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        cur = self._con.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        row = self._con.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def insert_df(self, table: str, frame: pl.DataFrame) -> int:
+        """Append a polars frame to a table, matching columns by name. Returns rows inserted."""
+        if frame.height == 0:
+            return 0
+        view = f"_insert_{table}"
+        self._con.register(view, frame.to_arrow())
+        try:
+            cols = ", ".join(f'"{c}"' for c in frame.columns)
+            self._con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM "{view}"')
+        finally:
+            self._con.unregister(view)
+        return frame.height
+
+    def register(self, name: str, frame: pl.DataFrame) -> None:
+        """Expose a polars frame to SQL under a name (for set-based joins against the store)."""
+        self._con.register(name, frame.to_arrow())
+
+    def unregister(self, name: str) -> None:
+        self._con.unregister(name)
+
+    def tables(self) -> list[str]:
+        return [r[0] for r in self._con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
+
+    def content_digest(self) -> dict[str, str]:
+        """An order-independent digest of every table's contents: equal digests, equal stores.
+
+        Used to prove that a refused input left the store exactly as it was.
+        """
+        digest: dict[str, str] = {}
+        for table in self.tables():
+            value = self._con.execute(
+                f'SELECT count(*), coalesce(sum(hash(t::VARCHAR)), 0) FROM "{table}" t').fetchone()
+            digest[table] = f"{value[0]}:{value[1]}"
+        return digest
