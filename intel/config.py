@@ -1,0 +1,47 @@
+"""Configuration: one TOML file a hub edits, over defaults shipped with the package.
+
+Defaults live in ``intel/defaults/*.toml``, one file per area (harm, analytics rules, alerts,
+chronology timescales ...), merged in name order. A hub overrides any of them in one file of
+its own, named by ``--config`` or ``$INTEL_CONFIG``; its tables are merged key by key over the
+defaults, so a hub writes only what it changes.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from intel.errors import IntelError
+
+DEFAULTS_DIR = Path(__file__).parent / "defaults"
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value, f"{where}.{key}")
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(path: str | Path | None = None) -> dict[str, Any]:
+    """The effective configuration: shipped defaults, then the hub's file if any."""
+    config: dict[str, Any] = {}
+    for default_file in sorted(DEFAULTS_DIR.glob("*.toml")):
+        with default_file.open("rb") as fh:
+            config = _merge(config, tomllib.load(fh), default_file.stem)
+    chosen = path if path is not None else os.environ.get("INTEL_CONFIG")
+    if chosen:
+        chosen = Path(chosen)
+        if not chosen.is_file():
+            raise IntelError(f"config file {chosen} does not exist")
+        try:
+            with chosen.open("rb") as fh:
+                config = _merge(config, tomllib.load(fh), "config")
+        except tomllib.TOMLDecodeError as exc:
+            raise IntelError(f"config file {chosen} is not valid TOML: {exc}") from exc
+    return config
