@@ -91,7 +91,8 @@ def ingest(
     ] = None,
 ) -> None:
     """Validate and load a drop into the store (refused whole, with exit 2, if unusable)."""
-    from intel.ingest import ingest_drop, parse_mapping_options
+    from intel.ingest import ingest_drop
+    from intel.mapping import parse_mapping_options
 
     mappings = run_guarded(lambda: parse_mapping_options(mapping or []))
     with opened_store(db) as store:

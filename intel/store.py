@@ -66,7 +66,10 @@ class Store:
 
     def apply_schema(self) -> None:
         for sql_file in sorted(SCHEMA_DIR.glob("*.sql")):
-            self._con.execute(sql_file.read_text())
+            try:
+                self._con.execute(sql_file.read_text())
+            except duckdb.Error as exc:
+                raise StoreError(f"schema file {sql_file.name} failed: {exc}") from exc
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -106,7 +109,7 @@ class Store:
 
     def df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pl.DataFrame:
         """A query's result as a polars DataFrame."""
-        return self._con.execute(sql, params).pl()
+        return pl.from_arrow(self._con.execute(sql, params).to_arrow_table())
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
         cur = self._con.execute(sql, params)
