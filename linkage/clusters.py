@@ -1,0 +1,187 @@
+"""Clusters of mentions: constrained agglomeration over scored links and people's decisions.
+
+Pure functions, no store. Connected components over links chain false merges (A~B and B~C make
+A=C even when A and C are plainly different people), so clustering here is constrained:
+
+1. 'same' decisions are applied first (people overrule the model; a 'same' always holds);
+2. then links at or above the threshold, strongest first (ties broken by the mention ids, so the
+   result never depends on input order), each merging its two clusters with union-find
+3. unless the merge would put two mentions that a person said are 'different' into one cluster:
+   that link is skipped ('different' is never overruled).
+
+Every mention gets a cluster; one with no accepted link is a cluster of its own. A mention's
+``link_probability`` is the probability of the strongest accepted link touching it, i.e. the link
+by which it was first tied into its cluster (links are taken strongest first); NULL for a
+singleton, 1.0 and ``confirmed`` for an endpoint of a 'same' decision.
+
+Clustering decomposes over the connected components of (links >= threshold) + 'same' decisions:
+a merge only ever happens along such a link, and the 'different' check only looks inside the two
+clusters being merged, so clustering a union of whole components gives exactly what clustering
+everything would give for those mentions. Incremental linking relies on this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+
+@dataclass
+class Clustering:
+    """The result: ``cluster_of`` maps each mention to its cluster key (the cluster's smallest
+    mention id); ``probability`` and ``confirmed`` say how each mention is tied in; ``blocked``
+    lists links skipped because of a 'different' decision, and ``conflicting_same`` any 'same'
+    decision that could not hold because it contradicted a 'different' (decide() refuses those,
+    so this is empty unless the tables were edited by hand)."""
+
+    cluster_of: dict[str, str]
+    probability: dict[str, float | None]
+    confirmed: dict[str, bool]
+    blocked: list[tuple[str, str, float]] = field(default_factory=list)
+    conflicting_same: list[tuple[str, str]] = field(default_factory=list)
+
+    def clusters(self) -> list[list[str]]:
+        """The clusters as sorted lists of mention ids, in order of their keys."""
+        groups: dict[str, list[str]] = {}
+        for mention, key in self.cluster_of.items():
+            groups.setdefault(key, []).append(mention)
+        return [sorted(groups[k]) for k in sorted(groups)]
+
+    def frame(self) -> pl.DataFrame:
+        """mention_id, cluster, link_probability, confirmed (sorted by mention_id)."""
+        ids = sorted(self.cluster_of)
+        return pl.DataFrame(
+            {
+                "mention_id": ids,
+                "cluster": [self.cluster_of[m] for m in ids],
+                "link_probability": [self.probability[m] for m in ids],
+                "confirmed": [self.confirmed[m] for m in ids],
+            },
+            schema={"mention_id": pl.Utf8, "cluster": pl.Utf8, "link_probability": pl.Float64,
+                    "confirmed": pl.Boolean},
+        )
+
+
+class _UnionFind:
+    def __init__(self, items: Iterable[str]) -> None:
+        self.parent = {m: m for m in items}
+        self.size = dict.fromkeys(self.parent, 1)
+        # root -> the mentions that its cluster must never contain ('different' partners)
+        self.forbidden: dict[str, set[str]] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def blocks(self, ra: str, rb: str) -> bool:
+        """Would joining the clusters rooted at ra and rb put a 'different' pair together?"""
+        fa, fb = self.forbidden.get(ra), self.forbidden.get(rb)
+        if not fa and not fb:
+            return False
+        if fa and len(fa) <= len(fb or ()) or not fb:
+            return any(self.find(x) == rb for x in fa or ())
+        return any(self.find(x) == ra for x in fb)
+
+    def union(self, ra: str, rb: str) -> None:
+        if self.size[ra] < self.size[rb]:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size[rb]
+        fb = self.forbidden.pop(rb, None)
+        if fb:
+            self.forbidden.setdefault(ra, set()).update(fb)
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def cluster_mentions(
+    mention_ids: Iterable[str],
+    edges: pl.DataFrame | Sequence[tuple[str, str, float]],
+    threshold: float,
+    same: Iterable[tuple[str, str]] = (),
+    different: Iterable[tuple[str, str]] = (),
+    exclude_from_links: Iterable[str] = (),
+) -> Clustering:
+    """Cluster ``mention_ids``.
+
+    ``edges``: (mention_a, mention_b, match_probability) as a frame with those columns or as
+    tuples; links below ``threshold``, touching a mention not in ``mention_ids`` or touching one in
+    ``exclude_from_links`` (unlinkable mentions: the model may not tie them to anyone) are ignored.
+    ``same`` / ``different``: people's decisions, pairs of mention ids (those naming a mention not
+    in ``mention_ids`` are ignored). Deterministic: the same inputs in any order give the same
+    result.
+    """
+    ids = sorted(set(mention_ids))
+    known = set(ids)
+    excluded = set(exclude_from_links)
+    uf = _UnionFind(ids)
+    probability: dict[str, float | None] = dict.fromkeys(ids)
+    confirmed = dict.fromkeys(ids, False)
+    result = Clustering({}, probability, confirmed)
+
+    for a, b in sorted({_pair(a, b) for a, b in different if a != b}):
+        if a in known and b in known:
+            uf.forbidden.setdefault(a, set()).add(b)
+            uf.forbidden.setdefault(b, set()).add(a)
+
+    for a, b in sorted({_pair(a, b) for a, b in same if a != b}):
+        if a not in known or b not in known:
+            continue
+        ra, rb = uf.find(a), uf.find(b)
+        if ra != rb:
+            if uf.blocks(ra, rb):
+                result.conflicting_same.append((a, b))
+                continue
+            uf.union(ra, rb)
+        probability[a] = probability[b] = 1.0
+        confirmed[a] = confirmed[b] = True
+
+    for a, b, p in _sorted_links(edges, threshold, known, excluded):
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            continue
+        if uf.blocks(ra, rb):
+            result.blocked.append((a, b, p))
+            continue
+        uf.union(ra, rb)
+        if probability[a] is None:
+            probability[a] = p
+        if probability[b] is None:
+            probability[b] = p
+
+    smallest: dict[str, str] = {}
+    for m in ids:  # ids are sorted, so the first member seen is the smallest
+        smallest.setdefault(uf.find(m), m)
+    result.cluster_of = {m: smallest[uf.find(m)] for m in ids}
+    return result
+
+
+def _sorted_links(
+    edges: pl.DataFrame | Sequence[tuple[str, str, float]],
+    threshold: float,
+    known: set[str],
+    excluded: set[str],
+) -> list[tuple[str, str, float]]:
+    if isinstance(edges, pl.DataFrame):
+        rows = edges.filter(pl.col("match_probability") >= threshold).select(
+            "mention_a", "mention_b", "match_probability").rows()
+    else:
+        rows = [e for e in edges if e[2] is not None and e[2] >= threshold]
+    best: dict[tuple[str, str], float] = {}
+    for a, b, p in rows:
+        if a == b or a not in known or b not in known or a in excluded or b in excluded:
+            continue
+        key = _pair(a, b)
+        p = float(p)
+        if p > best.get(key, -1.0):
+            best[key] = p
+    return sorted(((a, b, p) for (a, b), p in best.items()), key=lambda e: (-e[2], e[0], e[1]))

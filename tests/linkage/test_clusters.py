@@ -1,0 +1,99 @@
+"""Constrained agglomeration: chaining blocked by 'different', 'same' forces, determinism."""
+
+from __future__ import annotations
+
+import random
+
+import polars as pl
+from hypothesis import given, settings, strategies as st
+
+from linkage.clusters import cluster_mentions
+
+
+def test_links_at_or_above_threshold_join_and_below_do_not():
+    c = cluster_mentions(["a", "b", "c", "d"], [("a", "b", 0.95), ("c", "d", 0.9499)], 0.95)
+    assert c.clusters() == [["a", "b"], ["c"], ["d"]]
+    assert c.probability == {"a": 0.95, "b": 0.95, "c": None, "d": None}
+    assert not any(c.confirmed.values())
+
+
+def test_chaining_is_blocked_by_different():
+    # A~B strong, B~C strong: unconstrained this chains A=C; a person said A and C are different
+    edges = [("A", "B", 0.99), ("B", "C", 0.97)]
+    free = cluster_mentions(["A", "B", "C"], edges, 0.95)
+    assert free.clusters() == [["A", "B", "C"]]
+    held = cluster_mentions(["A", "B", "C"], edges, 0.95, different=[("C", "A")])
+    # the stronger link A~B is taken first; B~C would put A and C together, so it is skipped
+    assert held.clusters() == [["A", "B"], ["C"]]
+    assert held.blocked == [("B", "C", 0.97)]
+    assert held.probability["C"] is None
+
+
+def test_different_splits_a_direct_link_and_lower_links_still_join_elsewhere():
+    edges = [("a", "b", 0.99), ("a", "c", 0.98), ("b", "c", 0.96)]
+    c = cluster_mentions(list("abc"), edges, 0.95, different=[("a", "b")])
+    assert c.clusters() == [["a", "c"], ["b"]]
+    assert c.probability == {"a": 0.98, "b": None, "c": 0.98}
+
+
+def test_same_forces_a_merge_below_threshold_and_is_confirmed():
+    c = cluster_mentions(list("abcd"), [("a", "b", 0.10), ("c", "d", 0.99)], 0.95, same=[("b", "a")])
+    assert c.clusters() == [["a", "b"], ["c", "d"]]
+    assert c.probability["a"] == c.probability["b"] == 1.0
+    assert c.confirmed == {"a": True, "b": True, "c": False, "d": False}
+
+
+def test_same_beats_model_link_that_would_contradict_a_different():
+    # same(a,b) first; link a~c 0.99 would put c with b, which is different from c
+    c = cluster_mentions(list("abc"), [("a", "c", 0.99)], 0.95, same=[("a", "b")], different=[("b", "c")])
+    assert c.clusters() == [["a", "b"], ["c"]]
+
+
+def test_unlinkable_and_unknown_mentions():
+    c = cluster_mentions(["a", "b", "u"], [("a", "u", 0.999), ("a", "zz", 0.999), ("a", "b", 0.99)], 0.95,
+                         exclude_from_links=["u"])
+    assert c.clusters() == [["a", "b"], ["u"]]
+    assert set(c.cluster_of) == {"a", "b", "u"}
+
+
+def test_frame_input_and_duplicate_edges_take_the_strongest():
+    edges = pl.DataFrame({"mention_a": ["a", "b"], "mention_b": ["b", "a"], "match_probability": [0.96, 0.99]})
+    c = cluster_mentions(["a", "b"], edges, 0.95)
+    assert c.probability == {"a": 0.99, "b": 0.99}
+    f = c.frame()
+    assert f.columns == ["mention_id", "cluster", "link_probability", "confirmed"]
+    assert f["cluster"].to_list() == ["a", "a"]
+
+
+def test_ties_are_broken_by_mention_ids_not_input_order():
+    # equal probabilities: which link wins decides whether x joins y or z (x~y and x~z, y != z)
+    edges = [("x", "z", 0.97), ("x", "y", 0.97)]
+    for order in (edges, edges[::-1]):
+        c = cluster_mentions(["z", "y", "x"], order, 0.95, different=[("y", "z")])
+        assert c.clusters() == [["x", "y"], ["z"]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11), st.sampled_from([0.9, 0.95, 0.97, 0.99])),
+                max_size=30),
+       st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=4),
+       st.randoms(use_true_random=False))
+def test_deterministic_and_never_joins_a_different_pair(raw_edges, raw_diff, rnd):
+    ids = [f"m{i:02d}" for i in range(12)]
+    edges = [(ids[a], ids[b], p) for a, b, p in raw_edges]
+    diff = [(ids[a], ids[b]) for a, b in raw_diff if a != b]
+    first = cluster_mentions(ids, edges, 0.95, different=diff)
+    shuffled = edges[:]
+    rnd.shuffle(shuffled)
+    again = cluster_mentions(ids[::-1], [(b, a, p) for a, b, p in shuffled], 0.95, different=diff[::-1])
+    assert first.clusters() == again.clusters()
+    assert first.probability == again.probability
+    for a, b in diff:
+        assert first.cluster_of[a] != first.cluster_of[b]
+    # without constraints the result is exactly the connected components of strong links
+    if not diff:
+        import networkx as nx
+        g = nx.Graph()
+        g.add_nodes_from(ids)
+        g.add_edges_from((a, b) for a, b, p in edges if p >= 0.95 and a != b)
+        assert sorted(sorted(c) for c in nx.connected_components(g)) == sorted(first.clusters())
