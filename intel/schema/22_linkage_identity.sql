@@ -9,7 +9,7 @@
 --          move    mentions moved from related_person_id to an existing person_id
 CREATE TABLE IF NOT EXISTS person_history (
     history_id         BIGINT PRIMARY KEY,   -- increasing: the order things happened in
-    at                 TIMESTAMP NOT NULL,
+    happened_at        TIMESTAMP NOT NULL,
     action             VARCHAR NOT NULL,
     person_id          VARCHAR NOT NULL,
     related_person_id  VARCHAR,
