@@ -1,0 +1,266 @@
+"""Stable person ids: a person_id once issued survives later runs, and every change is logged.
+
+Given the previous assignment (mention -> person_id) and new clusters:
+
+- each old id claims the new cluster holding most of its mentions (a tie goes to the cluster with
+  the smallest key), so when a person is split *the larger part keeps the id*;
+- a cluster claimed by several old ids is a merge: the OLDEST id (creation order) survives, the
+  others become ``persons.status = 'merged'`` with ``merged_into`` the survivor;
+- a cluster claimed by no old id gets a new id, ``P`` + 8 digits, from the sequence of issued ids
+  (one more than the largest ever issued; issued inside the link's transaction, so a failed run
+  issues none). If its mentions came from old ids it is a split from them.
+
+Every create / attach / merge / split / move is written to ``person_history`` with the run id or
+the deciding person and reason: the log of "combination" under the Data Protection Act 2018, and
+the trail by which an alert or note naming an old id is followed to the current one
+(:func:`resolve_person_id`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from intel.errors import IntelError, NotFound
+from intel.store import Store
+from linkage.clusters import Clustering
+
+PERSON_ID_DIGITS = 8
+
+
+def scalar(store: Store, sql: str, params: Any = None) -> Any:
+    """The first value of a query's first row, reading the result to its end (a half-read result
+    would block the connection's next register() under DuckDB 2)."""
+    rows = store.rows(sql, params)
+    return next(iter(rows[0].values())) if rows else None
+
+
+def format_person_id(number: int) -> str:
+    return f"P{number:0{PERSON_ID_DIGITS}d}"
+
+
+@dataclass
+class Assignment:
+    """What :func:`assign_person_ids` decided."""
+
+    person_of: dict[str, str]                       # mention -> person_id
+    created: list[str] = field(default_factory=list)  # new ids, in issue order
+    merged: dict[str, str] = field(default_factory=dict)  # absorbed id -> survivor
+    split_from: dict[str, list[str]] = field(default_factory=dict)  # new id -> old ids it took mentions from
+    events: list[dict[str, Any]] = field(default_factory=list)  # person_history rows (without when/who)
+
+
+def assign_person_ids(
+    clusters: Iterable[Iterable[str]],
+    previous: dict[str, str],
+    next_number: int,
+    age: Callable[[str], Any] | None = None,
+) -> Assignment:
+    """Give each cluster a person_id, keeping old ids stable. Pure.
+
+    ``previous``: mention -> person_id before (mentions absent from it are new). ``next_number``:
+    the number of the next id to issue. ``age``: sort key of an old id, smaller = older (default:
+    the id itself, which is issue order).
+    """
+    age = age or (lambda pid: pid)
+    groups = sorted((sorted(set(c)) for c in clusters if c), key=lambda c: c[0])
+
+    # each old id claims the cluster with most of its mentions (tie: smallest cluster key)
+    spread: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in groups:
+        for m in c:
+            old = previous.get(m)
+            if old is not None:
+                spread[old][c[0]] += 1
+    claimants: dict[str, list[str]] = defaultdict(list)
+    for old, counts in spread.items():
+        best = min(counts, key=lambda k: (-counts[k], k))
+        claimants[best].append(old)
+
+    out = Assignment({})
+    number = next_number
+    for c in groups:
+        owners = sorted(claimants.get(c[0], []), key=lambda pid: (age(pid), pid))
+        if owners:
+            pid = owners[0]
+            for other in owners[1:]:
+                out.merged[other] = pid
+        else:
+            pid = format_person_id(number)
+            number += 1
+            out.created.append(pid)
+            sources = sorted({previous[m] for m in c if m in previous})
+            if sources:
+                out.split_from[pid] = sources
+        for m in c:
+            out.person_of[m] = pid
+
+    # the log: one row per (from, to) flow of mentions
+    flows: dict[tuple[str | None, str], list[str]] = defaultdict(list)
+    for c in groups:
+        for m in c:
+            old, new = previous.get(m), out.person_of[m]
+            if old != new:
+                flows[(old, new)].append(m)
+    created = set(out.created)
+    order = {pid: i for i, pid in enumerate(out.created)}
+    for (old, new), mentions in sorted(
+        flows.items(), key=lambda kv: (kv[0][1] not in created, order.get(kv[0][1], 0), kv[0][1], kv[0][0] or "")
+    ):
+        if old is None:
+            action = "create" if new in created else "attach"
+        elif new in created:
+            action = "split"
+        elif out.merged.get(old) == new:
+            action = "merge"
+        else:
+            action = "move"
+        out.events.append({"action": action, "person_id": old if action == "merge" else new,
+                           "related_person_id": new if action == "merge" else old,
+                           "mention_ids": sorted(mentions)})
+    return out
+
+
+# -- the store side --------------------------------------------------------------------------
+
+def next_person_number(store: Store) -> int:
+    """One more than the largest person_id ever issued."""
+    top = scalar(store, "SELECT max(CAST(substr(person_id, 2) AS BIGINT)) FROM persons")
+    return 1 if top is None else int(top) + 1
+
+
+def write_identity(
+    store: Store,
+    clustering: Clustering,
+    *,
+    now: datetime,
+    run_id: str | None = None,
+    decided_by: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Assign stable ids to ``clustering`` (which must cover whole current persons) and write
+    person_mentions, persons and person_history. Call inside ``store.transaction()``."""
+    scope = sorted(clustering.cluster_of)
+    store.register("_scope", pl.DataFrame({"mention_id": scope}, schema={"mention_id": pl.Utf8}))
+    try:
+        prev_rows = store.rows(
+            "SELECT pm.mention_id, pm.person_id, p.created_at FROM person_mentions pm "
+            "JOIN _scope s USING (mention_id) LEFT JOIN persons p USING (person_id)")
+        previous = {r["mention_id"]: r["person_id"] for r in prev_rows}
+        created_at = {r["person_id"]: r["created_at"] for r in prev_rows}
+        outside = scalar(store, 
+            "SELECT count(*) FROM person_mentions pm WHERE pm.person_id IN "
+            "(SELECT pm2.person_id FROM person_mentions pm2 JOIN _scope USING (mention_id)) "
+            "AND pm.mention_id NOT IN (SELECT mention_id FROM _scope)")
+        if outside:
+            raise IntelError(f"internal: a reclustering scope cut {outside} mentions off their persons")
+        assignment = assign_person_ids(
+            clustering.clusters(), previous, next_person_number(store),
+            age=lambda pid: (created_at.get(pid) or datetime.max, pid))
+
+        store.execute("DELETE FROM person_mentions WHERE mention_id IN (SELECT mention_id FROM _scope)")
+    finally:
+        store.unregister("_scope")
+    store.insert_df("person_mentions", pl.DataFrame(
+        {
+            "mention_id": scope,
+            "person_id": [assignment.person_of[m] for m in scope],
+            "link_probability": [clustering.probability[m] for m in scope],
+            "confirmed": [clustering.confirmed[m] for m in scope],
+        },
+        schema={"mention_id": pl.Utf8, "person_id": pl.Utf8, "link_probability": pl.Float64,
+                "confirmed": pl.Boolean},
+    ))
+    if assignment.created:
+        store.insert_df("persons", pl.DataFrame({
+            "person_id": assignment.created,
+            "status": ["active"] * len(assignment.created),
+            "merged_into": [None] * len(assignment.created),
+            "created_at": [now] * len(assignment.created),
+            "created_by_run": [run_id] * len(assignment.created),
+        }, schema={"person_id": pl.Utf8, "status": pl.Utf8, "merged_into": pl.Utf8,
+                   "created_at": pl.Datetime("us"), "created_by_run": pl.Utf8}))
+    for old, survivor in assignment.merged.items():
+        store.execute("UPDATE persons SET status = 'merged', merged_into = ? WHERE person_id = ?",
+                      [survivor, old])
+    if assignment.events:
+        first = int(scalar(store, "SELECT coalesce(max(history_id), 0) FROM person_history")) + 1
+        ev = assignment.events
+        store.insert_df("person_history", pl.DataFrame({
+            "history_id": list(range(first, first + len(ev))),
+            "happened_at": [now] * len(ev),
+            "action": [e["action"] for e in ev],
+            "person_id": [e["person_id"] for e in ev],
+            "related_person_id": [e["related_person_id"] for e in ev],
+            "mention_ids": [e["mention_ids"] for e in ev],
+            "run_id": [run_id] * len(ev),
+            "decided_by": [decided_by] * len(ev),
+            "reason": [reason] * len(ev),
+        }, schema={"history_id": pl.Int64, "happened_at": pl.Datetime("us"), "action": pl.Utf8,
+                   "person_id": pl.Utf8, "related_person_id": pl.Utf8, "mention_ids": pl.List(pl.Utf8),
+                   "run_id": pl.Utf8, "decided_by": pl.Utf8, "reason": pl.Utf8}))
+    actions = Counter(e["action"] for e in assignment.events)
+    return {
+        "mentions_clustered": len(scope),
+        "persons_in_scope": len(set(assignment.person_of.values())),
+        "persons_created": len(assignment.created) - len(assignment.split_from),
+        "persons_merged": len(assignment.merged),
+        "persons_split": len(assignment.split_from),
+        "mention_moves": actions.get("move", 0),
+        "mentions_attached": sum(len(e["mention_ids"]) for e in assignment.events if e["action"] == "attach"),
+        "merged_ids": dict(sorted(assignment.merged.items())),
+        "split_ids": {k: v for k, v in sorted(assignment.split_from.items())},
+    }
+
+
+def resolve_person_id(store: Store, person_id: str) -> str:
+    """The current id of ``person_id``: follows merges to the survivor; an id that is still
+    active (including one that lost mentions to a split) is itself. NotFound for an unknown id."""
+    seen: list[str] = []
+    current = person_id
+    while True:
+        row = store.rows("SELECT status, merged_into FROM persons WHERE person_id = ?", [current])
+        if not row:
+            if current == person_id:
+                raise NotFound(f"no person {person_id!r}")
+            raise IntelError(f"person {person_id!r} was merged into {current!r}, which does not exist")
+        if row[0]["status"] != "merged" or row[0]["merged_into"] is None:
+            return current
+        seen.append(current)
+        current = row[0]["merged_into"]
+        if current in seen:
+            raise IntelError(f"person {person_id!r}: merges form a loop through {seen}")
+
+
+def person_record(store: Store, person_id: str) -> dict[str, Any]:
+    """How a person is tied together: the resolved id, its status, each mention with its link
+    probability and whether a person confirmed it, and every person_history entry naming it or an
+    id merged into it."""
+    resolved = resolve_person_id(store, person_id)
+    aliases = {r["person_id"] for r in store.rows(
+        "WITH RECURSIVE a(person_id) AS (SELECT ?::VARCHAR UNION "
+        "SELECT p.person_id FROM persons p JOIN a ON p.merged_into = a.person_id) SELECT person_id FROM a",
+        [resolved])}
+    status = scalar(store, "SELECT status FROM persons WHERE person_id = ?", [resolved])
+    mentions = store.rows(
+        "SELECT m.mention_id, m.source, m.record_id, pm.link_probability, pm.confirmed "
+        "FROM person_mentions pm JOIN mentions m USING (mention_id) WHERE pm.person_id = ? "
+        "ORDER BY m.source, m.record_id", [resolved])
+    ids = sorted(aliases)
+    history = store.rows(
+        "SELECT history_id, happened_at, action, person_id, related_person_id, mention_ids, run_id, decided_by, reason "
+        "FROM person_history WHERE list_contains(?, person_id) OR list_contains(?, related_person_id) "
+        "ORDER BY history_id", [ids, ids])
+    return {
+        "requested_id": person_id,
+        "person_id": resolved,
+        "status": status,
+        "merged_ids": sorted(a for a in aliases if a != resolved),
+        "mentions": mentions,
+        "history": history,
+    }

@@ -1,0 +1,110 @@
+"""Stable person ids: merges keep the older id, splits leave the id with the larger part."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from intel.errors import NotFound
+from linkage.clusters import cluster_mentions
+from linkage.identity import assign_person_ids, person_record, resolve_person_id, scalar, write_identity
+from tests.linkage.test_run import add_mentions
+
+
+def test_new_clusters_get_sequential_ids():
+    a = assign_person_ids([["b", "a"], ["c"]], {}, next_number=41)
+    assert a.person_of == {"a": "P00000041", "b": "P00000041", "c": "P00000042"}
+    assert [e["action"] for e in a.events] == ["create", "create"]
+
+
+def test_merge_keeps_the_oldest_id():
+    prev = {"a": "P00000002", "b": "P00000002", "c": "P00000001"}
+    a = assign_person_ids([["a", "b", "c"]], prev, next_number=3)
+    assert set(a.person_of.values()) == {"P00000001"}
+    assert a.merged == {"P00000002": "P00000001"}
+    assert a.events == [{"action": "merge", "person_id": "P00000002", "related_person_id": "P00000001",
+                         "mention_ids": ["a", "b"]}]
+
+
+def test_age_order_not_id_order_decides_the_survivor():
+    prev = {"a": "P00000002", "c": "P00000001"}
+    a = assign_person_ids([["a", "c"]], prev, next_number=3, age=lambda p: {"P00000002": 0, "P00000001": 1}[p])
+    assert a.merged == {"P00000001": "P00000002"}
+
+
+def test_split_larger_part_keeps_the_id():
+    prev = dict.fromkeys("abcde", "P00000007")
+    a = assign_person_ids([["a", "b"], ["c", "d", "e"]], prev, next_number=8)
+    assert a.person_of["c"] == "P00000007" and a.person_of["a"] == "P00000008"
+    assert a.split_from == {"P00000008": ["P00000007"]}
+    assert a.events == [{"action": "split", "person_id": "P00000008", "related_person_id": "P00000007",
+                         "mention_ids": ["a", "b"]}]
+
+
+def test_move_between_existing_persons_and_attach():
+    prev = {"a": "P00000001", "b": "P00000001", "c": "P00000001", "d": "P00000002", "e": "P00000002"}
+    a = assign_person_ids([["a", "b"], ["c", "d", "e", "new"]], prev, next_number=3)
+    assert a.person_of == {"a": "P00000001", "b": "P00000001", "c": "P00000002", "d": "P00000002",
+                           "e": "P00000002", "new": "P00000002"}
+    actions = {(e["action"], e["person_id"], e["related_person_id"]): e["mention_ids"] for e in a.events}
+    assert actions == {("move", "P00000002", "P00000001"): ["c"], ("attach", "P00000002", None): ["new"]}
+
+
+def _write(store, clusters_edges, same=(), different=(), run_id="r1", **kw):
+    ids = {m for e in clusters_edges for m in e[:2]} | {m for p in list(same) + list(different) for m in p}
+    ids |= set(kw.pop("extra", ()))
+    c = cluster_mentions(ids, clusters_edges, 0.95, same=same, different=different)
+    with store.transaction():
+        return write_identity(store, c, now=datetime(2026, 1, 1), run_id=run_id, **kw)
+
+
+def test_store_merge_split_history_and_resolution(store):
+    add_mentions(store, [{"record_id": r, "forename": "x", "surname": "y"} for r in "abcdef"])
+    m = {r: f"police:{r}" for r in "abcdef"}
+    _write(store, [(m["a"], m["b"], 0.99), (m["c"], m["d"], 0.99)], extra=[m["e"], m["f"]])
+    first = dict(store.df("SELECT mention_id, person_id FROM person_mentions").rows())
+    pa, pc = first[m["a"]], first[m["c"]]
+    assert pa < pc
+    # run 2: a-b and c-d are one person: the older id (a's) survives
+    _write(store, [(m["a"], m["b"], 0.99), (m["c"], m["d"], 0.99), (m["b"], m["c"], 0.97)],
+           extra=[m["e"], m["f"]], run_id="r2")
+    assert resolve_person_id(store, pc) == pa
+    assert store.rows("SELECT status, merged_into FROM persons WHERE person_id = ?", [pc]) == [
+        {"status": "merged", "merged_into": pa}]
+    merge = store.rows("SELECT * FROM person_history WHERE action = 'merge'")
+    assert len(merge) == 1 and merge[0]["person_id"] == pc and merge[0]["related_person_id"] == pa
+    assert merge[0]["run_id"] == "r2" and sorted(merge[0]["mention_ids"]) == [m["c"], m["d"]]
+    # a decision by a person splits {a} off {a,b,c,d}: the larger part keeps pa
+    _write(store, [(m["a"], m["b"], 0.99), (m["c"], m["d"], 0.99), (m["b"], m["c"], 0.97)],
+           different=[(m["a"], m["b"])], extra=[m["e"], m["f"]], run_id=None,
+           decided_by="j.smith", reason="different dates of birth on the birth certificate")
+    now = dict(store.df("SELECT mention_id, person_id FROM person_mentions").rows())
+    assert now[m["b"]] == now[m["c"]] == now[m["d"]] == pa
+    split = store.rows("SELECT * FROM person_history WHERE action = 'split'")
+    assert len(split) == 1 and split[0]["related_person_id"] == pa and split[0]["mention_ids"] == [m["a"]]
+    assert split[0]["decided_by"] == "j.smith" and "birth certificate" in split[0]["reason"]
+    assert now[m["a"]] == split[0]["person_id"] and resolve_person_id(store, now[m["a"]]) == now[m["a"]]
+    assert resolve_person_id(store, pa) == pa  # split: still itself
+    # the record of the merged id leads to the survivor and shows the whole story
+    rec = person_record(store, pc)
+    assert rec["person_id"] == pa and rec["merged_ids"] == [pc] and rec["status"] == "active"
+    assert [x["mention_id"] for x in rec["mentions"]] == [m["b"], m["c"], m["d"]]
+    assert {h["action"] for h in rec["history"]} == {"create", "merge", "split"}
+    assert all(x["link_probability"] is not None for x in rec["mentions"])
+    with pytest.raises(NotFound, match="P99999999"):
+        resolve_person_id(store, "P99999999")
+    with pytest.raises(NotFound):
+        person_record(store, "nobody")
+
+
+def test_ids_survive_a_rerun_unchanged(store):
+    add_mentions(store, [{"record_id": r, "forename": "x", "surname": "y"} for r in "abc"])
+    edges = [("police:a", "police:b", 0.99)]
+    _write(store, edges, extra=["police:c"])
+    before = store.df("SELECT * FROM person_mentions ORDER BY 1")
+    hist = scalar(store, "SELECT count(*) FROM person_history")
+    report = _write(store, edges, extra=["police:c"], run_id="r2")
+    assert store.df("SELECT * FROM person_mentions ORDER BY 1").equals(before)
+    assert scalar(store, "SELECT count(*) FROM person_history") == hist
+    assert report["persons_created"] == report["persons_merged"] == report["persons_split"] == 0
