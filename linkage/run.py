@@ -1,0 +1,251 @@
+"""The link run: score mentions, cluster them into persons, keep person ids stable.
+
+``link(store)`` on a store never linked, with ``retrain`` or with ``full`` scores every pair
+(``linkage.scoring.score_all``) and reclusters everything. Otherwise it is incremental: only the
+mentions that are new or were re-sent since they were last linked (``mentions.version`` against
+``linked_mentions.version``) are scored against everything (``score_mentions``), and only the
+components they touch are reclustered: the connected component, over links at or above the
+threshold, 'same' decisions and current person membership, of the new and changed mentions and
+of the mentions their old links reached. Clustering decomposes over those components
+(linkage/clusters.py), so given the same links an incremental run gives exactly the persons a
+full run would.
+
+All writes of one run happen in one ``store.transaction()``: a crash leaves the previous state.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from intel.config import load_config
+from intel.errors import IntelError
+from intel.store import Store
+from linkage.identity import scalar
+from linkage.clusters import cluster_mentions
+from linkage.identity import write_identity
+
+UNLINKABLE_LIST_LIMIT = 100
+
+# fewer than two of these identifiers: the model may not tie the mention to anyone
+_IDENTIFIER_COUNT = (
+    "((nullif(trim(forename), '') IS NOT NULL)::INT + (nullif(trim(surname), '') IS NOT NULL)::INT"
+    " + (dob IS NOT NULL)::INT + (nullif(trim(person_ref), '') IS NOT NULL)::INT)"
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def identity_threshold(config: dict[str, Any] | None = None) -> float:
+    cfg = config if config is not None else load_config()
+    value = cfg.get("identity", {}).get("threshold")
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < float(value) <= 1.0:
+        raise IntelError(f"config [identity] threshold must be a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+# -- reading the clustering inputs -------------------------------------------------------------
+
+def _has_edges(store: Store) -> bool:
+    return "link_edges" in store.tables()
+
+
+def strong_edges(store: Store, threshold: float) -> pl.DataFrame:
+    """Every link at or above the threshold: mention_a, mention_b, match_probability."""
+    if not _has_edges(store):
+        return pl.DataFrame(schema={"mention_a": pl.Utf8, "mention_b": pl.Utf8, "match_probability": pl.Float64})
+    return store.df("SELECT mention_a, mention_b, match_probability::DOUBLE AS match_probability "
+                    "FROM link_edges WHERE match_probability >= ?", [threshold])
+
+
+def decision_pairs(store: Store) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    rows = store.rows("SELECT mention_a, mention_b, decision FROM link_decisions ORDER BY decision_id")
+    same = [(r["mention_a"], r["mention_b"]) for r in rows if r["decision"] == "same"]
+    different = [(r["mention_a"], r["mention_b"]) for r in rows if r["decision"] == "different"]
+    return same, different
+
+
+def unlinkable_mentions(store: Store) -> list[str]:
+    return [r[0] for r in store.df(
+        f"SELECT mention_id FROM mentions WHERE {_IDENTIFIER_COUNT} < 2 ORDER BY mention_id").rows()]
+
+
+def _roots(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {x: find(x) for x in list(parent)}
+
+
+def closure(store: Store, seeds: Iterable[str], edges: pl.DataFrame, same: list[tuple[str, str]],
+            unlinkable: set[str]) -> set[str]:
+    """The seeds plus everything connected to them by a strong link (between linkable mentions),
+    a 'same' decision or membership of one current person."""
+    seeds = set(seeds)
+    pairs: list[tuple[str, str]] = [
+        (a, b) for a, b in edges.select("mention_a", "mention_b").rows()
+        if a not in unlinkable and b not in unlinkable]
+    pairs += same
+    members = store.df("SELECT person_id, mention_id FROM person_mentions ORDER BY person_id, mention_id")
+    for group in members.group_by("person_id", maintain_order=True).agg(pl.col("mention_id")).rows():
+        first = group[1][0]
+        pairs += [(first, m) for m in group[1][1:]]
+    roots = _roots(pairs)
+    wanted = {roots.get(s, s) for s in seeds}
+    return seeds | {m for m, r in roots.items() if r in wanted}
+
+
+def recluster(
+    store: Store,
+    seeds: Iterable[str] | None,
+    *,
+    threshold: float,
+    now: datetime,
+    run_id: str | None = None,
+    decided_by: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Recluster the components around ``seeds`` (None: every mention) and write their persons.
+    Call inside ``store.transaction()``."""
+    edges = strong_edges(store, threshold)
+    same, different = decision_pairs(store)
+    unlinkable = set(unlinkable_mentions(store))
+    all_ids = [r[0] for r in store.df("SELECT mention_id FROM mentions").rows()]
+    if seeds is None:
+        scope = set(all_ids)
+    else:
+        scope = closure(store, seeds, edges, same, unlinkable) & set(all_ids)
+    clustering = cluster_mentions(scope, edges, threshold, same=same, different=different,
+                                  exclude_from_links=unlinkable)
+    written = write_identity(store, clustering, now=now, run_id=run_id, decided_by=decided_by, reason=reason)
+    in_scope_unlinkable = sorted(unlinkable & scope)
+    return {
+        "clusters_touched": len(set(clustering.cluster_of.values())),
+        "links_blocked_by_decisions": len(clustering.blocked),
+        "same_decisions_not_held": [list(p) for p in clustering.conflicting_same],
+        "unlinkable_mentions": len(in_scope_unlinkable),
+        "unlinkable_mention_ids": in_scope_unlinkable[:UNLINKABLE_LIST_LIMIT],
+        **written,
+    }
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+def _changed_mentions(store: Store) -> pl.DataFrame:
+    return store.df(
+        "SELECT m.mention_id, m.version FROM mentions m LEFT JOIN linked_mentions l USING (mention_id) "
+        "WHERE l.mention_id IS NULL OR l.version <> m.version ORDER BY m.mention_id")
+
+
+def link(
+    store: Store,
+    *,
+    retrain: bool = False,
+    full: bool = False,
+    run_id: str | None = None,
+    config: dict[str, Any] | None = None,
+    engine: Any = None,
+) -> dict[str, Any]:
+    """Link every mention into persons; incremental unless first run, ``retrain`` or ``full``.
+    Returns a JSON-able report. ``engine``: anything with ``load_or_train``, ``score_all`` and
+    ``score_mentions`` (default: linkage.model and linkage.scoring, the Splink model)."""
+    if engine is None:
+        from linkage import model as _model, scoring as _scoring
+
+        load_or_train, score_all, score_mentions = _model.load_or_train, _scoring.score_all, _scoring.score_mentions
+    else:
+        load_or_train, score_all, score_mentions = engine.load_or_train, engine.score_all, engine.score_mentions
+
+    threshold = identity_threshold(config)
+    started = utc_now()
+    run_id = run_id or f"link-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    if scalar(store, "SELECT count(*) FROM link_runs WHERE run_id = ?", [run_id]):
+        raise IntelError(f"link run {run_id!r} already exists; give a new run id")
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    with store.transaction():
+        model = load_or_train(store, retrain=retrain)
+        model_id = getattr(model, "model_id", None)
+        timings["model_s"] = round(time.perf_counter() - t, 3)
+        last_model = scalar(store, "SELECT model_id FROM link_runs ORDER BY finished_at DESC, run_id DESC LIMIT 1")
+        never_linked = scalar(store, "SELECT count(*) FROM linked_mentions") == 0
+        reasons = [r for r, on in (("--full", full), ("--retrain", retrain), ("first run", never_linked),
+                                   ("model changed", not never_linked and last_model != model_id)) if on]
+        mode = "full" if reasons else "incremental"
+        changed = _changed_mentions(store)
+        changed_ids = changed["mention_id"].to_list()
+
+        t = time.perf_counter()
+        if mode == "full":
+            scoring_report = score_all(store, model)
+            seeds = None
+            scored = scalar(store, "SELECT count(*) FROM mentions")
+        elif changed_ids:
+            before = strong_edges(store, threshold)
+            ids = set(changed_ids)
+            old_neighbours = {b for a, b in before.select("mention_a", "mention_b").rows() if a in ids} | {
+                a for a, b in before.select("mention_a", "mention_b").rows() if b in ids}
+            scoring_report = score_mentions(store, model, changed_ids)
+            seeds = ids | old_neighbours
+            scored = len(changed_ids)
+        else:
+            scoring_report, seeds, scored = {}, set(), 0
+        timings["scoring_s"] = round(time.perf_counter() - t, 3)
+
+        t = time.perf_counter()
+        why = f"link run ({mode}: {', '.join(reasons)})" if reasons else "link run (incremental)"
+        clustered = recluster(store, seeds, threshold=threshold, now=started, run_id=run_id, reason=why)
+        timings["clustering_s"] = round(time.perf_counter() - t, 3)
+
+        stamp = pl.DataFrame({"mention_id": changed_ids, "version": changed["version"].to_list()},
+                             schema={"mention_id": pl.Utf8, "version": pl.Int32})
+        store.register("_stamp", stamp)
+        try:
+            store.execute("DELETE FROM linked_mentions WHERE mention_id IN (SELECT mention_id FROM _stamp)")
+            store.execute("INSERT INTO linked_mentions SELECT mention_id, version, ?, ? FROM _stamp",
+                          [run_id, started])
+        finally:
+            store.unregister("_stamp")
+
+        edges_total = scalar(store, "SELECT count(*) FROM link_edges") if _has_edges(store) else 0
+        report = {
+            "run_id": run_id,
+            "mode": mode,
+            "full_because": reasons,
+            "model_id": model_id,
+            "threshold": threshold,
+            "mentions_total": scalar(store, "SELECT count(*) FROM mentions"),
+            "mentions_new_or_changed": len(changed_ids),
+            "mentions_scored": scored,
+            "edges_total": edges_total,
+            "edges_at_or_above_threshold": scalar(store, 
+                "SELECT count(*) FROM link_edges WHERE match_probability >= ?", [threshold]) if _has_edges(store) else 0,
+            "scoring": scoring_report,
+            **clustered,
+            "persons_active": scalar(store, "SELECT count(*) FROM persons WHERE status = 'active'"),
+        }
+        report["timings"] = {**timings, "total_s": round(sum(timings.values()), 3)}
+        store.execute("INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      [run_id, mode, started, utc_now(), threshold, model_id,
+                       json.dumps(report, default=str)])
+    return report
