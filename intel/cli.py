@@ -127,6 +127,65 @@ def demo(
 
 # --- later areas register their commands below, one section each -----------------------------
 
+# --- linkage: identity (link, decide, export persons, evaluate) -------------------------------
+
+@app.command()
+def link(
+    db: DbOption = None,
+    retrain: Annotated[bool, typer.Option("--retrain", help="Retrain the model, then rescore and recluster everything.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Rescore and recluster everything (default: only new and changed mentions).")] = False,
+) -> None:
+    """Link mentions into persons (stable person ids; people's decisions always hold)."""
+    from linkage.run import link as run_link
+
+    with opened_store(db) as store:
+        emit(run_link(store, retrain=retrain, full=full))
+
+
+@app.command()
+def decide(
+    mention_a: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID, e.g. police:P000123")],
+    mention_b: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID")],
+    decision: Annotated[str, typer.Argument(help="same or different")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (recorded).")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    db: DbOption = None,
+) -> None:
+    """Record that two records are the same person or different people; takes effect now."""
+    from linkage.decisions import decide as record_decision
+
+    with opened_store(db) as store:
+        emit(record_decision(store, mention_a, mention_b, decision, by, reason))
+
+
+export_app = typer.Typer(help="Export what the store knows.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("persons")
+def export_persons_command(
+    out: Annotated[Path, typer.Option("--out", help="The CSV file to write.")],
+    db: DbOption = None,
+) -> None:
+    """Write source, record_id, person_id, link_probability for every mention."""
+    from linkage.export import export_persons
+
+    with opened_store(db, read_only=True) as store:
+        emit(export_persons(store, out))
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Argument(help="Ground truth CSV with columns source, record_id, person.")],
+    db: DbOption = None,
+) -> None:
+    """Pairwise and B-cubed precision, recall and F1 of the persons against a ground truth."""
+    from linkage.evaluate import evaluate as run_evaluate
+
+    with opened_store(db, read_only=True) as store:
+        emit(run_evaluate(store, truth))
+
+
 
 def main() -> None:  # pragma: no cover - the console entry point
     app()
