@@ -1,0 +1,140 @@
+"""Harm, near harm and event severity, from the configuration (pure: frames in, frames out).
+
+The *mentions frame* every rule takes has one row per (resolved person, event) involvement:
+``mention_id, event_key, source, event_type, role, date (pl.Date), person_id, household_key,
+dob, dash_risk, initial_rag, final_rag, presentation, safeguarding_concern``.
+
+**Harm** (``[harm.*]`` in the config, the default is extracts.md "What counts as harm"): a row is
+*harmed* when, for police, the event type and role are listed; for social care, the role is listed
+and the final RAG or the event type is listed; for health, the role is listed, the presentation is
+listed and (if required) ``safeguarding_concern`` is true.
+
+**Near harm**: every *other* person in a harm event, and every person living (by their spells,
+graphs.households) at a harmed person's household on the event date.
+
+**Severity score** of an event (``[analytics.severity]``): police DASH risk, social care final RAG
+(initial RAG when no final), health presentation, mapped to 0-3 by the config; NULL when the
+event carries no graded field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from graphs.households import household_on_date, residents_on
+
+MENTION_COLUMNS = (
+    "mention_id", "event_key", "source", "event_type", "role", "date", "person_id", "household_key",
+    "dob", "dash_risk", "initial_rag", "final_rag", "presentation", "safeguarding_concern",
+)
+
+DEFAULT_SEVERITY = {
+    "dash_risk": {"standard": 1, "medium": 2, "high": 3},
+    "rag": {"blue": 0, "green": 1, "amber": 2, "red": 3},
+    "presentation": {
+        "neglect_concern": 1, "injury": 2, "assault": 2, "self_harm": 2,
+        "head_injury": 3, "fracture": 3, "burn": 3, "overdose": 3,
+    },
+    "severe_score": 3,
+}
+
+
+def _in(col: str, values: Any) -> pl.Expr:
+    return pl.col(col).is_in(list(values or []))
+
+
+def harm_expr(harm: dict[str, Any]) -> pl.Expr:
+    """A boolean expression: this row is a person harmed by this event."""
+    police = harm.get("police", {})
+    sc = harm.get("social_care", {})
+    health = harm.get("health", {})
+    e_police = (pl.col("source") == "police") & _in("event_type", police.get("event_types")) & _in("role", police.get("roles"))
+    e_sc = (pl.col("source") == "social_care") & _in("role", sc.get("roles")) & (
+        _in("final_rag", sc.get("final_rags")) | _in("event_type", sc.get("event_types"))
+    )
+    e_health = (pl.col("source") == "health") & _in("role", health.get("roles")) & _in("presentation", health.get("presentations"))
+    if health.get("requires_safeguarding_concern", True):
+        e_health = e_health & pl.col("safeguarding_concern").fill_null(False)
+    return (e_police | e_sc | e_health).fill_null(False)
+
+
+def severity_expr(severity: dict[str, Any] | None = None) -> pl.Expr:
+    """The event's severity score 0-3 (NULL when ungraded)."""
+    s = {**DEFAULT_SEVERITY, **(severity or {})}
+
+    def mapped(col: str, mapping: dict[str, int]) -> pl.Expr:
+        return pl.col(col).replace_strict(mapping, default=None, return_dtype=pl.Int32)
+
+    rag = pl.coalesce(mapped("final_rag", s["rag"]), mapped("initial_rag", s["rag"]))
+    return (
+        pl.when(pl.col("source") == "police").then(mapped("dash_risk", s["dash_risk"]))
+        .when(pl.col("source") == "social_care").then(rag)
+        .when(pl.col("source") == "health").then(mapped("presentation", s["presentation"]))
+        .otherwise(None).cast(pl.Int32)
+    )
+
+
+def prepare(mentions: pl.DataFrame, harm: dict[str, Any], severity: dict[str, Any] | None = None,
+            offender_roles: tuple[str, ...] | list[str] = ("suspect", "alleged_perpetrator")) -> pl.DataFrame:
+    """The mentions frame with ``harmed``, ``offender`` and ``severity`` columns; rows without a person dropped."""
+    m = mentions
+    for col in MENTION_COLUMNS:
+        if col not in m.columns:
+            m = m.with_columns(pl.lit(None).alias(col))
+    m = m.with_columns(
+        pl.col("date").cast(pl.Date),
+        pl.col("safeguarding_concern").cast(pl.Boolean),
+        *[pl.col(c).cast(pl.Utf8) for c in ("dash_risk", "initial_rag", "final_rag", "presentation", "household_key")],
+    )
+    return m.filter(pl.col("person_id").is_not_null()).with_columns(
+        harmed=harm_expr(harm),
+        offender=pl.col("role").is_in(list(offender_roles)),
+        severity=severity_expr(severity),
+    )
+
+
+def harmed_records(m: pl.DataFrame, spells: pl.DataFrame) -> pl.DataFrame:
+    """One row per (harmed person, harm event): ``person_id, event_key, date, source, severity,
+    household_key`` (their own mention's household, else their household on the date),
+    ``mention_ids``."""
+    h = (
+        m.filter(pl.col("harmed"))
+        .group_by(["person_id", "event_key"])
+        .agg(
+            pl.col("date").min(), pl.col("source").first(), pl.col("severity").max(),
+            pl.col("household_key").drop_nulls().first().alias("own_household"),
+            pl.col("mention_id").sort().alias("mention_ids"),
+        )
+    )
+    looked_up = household_on_date(spells, h.select("person_id", "event_key", "date")).rename({"household_key": "derived"})
+    return (
+        h.join(looked_up.select("person_id", "event_key", "derived"), on=["person_id", "event_key"], how="left")
+        .with_columns(household_key=pl.coalesce("own_household", "derived"))
+        .drop("own_household", "derived")
+    )
+
+
+def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame) -> pl.DataFrame:
+    """One row per (person near harm, harm event, harmed person): ``person_id, event_key, date,
+    harmed_person, household_key`` (the harmed person's household at the time), ``via``
+    ('event' = in the event, 'household' = living there on the date)."""
+    base = harmed.select(
+        "event_key", "date", pl.col("person_id").alias("harmed_person"), "household_key",
+    )
+    in_event = (
+        m.select("person_id", "event_key").unique()
+        .join(base, on="event_key", how="inner")
+        .filter(pl.col("person_id") != pl.col("harmed_person"))
+        .with_columns(via=pl.lit("event"))
+    )
+    living = (
+        residents_on(spells, base.filter(pl.col("household_key").is_not_null()), person_col="person_id")
+        .filter(pl.col("person_id") != pl.col("harmed_person"))
+        .with_columns(via=pl.lit("household"))
+    )
+    cols = ["person_id", "event_key", "date", "harmed_person", "household_key", "via"]
+    both = pl.concat([in_event.select(cols), living.select(cols)])
+    # one row per (person, event, harmed person): 'event' wins over 'household'
+    return both.sort("via").unique(["person_id", "event_key", "harmed_person"], keep="first", maintain_order=True)

@@ -1,0 +1,110 @@
+"""A person's household over time, derived from their mentions (pure: frames in, frames out).
+
+**Household on a date.** A person's household on date D is the ``household_key`` of their
+mention nearest to D at or before D; if they have none at or before D, the one nearest after D.
+Mentions without a household (no UPRN and no address+postcode) are ignored. When a person has
+mentions at several households on the same day, that day's household is the one with most of
+their mentions that day, then the smallest key (deterministic).
+
+This is a *spell model*: the person's dated households, collapsed into runs of the same
+household, give spells ``[start, end)`` where ``start`` is the first day of the run (NULL for the
+person's first spell: before their first record they are taken to live where first recorded)
+and ``end`` is the first day of the next run (NULL for the last spell: they are taken to live at
+their last recorded household until recorded elsewhere). Looking a date up in the spells gives
+exactly the nearest-at-or-before-else-nearest-after rule above.
+
+For a harmed person *in a given event*, "their household at the time" is the household on their
+own mention in that event when the agency gave one, else their household on the event date.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+SPELL_COLUMNS = ("person_id", "household_key", "start", "end", "first_seen", "last_seen", "n_mentions")
+
+
+def daily_households(mentions: pl.DataFrame) -> pl.DataFrame:
+    """One household per (person, day) they were recorded with one: ``person_id, date, household_key, n``."""
+    m = mentions.filter(pl.col("household_key").is_not_null() & pl.col("person_id").is_not_null())
+    return (
+        m.group_by(["person_id", "date", "household_key"]).len("n")
+        .sort(["person_id", "date", "n", "household_key"], descending=[False, False, True, False])
+        .unique(["person_id", "date"], keep="first", maintain_order=True)
+    )
+
+
+def household_spells(mentions: pl.DataFrame) -> pl.DataFrame:
+    """Spells ``person_id, household_key, start, end, first_seen, last_seen, n_mentions``.
+
+    ``mentions`` needs ``person_id``, ``date`` (pl.Date) and ``household_key`` (nullable).
+    ``start``/``end`` bound the spell (``start <= D < end``; NULL = unbounded).
+    """
+    daily = daily_households(mentions).sort(["person_id", "date"])
+    daily = daily.with_columns(
+        run=(
+            (pl.col("household_key") != pl.col("household_key").shift(1))
+            | (pl.col("person_id") != pl.col("person_id").shift(1))
+        ).fill_null(True).cum_sum()
+    )
+    spells = (
+        daily.group_by(["person_id", "run"]).agg(
+            pl.col("household_key").first(),
+            pl.col("date").min().alias("first_seen"),
+            pl.col("date").max().alias("last_seen"),
+            pl.col("n").sum().alias("n_mentions"),
+        ).sort(["person_id", "first_seen"])
+    )
+    first_of_person = pl.col("person_id") != pl.col("person_id").shift(1)
+    last_of_person = pl.col("person_id") != pl.col("person_id").shift(-1)
+    spells = spells.with_columns(
+        start=pl.when(first_of_person.fill_null(True)).then(None).otherwise(pl.col("first_seen")),
+        end=pl.when(last_of_person.fill_null(True)).then(None).otherwise(pl.col("first_seen").shift(-1)),
+    )
+    return spells.select(SPELL_COLUMNS)
+
+
+def household_on_date(spells: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
+    """``queries`` (``person_id``, ``date`` and any other columns) with ``household_key`` added
+    (NULL for a person never recorded at a household). Row order is not kept."""
+    q = queries.drop("household_key", strict=False).with_row_index("_q")
+    hit = (
+        q.select("_q", "person_id", "date")
+        .join(spells.select("person_id", "household_key", "start", "end"), on="person_id", how="inner")
+        .filter(
+            (pl.col("start").is_null() | (pl.col("start") <= pl.col("date")))
+            & (pl.col("end").is_null() | (pl.col("date") < pl.col("end")))
+        )
+        .select("_q", "household_key")
+    )
+    return q.join(hit, on="_q", how="left").drop("_q")
+
+
+def residents_on(spells: pl.DataFrame, places: pl.DataFrame, *, person_col: str = "resident") -> pl.DataFrame:
+    """``places`` (``household_key``, ``date`` and any other columns) joined to every person
+    living there on that date (by their spells), named ``person_col``."""
+    return (
+        places.join(
+            spells.select(pl.col("person_id").alias(person_col), "household_key", "start", "end"),
+            on="household_key", how="inner",
+        )
+        .filter(
+            (pl.col("start").is_null() | (pl.col("start") <= pl.col("date")))
+            & (pl.col("end").is_null() | (pl.col("date") < pl.col("end")))
+        )
+        .drop("start", "end")
+    )
+
+
+def person_households(mentions: pl.DataFrame) -> pl.DataFrame:
+    """Person–household edges: the dates the person was recorded there.
+
+    ``person_id, household_key, first_seen, last_seen, n_mentions, dates`` (sorted distinct days).
+    """
+    m = mentions.filter(pl.col("household_key").is_not_null() & pl.col("person_id").is_not_null())
+    return m.group_by(["person_id", "household_key"]).agg(
+        pl.col("date").min().alias("first_seen"),
+        pl.col("date").max().alias("last_seen"),
+        pl.len().alias("n_mentions"),
+        pl.col("date").unique().sort().alias("dates"),
+    ).sort(["person_id", "first_seen"])

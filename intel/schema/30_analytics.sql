@@ -1,0 +1,33 @@
+-- Analytics: what the rules found (intel/analytics.py over graphs/). Rewritten whole by each run.
+
+-- One row per finding: the reason in plain English and the evidence it rests on. No risk score.
+CREATE TABLE IF NOT EXISTS findings (
+    finding_key    VARCHAR PRIMARY KEY,  -- stable across nights: 'rule:person_id', 'rule:household:<key>', 'networks:<smallest member>'
+    rule           VARCHAR NOT NULL,     -- repeat_victim, harm_proximity, victim_offender_overlap, serial_perpetrator, escalation, networks
+    subject        VARCHAR NOT NULL,     -- person, child, household, group
+    person_id      VARCHAR,              -- the person it is about (for a group: its smallest member id)
+    household_key  VARCHAR,              -- the household it is about (household escalation)
+    first_date     DATE,
+    last_date      DATE,
+    measure        BIGINT,               -- the rule's count (events, households, victims, members)
+    threshold      BIGINT,               -- the count the rule needs
+    severity       VARCHAR NOT NULL,     -- high / medium / low (graphs.pipeline docstring)
+    explanation    VARCHAR NOT NULL,     -- the reason, plain English
+    evidence       VARCHAR NOT NULL,     -- JSON: events (event_keys), mention_ids, households, persons, sources, rule details
+    evidence_hash  VARCHAR NOT NULL,     -- changes only when the evidence changes
+    computed_at    TIMESTAMP NOT NULL
+);
+
+-- Notification counts over the 12 months to the latest event, per person and per household.
+CREATE TABLE IF NOT EXISTS notification_counts (
+    subject_kind        VARCHAR NOT NULL,  -- person / household
+    subject_key         VARCHAR NOT NULL,
+    window_start        DATE NOT NULL,
+    window_end          DATE NOT NULL,
+    notifications       BIGINT NOT NULL,   -- distinct events
+    harm_notifications  BIGINT NOT NULL,   -- distinct events in which the subject (a household: a person there) was harmed
+    police              BIGINT NOT NULL,
+    social_care         BIGINT NOT NULL,
+    health              BIGINT NOT NULL,
+    computed_at         TIMESTAMP NOT NULL
+);
