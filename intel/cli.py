@@ -178,12 +178,20 @@ def export_persons_command(
 def evaluate(
     truth: Annotated[Path, typer.Argument(help="Ground truth CSV with columns source, record_id, person.")],
     db: DbOption = None,
+    sweep: Annotated[
+        Optional[str],
+        typer.Option("--sweep", help="Also evaluate these thresholds, e.g. 0.8,0.9,0.95 (nothing is written)."),
+    ] = None,
 ) -> None:
     """Pairwise and B-cubed precision, recall and F1 of the persons against a ground truth."""
     from linkage.evaluate import evaluate as run_evaluate
 
+    try:
+        thresholds = [float(t) for t in sweep.split(",") if t.strip()] if sweep else None
+    except ValueError:
+        fail(f"--sweep must be numbers separated by commas, got {sweep!r}")
     with opened_store(db, read_only=True) as store:
-        emit(run_evaluate(store, truth))
+        emit(run_evaluate(store, truth, sweep=thresholds))
 
 
 

@@ -93,10 +93,39 @@ def read_truth(path: str | Path) -> pl.DataFrame:
     return truth
 
 
-def evaluate(store: Store, truth_path: str | Path) -> dict[str, Any]:
-    """Evaluate the store's current persons against a truth CSV (source, record_id, person)."""
+def evaluate(store: Store, truth_path: str | Path, sweep: list[float] | None = None) -> dict[str, Any]:
+    """Evaluate the store's current persons against a truth CSV (source, record_id, person);
+    with ``sweep``, also what each of those thresholds would give."""
     from linkage.export import persons_frame
 
     truth = read_truth(truth_path)
-    report = evaluate_frames(persons_frame(store), truth)
-    return {"truth": str(truth_path), **report}
+    report = {"truth": str(truth_path), **evaluate_frames(persons_frame(store), truth)}
+    if sweep:
+        bad = [t for t in sweep if not 0.0 < t <= 1.0]
+        if bad:
+            raise IntelError(f"--sweep thresholds must be in (0, 1], got {bad}")
+        report["sweep"] = sweep_thresholds(store, truth, sweep)
+    return report
+
+
+def sweep_thresholds(store: Store, truth: pl.DataFrame, thresholds: list[float]) -> list[dict[str, Any]]:
+    """Cluster every mention at each threshold (same links and decisions as a link run, nothing
+    written) and evaluate each against ``truth``: how the threshold was chosen."""
+    from linkage.clusters import cluster_mentions
+    from linkage.run import decision_pairs, strong_edges, unlinkable_mentions
+
+    if not thresholds:
+        return []
+    mentions = store.df("SELECT mention_id, source, record_id FROM mentions")
+    edges = strong_edges(store, min(thresholds))
+    same, different = decision_pairs(store)
+    unlinkable = unlinkable_mentions(store)
+    out = []
+    for t in sorted(thresholds):
+        c = cluster_mentions(mentions["mention_id"].to_list(), edges, t, same=same, different=different,
+                             exclude_from_links=unlinkable)
+        pred = mentions.join(c.frame().select("mention_id", pl.col("cluster").alias("person_id")), on="mention_id")
+        r = evaluate_frames(pred, truth)
+        out.append({"threshold": t, "persons": r["predicted_persons"], "pairwise": r["pairwise"],
+                    "bcubed": r["bcubed"]})
+    return out

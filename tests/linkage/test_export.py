@@ -58,6 +58,11 @@ def test_cli_export_decide_and_evaluate(tmp_path: Path):
     # predicted {1,h1} {2} {3,s1} {u} {4}; truth {1,2,h1,u} {3,s1} {4}: TP 2 of 2 predicted, 7 true pairs
     assert res["pairwise"]["precision"] == 1.0
     assert res["pairwise"]["recall"] == pytest.approx(2 / 7)
+    sw = cli.invoke(app, ["evaluate", str(truth), "--db", str(db), "--sweep", "0.5,0.95"])
+    assert sw.exit_code == 0, sw.output
+    by_t = {x["threshold"]: x for x in json.loads(sw.stdout)["sweep"]}
+    # at 0.95 the rules give {1,2,h1} {3,s1}, with the decision 1 != 2 held: {1,h1} {2} {3,s1} {u} {4}
+    assert by_t[0.95]["pairwise"]["true_positive_pairs"] == 2 and by_t[0.95]["persons"] == 5
     (tmp_path / "bad.csv").write_text("source,record_id\npolice,1\n")
     refused = cli.invoke(app, ["evaluate", str(tmp_path / "bad.csv"), "--db", str(db)])
     assert refused.exit_code == 2 and "person" in refused.stderr
