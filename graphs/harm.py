@@ -84,7 +84,8 @@ def prepare(mentions: pl.DataFrame, harm: dict[str, Any], severity: dict[str, An
         if col not in m.columns:
             m = m.with_columns(pl.lit(None).alias(col))
     m = m.with_columns(
-        pl.col("date").cast(pl.Date),
+        pl.col("date").cast(pl.Date), pl.col("dob").cast(pl.Date),
+        *[pl.col(c).cast(pl.Utf8) for c in ("mention_id", "event_key", "source", "event_type", "role", "person_id")],
         pl.col("safeguarding_concern").cast(pl.Boolean),
         *[pl.col(c).cast(pl.Utf8) for c in ("dash_risk", "initial_rag", "final_rag", "presentation", "household_key")],
     )

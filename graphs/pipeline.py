@@ -41,7 +41,7 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
                                 "offender_roles": ["suspect", "alleged_perpetrator"]},
     "serial_perpetrator": {"enabled": True, "min_victims": 2, "window_days": 1095,
                            "event_types": ["domestic_abuse"], "victim_roles": []},
-    "escalation": {"enabled": True, "recent_days": 183, "min_recent": 3, "min_prior": 1, "ratio": 2.0,
+    "escalation": {"enabled": True, "recent_days": 183, "min_recent": 4, "min_prior": 1, "ratio": 2.0,
                    "window_days": 365, "min_rise": 2, "child_age": 18,
                    "child_roles": ["child_present", "subject_child", "sibling"], "subjects": ["child", "household"]},
     "networks": {"enabled": True, "min_members": 5, "min_households": 3, "tie_via_household": True,

@@ -24,7 +24,7 @@ calendar days (last date - first date < W days). Counted "events" are distinct `
   each pair less than ``window_days`` (1095) apart.
 - **escalation** — for a child (harmed while under 18 by date of birth, or in a child role when no
   date of birth is known) and for a household (the harmed person's household at the time), its
-  harm notifications are *rising in frequency*: at least ``min_recent`` (3) in the ``recent_days``
+  harm notifications are *rising in frequency*: at least ``min_recent`` (4) in the ``recent_days``
   (183) to some notification, at least ``min_prior`` (1) in the ``recent_days`` before those, and
   recent >= ``ratio`` (2) x prior; or *rising in severity*: three consecutive graded notifications
   (graphs.harm severity score: DASH risk, RAG, presentation) within ``window_days`` (365) whose
@@ -328,7 +328,7 @@ def _escalating(notes: pl.DataFrame, recent_days: int, min_recent: int, min_prio
     return ev.drop("_start", "_end")
 
 
-def escalation(m: pl.DataFrame, harmed: pl.DataFrame, recent_days: int = 183, min_recent: int = 3,
+def escalation(m: pl.DataFrame, harmed: pl.DataFrame, recent_days: int = 183, min_recent: int = 4,
                min_prior: int = 1, ratio: float = 2.0, window_days: int = 365, min_rise: int = 2,
                child_age: int = 18, child_roles: list[str] | tuple[str, ...] = ("child_present", "subject_child", "sibling"),
                subjects: list[str] | tuple[str, ...] = ("child", "household")) -> pl.DataFrame:

@@ -1,0 +1,80 @@
+"""A person's household on a date: nearest mention at or before, else nearest after; spells."""
+
+from __future__ import annotations
+
+from datetime import date as D
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphs.households import household_on_date, household_spells, person_households, residents_on
+
+
+def _m(rows):
+    return pl.DataFrame(rows, schema={"person_id": pl.Utf8, "date": pl.Date, "household_key": pl.Utf8}, orient="row")
+
+
+MENTIONS = _m([
+    ("A", D(2020, 1, 1), "h1"),
+    ("A", D(2020, 6, 1), None),          # no household: ignored
+    ("A", D(2021, 1, 1), "h2"),
+    ("A", D(2021, 1, 1), "h2"),
+    ("A", D(2021, 1, 1), "h3"),          # same day, fewer mentions: h2 wins
+    ("A", D(2022, 1, 1), "h1"),          # moved back
+    ("B", D(2020, 3, 1), None),          # never at a household
+])
+
+
+def _on(pid, d):
+    q = pl.DataFrame({"person_id": [pid], "date": [d]})
+    return household_on_date(household_spells(MENTIONS), q)["household_key"][0]
+
+
+def test_at_or_before_else_after():
+    assert _on("A", D(2019, 1, 1)) == "h1"       # before the first record: the nearest after
+    assert _on("A", D(2020, 1, 1)) == "h1"       # on the day
+    assert _on("A", D(2020, 12, 31)) == "h1"     # the no-household mention in between is ignored
+    assert _on("A", D(2021, 1, 1)) == "h2"       # same-day tie: most mentions
+    assert _on("A", D(2021, 12, 31)) == "h2"
+    assert _on("A", D(2030, 1, 1)) == "h1"       # after the last record: the last household
+    assert _on("B", D(2020, 3, 1)) is None
+    assert _on("Z", D(2020, 3, 1)) is None
+
+
+def test_spells_collapse_runs_and_bound_them():
+    s = household_spells(MENTIONS).filter(pl.col("person_id") == "A")
+    assert s["household_key"].to_list() == ["h1", "h2", "h1"]
+    assert s["start"].to_list() == [None, D(2021, 1, 1), D(2022, 1, 1)]
+    assert s["end"].to_list() == [D(2021, 1, 1), D(2022, 1, 1), None]
+
+
+def test_residents_and_person_household_edges():
+    places = pl.DataFrame({"household_key": ["h1", "h2"], "date": [D(2021, 6, 1), D(2021, 6, 1)]})
+    r = residents_on(household_spells(MENTIONS), places)
+    assert r.select("household_key", "resident").rows() == [("h2", "A")]
+    e = person_households(MENTIONS).filter(pl.col("household_key") == "h1")
+    assert e["first_seen"][0] == D(2020, 1, 1) and e["last_seen"][0] == D(2022, 1, 1) and e["n_mentions"][0] == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.sampled_from(["h1", "h2", "h3", None])), min_size=1, max_size=12),
+       st.integers(-50, 450))
+def test_spell_lookup_equals_the_nearest_mention_rule(records, day):
+    """Property: the spell lookup gives exactly the brute-force nearest-mention rule."""
+    base = D(2020, 1, 1).toordinal()
+    m = _m([("A", D.fromordinal(base + d), h) for d, h in records])
+    q = pl.DataFrame({"person_id": ["A"], "date": [D.fromordinal(base + day)]})
+    got = household_on_date(household_spells(m), q)["household_key"][0]
+    known = [(d, h) for d, h in records if h is not None]
+    if not known:
+        assert got is None
+        return
+
+    def pick(d0):
+        hs = [h for d, h in known if d == d0]
+        return sorted(set(hs), key=lambda h: (-hs.count(h), h))[0]
+
+    before = [d for d, _ in known if d <= day]
+    want = pick(max(before)) if before else pick(min(d for d, _ in known))
+    assert got == want
