@@ -80,6 +80,16 @@ class Store:
         """A new cursor on the same database, for a thread of its own (e.g. an API request)."""
         return self._con.cursor()
 
+    def session(self) -> Store:
+        """A Store over a cursor of its own on this same database, for one thread (an API
+        request, a background run): sees committed data (MVCC) and runs its own transactions;
+        ``close()`` closes only the cursor."""
+        other = object.__new__(Store)
+        other.path, other.read_only = self.path, self.read_only
+        other._con = self._con.cursor()
+        other._in_transaction = False
+        return other
+
     # -- transactions ----------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[Store]:

@@ -1,0 +1,164 @@
+"""The audit log: who read or changed personal data, when, why, and what they got.
+
+``audit_log`` is append-only: :class:`AuditWriter` only ever INSERTs, and nothing in the API
+updates or deletes it. Each entry holds the SHA-256 of the entry before it and of itself
+(a hash chain), so :func:`verify` finds an entry that was changed or removed behind our back.
+
+Linkage is 'combination' under the Data Protection Act 2018 (Part 3, s.62): every merge and
+split of persons is logged in ``person_history`` (by the link run that made it, or the person
+and reason that decided it). :func:`list_audit` with ``person`` shows both: the requests about
+that person (and the ids merged into it) and its combination history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from datetime import UTC, date, datetime
+from typing import Any
+
+from intel.errors import IntelError
+from intel.store import Store
+
+GENESIS = "0" * 64
+_FIELDS = ("seq", "logged_at", "user_name", "role", "method", "endpoint", "path", "subject_kind",
+           "subject_id", "purpose", "status", "detail")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
+    body = json.dumps([entry[f] if not isinstance(entry[f], datetime) else entry[f].isoformat()
+                       for f in _FIELDS], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+class AuditWriter:
+    """Appends audit entries, one at a time (a lock keeps the sequence and the chain in order).
+
+    One writer per process that holds the store; entries are written in their own small
+    transaction on the caller's cursor, into a table no other writer updates, so they never
+    conflict with a nightly run's transaction and are never lost to its rollback.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._lock = threading.Lock()
+        last = store.rows("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        self._seq = last[0]["seq"] if last else 0
+        self._hash = last[0]["entry_hash"] if last else GENESIS
+
+    def write(self, store: Store, *, user_name: str | None, role: str | None, method: str, endpoint: str,
+              path: str, status: int, subject_kind: str | None = None, subject_id: str | None = None,
+              purpose: str | None = None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+        with self._lock:
+            entry = {
+                "seq": self._seq + 1, "logged_at": _now(), "user_name": user_name, "role": role,
+                "method": method, "endpoint": endpoint, "path": path, "subject_kind": subject_kind,
+                "subject_id": subject_id, "purpose": purpose, "status": int(status),
+                "detail": json.dumps(detail, default=str, sort_keys=True) if detail else None,
+            }
+            digest = _entry_hash(self._hash, entry)
+            store.execute(
+                "INSERT INTO audit_log (seq, logged_at, user_name, role, method, endpoint, path, subject_kind, "
+                "subject_id, purpose, status, detail, prev_hash, entry_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [*(entry[f] for f in _FIELDS), self._hash, digest])
+            prev, self._seq, self._hash = self._hash, entry["seq"], digest
+            return {**entry, "prev_hash": prev, "entry_hash": digest}
+
+
+def record(store: Store, **fields: Any) -> dict[str, Any]:
+    """Append one entry from a process that writes rarely (the CLI): reads the chain's end first."""
+    return AuditWriter(store).write(store, **fields)
+
+
+def _since(value: str | date | datetime | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise IntelError(f"--since must be a date or date-time (YYYY-MM-DD[THH:MM]), got {value!r}") from exc
+
+
+def _aliases(store: Store, person_id: str) -> list[str]:
+    """person_id, the id it now resolves to, and every id merged into either."""
+    ids = {person_id}
+    current = person_id
+    seen = set()
+    while current not in seen:
+        seen.add(current)
+        row = store.rows("SELECT merged_into FROM persons WHERE person_id = ?", [current])
+        if not row or not row[0]["merged_into"]:
+            break
+        current = row[0]["merged_into"]
+    ids |= seen | {current}
+    merged = store.rows(
+        "WITH RECURSIVE a(person_id) AS (SELECT ?::VARCHAR UNION "
+        "SELECT p.person_id FROM persons p JOIN a ON p.merged_into = a.person_id) SELECT person_id FROM a",
+        [current])
+    ids |= {r["person_id"] for r in merged}
+    return sorted(ids)
+
+
+def list_audit(store: Store, *, person: str | None = None, user: str | None = None,
+               since: str | date | datetime | None = None, limit: int | None = None) -> dict[str, Any]:
+    """Audit entries (oldest first), filtered by subject person (with its merged ids), user and
+    time; with ``person``, also its person_history (every merge / split, by run or by person)."""
+    where, params = [], []
+    ids: list[str] = []
+    if person:
+        ids = _aliases(store, person)
+        where.append("subject_kind = 'person' AND list_contains(?, subject_id)")
+        params.append(ids)
+    if user:
+        where.append("user_name = ?")
+        params.append(user)
+    start = _since(since)
+    if start is not None:
+        where.append("logged_at >= ?")
+        params.append(start)
+    sql = ("SELECT seq, logged_at, user_name, role, method, endpoint, path, subject_kind, subject_id, purpose, "
+           "status, detail FROM audit_log" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq")
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    out: dict[str, Any] = {"filters": {"person": person, "user": user, "since": start}, "entries": store.rows(sql, params)}
+    out["count"] = len(out["entries"])
+    if person:
+        hist_where = ["(list_contains(?, person_id) OR list_contains(?, related_person_id))"]
+        hist_params: list[Any] = [ids, ids]
+        if start is not None:
+            hist_where.append("happened_at >= ?")
+            hist_params.append(start)
+        if user:
+            hist_where.append("decided_by = ?")
+            hist_params.append(user)
+        out["person_ids"] = ids
+        out["combination_log"] = store.rows(
+            "SELECT history_id, happened_at, action, person_id, related_person_id, mention_ids, run_id, decided_by, reason "
+            "FROM person_history WHERE " + " AND ".join(hist_where) + " ORDER BY history_id", hist_params)
+    return out
+
+
+def verify(store: Store) -> dict[str, Any]:
+    """Recompute the hash chain; names the first entry that does not match (changed, removed or inserted)."""
+    prev = GENESIS
+    count = 0
+    rows = store.rows("SELECT * FROM audit_log ORDER BY seq")
+    for expected_seq, row in enumerate(rows, start=1):
+        if row["seq"] != expected_seq:
+            return {"ok": False, "entries": count, "broken_at": row["seq"],
+                    "why": f"entry {expected_seq} is missing"}
+        if row["prev_hash"] != prev or _entry_hash(prev, row) != row["entry_hash"]:
+            return {"ok": False, "entries": count, "broken_at": row["seq"],
+                    "why": "entry does not match its hash"}
+        prev = row["entry_hash"]
+        count += 1
+    return {"ok": True, "entries": count}
