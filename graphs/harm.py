@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from graphs.households import household_on_date, residents_on
+from graphs.households import household_on_date, residents_on, resolve_household_keys
 
 MENTION_COLUMNS = (
     "mention_id", "event_key", "source", "event_type", "role", "date", "person_id", "household_key",
@@ -77,9 +77,11 @@ def severity_expr(severity: dict[str, Any] | None = None) -> pl.Expr:
 
 
 def prepare(mentions: pl.DataFrame, harm: dict[str, Any], severity: dict[str, Any] | None = None,
-            offender_roles: tuple[str, ...] | list[str] = ("suspect", "alleged_perpetrator")) -> pl.DataFrame:
-    """The mentions frame with ``harmed``, ``offender`` and ``severity`` columns; rows without a person dropped."""
-    m = mentions
+            offender_roles: tuple[str, ...] | list[str] = ("suspect", "alleged_perpetrator"),
+            resolve_households: bool = True) -> pl.DataFrame:
+    """The mentions frame with ``harmed``, ``offender`` and ``severity`` columns; rows without a
+    person dropped; household keys resolved to one per home (graphs.households) unless told not to."""
+    m = resolve_household_keys(mentions) if resolve_households else mentions
     for col in MENTION_COLUMNS:
         if col not in m.columns:
             m = m.with_columns(pl.lit(None).alias(col))

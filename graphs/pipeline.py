@@ -77,7 +77,9 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
 
     sev_cfg = (config.get("analytics", {}) or {}).get("severity")
     vo = rule_params(config, "victim_offender_overlap")
-    m = harm_mod.prepare(mentions, config.get("harm", {}), sev_cfg, offender_roles=vo["offender_roles"])
+    hh_cfg = (config.get("analytics", {}) or {}).get("households", {}) or {}
+    m = harm_mod.prepare(mentions, config.get("harm", {}), sev_cfg, offender_roles=vo["offender_roles"],
+                         resolve_households=hh_cfg.get("resolve_addresses", True))
     spells = household_spells(m)
     harmed = harm_mod.harmed_records(m, spells)
     near = harm_mod.near_harm(m, harmed, spells)

@@ -22,6 +22,7 @@ from intel.store import Store
 MENTIONS_SQL = """
 SELECT m.mention_id, m.event_key, m.source, m.event_type, m.role, CAST(m.event_date AS DATE) AS date,
        coalesce(p.merged_into, pm.person_id) AS person_id, m.household_key, m.dob,
+       m.address, m.postcode, m.uprn,
        e.dash_risk, e.initial_rag, e.final_rag, e.presentation, e.safeguarding_concern
 FROM mentions m
 JOIN person_mentions pm USING (mention_id)
