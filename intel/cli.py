@@ -194,6 +194,21 @@ def evaluate(
         emit(run_evaluate(store, truth, sweep=thresholds))
 
 
+# --- linkage: model (explain a pair's score) --------------------------------------------------
+
+@app.command()
+def explain(
+    mention_a: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID, e.g. police:P000123")],
+    mention_b: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID")],
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the waterfall chart to this HTML file.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Why the model scores two records as it does: each comparison's weight, and the final probability."""
+    from linkage.explain import explain_pair
+
+    with opened_store(db) as store:
+        emit(explain_pair(store, mention_a, mention_b, html_path=html))
+
 
 def main() -> None:  # pragma: no cover - the console entry point
     app()

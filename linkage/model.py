@@ -1,0 +1,358 @@
+"""The Splink 5 linkage model: its definition, training, and its home in the store.
+
+The model links the three agencies' mentions (``link_and_dedupe``: police, social_care and health
+are registered with Splink as separate inputs, so a pair within one agency is a duplicate
+nominal and a pair across agencies is a link). It runs on DuckDB through the store's own
+connection (``store.connection``). The definition is Python (``SettingsCreator`` and Splink's
+comparison library, with SQL written for DuckDB and marked so Splink can translate it), so the
+same model can be built on Splink's Spark backend.
+
+Training (``train``): the prior from deterministic rules over all pairs, u by random sampling
+(fixed seed and pair budget), m by EM over three blocking sessions so that every comparison is
+estimated at least once. The trained model JSON is kept in ``linkage_models`` with its training
+date and a fingerprint of the mentions, and reused by later runs until a retrain is asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import splink
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+
+from intel.config import load_config
+from intel.errors import IntelError
+from intel.store import Store
+from linkage import features as F
+
+log = logging.getLogger(__name__)
+
+SPLINK_VERSION = splink.__version__
+RETRAIN_HINT = "run `intel link --retrain` to train a new model on the current mentions"
+
+
+# --- the model definition -------------------------------------------------------------------
+
+def _duck(sql: str, label: str) -> cll.CustomLevel:
+    """A custom level written in DuckDB SQL (Splink translates it for other backends)."""
+    return cll.CustomLevel(sql, label_for_charts=label, base_dialect_str="duckdb")
+
+
+def comparisons() -> list[Any]:
+    forename = cl.CustomComparison(
+        output_column_name="forename",
+        comparison_description="forename",
+        comparison_levels=[
+            cll.NullLevel("forename"),
+            cll.ExactMatchLevel("forename", term_frequency_adjustments=True).configure(
+                label_for_charts="exact"),
+            # symmetric by construction (Splink's ColumnsReversedLevel is one-directional by default,
+            # which would make a pair's score depend on which side it is on)
+            _duck("forename_l = surname_r OR forename_r = surname_l", "equals the other's surname (swapped)"),
+            cll.ArrayIntersectLevel("forename_aliases", 1).configure(label_for_charts="nickname or alias"),
+            cll.JaroWinklerLevel("forename", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
+            cll.JaroWinklerLevel("forename", 0.80).configure(label_for_charts="jaro-winkler >= 0.80"),
+            _duck("left(forename_l, 1) = left(forename_r, 1)", "same initial"),
+            cll.ElseLevel(),
+        ],
+    )
+    surname = cl.CustomComparison(
+        output_column_name="surname",
+        comparison_description="surname",
+        comparison_levels=[
+            cll.NullLevel("surname"),
+            cll.ExactMatchLevel("surname", term_frequency_adjustments=True).configure(label_for_charts="exact"),
+            _duck("jaro_winkler_similarity(surname_l, forename_r) >= 0.92 "
+                  "OR jaro_winkler_similarity(forename_l, surname_r) >= 0.92", "matches the other's forename (swapped)"),
+            cll.ArrayIntersectLevel("surname_parts", 1).configure(
+                label_for_charts="shares a hyphenated part"),
+            cll.JaroWinklerLevel("surname", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
+            cll.JaroWinklerLevel("surname", 0.80).configure(label_for_charts="jaro-winkler >= 0.80"),
+            cll.ElseLevel(),
+        ],
+    )
+    dob = cl.CustomComparison(
+        output_column_name="dob",
+        comparison_description="date of birth",
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob").configure(label_for_charts="exact"),
+            _duck("dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
+                  "day and month swapped"),
+            _duck("(CAST(dob_year_l = dob_year_r AS INTEGER) + CAST(dob_month_l = dob_month_r AS INTEGER)"
+                  " + CAST(dob_day_l = dob_day_r AS INTEGER)) = 2", "one part off"),
+            _duck("dob_year_l = dob_year_r", "year only"),
+            cll.ElseLevel(),
+        ],
+    )
+    sex = cl.CustomComparison(
+        output_column_name="sex",
+        comparison_description="sex",
+        comparison_levels=[cll.NullLevel("sex"), cll.ExactMatchLevel("sex").configure(label_for_charts="exact"),
+                           cll.ElseLevel()],
+    )
+    postcode = cl.CustomComparison(
+        output_column_name="postcode",
+        comparison_description="postcode",
+        comparison_levels=[
+            cll.NullLevel("postcode"),
+            cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(label_for_charts="full"),
+            cll.ExactMatchLevel("postcode_sector").configure(label_for_charts="sector"),
+            cll.ExactMatchLevel("postcode_district").configure(label_for_charts="district"),
+            cll.ElseLevel(),
+        ],
+    )
+    address = cl.CustomComparison(
+        output_column_name="address",
+        comparison_description="address or UPRN",
+        comparison_levels=[
+            _duck("(address_l IS NULL OR address_r IS NULL) AND (uprn_l IS NULL OR uprn_r IS NULL)",
+                  "address missing").configure(is_null_level=True),
+            _duck("uprn_l = uprn_r", "same UPRN"),
+            _duck("address_l = address_r", "same address"),
+            _duck("len(list_intersect(address_tokens_l, address_tokens_r)) >= "
+                  "0.6 * greatest(len(address_tokens_l), len(address_tokens_r))", "most address words shared"),
+            cll.ElseLevel(),
+        ],
+    )
+    person_ref = cl.CustomComparison(
+        output_column_name="person_ref",
+        comparison_description="the agency's own person id",
+        comparison_levels=[
+            _duck("person_ref_l IS NULL OR person_ref_r IS NULL OR source_l <> source_r",
+                  "not comparable (missing, or different agencies)").configure(is_null_level=True),
+            _duck("person_ref_l = person_ref_r", "same agency, same person id"),
+            cll.ElseLevel().configure(label_for_charts="same agency, different person id"),
+        ],
+    )
+    return [forename, surname, dob, sex, postcode, address, person_ref]
+
+
+# Blocking for prediction, chosen for recall (docs/bench-linkage.md has their comparison counts).
+BLOCKING_RULES = [
+    # same (canonical) names, either order: exact, nickname, swapped forename/surname
+    "l.name_key = r.name_key",
+    # same dob and the same initials (either order)
+    "l.dob = r.dob AND l.initials_key = r.initials_key",
+    # surname and year of birth: forename typos and unknown nicknames, day/month errors
+    "l.surname = r.surname AND l.dob_year = r.dob_year",
+    # forename and year of birth: surname typos or changes
+    "l.forename_canon = r.forename_canon AND l.dob_year = r.dob_year",
+    # same postcode and forename: both dob and surname wrong or missing
+    "l.postcode = r.postcode AND l.forename_canon = r.forename_canon",
+    # same postcode and dob: both names wrong
+    "l.postcode = r.postcode AND l.dob = r.dob",
+    # the agency's own person id within one agency
+    "l.source = r.source AND l.person_ref = r.person_ref",
+]
+
+# Pairs these rules find are taken as matches when estimating the prior.
+PRIOR_RULES = [
+    "l.forename = r.forename AND l.surname = r.surname AND l.dob = r.dob",
+]
+
+# EM sessions: each one trains every comparison that its rule does not use.
+EM_SESSIONS = [
+    ("dob", block_on("dob")),                             # names, sex, postcode, address, person_ref
+    ("forename+surname", block_on("forename", "surname")),  # dob, sex, postcode, address, person_ref
+    ("postcode", block_on("postcode")),                   # names, dob, sex, address, person_ref
+]
+
+
+def settings_creator() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="link_and_dedupe",
+        unique_id_column_name="mention_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        max_iterations=20,
+        em_convergence=0.0001,
+    )
+
+
+# --- the model object -----------------------------------------------------------------------
+
+@dataclass
+class LinkageModel:
+    """A trained model as kept in ``linkage_models``."""
+
+    model_id: str
+    trained_at: datetime
+    fingerprint: str
+    settings: dict[str, Any]          # Splink's model JSON
+    splink_version: str = SPLINK_VERSION
+    mentions: int = 0
+    training: dict[str, Any] = field(default_factory=dict)
+    reused: bool = False              # True when loaded from the store rather than trained now
+
+
+def linkage_config(store: Store | None = None) -> dict[str, Any]:
+    cfg = {"edge_floor": 0.01, "prior_recall": 0.7, "u_max_pairs": 2_000_000, "u_seed": 42,
+           "em_max_pairs": 1_000_000}
+    cfg.update(load_config().get("linkage", {}))
+    return cfg
+
+
+def data_fingerprint(store: Store) -> str:
+    """Count and order-independent hash of the mentions' identity and version."""
+    n, h = store.connection.execute(
+        "SELECT count(*), coalesce(sum(hash(mention_id || ':' || version)), 0) FROM mentions").fetchone()
+    return f"{n}:{int(h) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+class SplinkSession:
+    """Registered inputs and a Linker on the store's connection; ``close()`` removes every table
+    Splink made, so nothing of it is left in the store."""
+
+    def __init__(self, store: Store, settings: Any, *, table: str = F.FEATURES_TABLE,
+                 build: bool = True) -> None:
+        self.store = store
+        self.table = table
+        if build:
+            F.build_features(store, table)
+        self.views = F.source_views(store, table)
+        if not self.views:
+            raise IntelError("there are no mentions to link: ingest a drop first (`intel ingest DROP`)")
+        self.db_api = DuckDBAPI(connection=store.connection)
+        self.inputs = {src: self.db_api.register(view, dataset_display_name=src)
+                       for src, view in self.views.items()}
+        self.linker = Linker(list(self.inputs.values()), settings, log_level=logging.WARNING)
+
+    def close(self) -> None:
+        try:
+            self.db_api.delete_tables_created_by_splink_from_db()
+        finally:
+            for name in self._leftover_splink_tables():
+                self.F.sql(store, f'DROP TABLE IF EXISTS "{name}"')
+            F.drop_temp(self.store, list(self.views.values()))
+
+    def _leftover_splink_tables(self) -> list[str]:
+        return [r[0] for r in self.store.connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '\\_\\_splink\\_\\_%' ESCAPE '\\'"
+        ).fetchall()]
+
+    def __enter__(self) -> SplinkSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def train(store: Store) -> LinkageModel:
+    """Train a new model on the current mentions and save it in ``linkage_models``."""
+    cfg = linkage_config(store)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    with SplinkSession(store, settings_creator()) as s:
+        n = int(F.scalar(store, f"SELECT count(*) FROM {s.table}"))
+        timings["features_s"] = round(time.perf_counter() - t0, 3)
+        t = time.perf_counter()
+        s.linker.training.estimate_probability_two_random_records_match(
+            list(PRIOR_RULES), recall=float(cfg["prior_recall"]))
+        timings["prior_s"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
+        s.linker.training.estimate_u_using_random_sampling(
+            max_pairs=float(cfg["u_max_pairs"]), seed=int(cfg["u_seed"]))
+        timings["u_s"] = round(time.perf_counter() - t, 3)
+        sessions = []
+        for name, rule in EM_SESSIONS:
+            t = time.perf_counter()
+            try:
+                s.linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, max_pairs=float(cfg["em_max_pairs"]))
+                sessions.append({"session": name, "seconds": round(time.perf_counter() - t, 3)})
+            except Exception as exc:  # a session with no pairs (tiny data) is skipped, not fatal
+                log.warning("EM session %s skipped: %s", name, exc)
+                sessions.append({"session": name, "skipped": str(exc)[:200]})
+        settings = s.linker.misc.save_model_to_json()
+    prior = settings.get("probability_two_random_records_match")
+    untrained = [c["output_column_name"] for c in settings["comparisons"]
+                 if any(lv.get("m_probability") is None for lv in c["comparison_levels"]
+                        if not lv.get("is_null_level"))]
+    trained_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    model_json = json.dumps(settings, sort_keys=True)
+    model_id = "M" + trained_at.strftime("%Y%m%d%H%M%S") + "-" + hashlib.sha256(model_json.encode()).hexdigest()[:8]
+    training = {"prior": prior, "em_sessions": sessions, "untrained_comparisons": untrained,
+                **timings, "total_s": round(time.perf_counter() - t0, 3)}
+    model = LinkageModel(model_id=model_id, trained_at=trained_at, fingerprint=data_fingerprint(store),
+                         settings=settings, mentions=n, training=training)
+    with store.transaction():
+        F.sql(store, 
+            "INSERT INTO linkage_models (model_id, trained_at, fingerprint, splink_version, model_json, "
+            "mentions, training) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [model.model_id, model.trained_at, model.fingerprint, SPLINK_VERSION, model_json, n,
+             json.dumps(training)])
+    return model
+
+
+def latest_model(store: Store) -> LinkageModel | None:
+    """The newest saved model, checked; ``None`` when none was saved. A saved model that cannot be
+    used raises IntelError saying how to retrain."""
+    rows = store.rows("SELECT * FROM linkage_models ORDER BY trained_at DESC, model_id DESC LIMIT 1")
+    if not rows:
+        return None
+    row = rows[0]
+    where = f"saved linkage model {row['model_id']} (trained {row['trained_at']})"
+    if row["splink_version"] != SPLINK_VERSION:
+        raise IntelError(
+            f"the {where} was written by Splink {row['splink_version']} but this is Splink "
+            f"{SPLINK_VERSION}, and a model's SQL is version-specific: {RETRAIN_HINT}")
+    try:
+        settings = json.loads(row["model_json"])
+        if not isinstance(settings, dict) or not isinstance(settings.get("comparisons"), list):
+            raise ValueError("it has no list of comparisons")
+        if settings.get("link_type") != "link_and_dedupe":
+            raise ValueError(f"link_type is {settings.get('link_type')!r}, not 'link_and_dedupe'")
+        if settings.get("sql_dialect") not in (None, "duckdb"):
+            raise ValueError(f"it was made for the {settings.get('sql_dialect')} backend, not duckdb")
+        _check_settings(settings)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise IntelError(f"the {where} is corrupt ({exc}): {RETRAIN_HINT}") from exc
+    try:
+        training = json.loads(row["training"]) if row.get("training") else {}
+    except ValueError:
+        training = {}
+    return LinkageModel(model_id=row["model_id"], trained_at=row["trained_at"], fingerprint=row["fingerprint"],
+                        settings=settings, splink_version=row["splink_version"], mentions=row["mentions"],
+                        training=training, reused=True)
+
+
+def _check_settings(settings: dict[str, Any]) -> None:
+    """Splink must be able to read the settings (without data)."""
+    from splink.internals.settings_creator import SettingsCreator as _SC
+    try:
+        _SC.from_path_or_dict(settings).get_settings("duckdb")
+    except Exception as exc:  # Splink raises many types for a bad settings dict
+        raise ValueError(f"Splink cannot read it: {type(exc).__name__}: {str(exc)[:300]}") from exc
+
+
+def load_or_train(store: Store, retrain: bool = False) -> LinkageModel:
+    """The newest saved model, or a new one trained now (and saved) if there is none or
+    ``retrain`` is asked for."""
+    if not retrain:
+        model = latest_model(store)
+        if model is not None:
+            return model
+    return train(store)
+
+
+def open_linker(store: Store, model: LinkageModel, *, table: str = F.FEATURES_TABLE,
+                build: bool = True) -> SplinkSession:
+    """A Splink session over all mentions with the model's trained settings."""
+    try:
+        return SplinkSession(store, json.loads(json.dumps(model.settings)), table=table, build=build)
+    except IntelError:
+        raise
+    except Exception as exc:
+        raise IntelError(f"linkage model {model.model_id} cannot be loaded by Splink "
+                         f"({type(exc).__name__}: {str(exc)[:300]}): {RETRAIN_HINT}") from exc
