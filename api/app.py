@@ -1,0 +1,371 @@
+"""The HTTP API: thin routes over the library functions the CLI calls.
+
+``create_app(db_path)`` opens the store (the server becomes its one writing process) and serves:
+see docs/api.md for every route, its role and its audit entry. Errors are problem+json
+(api/problems.py); who may do what and the audit are in api/security.py; runs and decisions
+that must not cross them in api/runs.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.problems import PROBLEM_MEDIA, Problem, ProblemModel, dumps, install
+from api.runs import RunManager
+from api.security import AuditMiddleware, Principal, add_detail, db, guard, set_subject
+from intel.audit import AuditWriter
+from intel.config import load_config
+from intel.errors import NotFound
+from intel.store import Store
+
+ID = PathParam(..., min_length=1, max_length=64)
+_ERRORS = {s: {"model": ProblemModel, "content": {PROBLEM_MEDIA: {}}}
+           for s in (400, 401, 403, 404, 409, 422, 500)}
+MARAC_DENIED = "this record is not available to your role"
+
+
+def ok(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(obj), status_code=status, media_type="application/json", headers=headers)
+
+
+def _page(request: Request, items: list[Any], limit: int, offset: int, total: int | None,
+          more: bool | None = None) -> dict[str, Any]:
+    has_more = more if more is not None else (total is not None and offset + limit < total)
+    nxt = str(request.url.include_query_params(offset=offset + limit, limit=limit)) if has_more else None
+    return {"limit": limit, "offset": offset, "total": total, "next": nxt, "items": items}
+
+
+class Paging:
+    def __init__(self, request: Request,
+                 limit: int = Query(50, ge=1, le=500, description="Page size."),
+                 offset: int = Query(0, ge=0, le=10_000_000, description="Items to skip.")) -> None:
+        self.limit, self.offset = limit, offset
+
+
+# --- bodies -------------------------------------------------------------------------------------
+
+class AlertAction(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=2000, description="Why (recorded on the alert).")
+
+
+class Decision(BaseModel):
+    mention_a: str = Field(..., min_length=1, max_length=200, description="SOURCE:RECORD_ID")
+    mention_b: str = Field(..., min_length=1, max_length=200, description="SOURCE:RECORD_ID")
+    decision: Literal["same", "different"]
+    reason: str = Field(..., min_length=1, max_length=2000)
+
+
+class RunRequest(BaseModel):
+    drop_dir: str = Field(..., min_length=1, max_length=4096, description="A drop folder the server can read.")
+
+
+class NewUser(BaseModel):
+    name: str = Field(..., min_length=1, max_length=64)
+    role: Literal["analyst", "marac", "admin"]
+
+
+# --- who may see which person ------------------------------------------------------------------
+
+def _has_da_person(store: Store, person_id: str) -> bool:
+    return bool(store.rows(
+        "SELECT 1 FROM person_mentions pm JOIN mentions m USING (mention_id) "
+        "WHERE pm.person_id = ? AND m.event_type = 'domestic_abuse' LIMIT 1", [person_id]))
+
+
+def _has_da_household(store: Store, household_key: str) -> bool:
+    return bool(store.rows(
+        "SELECT 1 FROM mentions WHERE household_key = ? AND event_type = 'domestic_abuse' LIMIT 1", [household_key]))
+
+
+def person_access(request: Request, store: Store, who: Principal, person_id: str) -> str:
+    """The surviving id of ``person_id`` if ``who`` may see it. A marac user gets the same 403 for
+    a person who does not exist as for one without a domestic-abuse event (so a refusal never
+    says whether someone is known); other roles get 404 for an unknown id. A merged id answers
+    307 to the same route under the surviving id."""
+    from linkage.identity import resolve_person_id
+
+    set_subject(request, "person", person_id)
+    if who.domestic_abuse_only:
+        try:
+            resolved = resolve_person_id(store, person_id)
+        except NotFound:
+            raise Problem(403, "forbidden-subject", MARAC_DENIED) from None
+        if not _has_da_person(store, resolved):
+            raise Problem(403, "forbidden-subject", MARAC_DENIED)
+    else:
+        resolved = resolve_person_id(store, person_id)
+    if resolved != person_id:
+        add_detail(request, resolved_to=resolved)
+        location = request.url.path.replace(f"/persons/{person_id}", f"/persons/{resolved}", 1)
+        if request.url.query:
+            location += "?" + request.url.query
+        raise Problem(307, "merged", f"person {person_id} was merged into {resolved}",
+                      headers={"Location": location}, extra={"person_id": resolved, "requested_id": person_id})
+    return resolved
+
+
+def household_access(request: Request, store: Store, who: Principal, household_key: str) -> None:
+    set_subject(request, "household", household_key)
+    if who.domestic_abuse_only and not _has_da_household(store, household_key):
+        raise Problem(403, "forbidden-subject", MARAC_DENIED)
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
+               config: dict[str, Any] | None = None, run_options: dict[str, Any] | None = None) -> FastAPI:
+    cfg = config if config is not None else load_config()
+    owner = store if store is not None else Store(db_path)
+    app = FastAPI(
+        title="mash-intel API",
+        version="1",
+        description=("Repeat-victim and network intelligence for a MASH. Every route but /health needs "
+                     "`Authorization: Bearer TOKEN`; every route that reads or changes personal data needs "
+                     "`X-Purpose` and is recorded in the audit log. Errors are RFC 9457 problem+json."),
+        responses=_ERRORS,
+    )
+    app.state.store = owner
+    app.state.config = cfg
+    app.state.audit = AuditWriter(owner)
+    app.state.runs = RunManager(owner, cfg, run_options)
+    app.state.runs.drain_at_start()
+    app.add_middleware(AuditMiddleware)
+    install(app)
+
+    @app.get("/health", tags=["service"], summary="Is the service up (no auth)")
+    def health() -> Response:
+        return ok({"status": "ok", "run_in_progress": app.state.runs.current_run is not None})
+
+    # -- persons ---------------------------------------------------------------------------
+    @app.get("/persons", tags=["persons"], summary="Search persons: ranked candidates with a match score")
+    def search(request: Request,
+               forename: str | None = Query(None, max_length=100),
+               surname: str | None = Query(None, max_length=100),
+               dob: date | None = Query(None, description="YYYY-MM-DD"),
+               postcode: str | None = Query(None, max_length=16),
+               page: Paging = Depends(),
+               who: Principal = Depends(guard("search")), store: Store = Depends(db)) -> Response:
+        from intel.search import search_persons
+
+        query = {k: v for k, v in (("forename", forename), ("surname", surname), ("dob", dob),
+                                   ("postcode", postcode)) if v not in (None, "")}
+        set_subject(request, "search", None, query=query)
+        found = search_persons(store, forename=forename, surname=surname, dob=dob, postcode=postcode,
+                               limit=page.limit, offset=page.offset)
+        add_detail(request, returned=[c["person_id"] for c in found["candidates"]])
+        body = _page(request, found["candidates"], page.limit, page.offset, found["total"])
+        body["query"], body["truncated"] = found["query"], found["truncated"]
+        return ok(body)
+
+    @app.get("/persons/{person_id}", tags=["persons"], summary="A person: their records and how they were linked")
+    def person(request: Request, person_id: str = ID, who: Principal = Depends(guard("person")),
+               store: Store = Depends(db)) -> Response:
+        from linkage.identity import person_record
+
+        resolved = person_access(request, store, who, person_id)
+        return ok(person_record(store, resolved))
+
+    def _chron_response(request: Request, chron: dict[str, Any], fmt: str, page: Paging) -> Response:
+        from intel.chronology import to_csv, to_html
+
+        events = chron.get("events", [])
+        add_detail(request, entries=len(events), format=fmt)
+        if fmt == "csv":
+            return Response(to_csv(chron), media_type="text/csv; charset=utf-8")
+        if fmt == "html":
+            return Response(to_html(chron), media_type="text/html; charset=utf-8")
+        body = {k: v for k, v in chron.items() if k != "events"}
+        body["events"] = _page(request, events[page.offset: page.offset + page.limit], page.limit, page.offset,
+                               len(events))
+        return ok(body)
+
+    def _chron_args(who: Principal, fmt: str) -> dict[str, Any]:
+        # hub_only rows never leave in an export format (csv, html), nor to marac (not hub staff)
+        return {"health_clearance": who.health_clearance, "export": fmt != "json" or who.domestic_abuse_only}
+
+    @app.get("/persons/{person_id}/chronology", tags=["chronologies"], summary="A person's chronology")
+    def person_chronology(
+        request: Request, person_id: str = ID,
+        date_from: date | None = Query(None), date_to: date | None = Query(None),
+        sources: str | None = Query(None, max_length=100, description="Comma-separated: police,social_care,health"),
+        harm_only: bool = Query(False), format: Literal["json", "csv", "html"] = Query("json"),
+        page: Paging = Depends(), who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
+    ) -> Response:
+        from intel.chronology import chronology
+
+        resolved = person_access(request, store, who, person_id)
+        chron = chronology(store, person_id=resolved, date_from=date_from, date_to=date_to, sources=sources,
+                           harm_only=harm_only, **_chron_args(who, format))
+        return _chron_response(request, chron, format, page)
+
+    @app.get("/households/{household_key:path}/chronology", tags=["chronologies"], summary="A household's chronology")
+    def household_chronology(
+        request: Request, household_key: str = PathParam(..., min_length=1, max_length=400),
+        date_from: date | None = Query(None), date_to: date | None = Query(None),
+        sources: str | None = Query(None, max_length=100),
+        harm_only: bool = Query(False), format: Literal["json", "csv", "html"] = Query("json"),
+        page: Paging = Depends(), who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
+    ) -> Response:
+        from intel.chronology import chronology
+
+        household_access(request, store, who, household_key)
+        chron = chronology(store, household_key=household_key, date_from=date_from, date_to=date_to,
+                           sources=sources, harm_only=harm_only, **_chron_args(who, format))
+        return _chron_response(request, chron, format, page)
+
+    # -- alerts ----------------------------------------------------------------------------
+    @app.get("/alerts", tags=["alerts"], summary="Alerts, newest first")
+    def alerts(request: Request,
+               status: Literal["new", "acknowledged", "closed", "all"] | None = Query(None),
+               rule: str | None = Query(None, max_length=64),
+               page: Paging = Depends(), who: Principal = Depends(guard("alerts")),
+               store: Store = Depends(db)) -> Response:
+        from intel.alerts import list_alerts
+
+        set_subject(request, "alert", None, status=status, rule=rule)
+        rows = list_alerts(store, status=status, rule=rule, limit=page.limit + 1, offset=page.offset)
+        items = rows[: page.limit]
+        add_detail(request, returned=[a["alert_id"] for a in items])
+        return ok(_page(request, items, page.limit, page.offset, None, more=len(rows) > page.limit))
+
+    def _act(request: Request, alert_id: str, action: str, body: AlertAction, who: Principal, store: Store) -> Response:
+        from intel.alerts import act_on_alert
+
+        set_subject(request, "alert", alert_id, action=action)
+        return ok(act_on_alert(store, alert_id, action, who.name, body.reason))
+
+    @app.post("/alerts/{alert_id}/acknowledge", tags=["alerts"], summary="Acknowledge a new alert")
+    def acknowledge(request: Request, body: AlertAction, alert_id: str = ID,
+                    who: Principal = Depends(guard("alerts")), store: Store = Depends(db)) -> Response:
+        return _act(request, alert_id, "acknowledge", body, who, store)
+
+    @app.post("/alerts/{alert_id}/close", tags=["alerts"], summary="Close an acknowledged alert")
+    def close(request: Request, body: AlertAction, alert_id: str = ID,
+              who: Principal = Depends(guard("alerts")), store: Store = Depends(db)) -> Response:
+        return _act(request, alert_id, "close", body, who, store)
+
+    # -- linkage ---------------------------------------------------------------------------
+    @app.post("/links/decisions", tags=["linkage"],
+              summary="Two records are the same person, or different people (applied now, or queued behind a run)")
+    def decisions(request: Request, body: Decision, who: Principal = Depends(guard("decide")),
+                  store: Store = Depends(db)) -> Response:
+        a, b = sorted((body.mention_a.strip(), body.mention_b.strip()))
+        set_subject(request, "mention_pair", f"{a}|{b}", decision=body.decision)
+        status, result = app.state.runs.decide(store, a, b, body.decision, who.name, body.reason)
+        if status == 200:
+            add_detail(request, persons_before=result.get("persons_before"), persons_after=result.get("persons_after"),
+                       decision_id=result.get("decision_id"))
+        else:
+            add_detail(request, queue_id=result["queue_id"])
+        return ok(result, status)
+
+    @app.get("/links/decisions/queued/{queue_id}", tags=["linkage"],
+             summary="A decision queued behind a run: applied or refused, once the run ended")
+    def queued_decision(request: Request, queue_id: str = ID, who: Principal = Depends(guard("decide")),
+                        store: Store = Depends(db)) -> Response:
+        row = app.state.runs.queued(store, queue_id)
+        set_subject(request, "mention_pair", f"{row['mention_a']}|{row['mention_b']}", queue_id=queue_id)
+        return ok(row)
+
+    # -- runs (admin) ----------------------------------------------------------------------
+    @app.post("/runs", tags=["runs"], status_code=202, summary="Start a nightly run on a drop folder")
+    def start_run(request: Request, body: RunRequest, who: Principal = Depends(guard("runs")),
+                  store: Store = Depends(db)) -> Response:
+        set_subject(request, "run", None, drop_dir=body.drop_dir)
+        run_id = app.state.runs.start(body.drop_dir, who.name)
+        set_subject(request, "run", run_id)
+        return ok({"run_id": run_id, "status": "running", "href": f"/runs/{run_id}"}, 202,
+                  headers={"Location": f"/runs/{run_id}"})
+
+    @app.get("/runs", tags=["runs"], summary="Runs, newest first")
+    def runs(request: Request, page: Paging = Depends(), who: Principal = Depends(guard("runs", personal=False)),
+             store: Store = Depends(db)) -> Response:
+        from intel.runs import list_runs
+
+        rows = list_runs(store, limit=page.offset + page.limit + 1)[page.offset:]
+        return ok(_page(request, rows[: page.limit], page.limit, page.offset, None, more=len(rows) > page.limit))
+
+    @app.get("/runs/{run_id}", tags=["runs"], summary="A run's status and report")
+    def run(request: Request, run_id: str = ID, who: Principal = Depends(guard("runs", personal=False)),
+            store: Store = Depends(db)) -> Response:
+        from intel.runs import get_run
+
+        set_subject(request, "run", run_id)
+        try:
+            return ok(get_run(store, run_id))
+        except NotFound:
+            if run_id == app.state.runs.current_run:
+                return ok({"run_id": run_id, "status": "starting"})
+            raise
+
+    # -- users (admin) ---------------------------------------------------------------------
+    @app.get("/users", tags=["users"], summary="Users (tokens are never shown)")
+    def users(request: Request, page: Paging = Depends(), who: Principal = Depends(guard("users", personal=False)),
+              store: Store = Depends(db)) -> Response:
+        from intel.users import list_users
+
+        rows = list_users(store)
+        return ok(_page(request, rows[page.offset: page.offset + page.limit], page.limit, page.offset, len(rows)))
+
+    @app.post("/users", tags=["users"], status_code=201, summary="Add a user; the token is in the answer, once")
+    def add_user(request: Request, body: NewUser, who: Principal = Depends(guard("users", personal=False)),
+                 store: Store = Depends(db)) -> Response:
+        from intel.users import add_user as add
+
+        set_subject(request, "user", body.name, role=body.role)
+        return ok(add(store, body.name, body.role, by=who.name, config=app.state.config), 201)
+
+    @app.delete("/users/{name}", tags=["users"], summary="Revoke a user's token")
+    def revoke(request: Request, name: str = ID, who: Principal = Depends(guard("users", personal=False)),
+               store: Store = Depends(db)) -> Response:
+        from intel.users import revoke_user
+
+        set_subject(request, "user", name)
+        return ok(revoke_user(store, name, by=who.name))
+
+    _network_routes(app)
+    _explain_routes(app)
+    return app
+
+
+def _network_routes(app: FastAPI) -> None:
+    try:
+        from intel.network_view import network_view  # noqa: F401
+    except ImportError:  # not landed: the route is left out rather than faked
+        return
+
+    @app.get("/persons/{person_id}/network", tags=["networks"], summary="A person's network (people and events)")
+    def network(request: Request, person_id: str = ID, hops: int = Query(2, ge=1, le=3),
+                format: Literal["json", "graphml", "svg"] = Query("json"),
+                who: Principal = Depends(guard("network")), store: Store = Depends(db)) -> Response:
+        from intel.network_view import network_view
+
+        resolved = person_access(request, store, who, person_id)
+        add_detail(request, hops=hops, format=format)
+        out = network_view(store, resolved, hops=hops, fmt=format)
+        if format == "json":
+            return ok(out)
+        media = "application/graphml+xml" if format == "graphml" else "image/svg+xml"
+        return Response(out, media_type=media)
+
+
+def _explain_routes(app: FastAPI) -> None:
+    try:
+        from linkage.explain import explain_pair  # noqa: F401
+    except ImportError:  # not landed: the route is left out rather than faked
+        return
+
+    @app.get("/links/explain", tags=["linkage"], summary="Why two records are (or are not) linked")
+    def explain(request: Request, a: str = Query(..., min_length=1, max_length=200),
+                b: str = Query(..., min_length=1, max_length=200),
+                who: Principal = Depends(guard("explain")), store: Store = Depends(db)) -> Response:
+        from linkage.explain import explain_pair
+
+        set_subject(request, "mention_pair", "|".join(sorted((a, b))))
+        return ok(explain_pair(store, a, b))

@@ -1,0 +1,158 @@
+"""Nightly runs inside the server, and link decisions that must not cross them.
+
+DuckDB lets one process write a database file; the server is that process. It owns the Store
+and gives each request a cursor of its own (``Store.session()``); DuckDB's MVCC lets every
+cursor read the last committed state while another cursor's transaction is open.
+
+- ``POST /runs`` starts :func:`intel.runs.run_nightly` in a background thread on its own cursor.
+  The run does all its work in ONE transaction, so requests keep being answered from the last
+  complete state and see the new one only when the run commits.
+- What users write during a run - audit entries, alert acknowledgements (``alert_events``) -
+  are append-only inserts into tables the run never updates, each in its own small transaction,
+  so they never conflict with the run and are never lost to it.
+- A link decision re-clusters persons at once (``linkage.decisions.decide`` rewrites
+  ``person_mentions`` / ``persons``), which *would* conflict with the run's transaction. So
+  decisions and runs are serialised by ``identity_lock``: a decision made while no run is going
+  takes the lock and applies now; one made during a run is appended to ``api_queued_decisions``
+  (202) and applied, in order, by the run's thread as soon as the run ends (committed or not),
+  before the lock is let go. Each outcome is appended to ``api_decision_outcomes``. A queue left
+  by a server that stopped is applied when the server starts.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from intel.errors import Conflict, IntelError, NotFound
+from intel.store import Store
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class RunManager:
+    def __init__(self, store: Store, config: dict[str, Any], run_options: dict[str, Any] | None = None) -> None:
+        self.store = store
+        self.config = config
+        self.run_options = run_options or {}
+        self.identity_lock = threading.Lock()   # held by a run for its whole length, or by one decision
+        self._state = threading.Lock()          # guards current_run and the queue hand-over
+        self.current_run: str | None = None
+        self.thread: threading.Thread | None = None
+
+    # -- runs ------------------------------------------------------------------------------
+    def start(self, drop_dir: str, by: str) -> str:
+        path = Path(drop_dir)
+        if not path.is_dir():
+            raise IntelError(f"drop folder {drop_dir} does not exist or is not a folder the server can read")
+        with self._state:
+            if self.current_run is not None:
+                raise Conflict(f"run {self.current_run} is in progress; wait for it to finish")
+            if not self.identity_lock.acquire(timeout=30):
+                raise Conflict("a link decision is being applied; try again")
+            run_id = f"run-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+            self.current_run = run_id
+        self.thread = threading.Thread(target=self._run, args=(run_id, path), name=run_id, daemon=True)
+        self.thread.start()
+        return run_id
+
+    def _run(self, run_id: str, path: Path) -> None:
+        from intel.runs import run_nightly
+
+        session = self.store.session()
+        try:
+            run_nightly(session, path, run_id=run_id, config=self.config, **self.run_options)
+        except BaseException:  # noqa: BLE001 - the run row says 'failed'; the server goes on
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            try:
+                while True:
+                    self.apply_queue(session)
+                    with self._state:
+                        if not self._pending(session):
+                            self.current_run = None
+                            break
+            finally:
+                session.close()
+                self.identity_lock.release()
+
+    def wait(self, timeout: float | None = None) -> None:
+        thread = self.thread
+        if thread is not None:
+            thread.join(timeout)
+
+    # -- decisions -------------------------------------------------------------------------
+    def decide(self, store: Store, a: str, b: str, decision: str, by: str, reason: str) -> tuple[int, dict[str, Any]]:
+        """(200, the decision applied) or (202, the decision queued behind the run in progress)."""
+        from linkage.decisions import DECISIONS, decide
+
+        if decision not in DECISIONS:
+            raise IntelError(f"decision must be 'same' or 'different', got {decision!r}")
+        if not (reason or "").strip():
+            raise IntelError("a decision needs a reason")
+        for m in (a, b):
+            if not store.rows("SELECT 1 FROM mentions WHERE mention_id = ?", [m]):
+                raise NotFound(f"no record {m!r} (give SOURCE:RECORD_ID, e.g. police:P000123)")
+        if a == b:
+            raise IntelError(f"a decision needs two different records; got {a!r} twice")
+        while True:
+            with self._state:
+                if self.current_run is not None:
+                    queue_id = uuid.uuid4().hex
+                    store.execute("INSERT INTO api_queued_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                  [queue_id, _now(), a, b, decision, by, reason.strip(), self.current_run])
+                    return 202, {"status": "queued", "queue_id": queue_id, "behind_run": self.current_run,
+                                 "mention_a": a, "mention_b": b, "decision": decision,
+                                 "detail": "a nightly run is in progress; the decision is applied when it ends"}
+                if self.identity_lock.acquire(blocking=False):
+                    break
+            self.identity_lock.acquire(timeout=1) and self.identity_lock.release()
+        try:
+            result = decide(store, a, b, decision, by, reason, config=self.config)
+        finally:
+            self.identity_lock.release()
+        return 200, {"status": "applied", **result}
+
+    def _pending(self, store: Store) -> list[dict[str, Any]]:
+        return store.rows(
+            "SELECT q.* FROM api_queued_decisions q LEFT JOIN api_decision_outcomes o USING (queue_id) "
+            "WHERE o.queue_id IS NULL ORDER BY q.queued_at, q.queue_id")
+
+    def apply_queue(self, store: Store) -> int:
+        """Apply queued decisions in order (the caller holds identity_lock). Returns how many."""
+        from linkage.decisions import decide
+
+        done = 0
+        for q in self._pending(store):
+            try:
+                r = decide(store, q["mention_a"], q["mention_b"], q["decision"], q["decided_by"], q["reason"],
+                           config=self.config)
+                outcome = ("applied", r["decision_id"], None)
+            except IntelError as exc:
+                outcome = ("refused", None, str(exc))
+            store.execute("INSERT INTO api_decision_outcomes VALUES (?, ?, ?, ?, ?)",
+                          [q["queue_id"], _now(), *outcome])
+            done += 1
+        return done
+
+    def queued(self, store: Store, queue_id: str) -> dict[str, Any]:
+        rows = store.rows("SELECT q.*, o.applied_at, o.outcome, o.decision_id, o.error FROM api_queued_decisions q "
+                          "LEFT JOIN api_decision_outcomes o USING (queue_id) WHERE q.queue_id = ?", [queue_id])
+        if not rows:
+            raise NotFound(f"no queued decision {queue_id!r}")
+        return rows[0]
+
+    def drain_at_start(self) -> int:
+        session = self.store.session()
+        try:
+            with self.identity_lock:
+                return self.apply_queue(session)
+        finally:
+            session.close()
