@@ -210,6 +210,145 @@ def explain(
         emit(explain_pair(store, mention_a, mention_b, html_path=html))
 
 
+# --- analytics and network views ----------------------------------------------------------------
+
+@app.command()
+def analytics(
+    db: DbOption = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="The hub's config TOML (default: $INTEL_CONFIG).")] = None,
+) -> None:
+    """Run every analytics rule over the whole population and rewrite the findings (counts and timings)."""
+    from intel.analytics import run_analytics
+    from intel.config import load_config
+
+    cfg = run_guarded(lambda: load_config(config))
+    with opened_store(db) as store:
+        emit(run_analytics(store, cfg))
+
+
+@app.command()
+def network(
+    person_id: Annotated[str, typer.Argument(help="The person id, e.g. P00000042 (merged ids are followed).")],
+    hops: Annotated[int, typer.Option("--hops", help="Person-to-person steps through shared events or households.")] = 2,
+    fmt: Annotated[str, typer.Option("--format", help="json (Cytoscape.js elements), graphml or svg.")] = "json",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the view to this file (default: stdout).")] = None,
+    db: DbOption = None,
+) -> None:
+    """A person's network for MARAC. With --out, prints a JSON summary; without, the view itself."""
+    from intel.network_view import network_view
+
+    with opened_store(db, read_only=True) as store:
+        view = network_view(store, person_id, hops=hops, fmt=fmt)
+    text = json.dumps(view, default=_json_default, indent=2, ensure_ascii=False) if fmt == "json" else view
+    if out is None:
+        sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
+        return
+    out.write_text(text, encoding="utf-8")
+    emit({"person_id": view["person_id"] if fmt == "json" else person_id, "format": fmt, "out": out,
+          "bytes": len(text.encode())})
+
+
+# --- API: serve, users, audit ------------------------------------------------------------------
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs). The server holds the store while it runs: start
+    nightly runs with POST /runs and manage users with /users while it does."""
+    import uvicorn
+
+    from api.app import create_app
+
+    try:
+        application = create_app(db)
+    except (IntelError, StoreError) as exc:
+        fail(str(exc))
+    typer.echo(f"serving {application.state.store.path} on http://{host}:{port} (docs: /docs)", err=True)
+    uvicorn.run(application, host=host, port=port, workers=1, log_level="warning")
+
+
+users_app = typer.Typer(help="API users: add (prints a token), revoke, list.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name (a container): still say it was the CLI
+        return "cli"
+
+
+def _cli_audit(store: Store, command: str, subject: str, detail: dict[str, Any]) -> None:
+    from intel.audit import record
+
+    record(store, user_name=_cli_actor(), role="cli", method="CLI", endpoint=command, path=command,
+           status=200, subject_kind="user", subject_id=subject, detail=detail)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The user's name (letters, digits, . _ @ -).")],
+    role: Annotated[str, typer.Option("--role", help="analyst, marac or admin.")],
+    db: DbOption = None,
+) -> None:
+    """Create a user. Prints the user as a JSON object, then the new bearer token alone on the LAST
+    line (shown once: only its SHA-256 is stored)."""
+    from intel.users import add_user
+
+    with opened_store(db) as store:
+        created = add_user(store, name, role, by=_cli_actor())
+        _cli_audit(store, "intel users add", created["name"], {"role": role})
+    token = created.pop("token")
+    emit(created)
+    sys.stdout.write(token + "\n")
+
+
+@users_app.command("revoke")
+def users_revoke(
+    name: Annotated[str, typer.Argument(help="The user whose token stops working now.")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a user's token (the user stays in the audit log)."""
+    from intel.users import revoke_user
+
+    with opened_store(db) as store:
+        out = revoke_user(store, name, by=_cli_actor())
+        _cli_audit(store, "intel users revoke", name, {})
+        emit(out)
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None) -> None:
+    """Every user, with role and when created or revoked (never a token)."""
+    from intel.users import list_users
+
+    with opened_store(db, read_only=True) as store:
+        emit({"users": list_users(store)})
+
+
+@app.command()
+def audit(
+    person: Annotated[Optional[str], typer.Option("--person", help="Only requests about this person (and ids merged into it), with its merge/split log.")] = None,
+    user: Annotated[Optional[str], typer.Option("--user", help="Only this user's requests.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only entries from this date (YYYY-MM-DD[THH:MM]).")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Also check the log's hash chain (a changed or removed entry breaks it).")] = False,
+    db: DbOption = None,
+) -> None:
+    """The audit log (read only): who read or changed personal data, when, why, with what result."""
+    from intel.audit import list_audit, verify as verify_chain
+
+    with opened_store(db, read_only=True) as store:
+        out = list_audit(store, person=person, user=user, since=since)
+        if verify:
+            out["chain"] = verify_chain(store)
+        emit(out)
+
+
 def main() -> None:  # pragma: no cover - the console entry point
     app()
 
