@@ -116,7 +116,12 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     lap("notification_counts")
     findings = finalise(findings, (sev_cfg or {}).get("severe_score", harm_mod.DEFAULT_SEVERITY["severe_score"]))
     lap("finalise")
-    return {"findings": findings, "notification_counts": nc, "spells": spells, "harmed": harmed,
+    aliases = (m.filter(pl.col("household_key_sent").is_not_null()
+                        & (pl.col("household_key_sent") != pl.col("household_key")))
+               .select(pl.col("household_key_sent").alias("household_key"), pl.col("household_key").alias("canonical_key"))
+               .unique("household_key")) if "household_key_sent" in m.columns else pl.DataFrame(
+                   schema={"household_key": pl.Utf8, "canonical_key": pl.Utf8})
+    return {"findings": findings, "notification_counts": nc, "household_aliases": aliases, "spells": spells, "harmed": harmed,
             "near": near, "timings": timings}
 
 

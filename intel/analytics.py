@@ -64,6 +64,10 @@ def run_analytics(store: Store, config: dict[str, Any] | None = None) -> dict[st
         store.execute("DELETE FROM notification_counts")
         if nc.height:
             store.insert_df("notification_counts", nc.with_columns(computed_at=pl.lit(computed_at)))
+        store.execute("DELETE FROM household_aliases")
+        aliases = result["household_aliases"]
+        if aliases.height:
+            store.insert_df("household_aliases", aliases.with_columns(computed_at=pl.lit(computed_at)))
     timings = {"read": round(t_read, 3), **result["timings"], "write": round(time.perf_counter() - t1, 3),
                "total": round(time.perf_counter() - t0, 3)}
     counts = dict(out.group_by("rule").len().iter_rows()) if out.height else {}

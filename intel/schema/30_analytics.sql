@@ -31,3 +31,11 @@ CREATE TABLE IF NOT EXISTS notification_counts (
     health              BIGINT NOT NULL,
     computed_at         TIMESTAMP NOT NULL
 );
+
+-- One key per home: an address-keyed household_key and the key analytics used for it
+-- (graphs.households.resolve_household_keys). Rewritten by each analytics run.
+CREATE TABLE IF NOT EXISTS household_aliases (
+    household_key  VARCHAR PRIMARY KEY,  -- as ingest made it
+    canonical_key  VARCHAR NOT NULL,     -- as analytics and network views use it
+    computed_at    TIMESTAMP NOT NULL
+);

@@ -1,0 +1,146 @@
+"""Network views, the I/O edge: a person's neighbourhood read from the store, drawn by graphs.network.
+
+``network_view(store, person_id, hops=2, fmt="json")``: the person (merged ids resolved first),
+everyone within ``hops`` person-to-person steps through a shared event or household, the events
+and households that tie them. Households are the analytics' one-key-per-home households (the
+``household_aliases`` the last analytics run wrote). Harm is marked by the configured harm
+definition (graphs.harm), the same as the rules use.
+
+Formats: ``json`` (Cytoscape.js elements plus the centre's findings), ``graphml`` (networkx),
+``svg`` (graphs.network.to_svg: legend, people by class, harm in red, dates on links,
+large neighbourhoods collapsed into counted groups).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from graphs import network as gnet
+from graphs.harm import prepare
+from intel.config import load_config
+from intel.errors import IntelError, NotFound
+from intel.store import Store
+
+FORMATS = ("json", "graphml", "svg")
+
+_ROWS_SQL = """
+SELECT m.mention_id, coalesce(p.merged_into, pm.person_id) AS person_id, m.event_key, m.source, m.event_type,
+       m.role, CAST(m.event_date AS DATE) AS date, coalesce(a.canonical_key, m.household_key) AS household_key,
+       m.dob, m.forename_raw AS forename, m.surname_raw AS surname,
+       e.dash_risk, e.initial_rag, e.final_rag, e.presentation, e.safeguarding_concern
+FROM mentions m
+JOIN person_mentions pm USING (mention_id)
+LEFT JOIN persons p ON p.person_id = pm.person_id AND p.status = 'merged'
+LEFT JOIN events e USING (event_key)
+LEFT JOIN household_aliases a ON a.household_key = m.household_key
+WHERE {where}
+"""
+
+
+def resolve_person(store: Store, person_id: str) -> str:
+    """The current id of ``person_id`` (linkage's resolver when there is one); NotFound naming it."""
+    try:
+        from linkage.identity import resolve_person_id
+    except ImportError:  # pragma: no cover - linkage always ships with the service
+        resolve_person_id = None
+    if resolve_person_id is not None:
+        try:
+            return resolve_person_id(store, person_id)
+        except NotFound:
+            pass
+    else:
+        row = store.rows("SELECT merged_into FROM persons WHERE person_id = ? AND status = 'merged'", [person_id])
+        if row and row[0]["merged_into"]:
+            return resolve_person(store, row[0]["merged_into"])
+    if store.scalar("SELECT count(*) FROM person_mentions WHERE person_id = ?", [person_id]):
+        return person_id
+    raise NotFound(f"no person {person_id!r}: not a known person id (see `intel export persons`)")
+
+
+def _rows(store: Store, where: str, params: list[Any]) -> pl.DataFrame:
+    return store.df(_ROWS_SQL.format(where=where), params)
+
+
+def _aliases_of(store: Store, households: list[str]) -> list[str]:
+    if not households:
+        return []
+    extra = [r[0] for r in store.connection.execute(
+        "SELECT household_key FROM household_aliases WHERE canonical_key IN (SELECT unnest(?::VARCHAR[]))",
+        [households]).fetchall()]
+    return sorted(set(households) | set(extra))
+
+
+def neighbourhood(store: Store, person_id: str, hops: int = 2) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Mention rows of the neighbourhood and each person's distance in hops."""
+    distance = {person_id: 0}
+    frontier = [person_id]
+    collected: list[pl.DataFrame] = []
+    events: set[str] = set()
+    households: set[str] = set()
+    for h in range(1, hops + 1):
+        if not frontier:
+            break
+        r = _rows(store, "pm.person_id IN (SELECT unnest(?::VARCHAR[]))", [frontier])
+        collected.append(r)
+        new_events = sorted(set(r["event_key"].to_list()) - events)
+        new_households = sorted(set(r["household_key"].drop_nulls().to_list()) - households)
+        events |= set(new_events)
+        households |= set(new_households)
+        nb = store.connection.execute(
+            "SELECT DISTINCT pm.person_id FROM mentions m JOIN person_mentions pm USING (mention_id) "
+            "WHERE m.event_key IN (SELECT unnest(?::VARCHAR[])) OR m.household_key IN (SELECT unnest(?::VARCHAR[]))",
+            [new_events, _aliases_of(store, new_households)]).fetchall()
+        frontier = sorted({p for (p,) in nb} - set(distance))
+        for p in frontier:
+            distance[p] = h
+    if frontier:  # the outer ring: only their ties to what is already shown
+        r = _rows(store, "pm.person_id IN (SELECT unnest(?::VARCHAR[]))", [frontier])
+        r = r.filter(pl.col("event_key").is_in(list(events)) | pl.col("household_key").is_in(list(households)))
+        collected.append(r)
+    rows = pl.concat(collected, how="diagonal_relaxed").unique("mention_id") if collected else pl.DataFrame()
+    return rows, distance
+
+
+def _labels(rows: pl.DataFrame) -> pl.DataFrame:
+    named = rows.filter(pl.col("forename").is_not_null() | pl.col("surname").is_not_null()).with_columns(
+        name=pl.concat_str([pl.col("forename").fill_null(""), pl.col("surname").fill_null("")], separator=" ")
+        .str.strip_chars().str.to_titlecase())
+    best = (named.group_by(["person_id", "name"]).len().sort(["person_id", "len", "name"], descending=[False, True, False])
+            .unique("person_id", keep="first", maintain_order=True))
+    dob = rows.group_by("person_id").agg(pl.col("dob").drop_nulls().mode().first())
+    return best.join(dob, on="person_id", how="left").select(
+        "person_id", pl.when(pl.col("dob").is_not_null())
+        .then(pl.format("{} (b. {})", "name", pl.col("dob").dt.year())).otherwise(pl.col("name")).alias("label"))
+
+
+def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
+                 config: dict[str, Any] | None = None, collapse_over: int = 8) -> dict[str, Any] | str:
+    """A person's network for MARAC: a dict (``json``) or the text of a GraphML or SVG document."""
+    if fmt not in FORMATS:
+        raise IntelError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if not 1 <= int(hops) <= 4:
+        raise IntelError(f"hops must be between 1 and 4, got {hops}")
+    config = load_config() if config is None else config
+    pid = resolve_person(store, person_id)
+    rows, distance = neighbourhood(store, pid, hops)
+    m = prepare(rows, config.get("harm", {}), resolve_households=False,
+                offender_roles=config.get("rules", {}).get("victim_offender_overlap", {}).get(
+                    "offender_roles", ["suspect", "alleged_perpetrator"]))
+    g = gnet.build_graph(m, pid, distance, people=_labels(rows), collapse_over=collapse_over, hops=hops)
+    title = f"Network around {g.nodes[f'person:{pid}']['label']} ({pid}), {hops} hops"
+    if fmt == "graphml":
+        return gnet.to_graphml(g)
+    if fmt == "svg":
+        return gnet.to_svg(g, title=title)
+    findings = store.rows("SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings "
+                          "WHERE person_id = ? ORDER BY rule", [pid])
+    counts: dict[str, int] = {}
+    for _, d in g.nodes(data=True):
+        counts[d["type"]] = counts.get(d["type"], 0) + 1
+    return {
+        "person_id": pid, "requested_id": person_id, "hops": hops, "title": title,
+        "elements": gnet.to_cytoscape(g), "counts": counts, "findings": findings,
+        "legend": {c: {"colour": s[0], "shape": s[1], "meaning": s[2]} for c, s in gnet.CLASS_STYLE.items()},
+    }

@@ -1,0 +1,94 @@
+"""Network views: Cytoscape JSON shape, hops, merged ids, NotFound, SVG/GraphML, collapsing, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import networkx as nx
+import pytest
+from typer.testing import CliRunner
+
+from intel.analytics import run_analytics
+from intel.cli import app
+from intel.config import load_config
+from intel.errors import NotFound
+from intel.ingest import ingest_drop
+from intel.network_view import network_view
+from tests.intel.test_analytics import _base_rows, _link_by_ref, _row, _write
+
+
+@pytest.fixture
+def world(store, tmp_path):
+    rows = _base_rows()
+    # the child C lives with V; W's twelve lone police events (collapsed into one group)
+    rows.append(("social_care", _row("social_care", "S1", "S1", "2024-02-01", "subject_child", "neglect", "C", "100",
+                                     final_rag="amber")))
+    for i in range(12):
+        rows.append(("police", _row("police", f"WX{i}", f"WX{i}", f"2023-0{1 + i % 9}-1{i % 9}", "reporting_person",
+                                    "antisocial_behaviour", "W", "200")))
+    ingest_drop(store, _write(tmp_path / "d", rows))
+    _link_by_ref(store)
+    run_analytics(store, load_config())
+    return store
+
+
+def _nodes(view, kind=None):
+    return {n["data"]["id"]: n["data"] for n in view["elements"]["nodes"] if kind is None or n["data"]["type"] == kind}
+
+
+def test_json_is_cytoscape_elements_with_roles_dates_and_harm(world):
+    v = network_view(world, "V", hops=1)
+    people = _nodes(v, "person")
+    assert set(people) == {"person:V", "person:O", "person:C"}
+    assert people["person:V"]["centre"] and people["person:V"]["cls"] == "victim"
+    assert people["person:O"]["cls"] == "suspect"
+    assert people["person:V"]["label"] == "Sarah Hughes (b. 1991)"
+    assert "household:uprn:100" in _nodes(v, "household")
+    edges = [e["data"] for e in v["elements"]["edges"]]
+    ve = [e for e in edges if e["source"] == "person:V" and e["target"].startswith("event:")]
+    assert {e["target"] for e in ve} == {"event:police:E0", "event:police:E1", "event:police:E2"}
+    assert all(e["harm"] and e["role"] == "victim" and e["date"].startswith("2024") for e in ve)
+    oe = [e for e in edges if e["source"] == "person:O" and e["target"] == "event:police:E0"]
+    assert oe and not oe[0]["harm"] and oe[0]["role"] == "suspect"
+    lived = [e for e in edges if e["role"] == "lived_at" and e["source"] == "person:V"]
+    assert lived and lived[0]["date"] == "2024-01-05" and lived[0]["date_to"] == "2024-05-01"
+    assert {f["rule"] for f in v["findings"]} == {"repeat_victim"}
+
+
+def test_two_hops_reach_further_and_collapse_lone_events(world):
+    one = _nodes(network_view(world, "V", hops=1), "person")
+    two = network_view(world, "V", hops=2)
+    assert "person:W" not in one and "person:W" in _nodes(two, "person")  # V -> O -> W
+    v = network_view(world, "W", hops=1)
+    groups = _nodes(v, "group")
+    assert [g["label"] for g in groups.values()] == ["12 police events"]
+    assert not [n for n in _nodes(v, "event") if "WX" in n]
+
+
+def test_merged_and_unknown_ids(world):
+    world.execute("INSERT INTO persons VALUES ('V', 'active', NULL, now(), NULL), ('OLDV', 'merged', 'V', now(), NULL)")
+    assert network_view(world, "OLDV", hops=1)["person_id"] == "V"
+    with pytest.raises(NotFound, match="NOBODY"):
+        network_view(world, "NOBODY")
+
+
+def test_svg_and_graphml(world):
+    svg = network_view(world, "V", hops=2, fmt="svg")
+    assert svg.startswith("<svg") and "Legend" in svg and "suspect / alleged perpetrator" in svg
+    assert "Sarah Hughes (b. 1991)" in svg and "2024-01-05" in svg and "#d62728" in svg
+    g = nx.read_graphml(io.BytesIO(network_view(world, "V", hops=2, fmt="graphml").encode()))
+    assert g.nodes["person:V"]["cls"] == "victim"
+
+
+def test_cli_network_writes_the_file(world, tmp_path):
+    db = str(world.path)
+    world.close()
+    out = tmp_path / "v.svg"
+    res = CliRunner().invoke(app, ["network", "V", "--hops", "1", "--format", "svg", "--out", str(out), "--db", db])
+    assert res.exit_code == 0, res.output
+    assert out.read_text().startswith("<svg")
+    res = CliRunner().invoke(app, ["network", "NOBODY", "--db", db])
+    assert res.exit_code == 2
+    res = CliRunner().invoke(app, ["network", "V", "--db", db, "--hops", "1"])
+    assert json.loads(res.stdout)["person_id"] == "V"
