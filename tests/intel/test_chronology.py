@@ -46,6 +46,7 @@ def add_mention(store, source, record_id, event_id, when, role, event_type, pers
 
 
 def merge(store, loser, survivor):
+    store.execute("INSERT INTO persons VALUES (?, 'active', NULL, now(), NULL) ON CONFLICT DO NOTHING", [survivor])
     store.execute("UPDATE person_mentions SET person_id = ? WHERE person_id = ?", [survivor, loser])
     store.execute("UPDATE persons SET status = 'merged', merged_into = ? WHERE person_id = ?", [survivor, loser])
 
