@@ -349,6 +349,148 @@ def audit(
         emit(out)
 
 
+
+# --- chronology, alerts and the nightly run ------------------------------------------------------
+
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="The hub's config TOML (default: $INTEL_CONFIG).")]
+
+
+@app.command()
+def chronology(
+    person_id: Annotated[Optional[str], typer.Argument(help="The person (a merged id resolves to the survivor).")] = None,
+    household: Annotated[Optional[str], typer.Option("--household", help="A household key instead of a person.")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="Only entries on or after this date (YYYY-MM-DD).")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Only entries on or before this date.")] = None,
+    sources: Annotated[Optional[str], typer.Option("--sources", help="Only these agencies, e.g. police,health.")] = None,
+    harm_only: Annotated[bool, typer.Option("--harm-only", help="Only events where the person was harmed.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="json, csv or html (csv and html never include hub-only records).")] = "json",
+    no_health_clearance: Annotated[bool, typer.Option("--no-health-clearance", help="View as someone without health clearance.")] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Every event across agencies for a person or household, in date order, with a header."""
+    from intel.chronology import chronology as build, to_csv, to_html
+    from intel.config import load_config
+
+    if fmt not in ("json", "csv", "html"):
+        fail(f"--format must be json, csv or html, got {fmt!r}")
+    cfg = run_guarded(lambda: load_config(config))
+    with opened_store(db, read_only=True) as store:
+        chron = build(store, person_id=person_id, household_key=household, date_from=date_from, date_to=date_to,
+                      sources=sources, harm_only=harm_only, health_clearance=not no_health_clearance,
+                      export=fmt != "json", config=cfg)
+        if fmt == "json":
+            emit(chron)
+        else:
+            sys.stdout.write(to_csv(chron) if fmt == "csv" else to_html(chron))
+
+
+alerts_app = typer.Typer(help="Alerts: list them, acknowledge or close one.", invoke_without_command=True,
+                         no_args_is_help=False)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.callback()
+def alerts_list(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option("--status", help="new, acknowledged, closed or all.")] = "all",
+    rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json (a list of alert objects) or table.")] = "json",
+    db: DbOption = None,
+) -> None:
+    """List alerts, newest first (status derived from the latest acknowledgement or closure)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from intel.alerts import list_alerts
+
+    if fmt not in ("json", "table"):
+        fail(f"--format must be json or table, got {fmt!r}")
+    with opened_store(db, read_only=True) as store:
+        alerts = list_alerts(store, status=status, rule=rule)
+    if fmt == "json":
+        emit(alerts)
+        return
+    head = f"{'alert':<10} {'rule':<24} {'person':<10} {'severity':<8} {'status':<12} {'raised':<16} explanation"
+    lines = [head] + [
+        f"{a['alert_id']:<10} {a['rule']:<24} {a['person_id'] or '-':<10} {a['severity']:<8} {a['status']:<12} "
+        f"{str(a['raised_at'])[:16]:<16} {a['explanation'][:100]}" for a in alerts]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _act(alert_id: str, action: str, by: str, reason: str, db: Path | None) -> None:
+    from intel.alerts import act_on_alert
+
+    with opened_store(db) as store:
+        emit(act_on_alert(store, alert_id, action, by, reason))
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[str, typer.Argument(help="The alert, e.g. A0000012.")],
+    by: Annotated[str, typer.Option("--by", help="Who is acknowledging it.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why / what was done.")],
+    db: DbOption = None,
+) -> None:
+    """Acknowledge a new alert (new -> acknowledged)."""
+    _act(alert_id, "acknowledge", by, reason, db)
+
+
+@alerts_app.command("close")
+def alerts_close(
+    alert_id: Annotated[str, typer.Argument(help="The alert.")],
+    by: Annotated[str, typer.Option("--by", help="Who is closing it.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it can be closed.")],
+    db: DbOption = None,
+) -> None:
+    """Close an acknowledged alert (acknowledged -> closed)."""
+    _act(alert_id, "close", by, reason, db)
+
+
+@app.command()
+def nightly(
+    drop_dir: Annotated[Path, typer.Argument(help="Tonight's drop folder.")],
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """The nightly run: ingest -> incremental link -> analytics -> alerts, all or nothing.
+
+    Prints the JSON run report. Exit 0: completed; 1: failed (rolled back; the store serves the
+    last complete state); 2: refused input; 3: another run holds the lock."""
+    from intel.config import load_config
+    from intel.errors import Conflict
+    from intel.runs import run_nightly
+
+    cfg = run_guarded(lambda: load_config(config))
+    try:
+        store = Store(db)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        emit(run_nightly(store, drop_dir, config=cfg))
+    except Conflict as exc:
+        fail(str(exc), code=3)
+    except IntelError as exc:
+        if getattr(exc, "run_report", None):
+            emit(exc.run_report)
+        fail(str(exc))
+    except Exception as exc:  # the run rolled back; report and exit 1
+        emit(getattr(exc, "run_report", None) or {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        fail(f"the nightly run failed: {type(exc).__name__}: {exc}", code=1)
+    finally:
+        store.close()
+
+
+@app.command()
+def runs(
+    run_id: Annotated[Optional[str], typer.Argument(help="One run's full report; default: the latest runs.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Nightly runs: status, times and reports."""
+    from intel.runs import get_run, list_runs
+
+    with opened_store(db, read_only=True) as store:
+        emit(get_run(store, run_id) if run_id else {"runs": list_runs(store)})
+
 def main() -> None:  # pragma: no cover - the console entry point
     app()
 
