@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from api.lens import apply_lens
 from api.problems import PROBLEM_MEDIA, Problem, ProblemModel, dumps, install
 from api.runs import RunManager
 from api.security import AuditMiddleware, Principal, add_detail, db, guard, set_subject
@@ -348,6 +349,10 @@ def _network_routes(app: FastAPI) -> None:
 
         resolved = person_access(request, store, who, person_id)
         add_detail(request, hops=hops, format=format)
+        # hub_only rows never leave in an export format (graphml, svg) nor go to marac (not hub
+        # staff); a role without health clearance sees only that a health contact happened.
+        apply_lens(store, drop_hub_only=format != "json" or who.domestic_abuse_only,
+                   mask_health=not who.health_clearance)
         out = network_view(store, resolved, hops=hops, fmt=format)
         if format == "json":
             return ok(out)
