@@ -36,7 +36,7 @@ import traceback
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from intel.config import load_config
 from intel.errors import Conflict, IntelError, NotFound
@@ -123,7 +123,9 @@ class RunLock:
 
 # --- the run ----------------------------------------------------------------------------------
 
-def _fault(stage: str, wanted: str | None) -> None:
+def _fault(stage: str, wanted: str | None, on_stage: Callable[[str], None] | None = None) -> None:
+    if on_stage is not None:
+        on_stage(stage)
     if wanted != stage:
         return
     if os.environ.get("INTEL_FAULT_MODE") == "kill":
@@ -145,13 +147,15 @@ def run_nightly(
     fault_after_stage: str | None = None,
     run_id: str | None = None,
     link_engine: Any = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Ingest the drop, link incrementally, recompute analytics and raise alerts, atomically.
 
     Returns the run report (``status`` 'completed'). Raises Conflict if another run holds the
     lock, IntelError if the drop is refused (store unchanged), or the stage's exception after
     rolling back (the runs row says 'failed' with the error). ``store`` may be a
-    ``Store.session()`` of the API process (its own cursor, in a background thread)."""
+    ``Store.session()`` of the API process (its own cursor, in a background thread).
+    ``on_stage(stage)`` is called after each stage, inside the open transaction (tests)."""
     from intel.alerts import raise_alerts
     from intel.analytics import run_analytics
     from intel.ingest import ingest_drop
@@ -189,7 +193,7 @@ def run_nightly(
                                     "loaded": ing["loaded"], "rejected": ing["rejected"], "replaced": ing["replaced"],
                                     "skipped_files": ing["skipped_files"], "quarantine_report": ing["quarantine_report"]}
                 _log(f"ingest: {ing['loaded']} loaded, {ing['rejected']} rejected ({stages['ingest']['seconds']} s)")
-                _fault("ingest", fault_after_stage)
+                _fault("ingest", fault_after_stage, on_stage)
 
                 current = "link"
                 t = time.perf_counter()
@@ -199,7 +203,7 @@ def run_nightly(
                                                             "persons_merged", "persons_split", "persons_active")},
                                   "timings": lk.get("timings")}
                 _log(f"link: {lk.get('mode')}, {lk.get('mentions_new_or_changed')} new or changed ({stages['link']['seconds']} s)")
-                _fault("link", fault_after_stage)
+                _fault("link", fault_after_stage, on_stage)
 
                 current = "analytics"
                 t = time.perf_counter()
@@ -207,14 +211,14 @@ def run_nightly(
                 stages["analytics"] = {"seconds": round(time.perf_counter() - t, 3), "findings": an.get("findings"),
                                        "total": an.get("total")}
                 _log(f"analytics: {an.get('total')} findings ({stages['analytics']['seconds']} s)")
-                _fault("analytics", fault_after_stage)
+                _fault("analytics", fault_after_stage, on_stage)
 
                 current = "alerts"
                 t = time.perf_counter()
                 al = raise_alerts(store, run_id, cfg)
                 stages["alerts"] = {"seconds": round(time.perf_counter() - t, 3), **al}
                 _log(f"alerts: {al['raised']} raised ({stages['alerts']['seconds']} s)")
-                _fault("alerts", fault_after_stage)
+                _fault("alerts", fault_after_stage, on_stage)
 
                 current = "commit"
                 report = {
