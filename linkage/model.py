@@ -210,6 +210,25 @@ def data_fingerprint(store: Store) -> str:
     return f"{n}:{int(h) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
+class TransactionSafeDuckDBAPI(DuckDBAPI):
+    """Splink's DuckDB API with probes that never fail inside an open transaction.
+
+    Splink probes for a table with ``PRAGMA table_info`` and drops a registered view by trying
+    ``DROP TABLE`` first, catching the error; inside a transaction (every link run is one, and
+    the nightly run wraps all its stages in one) that error aborts the transaction. These two
+    overrides ask the catalog instead. (Added for the nightly run, intel/runs.py.)"""
+
+    def table_exists_in_database(self, table_name: str) -> bool:
+        return self._con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                 [table_name]).fetchall()[0][0] > 0
+
+    def delete_table_from_database(self, name: str) -> None:
+        kind = self._con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
+                                 [name]).fetchall()
+        if kind:
+            self._con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} IF EXISTS {name}")
+
+
 class SplinkSession:
     """Registered inputs and a Linker on the store's connection; ``close()`` removes every table
     Splink made, so nothing of it is left in the store."""
@@ -223,7 +242,7 @@ class SplinkSession:
         self.views = F.source_views(store, table)
         if not self.views:
             raise IntelError("there are no mentions to link: ingest a drop first (`intel ingest DROP`)")
-        self.db_api = DuckDBAPI(connection=store.connection)
+        self.db_api = TransactionSafeDuckDBAPI(connection=store.connection)
         self.inputs = {src: self.db_api.register(view, dataset_display_name=src)
                        for src, view in self.views.items()}
         self.linker = Linker(list(self.inputs.values()), settings, log_level=logging.WARNING)
