@@ -196,3 +196,38 @@ def test_threshold_is_configurable_and_checked(store):
     from intel.errors import IntelError
     with pytest.raises(IntelError, match="threshold"):
         link(store, config={"identity": {"threshold": 2}}, engine=RULES)
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory):
+    from fixtures.world import generate_world
+
+    out = tmp_path_factory.mktemp("world")
+    generate_world(out, households=30, seed=2, nightly_days=3)
+    return out
+
+
+def test_generated_world_nightly_incremental_equals_full(small_world, tmp_path):
+    from intel.ingest import ingest_drop
+
+    drops = [small_world / "drop"] + sorted((small_world / "nightly").iterdir())
+    with Store(tmp_path / "inc.duckdb") as inc:
+        changed = 0
+        for d in drops:
+            ingest_drop(inc, d)
+            r = run(inc)
+            changed += r["mentions_new_or_changed"] if r["mode"] == "incremental" else 0
+            if r["mode"] == "incremental":
+                assert r["mentions_clustered"] < r["mentions_total"]
+        assert changed > 0  # the nightly drops did bring new and re-sent mentions
+        resent = scalar(inc, "SELECT count(*) FROM mentions WHERE version > 1")
+        assert resent > 0
+        incremental = partition(inc)
+        assert scalar(inc, "SELECT count(*) FROM person_mentions") == scalar(inc, "SELECT count(*) FROM mentions")
+        run(inc, full=True)
+        assert partition(inc) == incremental
+    with Store(tmp_path / "full.duckdb") as fresh:
+        for d in drops:
+            ingest_drop(fresh, d)
+        run(fresh)
+        assert partition(fresh) == incremental
