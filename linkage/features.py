@@ -39,7 +39,7 @@ FEATURE_COLUMNS = (
     "name_key", "initials_key",
     "dob", "dob_year", "dob_month", "dob_day", "sex",
     "postcode", "postcode_sector", "postcode_district",
-    "address", "address_tokens", "uprn",
+    "address", "address_tokens", "address_number", "uprn",
 )
 
 
@@ -142,6 +142,7 @@ def features_sql(where: str = "") -> str:
         address,
         CASE WHEN address IS NULL THEN NULL
              ELSE list_distinct(list_filter(string_split(address, ' '), lambda x: x <> '')) END AS address_tokens,
+        nullif(regexp_extract(address, '^\S*[0-9]\S*'), '') AS address_number,
         nullif(trim(uprn), '') AS uprn
     FROM f
     """

@@ -118,8 +118,9 @@ def comparisons() -> list[Any]:
                   "address missing").configure(is_null_level=True),
             _duck("uprn_l = uprn_r", "same UPRN"),
             _duck("address_l = address_r", "same address"),
-            _duck("len(list_intersect(address_tokens_l, address_tokens_r)) >= "
-                  "0.6 * greatest(len(address_tokens_l), len(address_tokens_r))", "most address words shared"),
+            _duck("address_number_l = address_number_r AND len(list_intersect(address_tokens_l, address_tokens_r)) >= "
+                  "0.6 * greatest(len(address_tokens_l), len(address_tokens_r))",
+                  "same house number, most address words shared"),
             cll.ElseLevel(),
         ],
     )
@@ -159,11 +160,12 @@ PRIOR_RULES = [
     "l.forename = r.forename AND l.surname = r.surname AND l.dob = r.dob",
 ]
 
-# EM sessions: each one trains every comparison that its rule does not use.
+# EM sessions: each one trains every comparison that its rule does not use; together, all of them.
 EM_SESSIONS = [
     ("dob", block_on("dob")),                             # names, sex, postcode, address, person_ref
     ("forename+surname", block_on("forename", "surname")),  # dob, sex, postcode, address, person_ref
-    ("postcode", block_on("postcode")),                   # names, dob, sex, address, person_ref
+    # (no session blocked on postcode or address alone: its pairs are mostly households, and EM
+    # would learn "same household" instead of "same person")
 ]
 
 
