@@ -26,7 +26,9 @@ def _stage(report: dict[str, Any], name: str, fn):
 
 def run_demo(folder: Path, *, households: int = 1000, seed: int = 7) -> dict[str, Any]:
     from fixtures.world import generate_world
-    from intel.ingest import ingest_drop
+    from intel.alerts import list_alerts
+    from intel.chronology import chronology
+    from intel.runs import run_nightly
 
     folder = Path(folder)
     world_dir = folder / "world"
@@ -41,5 +43,39 @@ def run_demo(folder: Path, *, households: int = 1000, seed: int = 7) -> dict[str
     report: dict[str, Any] = {"folder": str(folder.resolve()), "store": str(db_path.resolve()), "stages": {}}
     _stage(report, "generate", lambda: generate_world(world_dir, households=households, seed=seed))
     with Store(db_path) as store:
-        _stage(report, "ingest", lambda: ingest_drop(store, world_dir / "drop", report_dir=folder / "reports"))
+        # The first nightly run over the whole drop: ingest -> link (full, trains the model) ->
+        # analytics -> alerts, atomically, exactly as the scheduled run does it.
+        run = _stage(report, "nightly run", lambda: run_nightly(store, world_dir / "drop"))
+        report["stages"]["nightly run"]["result"] = {
+            "run_id": run["run_id"], "stages": {k: {kk: vv for kk, vv in v.items() if kk != "timings"}
+                                                for k, v in run["stages"].items()}}
+        alerts = list_alerts(store, status="new")
+        by_rule: dict[str, int] = {}
+        for alert in alerts:
+            by_rule[alert["rule"]] = by_rule.get(alert["rule"], 0) + 1
+        report["alerts"] = {"new": len(alerts), "by_rule": dict(sorted(by_rule.items())),
+                            "examples": [{k: a[k] for k in ("alert_id", "rule", "person_id", "household_key",
+                                                             "severity", "explanation") if k in a}
+                                         for a in _one_per_rule(alerts)]}
+        # One chronology: the person the most alerts name, as an analyst would open first.
+        person = _most_alerted(alerts)
+        if person:
+            chron = chronology(store, person_id=person)
+            report["chronology"] = {"person": chron["person"], "events": chron["events"][:15],
+                                    "events_total": len(chron["events"])}
     return report
+
+
+def _one_per_rule(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for alert in alerts:
+        seen.setdefault(alert["rule"], alert)
+    return list(seen.values())
+
+
+def _most_alerted(alerts: list[dict[str, Any]]) -> str | None:
+    counts: dict[str, int] = {}
+    for alert in alerts:
+        if alert.get("person_id"):
+            counts[alert["person_id"]] = counts.get(alert["person_id"], 0) + 1
+    return max(sorted(counts), key=lambda p: counts[p]) if counts else None

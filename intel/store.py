@@ -119,7 +119,11 @@ class Store:
 
     def df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pl.DataFrame:
         """A query's result as a polars DataFrame."""
-        return pl.from_arrow(self._con.execute(sql, params).to_arrow_table())
+        # .sql() hands Arrow over without the extra copy a DB-API result makes.
+        relation = self._con.sql(sql, params=params)
+        if relation is None:
+            return pl.DataFrame()
+        return pl.from_arrow(relation.to_arrow_table())
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
         cur = self._con.execute(sql, params)
