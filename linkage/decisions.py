@@ -106,10 +106,9 @@ def decide(
             raise NotFound(f"no record {m!r} (give SOURCE:RECORD_ID, e.g. police:P000123)")
     a, b = min(a, b), max(a, b)
     threshold = identity_threshold(config if config is not None else load_config())
-    _check(store, a, b, decision)
-
     now = utc_now()
     with store.transaction():
+        _check(store, a, b, decision)  # inside: no decision can slip in between the check and the write
         decision_id = int(scalar(store, "SELECT coalesce(max(decision_id), 0) FROM link_decisions")) + 1
         store.execute("INSERT INTO link_decisions VALUES (?, ?, ?, ?, ?, ?, ?)",
                       [decision_id, a, b, decision, by, reason, now])
