@@ -25,7 +25,10 @@ from intel.config import load_config
 from intel.errors import NotFound
 from intel.store import Store
 
-ID = PathParam(..., min_length=1, max_length=64)
+def _id() -> Any:
+    return PathParam(..., min_length=1, max_length=64)
+
+
 _ERRORS = {s: {"model": ProblemModel, "content": {PROBLEM_MEDIA: {}}}
            for s in (400, 401, 403, 404, 409, 422, 500)}
 MARAC_DENIED = "this record is not available to your role"
@@ -165,7 +168,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         return ok(body)
 
     @app.get("/persons/{person_id}", tags=["persons"], summary="A person: their records and how they were linked")
-    def person(request: Request, person_id: str = ID, who: Principal = Depends(guard("person")),
+    def person(request: Request, person_id: str = _id(), who: Principal = Depends(guard("person")),
                store: Store = Depends(db)) -> Response:
         from linkage.identity import person_record
 
@@ -192,7 +195,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
 
     @app.get("/persons/{person_id}/chronology", tags=["chronologies"], summary="A person's chronology")
     def person_chronology(
-        request: Request, person_id: str = ID,
+        request: Request, person_id: str = _id(),
         date_from: date | None = Query(None), date_to: date | None = Query(None),
         sources: str | None = Query(None, max_length=100, description="Comma-separated: police,social_care,health"),
         harm_only: bool = Query(False), format: Literal["json", "csv", "html"] = Query("json"),
@@ -242,12 +245,12 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         return ok(act_on_alert(store, alert_id, action, who.name, body.reason))
 
     @app.post("/alerts/{alert_id}/acknowledge", tags=["alerts"], summary="Acknowledge a new alert")
-    def acknowledge(request: Request, body: AlertAction, alert_id: str = ID,
+    def acknowledge(request: Request, body: AlertAction, alert_id: str = _id(),
                     who: Principal = Depends(guard("alerts")), store: Store = Depends(db)) -> Response:
         return _act(request, alert_id, "acknowledge", body, who, store)
 
     @app.post("/alerts/{alert_id}/close", tags=["alerts"], summary="Close an acknowledged alert")
-    def close(request: Request, body: AlertAction, alert_id: str = ID,
+    def close(request: Request, body: AlertAction, alert_id: str = _id(),
               who: Principal = Depends(guard("alerts")), store: Store = Depends(db)) -> Response:
         return _act(request, alert_id, "close", body, who, store)
 
@@ -268,7 +271,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
 
     @app.get("/links/decisions/queued/{queue_id}", tags=["linkage"],
              summary="A decision queued behind a run: applied or refused, once the run ended")
-    def queued_decision(request: Request, queue_id: str = ID, who: Principal = Depends(guard("decide")),
+    def queued_decision(request: Request, queue_id: str = _id(), who: Principal = Depends(guard("decide")),
                         store: Store = Depends(db)) -> Response:
         row = app.state.runs.queued(store, queue_id)
         set_subject(request, "mention_pair", f"{row['mention_a']}|{row['mention_b']}", queue_id=queue_id)
@@ -293,7 +296,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         return ok(_page(request, rows[: page.limit], page.limit, page.offset, None, more=len(rows) > page.limit))
 
     @app.get("/runs/{run_id}", tags=["runs"], summary="A run's status and report")
-    def run(request: Request, run_id: str = ID, who: Principal = Depends(guard("runs", personal=False)),
+    def run(request: Request, run_id: str = _id(), who: Principal = Depends(guard("runs", personal=False)),
             store: Store = Depends(db)) -> Response:
         from intel.runs import get_run
 
@@ -323,7 +326,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         return ok(add(store, body.name, body.role, by=who.name, config=app.state.config), 201)
 
     @app.delete("/users/{name}", tags=["users"], summary="Revoke a user's token")
-    def revoke(request: Request, name: str = ID, who: Principal = Depends(guard("users", personal=False)),
+    def revoke(request: Request, name: str = _id(), who: Principal = Depends(guard("users", personal=False)),
                store: Store = Depends(db)) -> Response:
         from intel.users import revoke_user
 
@@ -342,7 +345,7 @@ def _network_routes(app: FastAPI) -> None:
         return
 
     @app.get("/persons/{person_id}/network", tags=["networks"], summary="A person's network (people and events)")
-    def network(request: Request, person_id: str = ID, hops: int = Query(2, ge=1, le=3),
+    def network(request: Request, person_id: str = _id(), hops: int = Query(2, ge=1, le=3),
                 format: Literal["json", "graphml", "svg"] = Query("json"),
                 who: Principal = Depends(guard("network")), store: Store = Depends(db)) -> Response:
         from intel.network_view import network_view

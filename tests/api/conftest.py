@@ -104,7 +104,7 @@ _PAIR_SQL = """
 SELECT a.mention_id AS mention_a, b.mention_id AS mention_b,
   CASE (a.forename = b.forename)::INT + (a.surname = b.surname)::INT + (a.dob = b.dob)::INT
        + (a.source = b.source AND a.person_ref = b.person_ref)::INT
-    WHEN 4 THEN 0.999 WHEN 3 THEN 0.98 WHEN 2 THEN 0.6 ELSE 0.01 END AS match_probability,
+    WHEN 4 THEN 0.99999 WHEN 3 THEN 0.9999 WHEN 2 THEN 0.6 ELSE 0.01 END AS match_probability,
   0.0 AS match_weight, 'rules' AS model_id, now()::TIMESTAMP AS scored_at
 FROM mentions a JOIN mentions b ON a.mention_id < b.mention_id WHERE {where}
 """
