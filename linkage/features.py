@@ -142,7 +142,7 @@ def features_sql(where: str = "") -> str:
         address,
         CASE WHEN address IS NULL THEN NULL
              ELSE list_distinct(list_filter(string_split(address, ' '), lambda x: x <> '')) END AS address_tokens,
-        nullif(regexp_extract(address, '^\S*[0-9]\S*'), '') AS address_number,
+        nullif(regexp_extract(address, '^\\S*[0-9]\\S*'), '') AS address_number,
         nullif(trim(uprn), '') AS uprn
     FROM f
     """

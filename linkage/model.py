@@ -46,6 +46,10 @@ def _duck(sql: str, label: str) -> cll.CustomLevel:
     return cll.CustomLevel(sql, label_for_charts=label, base_dialect_str="duckdb")
 
 
+TWIN_WEIGHT = -30.0   # match weight of the twin level (log2 Bayes factor), fixed
+TWIN_U = 1e-4         # its u probability (fixed; only the ratio m/u matters)
+
+
 def comparisons() -> list[Any]:
     forename = cl.CustomComparison(
         output_column_name="forename",
@@ -59,6 +63,13 @@ def comparisons() -> list[Any]:
             _duck("forename_l = surname_r OR forename_r = surname_l", "equals the other's surname (swapped)"),
             cll.ArrayIntersectLevel("forename_aliases", 1).configure(label_for_charts="nickname or alias"),
             cll.JaroWinklerLevel("forename", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
+            # Twins: a clearly different forename with the same surname and dob. Fellegi-Sunter's
+            # independence assumption fails here (every other field agrees), so this level is not
+            # learnt: its weight is fixed at TWIN_WEIGHT, strong enough to keep twins apart.
+            _duck("dob_l = dob_r AND surname_l = surname_r AND length(forename_l) > 1 AND length(forename_r) > 1",
+                  "different forename, same surname and dob (twin)").configure(
+                m_probability=TWIN_U * 2.0 ** TWIN_WEIGHT, u_probability=TWIN_U,
+                fix_m_probability=True, fix_u_probability=True),
             cll.JaroWinklerLevel("forename", 0.80).configure(label_for_charts="jaro-winkler >= 0.80"),
             _duck("left(forename_l, 1) = left(forename_r, 1)", "same initial"),
             cll.ElseLevel(),
