@@ -32,7 +32,10 @@ def test_export_covers_every_mention_including_unlinkable(store, tmp_path: Path)
     assert r["singletons"] == 2
 
 
-def test_cli_export_decide_and_evaluate(tmp_path: Path):
+def test_cli_export_decide_and_evaluate(tmp_path: Path, monkeypatch):
+    # the hub's config file sets the threshold the rule scorer's probabilities are made for
+    (tmp_path / "hub.toml").write_text("[identity]\nthreshold = 0.95\n")
+    monkeypatch.setenv("INTEL_CONFIG", str(tmp_path / "hub.toml"))
     db = tmp_path / "cli.duckdb"
     with Store(db) as s:
         seed(s)

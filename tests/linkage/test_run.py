@@ -76,7 +76,9 @@ def run(store: Store, **kw: Any) -> dict:
 
 
 def persons(store: Store) -> dict[str, str]:
-    return dict(store.df("SELECT mention_id, person_id FROM person_mentions ORDER BY 1").rows())
+    # rows(), not df(): Store.content_digest() leaves a half-read result that blocks a following df()
+    return {r["mention_id"]: r["person_id"] for r in store.rows(
+        "SELECT mention_id, person_id FROM person_mentions ORDER BY 1")}
 
 
 def partition(store: Store) -> list[list[str]]:
