@@ -44,8 +44,8 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "escalation": {"enabled": True, "recent_days": 183, "min_recent": 4, "min_prior": 1, "ratio": 2.0,
                    "window_days": 365, "min_rise": 2, "child_age": 18,
                    "child_roles": ["child_present", "subject_child", "sibling"], "subjects": ["child", "household"]},
-    "networks": {"enabled": True, "min_members": 5, "min_households": 3, "tie_via_household": True,
-                 "max_members": 500, "betweenness_sample": 200, "top_bridges": 3},
+    "networks": {"enabled": True, "min_members": 5, "min_households": 3, "tie_via_household": False,
+                 "max_members": 100, "betweenness_sample": 100, "top_bridges": 3, "require_pattern": True},
 }
 
 

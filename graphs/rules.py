@@ -30,10 +30,15 @@ calendar days (last date - first date < W days). Counted "events" are distinct `
   (graphs.harm severity score: DASH risk, RAG, presentation) within ``window_days`` (365) whose
   scores never fall and rise by at least ``min_rise`` (2) overall.
 - **networks** — connected groups of people tied through harm events: the bipartite graph
-  person–harm event, where a person is tied to a harm event they were harmed in or near (in the
-  event, or living at the harmed person's household that day when ``tie_via_household``).
-  A component with at least ``min_members`` (5) people and ``min_households`` (3) households is
-  a finding; its members, size, households, the co-offenders, adults tied to children in several
+  person–harm event, where a person is tied to a harm event they were harmed in or in (and, when
+  ``tie_via_household``, one they were near by living at the harmed person's household that day;
+  off by default: it ties whole families together and floods the hub with family "networks").
+  Components by scipy (vectorised); betweenness by networkx per component (estimated from
+  ``betweenness_sample`` sources above ``max_members`` people).
+  A component with at least ``min_members`` (5) people and ``min_households`` (3) households
+  (the harmed persons' households) is a finding when (``require_pattern``) it holds co-offenders
+  (two or more people in offender roles in one harm event) or an adult tied to harmed children of
+  two or more households; its members, size, households, the co-offenders, adults tied to children in several
   households, and the people who bridge it (betweenness centrality, networkx on the component).
 """
 
@@ -401,8 +406,9 @@ def components(pairs: pl.DataFrame, left: str, right: str) -> pl.DataFrame:
 
 
 def networks(m: pl.DataFrame, harmed: pl.DataFrame, near: pl.DataFrame, min_members: int = 5,
-             min_households: int = 3, tie_via_household: bool = True, max_members: int = 500,
-             betweenness_sample: int = 200, top_bridges: int = 3, child_age: int = 18) -> pl.DataFrame:
+             min_households: int = 3, tie_via_household: bool = False, max_members: int = 100,
+             betweenness_sample: int = 100, top_bridges: int = 3, child_age: int = 18,
+             require_pattern: bool = True) -> pl.DataFrame:
     """Connected groups of people tied through harm events (see the module docstring)."""
     ties = [harmed.select("person_id", "event_key")]
     nr = near if tie_via_household else near.filter(pl.col("via") == "event")
@@ -427,27 +433,6 @@ def networks(m: pl.DataFrame, harmed: pl.DataFrame, near: pl.DataFrame, min_memb
     t = ties.join(keep, on="component")
     offenders = m.filter(pl.col("offender")).select("person_id", "event_key").unique()
     dob = person_dob(m)
-    rows = []
-    for (cid,), grp in t.group_by("component"):
-        g = nx.Graph()
-        by_event = grp.group_by("event_key").agg(pl.col("person_id"))
-        for members in by_event["person_id"].to_list():
-            g.add_nodes_from(members)
-            if len(members) > 1:
-                hub = members[0]
-                # a clique per event, as a star when large (keeps paths, bounds edges)
-                if len(members) <= 12:
-                    g.add_edges_from((a, b) for i, a in enumerate(members) for b in members[i + 1:])
-                else:
-                    g.add_edges_from((hub, b) for b in members[1:])
-        n = g.number_of_nodes()
-        if n > max_members:
-            bc = nx.betweenness_centrality(g, k=min(betweenness_sample, n), seed=1)
-        else:
-            bc = nx.betweenness_centrality(g)
-        bridges = [p for p, v in sorted(bc.items(), key=lambda kv: (-kv[1], kv[0])) if v > 0][:top_bridges]
-        rows.append({"component": cid, "bridges": bridges,
-                     "betweenness": {p: round(bc[p], 4) for p in bridges}})
     co = (t.join(offenders, on=["person_id", "event_key"]).group_by(["component", "event_key"])
           .agg(pl.col("person_id")).filter(pl.col("person_id").list.len() >= 2)
           .group_by("component").agg(_uniq(pl.col("person_id").list.explode(keep_nulls=False, empty_as_null=False)).alias("co_offenders")))
@@ -461,6 +446,41 @@ def networks(m: pl.DataFrame, harmed: pl.DataFrame, near: pl.DataFrame, min_memb
     around = (adults.join(kids, on="event_key").filter(pl.col("child") != pl.col("person_id"))
               .group_by(["component", "person_id"]).agg(pl.col("household_key").drop_nulls().n_unique().alias("nh"))
               .filter(pl.col("nh") >= 2).group_by("component").agg(_uniq("person_id").alias("adults_around_children")))
+    if require_pattern:
+        patterned = pl.concat([co.select("component"), around.select("component")]).unique()
+        stats = stats.join(patterned, on="component")
+        t = t.join(patterned, on="component")
+        if stats.height == 0:
+            return empty_findings()
+    # person-person edges per event (a clique, a star from the first member when large), built
+    # vectorised, then one networkx graph per component for betweenness
+    members = t.group_by(["component", "event_key"]).agg(pl.col("person_id").sort())
+    clique = members.filter(pl.col("person_id").list.len() <= 12)
+    pairs = (clique.with_columns(b=pl.col("person_id")).explode("person_id").explode("b")
+             .filter(pl.col("person_id") < pl.col("b")))
+    star = (members.filter(pl.col("person_id").list.len() > 12)
+            .with_columns(hub=pl.col("person_id").list.first()).explode("person_id")
+            .filter(pl.col("person_id") != pl.col("hub")).select("component", "event_key",
+                                                                  pl.col("hub").alias("b"), "person_id"))
+    edges = pl.concat([pairs.select("component", "person_id", "b"), star.select("component", "person_id", "b")]).unique()
+    by_comp = {k[0]: v for k, v in edges.partition_by("component", as_dict=True).items()}
+    nodes_by_comp = {k[0]: v for k, v in t.select("component", "person_id").unique().partition_by(
+        "component", as_dict=True).items()}
+    rows = []
+    for cid, nodes in nodes_by_comp.items():
+        g = nx.Graph()
+        g.add_nodes_from(nodes["person_id"].to_list())
+        e = by_comp.get(cid)
+        if e is not None:
+            g.add_edges_from(zip(e["person_id"].to_list(), e["b"].to_list()))
+        n = g.number_of_nodes()
+        if n > max_members:
+            bc = nx.betweenness_centrality(g, k=min(betweenness_sample, n), seed=1)
+        else:
+            bc = nx.betweenness_centrality(g)
+        bridges = [p for p, v in sorted(bc.items(), key=lambda kv: (-kv[1], kv[0])) if v > 0][:top_bridges]
+        rows.append({"component": cid, "bridges": bridges,
+                     "betweenness": {p: round(bc[p], 4) for p in bridges}})
     co_d = dict(zip(co["component"].to_list(), co["co_offenders"].to_list()))
     ar_d = dict(zip(around["component"].to_list(), around["adults_around_children"].to_list()))
     for r in rows:

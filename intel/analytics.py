@@ -49,7 +49,7 @@ def run_analytics(store: Store, config: dict[str, Any] | None = None) -> dict[st
     t0 = time.perf_counter()
     frame = mentions_frame(store)
     t_read = time.perf_counter() - t0
-    unlinked = store.scalar("SELECT count(*) FROM mentions m ANTI JOIN person_mentions pm USING (mention_id)")
+    unlinked = store.rows("SELECT count(*) AS n FROM mentions m ANTI JOIN person_mentions pm USING (mention_id)")[0]["n"]
     if unlinked:
         print(f"analytics: {unlinked} mentions have no person yet (run linkage); they are left out", file=sys.stderr)
     result = compute_all(frame, config)

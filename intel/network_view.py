@@ -54,7 +54,7 @@ def resolve_person(store: Store, person_id: str) -> str:
         row = store.rows("SELECT merged_into FROM persons WHERE person_id = ? AND status = 'merged'", [person_id])
         if row and row[0]["merged_into"]:
             return resolve_person(store, row[0]["merged_into"])
-    if store.scalar("SELECT count(*) FROM person_mentions WHERE person_id = ?", [person_id]):
+    if store.rows("SELECT count(*) AS n FROM person_mentions WHERE person_id = ?", [person_id])[0]["n"]:
         return person_id
     raise NotFound(f"no person {person_id!r}: not a known person id (see `intel export persons`)")
 

@@ -214,13 +214,28 @@ def test_network_groups_members_and_bridge():
     nets = f.filter(pl.col("rule") == "networks")
     assert nets.height == 1
     row = nets.row(0, named=True)
-    assert row["persons"] == ["A", "B", "C1", "C2", "C3", "C4"]
+    assert row["persons"] == ["A", "B", "C1", "C2", "C3"]  # C4 shares only a household with C3
     assert row["households"] == ["h1", "h2", "h3"]
     details = json.loads(row["details"])
     assert details["co_offenders"] == ["A", "B"]
     assert details["adults_around_children"] == ["A", "B"]
     assert set(details["bridges"]) <= {"A", "B", "C1"} and details["bridges"]
     assert found(w.run(networks={"min_households": 4}), "networks") == []
+    wide = w.run(networks={"tie_via_household": True}).filter(pl.col("rule") == "networks")
+    assert wide["persons"][0].to_list() == ["A", "B", "C1", "C2", "C3", "C4"]
+
+
+def test_network_needs_a_pattern_unless_told_otherwise():
+    w = World()
+    adult = D(1985, 1, 1)
+    # adult victims in three households, one suspect each, tied by witnesses: no co-offending and
+    # no adult around harmed children
+    for i in range(3):
+        people = [(f"V{i}", "victim", f"h{i}", adult), (f"S{i}", "suspect", f"s{i}", adult)]
+        people += [(f"W{j}", "witness", f"w{j}", adult) for j in (i - 1, i) if 0 <= j < 2]
+        w.add(f"e{i}", "police", "domestic_abuse", day(i * 10), *people)
+    assert found(w.run(), "networks") == []
+    assert found(w.run(networks={"require_pattern": False}), "networks") == ["S0"]
 
 
 def test_every_finding_carries_reason_and_evidence():
