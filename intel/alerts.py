@@ -187,9 +187,12 @@ def _as_of(store: Store, now: datetime) -> date | None:
 def _persons_of(store: Store, mention_ids: list[str]) -> dict[str, str]:
     if not mention_ids:
         return {}
-    return {r["mention_id"]: r["person_id"] for r in store.rows(
-        "SELECT mention_id, person_id FROM person_mentions WHERE mention_id IN (SELECT unnest(?::VARCHAR[]))",
-        [mention_ids])}
+    store.register("_alert_mentions", pl.DataFrame({"mention_id": mention_ids}, schema={"mention_id": pl.Utf8}))
+    try:
+        return dict(store.df("SELECT pm.mention_id, pm.person_id FROM person_mentions pm "
+                             "JOIN _alert_mentions a ON a.mention_id = pm.mention_id").rows())
+    finally:
+        store.unregister("_alert_mentions")
 
 
 def follow_identity(store: Store) -> int:
@@ -302,50 +305,65 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
     offender_roles = list(rule.get("offender_roles", ["suspect", "alleged_perpetrator"]))
     child_roles = list(rule.get("child_roles", []))
     child_age = int(rule.get("child_age", 18))
-    tonight = store.rows(
-        "SELECT pm.person_id, m.mention_id, m.event_key, m.event_date, m.household_key FROM mentions m "
-        "JOIN person_mentions pm ON pm.mention_id = m.mention_id "
-        "WHERE m.mention_id IN (SELECT unnest(?::VARCHAR[])) AND m.household_key IS NOT NULL", [new_mentions])
-    if not tonight:
-        return []
-    people = sorted({t["person_id"] for t in tonight})
-    offences: dict[str, list[dict[str, Any]]] = {}
-    for r in store.rows(
-            "SELECT pm.person_id, m.mention_id, m.event_key FROM mentions m JOIN person_mentions pm ON pm.mention_id = m.mention_id "
-            "WHERE list_contains(?::VARCHAR[], pm.person_id) AND list_contains(?::VARCHAR[], m.role) "
-            "AND NOT list_contains(?::VARCHAR[], m.mention_id) ORDER BY m.event_date, m.mention_id",
-            [people, offender_roles, new_mentions]):
-        offences.setdefault(r["person_id"], []).append(r)
-    proximity: dict[str, list[dict[str, Any]]] = {}
-    if "findings" in store.tables():
-        for f in store.rows("SELECT finding_key, person_id, evidence FROM findings WHERE list_contains(?::VARCHAR[], rule) "
-                            "AND list_contains(?::VARCHAR[], person_id)",
-                            [list(rule.get("proximity_rules", ["harm_proximity"])), people]):
-            proximity.setdefault(f["person_id"], []).append(f)
+    store.register("_tonight", pl.DataFrame({"mention_id": list(new_mentions)}, schema={"mention_id": pl.Utf8}))
+    try:
+        tonight = store.rows(
+            "SELECT pm.person_id, m.mention_id, m.event_key, m.event_date, m.household_key FROM mentions m "
+            "JOIN _tonight t ON t.mention_id = m.mention_id JOIN person_mentions pm ON pm.mention_id = m.mention_id "
+            "WHERE m.household_key IS NOT NULL")
+        if not tonight:
+            return []
+        store.register("_tonight_people", pl.DataFrame({"person_id": sorted({t["person_id"] for t in tonight})},
+                                                       schema={"person_id": pl.Utf8}))
+        offences: dict[str, list[dict[str, Any]]] = {}
+        for r in store.rows(
+                "SELECT pm.person_id, m.mention_id, m.event_key FROM person_mentions pm "
+                "JOIN _tonight_people tp ON tp.person_id = pm.person_id JOIN mentions m ON m.mention_id = pm.mention_id "
+                "WHERE list_contains(?::VARCHAR[], m.role) AND m.mention_id NOT IN (SELECT mention_id FROM _tonight) "
+                "ORDER BY m.event_date, m.mention_id", [offender_roles]):
+            offences.setdefault(r["person_id"], []).append(r)
+        proximity: dict[str, list[dict[str, Any]]] = {}
+        if "findings" in store.tables():
+            for f in store.rows("SELECT f.finding_key, f.person_id FROM findings f JOIN _tonight_people tp "
+                                "ON tp.person_id = f.person_id WHERE list_contains(?::VARCHAR[], f.rule)",
+                                [list(rule.get("proximity_rules", ["harm_proximity"]))]):
+                proximity.setdefault(f["person_id"], []).append(f)
+    finally:
+        store.unregister("_tonight")
+        store.unregister("_tonight_people")
     risky = [t for t in tonight if t["person_id"] in offences or t["person_id"] in proximity]
     if not risky:
         return []
     households = sorted({t["household_key"] for t in risky})
     # who lives at those households (spells over every mention of anyone recorded there)
-    at = store.rows(
-        "WITH there AS (SELECT DISTINCT pm.person_id FROM mentions m JOIN person_mentions pm ON pm.mention_id = m.mention_id "
-        "  WHERE list_contains(?::VARCHAR[], m.household_key)) "
-        "SELECT pm.person_id, m.mention_id, m.event_date::DATE AS date, m.household_key, m.dob, m.role "
-        "FROM mentions m JOIN person_mentions pm ON pm.mention_id = m.mention_id JOIN there USING (person_id)", [households])
+    store.register("_risk_households", pl.DataFrame({"household_key": households}, schema={"household_key": pl.Utf8}))
+    try:
+        at = store.rows(
+            "WITH there AS (SELECT DISTINCT pm.person_id FROM mentions m JOIN _risk_households h ON h.household_key = m.household_key "
+            "  JOIN person_mentions pm ON pm.mention_id = m.mention_id) "
+            "SELECT pm.person_id, m.mention_id, m.event_date::DATE AS date, m.household_key, m.dob, m.role "
+            "FROM person_mentions pm JOIN there USING (person_id) JOIN mentions m ON m.mention_id = pm.mention_id")
+    finally:
+        store.unregister("_risk_households")
     frame = pl.DataFrame({"person_id": [r["person_id"] for r in at], "date": [r["date"] for r in at],
                           "household_key": [r["household_key"] for r in at]},
                          schema={"person_id": pl.Utf8, "date": pl.Date, "household_key": pl.Utf8})
-    spells = household_spells(frame).to_dicts()
+    spells_of: dict[str, list[dict[str, Any]]] = {}
+    for sp in household_spells(frame).to_dicts():
+        spells_of.setdefault(sp["person_id"], []).append(sp)
     info: dict[str, dict[str, Any]] = {}
+    residents: dict[str, set[str]] = {}
     for r in at:
         i = info.setdefault(r["person_id"], {"dob": None, "child_role": False, "mentions": {}})
         i["dob"] = i["dob"] or r["dob"]
         i["child_role"] = i["child_role"] or r["role"] in child_roles
         i["mentions"].setdefault(r["household_key"], []).append(r["mention_id"])
+        if r["household_key"] is not None:
+            residents.setdefault(r["household_key"], set()).add(r["person_id"])
 
     def lives_at(pid: str, hh: str, on: date) -> bool:
-        return any(s["person_id"] == pid and s["household_key"] == hh and (s["start"] is None or s["start"] <= on)
-                   and (s["end"] is None or on < s["end"]) for s in spells)
+        return any(s["household_key"] == hh and (s["start"] is None or s["start"] <= on)
+                   and (s["end"] is None or on < s["end"]) for s in spells_of.get(pid, []))
 
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for t in risky:
@@ -354,7 +372,8 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
     for (pid, hh), ts in sorted(grouped.items()):
         on = max(t["event_date"] for t in ts).date()
         children = []
-        for q, i in info.items():
+        for q in sorted(residents.get(hh, set())):
+            i = info[q]
             if q == pid or not lives_at(q, hh, on):
                 continue
             age = None if i["dob"] is None else on.year - i["dob"].year - ((on.month, on.day) < (i["dob"].month, i["dob"].day))

@@ -1,0 +1,158 @@
+"""Benchmark: a nightly run of a ~5,000-mention drop onto a ~1M-mention store, and chronologies.
+
+    python3 bench/nightly.py [--households 52000] [--seed 11] [--nights 3] [--workdir DIR]
+                             [--chronologies 100] [--keep]
+
+1. Setup (timed, reported, not the measurement): a synthetic world (fixtures.world) of
+   --households households with --nights nightly drops; its base drop is run through the whole
+   pipeline (ingest, full link with Splink, analytics, alerts) into a base store. The base store
+   is cached in --workdir (reused when the same world parameters ask for it again).
+2. Tonight's drop: the nightly drops' files concatenated into one drop folder (~5,000 mentions
+   for 52,000 households and 3 nights).
+3. The measurement: ``run_nightly`` of tonight's drop onto a copy of the base store, with the
+   per-stage breakdown from its run report. Target: 90 s or less.
+4. Chronologies: ``chronology()`` for --chronologies people picked at random (seeded) among
+   active persons, after the run; median / p90 / max in ms. Target: median 50 ms or less.
+
+Prints one JSON object on stdout; progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fixtures.world import generate_world  # noqa: E402
+from intel.chronology import chronology  # noqa: E402
+from intel.config import load_config  # noqa: E402
+from intel.runs import run_nightly  # noqa: E402
+from intel.store import Store  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def build_base(work: Path, households: int, seed: int, nights: int) -> dict:
+    tag = f"h{households}-s{seed}-n{nights}"
+    base_db = work / f"base-{tag}.duckdb"
+    world = work / f"world-{tag}"
+    meta_path = work / f"base-{tag}.json"
+    if base_db.exists() and meta_path.exists():
+        log(f"reusing the base store {base_db}")
+        return {**json.loads(meta_path.read_text()), "reused": True, "db": str(base_db), "world": str(world)}
+    shutil.rmtree(world, ignore_errors=True)
+    for p in (base_db, Path(f"{base_db}.wal")):
+        p.unlink(missing_ok=True)
+    t = time.perf_counter()
+    gen = generate_world(world, households=households, seed=seed, nightly_days=nights)
+    t_gen = time.perf_counter() - t
+    log(f"world: {gen['mentions']['total']} mentions in {t_gen:.1f} s")
+    t = time.perf_counter()
+    with Store(base_db) as store:
+        report = run_nightly(store, world / "drop")
+        mentions = store.scalar("SELECT count(*) FROM mentions")
+        persons = store.scalar("SELECT count(*) FROM persons WHERE status = 'active'")
+    t_base = time.perf_counter() - t
+    log(f"base run: {mentions} mentions, {persons} persons in {t_base:.1f} s")
+    meta = {"households": households, "seed": seed, "nights": nights, "generate_s": round(t_gen, 1),
+            "base_run_s": round(t_base, 1), "base_mentions": mentions, "base_persons": persons,
+            "base_stages_s": {k: v["seconds"] for k, v in report["stages"].items()},
+            "base_alerts": report["new_alerts"]}
+    meta_path.write_text(json.dumps(meta))
+    return {**meta, "reused": False, "db": str(base_db), "world": str(world)}
+
+
+def tonight_drop(world: Path, out: Path) -> int:
+    """Concatenate every nightly drop's files, per source, into one drop folder."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    total = 0
+    for source in ("police", "social_care", "health"):
+        frames = [pl.read_csv(f, infer_schema=False) for f in sorted((world / "nightly").glob(f"*/{source}.csv"))]
+        if frames:
+            frame = pl.concat(frames, how="diagonal")
+            frame.write_csv(out / f"{source}.csv")
+            total += frame.height
+    return total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--households", type=int, default=52000)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--nights", type=int, default=3)
+    ap.add_argument("--chronologies", type=int, default=100)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/mash-bench-nightly"))
+    args = ap.parse_args()
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+
+    base = build_base(work, args.households, args.seed, args.nights)
+    drop = work / "tonight"
+    rows = tonight_drop(Path(base["world"]), drop)
+    log(f"tonight's drop: {rows} rows")
+
+    db = work / "run.duckdb"
+    for p in (db, Path(f"{db}.wal"), Path(f"{db}.run.lock")):
+        p.unlink(missing_ok=True)
+    shutil.copy(base["db"], db)
+    proc = psutil.Process()
+    with Store(db) as store:
+        t = time.perf_counter()
+        report = run_nightly(store, drop)
+        wall = time.perf_counter() - t
+        log(f"nightly: {wall:.1f} s")
+        mentions_after = store.scalar("SELECT count(*) FROM mentions")
+
+        cfg = load_config()
+        people = [r[0] for r in store.df("SELECT person_id FROM persons WHERE status = 'active' ORDER BY person_id").rows()]
+        rng = random.Random(args.seed)
+        sample = rng.sample(people, min(args.chronologies, len(people)))
+        chronology(store, person_id=sample[0], config=cfg)  # warm-up (imports, caches)
+        times, entries = [], []
+        for pid in sample:
+            t = time.perf_counter()
+            c = chronology(store, person_id=pid, config=cfg)
+            times.append((time.perf_counter() - t) * 1000)
+            entries.append(len(c["events"]))
+    times.sort()
+    out = {
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)},
+        "setup": {k: base[k] for k in ("households", "seed", "nights", "generate_s", "base_run_s", "base_mentions",
+                                        "base_persons", "base_stages_s", "base_alerts", "reused")},
+        "nightly": {
+            "drop_rows": rows, "loaded": report["loaded_rows"], "rejected": report["rejected_rows"],
+            "store_mentions_before": base["base_mentions"], "store_mentions_after": mentions_after,
+            "wall_s": round(wall, 2), "target_s": 90, "met": wall <= 90,
+            "stages_s": {k: v["seconds"] for k, v in report["stages"].items()},
+            "commit_s": report.get("commit_seconds"),
+            "link": {k: report["stages"]["link"].get(k) for k in ("mode", "mentions_new_or_changed", "timings")},
+            "new_alerts_by_rule": report["new_alerts_by_rule"],
+            "peak_rss_gb": round(proc.memory_info().rss / 2**30, 2),
+        },
+        "chronology": {
+            "people": len(times), "median_ms": round(statistics.median(times), 1),
+            "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1), "max_ms": round(times[-1], 1),
+            "median_entries": statistics.median(entries), "max_entries": max(entries),
+            "target_median_ms": 50, "met": statistics.median(times) <= 50,
+        },
+    }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
