@@ -49,8 +49,12 @@ class RunManager:
 
     # -- runs ------------------------------------------------------------------------------
     def start(self, drop_dir: str, by: str) -> str:
-        path = Path(drop_dir)
-        if not path.is_dir():
+        try:
+            path = Path(drop_dir)
+            readable = path.is_dir()
+        except (OSError, ValueError):  # a name too long, a NUL byte ...
+            readable = False
+        if not readable:
             raise IntelError(f"drop folder {drop_dir} does not exist or is not a folder the server can read")
         with self._state:
             if self.current_run is not None:
