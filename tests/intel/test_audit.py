@@ -1,0 +1,68 @@
+"""The audit log: append-only with a hash chain, filtered listing, and the s.62 combination log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+
+from intel.audit import AuditWriter, list_audit, record, verify
+
+
+def _write(store, writer, **kw):
+    base = dict(user_name="alice", role="analyst", method="GET", endpoint="/persons/{person_id}",
+                path="/persons/P1", status=200, subject_kind="person", subject_id="P00000001", purpose="strategy")
+    base.update(kw)
+    return writer.write(store, **base)
+
+
+def test_chain_verifies_and_any_change_or_removal_breaks_it(store):
+    w = AuditWriter(store)
+    for i in range(3):
+        _write(store, w, path=f"/p/{i}")
+    assert verify(store) == {"ok": True, "entries": 3}
+    # a new writer (a restarted server) carries the chain on
+    _write(store, AuditWriter(store))
+    assert verify(store)["ok"] and verify(store)["entries"] == 4
+    store.execute("UPDATE audit_log SET purpose = 'nothing to see' WHERE seq = 2")
+    assert verify(store) == {"ok": False, "entries": 1, "broken_at": 2, "why": "entry does not match its hash"}
+    store.execute("DELETE FROM audit_log WHERE seq = 2")
+    assert verify(store)["broken_at"] == 3 and "missing" in verify(store)["why"]
+
+
+def test_listing_filters_by_person_user_and_time_and_shows_combinations(store):
+    w = AuditWriter(store)
+    _write(store, w, subject_id="P00000001")
+    _write(store, w, subject_id="P00000002", user_name="bob")
+    _write(store, w, subject_kind="alert", subject_id="A0000001")
+    now = datetime(2026, 1, 1)
+    store.execute("INSERT INTO persons VALUES ('P00000001', 'active', NULL, ?, 'r1'), "
+                  "('P00000002', 'merged', 'P00000001', ?, 'r1')", [now, now])
+    store.execute("INSERT INTO person_history VALUES (1, ?, 'create', 'P00000002', NULL, ['police:1'], 'run-1', NULL, 'link run'), "
+                  "(2, ?, 'merge', 'P00000002', 'P00000001', ['police:1'], NULL, 'carol', 'decision 1 (same): NHS number')",
+                  [now, now])
+    out = list_audit(store, person="P00000002")
+    assert set(out["person_ids"]) == {"P00000001", "P00000002"}
+    assert [e["subject_id"] for e in out["entries"]] == ["P00000001", "P00000002"]
+    assert [(h["action"], h["run_id"], h["decided_by"]) for h in out["combination_log"]] == [
+        ("create", "run-1", None), ("merge", None, "carol")]
+    assert list_audit(store, user="bob")["count"] == 1
+    assert list_audit(store, since="2999-01-01")["count"] == 0
+    assert list_audit(store)["count"] == 3
+
+
+def test_cli_audit_lists_and_verifies(tmp_path):
+    from intel.store import Store
+
+    db = tmp_path / "a.duckdb"
+    with Store(db) as s:
+        record(s, user_name="alice", role="analyst", method="GET", endpoint="/alerts", path="/alerts", status=200,
+               subject_kind="alert", purpose="triage")
+    out = subprocess.run([sys.executable, "-m", "intel.cli", "audit", "--user", "alice", "--verify", "--db", str(db)],
+                         capture_output=True, text=True, check=True).stdout
+    body = json.loads(out)
+    assert body["count"] == 1 and body["chain"]["ok"] and body["entries"][0]["purpose"] == "triage"
+    bad = subprocess.run([sys.executable, "-m", "intel.cli", "audit", "--since", "yesterday", "--db", str(db)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--since" in bad.stderr
