@@ -87,3 +87,30 @@ def test_contradictions_are_refused_naming_the_blocking_decision(store):
     before = persons(store)
     d(store, "police:1", "police:4", "different", reason="confirmed again")
     assert persons(store) == before
+
+
+def test_decisions_survive_a_real_retrain(tmp_path):
+    """With the Splink model: a 'different' inside a linked person and a 'same' across two persons
+    both hold through `link --retrain`."""
+    from fixtures.world import generate_world
+    from intel.ingest import ingest_drop
+    from intel.store import Store
+    from linkage.run import link
+
+    generate_world(tmp_path / "w", households=25, seed=4)
+    with Store(tmp_path / "s.duckdb") as s:
+        ingest_drop(s, tmp_path / "w" / "drop")
+        first = link(s)
+        assert first["mode"] == "full" and first["persons_created"] > 0
+        big = s.rows("SELECT person_id, list(mention_id ORDER BY mention_id) AS ms FROM person_mentions "
+                     "GROUP BY 1 HAVING count(*) >= 3 ORDER BY count(*) DESC, 1 LIMIT 2")
+        a, b = big[0]["ms"][0], big[0]["ms"][1]
+        c, e = big[0]["ms"][2], big[1]["ms"][0]
+        decide(s, a, b, "different", "j.smith", "twins: different NHS numbers")
+        decide(s, c, e, "same", "j.smith", "same child, record merged by the school")
+        for kw in ({"retrain": True}, {"full": True}):
+            r = link(s, **kw)
+            assert r["mode"] == "full"
+            now = persons(s)
+            assert now[a] != now[b] and now[c] == now[e]
+        assert s.rows("SELECT count(DISTINCT model_id) AS n FROM linkage_models")[0]["n"] == 2
