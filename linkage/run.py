@@ -10,6 +10,17 @@ of the mentions their old links reached. Clustering decomposes over those compon
 (linkage/clusters.py), so given the same links an incremental run gives exactly the persons a
 full run would.
 
+Given the same links, incremental equals full exactly (tests/linkage/test_run.py, with a scorer
+whose probabilities do not depend on the other mentions). With the Splink model they can differ
+in one documented way: its term-frequency tables move as mentions arrive, and an incremental run
+rescores only the pairs touching new and changed mentions, so a link between two unchanged
+mentions keeps the probability it had when it was scored. Measured on a generated world
+(150 households, seed 5, 30 nightly drops linked every 10 drops, 3,153 mentions, model of commit
+20def20): 7,654 of 12,926 links differed from a full rescoring by at most 0.028, 19 of them on
+the other side of the 0.999 threshold, and the persons differed by one merge (484 persons
+incremental, 483 after `intel link --full`). A periodic `--full` run realigns them; the ids
+stay stable through it.
+
 All writes of one run happen in one ``store.transaction()``: a crash leaves the previous state.
 """
 
