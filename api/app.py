@@ -196,7 +196,8 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     @app.get("/persons/{person_id}/chronology", tags=["chronologies"], summary="A person's chronology")
     def person_chronology(
         request: Request, person_id: str = _id(),
-        date_from: date | None = Query(None), date_to: date | None = Query(None),
+        date_from: date | None = Query(None, alias="from", description="Only entries on or after this date."),
+        date_to: date | None = Query(None, alias="to", description="Only entries on or before this date."),
         sources: str | None = Query(None, max_length=100, description="Comma-separated: police,social_care,health"),
         harm_only: bool = Query(False), format: Literal["json", "csv", "html"] = Query("json"),
         page: Paging = Depends(), who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
@@ -211,7 +212,8 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     @app.get("/households/{household_key:path}/chronology", tags=["chronologies"], summary="A household's chronology")
     def household_chronology(
         request: Request, household_key: str = PathParam(..., min_length=1, max_length=400),
-        date_from: date | None = Query(None), date_to: date | None = Query(None),
+        date_from: date | None = Query(None, alias="from", description="Only entries on or after this date."),
+        date_to: date | None = Query(None, alias="to", description="Only entries on or before this date."),
         sources: str | None = Query(None, max_length=100),
         harm_only: bool = Query(False), format: Literal["json", "csv", "html"] = Query("json"),
         page: Paging = Depends(), who: Principal = Depends(guard("chronology")), store: Store = Depends(db),

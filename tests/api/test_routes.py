@@ -251,3 +251,18 @@ def test_no_route_changes_the_audit_log(api):
     assert not [p for p in spec["paths"] if "audit" in p]
     for method in ("put", "patch", "delete", "post"):
         assert getattr(api.client, method)("/audit", headers=api.auth("admin")).status_code in (404, 405)
+
+
+def test_chronology_filters_are_the_cli_ones(api):
+    sarah = ids(api)["sarah"]
+
+    def keys(q):
+        body = api.get("analyst", f"/persons/{sarah}/chronology?{q}").json()["events"]["items"]
+        return {e["event_key"] for e in body if e["kind"] == "event"}
+
+    everything = keys("")
+    assert keys("from=2025-03-01&to=2025-03-31") == {"police:E2", "health:A1"}
+    assert keys("sources=health") == {"health:A1"}
+    assert keys("harm_only=true") <= everything and "police:E1" in keys("harm_only=true")
+    is_problem(api.get("analyst", f"/persons/{sarah}/chronology?from=2025-05-01&to=2025-01-01"), 400, "invalid-request")
+    is_problem(api.get("analyst", f"/persons/{sarah}/chronology?sources=probation"), 400, "invalid-request")
