@@ -97,7 +97,7 @@ def test_decisions_survive_a_real_retrain(tmp_path):
     from intel.store import Store
     from linkage.run import link
 
-    generate_world(tmp_path / "w", households=25, seed=4)
+    generate_world(tmp_path / "w", households=12, seed=4)
     with Store(tmp_path / "s.duckdb") as s:
         ingest_drop(s, tmp_path / "w" / "drop")
         first = link(s)
