@@ -136,3 +136,19 @@ def _audit(app):
         return s.rows("SELECT seq, status FROM audit_log ORDER BY seq")
     finally:
         s.close()
+
+
+def test_cli_cannot_open_the_store_the_server_holds(world, db_copy):
+    import subprocess
+    import sys
+
+    from api.app import create_app
+
+    app = create_app(db_copy)
+    try:
+        for args in (["nightly", str(world["drop2"])], ["users", "add", "eve", "--role", "admin"]):
+            r = subprocess.run([sys.executable, "-m", "intel.cli", *args, "--db", str(db_copy)],
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode == 2 and "cannot open the store" in r.stderr, (args, r.stderr)
+    finally:
+        app.state.store.close()
