@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -31,13 +32,15 @@ def main() -> None:
         summary = generate_world(out, households=a.households, seed=a.seed, nightly_days=a.nightly_days)
         secs = time.perf_counter() - t
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = ru.ru_utime + ru.ru_stime
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # KiB on Linux
     total = summary["mentions"]["total"]
     print(json.dumps({
         "households": a.households, "seed": a.seed, "nightly_days": a.nightly_days,
-        "mentions": total, "persons": summary["persons"], "seconds": round(secs, 2),
+        "mentions": total, "persons": summary["persons"], "seconds": round(secs, 2), "cpu_seconds": round(cpu, 2),
         "mentions_per_s": round(total / secs), "peak_rss_mib": round(peak_kib / 1024, 1),
-        "bytes_written": size,
+        "bytes_written": size, "load_average_1m": round(os.getloadavg()[0], 2),
     }, indent=1))
 
 
