@@ -108,3 +108,33 @@ def test_ids_survive_a_rerun_unchanged(store):
     assert store.df("SELECT * FROM person_mentions ORDER BY 1").equals(before)
     assert scalar(store, "SELECT count(*) FROM person_history") == hist
     assert report["persons_created"] == report["persons_merged"] == report["persons_split"] == 0
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=14), st.lists(st.integers(0, 5), min_size=14, max_size=14),
+       st.lists(st.booleans(), min_size=14, max_size=14))
+def test_assignment_invariants(old_labels, new_labels, is_new):
+    mentions = [f"m{i:02d}" for i in range(len(old_labels))]
+    previous = {m: f"P{old_labels[i] + 1:08d}" for i, m in enumerate(mentions) if not is_new[i]}
+    groups: dict[int, list[str]] = {}
+    for i, m in enumerate(mentions):
+        groups.setdefault(new_labels[i], []).append(m)
+    a = assign_person_ids(list(groups.values()), previous, next_number=100)
+    ids_of_cluster = [{a.person_of[m] for m in g} for g in groups.values()]
+    assert all(len(s) == 1 for s in ids_of_cluster)                        # one id per cluster
+    assert len({next(iter(s)) for s in ids_of_cluster}) == len(groups)      # distinct clusters, distinct ids
+    assert a.created == [f"P{100 + i:08d}" for i in range(len(a.created))]  # issued in sequence
+    survivors = set(a.person_of.values())
+    for old in set(previous.values()):
+        assert (old in survivors) != (old in a.merged)                      # survives, or merged ...
+        if old in a.merged:
+            assert a.merged[old] in survivors and a.merged[old] < old       # ... into an older survivor
+    moved = sum(1 for m in mentions if previous.get(m) != a.person_of[m])
+    assert sum(len(e["mention_ids"]) for e in a.events) == moved            # every move logged once
+    for old in set(previous.values()) & survivors:                          # the larger part keeps the id
+        mine = [m for m in mentions if previous.get(m) == old]
+        kept = sum(1 for m in mine if a.person_of[m] == old)
+        assert all(kept >= sum(1 for m in mine if a.person_of[m] == p) for p in survivors)
