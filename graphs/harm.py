@@ -98,10 +98,12 @@ def prepare(mentions: pl.DataFrame, harm: dict[str, Any], severity: dict[str, An
     )
 
 
-def harmed_records(m: pl.DataFrame, spells: pl.DataFrame) -> pl.DataFrame:
+def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool = True) -> pl.DataFrame:
     """One row per (harmed person, harm event): ``person_id, event_key, date, source, severity,
-    household_key`` (their own mention's household, else their household on the date),
-    ``mention_ids``."""
+    household_key`` (their own mention's household, else their household on the date; with
+    ``event_majority``, when more than half of the event's harmed persons are at one household,
+    that household for all of them: one child's record carrying an old address does not make a
+    second household), ``mention_ids``."""
     h = (
         m.filter(pl.col("harmed"))
         .group_by(["person_id", "event_key"])
@@ -112,11 +114,19 @@ def harmed_records(m: pl.DataFrame, spells: pl.DataFrame) -> pl.DataFrame:
         )
     )
     looked_up = household_on_date(spells, h.select("person_id", "event_key", "date")).rename({"household_key": "derived"})
-    return (
+    h = (
         h.join(looked_up.select("person_id", "event_key", "derived"), on=["person_id", "event_key"], how="left")
         .with_columns(household_key=pl.coalesce("own_household", "derived"))
         .drop("own_household", "derived")
     )
+    if event_majority:
+        votes = (h.filter(pl.col("household_key").is_not_null()).group_by(["event_key", "household_key"]).len("n")
+                 .with_columns(total=pl.col("n").sum().over("event_key"))
+                 .filter(pl.col("n") * 2 > pl.col("total"))
+                 .select("event_key", pl.col("household_key").alias("_major")))
+        h = h.join(votes, on="event_key", how="left").with_columns(
+            household_key=pl.coalesce("_major", "household_key")).drop("_major")
+    return h
 
 
 def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame) -> pl.DataFrame:

@@ -81,7 +81,7 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     m = harm_mod.prepare(mentions, config.get("harm", {}), sev_cfg, offender_roles=vo["offender_roles"],
                          resolve_households=hh_cfg.get("resolve_addresses", True))
     spells = household_spells(m)
-    harmed = harm_mod.harmed_records(m, spells)
+    harmed = harm_mod.harmed_records(m, spells, event_majority=hh_cfg.get("event_majority", True))
     near = harm_mod.near_harm(m, harmed, spells)
     lap("prepare")
     out = []
@@ -121,7 +121,7 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
                .select(pl.col("household_key_sent").alias("household_key"), pl.col("household_key").alias("canonical_key"))
                .unique("household_key")) if "household_key_sent" in m.columns else pl.DataFrame(
                    schema={"household_key": pl.Utf8, "canonical_key": pl.Utf8})
-    return {"findings": findings, "notification_counts": nc, "household_aliases": aliases, "spells": spells, "harmed": harmed,
+    return {"findings": findings, "notification_counts": nc, "household_aliases": aliases, "mentions": m, "spells": spells, "harmed": harmed,
             "near": near, "timings": timings}
 
 

@@ -22,7 +22,7 @@ from intel.store import Store
 MENTIONS_SQL = """
 SELECT m.mention_id, m.event_key, m.source, m.event_type, m.role, CAST(m.event_date AS DATE) AS date,
        coalesce(p.merged_into, pm.person_id) AS person_id, m.household_key, m.dob,
-       m.address, m.postcode, m.uprn,
+       m.address, m.postcode, m.uprn, m.forename_raw AS forename, m.surname_raw AS surname,
        e.dash_risk, e.initial_rag, e.final_rag, e.presentation, e.safeguarding_concern
 FROM mentions m
 JOIN person_mentions pm USING (mention_id)
@@ -32,6 +32,10 @@ LEFT JOIN events e USING (event_key)
 
 FINDINGS_COLUMNS = ("finding_key", "rule", "subject", "person_id", "household_key", "first_date", "last_date",
                     "measure", "threshold", "severity", "explanation", "evidence", "evidence_hash", "computed_at")
+
+
+NETWORK_COLUMNS = ("mention_id", "person_id", "event_key", "source", "event_type", "role", "date", "household_key",
+                   "dob", "forename", "surname", "harmed", "offender", "severity")
 
 
 def mentions_frame(store: Store) -> pl.DataFrame:
@@ -47,6 +51,7 @@ def run_analytics(store: Store, config: dict[str, Any] | None = None) -> dict[st
     """
     config = load_config() if config is None else config
     t0 = time.perf_counter()
+    c0 = time.process_time()
     frame = mentions_frame(store)
     t_read = time.perf_counter() - t0
     unlinked = store.rows("SELECT count(*) AS n FROM mentions m ANTI JOIN person_mentions pm USING (mention_id)")[0]["n"]
@@ -64,12 +69,15 @@ def run_analytics(store: Store, config: dict[str, Any] | None = None) -> dict[st
         store.execute("DELETE FROM notification_counts")
         if nc.height:
             store.insert_df("notification_counts", nc.with_columns(computed_at=pl.lit(computed_at)))
+        store.execute("DELETE FROM network_mentions")
+        store.insert_df("network_mentions", result["mentions"].select(NETWORK_COLUMNS).sort("person_id", "date"))
         store.execute("DELETE FROM household_aliases")
         aliases = result["household_aliases"]
         if aliases.height:
             store.insert_df("household_aliases", aliases.with_columns(computed_at=pl.lit(computed_at)))
     timings = {"read": round(t_read, 3), **result["timings"], "write": round(time.perf_counter() - t1, 3),
-               "total": round(time.perf_counter() - t0, 3)}
+               "total": round(time.perf_counter() - t0, 3),
+               "cpu_total": round(time.process_time() - c0, 3)}  # CPU seconds, all threads of this process
     counts = dict(out.group_by("rule").len().iter_rows()) if out.height else {}
     return {
         "findings": {r: int(counts.get(r, 0)) for r in RULES},

@@ -1,6 +1,8 @@
 """Network views, the I/O edge: a person's neighbourhood read from the store, drawn by graphs.network.
 
 ``network_view(store, person_id, hops=2, fmt="json")``: the person (merged ids resolved first),
+read from ``network_mentions`` (the resolved mentions as the last analytics run saw them, ordered
+by person; the live tables when the person is not in it),
 everyone within ``hops`` person-to-person steps through a shared event or household, the events
 and households that tie them. Households are the analytics' one-key-per-home households (the
 ``household_aliases`` the last analytics run wrote). Harm is marked by the configured harm
@@ -59,44 +61,54 @@ def resolve_person(store: Store, person_id: str) -> str:
     raise NotFound(f"no person {person_id!r}: not a known person id (see `intel export persons`)")
 
 
-def _rows(store: Store, where: str, params: list[Any]) -> pl.DataFrame:
-    return store.df(_ROWS_SQL.format(where=where), params)
+_SNAPSHOT_SQL = "SELECT * FROM network_mentions WHERE {where}"
+
+
+def _rows(store: Store, where: str, params: list[Any], snapshot: bool) -> pl.DataFrame:
+    return store.df((_SNAPSHOT_SQL if snapshot else _ROWS_SQL).format(where=where), params)
 
 
 def _aliases_of(store: Store, households: list[str]) -> list[str]:
     if not households:
         return []
-    extra = [r[0] for r in store.connection.execute(
+    extra = [r["household_key"] for r in store.rows(
         "SELECT household_key FROM household_aliases WHERE canonical_key IN (SELECT unnest(?::VARCHAR[]))",
-        [households]).fetchall()]
+        [households])]
     return sorted(set(households) | set(extra))
 
 
-def neighbourhood(store: Store, person_id: str, hops: int = 2) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Mention rows of the neighbourhood and each person's distance in hops."""
+def neighbourhood(store: Store, person_id: str, hops: int = 2,
+                  snapshot: bool = True) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Mention rows of the neighbourhood and each person's distance in hops.
+
+    ``snapshot``: read ``network_mentions`` (what the last analytics run saw: fast, harm flags
+    included); otherwise the live tables (mentions, person_mentions, events)."""
     distance = {person_id: 0}
     frontier = [person_id]
     collected: list[pl.DataFrame] = []
     events: set[str] = set()
     households: set[str] = set()
+    table = "network_mentions" if snapshot else (
+        "mentions m JOIN person_mentions pm USING (mention_id) LEFT JOIN household_aliases a USING (household_key)")
+    pcol, hcol = ("person_id", "household_key") if snapshot else ("pm.person_id", "m.household_key")
     for h in range(1, hops + 1):
         if not frontier:
             break
-        r = _rows(store, "pm.person_id IN (SELECT unnest(?::VARCHAR[]))", [frontier])
+        r = _rows(store, f"{pcol} IN (SELECT unnest(?::VARCHAR[]))", [frontier], snapshot)
         collected.append(r)
         new_events = sorted(set(r["event_key"].to_list()) - events)
         new_households = sorted(set(r["household_key"].drop_nulls().to_list()) - households)
         events |= set(new_events)
         households |= set(new_households)
-        nb = store.connection.execute(
-            "SELECT DISTINCT pm.person_id FROM mentions m JOIN person_mentions pm USING (mention_id) "
-            "WHERE m.event_key IN (SELECT unnest(?::VARCHAR[])) OR m.household_key IN (SELECT unnest(?::VARCHAR[]))",
-            [new_events, _aliases_of(store, new_households)]).fetchall()
-        frontier = sorted({p for (p,) in nb} - set(distance))
+        nb = store.rows(
+            f"SELECT DISTINCT {pcol} AS person_id FROM {table} "
+            f"WHERE event_key IN (SELECT unnest(?::VARCHAR[])) OR {hcol} IN (SELECT unnest(?::VARCHAR[]))",
+            [new_events, new_households if snapshot else _aliases_of(store, new_households)])
+        frontier = sorted({r["person_id"] for r in nb} - set(distance))
         for p in frontier:
             distance[p] = h
     if frontier:  # the outer ring: only their ties to what is already shown
-        r = _rows(store, "pm.person_id IN (SELECT unnest(?::VARCHAR[]))", [frontier])
+        r = _rows(store, f"{pcol} IN (SELECT unnest(?::VARCHAR[]))", [frontier], snapshot)
         r = r.filter(pl.col("event_key").is_in(list(events)) | pl.col("household_key").is_in(list(households)))
         collected.append(r)
     rows = pl.concat(collected, how="diagonal_relaxed").unique("mention_id") if collected else pl.DataFrame()
@@ -124,10 +136,14 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
         raise IntelError(f"hops must be between 1 and 4, got {hops}")
     config = load_config() if config is None else config
     pid = resolve_person(store, person_id)
-    rows, distance = neighbourhood(store, pid, hops)
-    m = prepare(rows, config.get("harm", {}), resolve_households=False,
-                offender_roles=config.get("rules", {}).get("victim_offender_overlap", {}).get(
-                    "offender_roles", ["suspect", "alleged_perpetrator"]))
+    snapshot = bool(store.rows("SELECT count(*) AS n FROM network_mentions WHERE person_id = ?", [pid])[0]["n"])
+    rows, distance = neighbourhood(store, pid, hops, snapshot=snapshot)
+    if snapshot:
+        m = rows
+    else:  # linked since the last analytics run: the live tables, harm marked here
+        m = prepare(rows, config.get("harm", {}), resolve_households=False,
+                    offender_roles=config.get("rules", {}).get("victim_offender_overlap", {}).get(
+                        "offender_roles", ["suspect", "alleged_perpetrator"]))
     g = gnet.build_graph(m, pid, distance, people=_labels(rows), collapse_over=collapse_over, hops=hops)
     title = f"Network around {g.nodes[f'person:{pid}']['label']} ({pid}), {hops} hops"
     if fmt == "graphml":
@@ -141,6 +157,7 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
         counts[d["type"]] = counts.get(d["type"], 0) + 1
     return {
         "person_id": pid, "requested_id": person_id, "hops": hops, "title": title,
+        "source": "analytics snapshot" if snapshot else "live tables",
         "elements": gnet.to_cytoscape(g), "counts": counts, "findings": findings,
         "legend": {c: {"colour": s[0], "shape": s[1], "meaning": s[2]} for c, s in gnet.CLASS_STYLE.items()},
     }

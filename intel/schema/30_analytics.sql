@@ -39,3 +39,22 @@ CREATE TABLE IF NOT EXISTS household_aliases (
     canonical_key  VARCHAR NOT NULL,     -- as analytics and network views use it
     computed_at    TIMESTAMP NOT NULL
 );
+
+-- The resolved mentions as the last analytics run saw them (person, one-key-per-home household,
+-- harm and offender flags), ordered by person: what network views read, fast. Rewritten by each run.
+CREATE TABLE IF NOT EXISTS network_mentions (
+    mention_id     VARCHAR NOT NULL,
+    person_id      VARCHAR NOT NULL,
+    event_key      VARCHAR NOT NULL,
+    source         VARCHAR NOT NULL,
+    event_type     VARCHAR NOT NULL,
+    role           VARCHAR NOT NULL,
+    date           DATE NOT NULL,
+    household_key  VARCHAR,
+    dob            DATE,
+    forename       VARCHAR,
+    surname        VARCHAR,
+    harmed         BOOLEAN NOT NULL,
+    offender       BOOLEAN NOT NULL,
+    severity       INTEGER
+);

@@ -92,3 +92,18 @@ def test_cli_network_writes_the_file(world, tmp_path):
     assert res.exit_code == 2
     res = CliRunner().invoke(app, ["network", "V", "--db", db, "--hops", "1"])
     assert json.loads(res.stdout)["person_id"] == "V"
+
+
+def test_live_tables_when_not_in_the_analytics_snapshot(world):
+    snap = network_view(world, "V", hops=2)
+    assert snap["source"] == "analytics snapshot"
+    world.execute("DELETE FROM network_mentions")
+    live = network_view(world, "V", hops=2)
+    assert live["source"] == "live tables"
+    assert set(_nodes(live)) == set(_nodes(snap))
+
+    def edges(v):
+        return {(*sorted((e["data"]["source"], e["data"]["target"])), e["data"]["role"], e["data"]["harm"])
+                for e in v["elements"]["edges"]}
+
+    assert edges(live) == edges(snap)
