@@ -210,8 +210,9 @@ def _rule_checks(source: str) -> list[tuple[str, pl.Expr]]:
     checks.append(("dob", pl.when(dob < _EARLIEST_DATE.date()).then(pl.format("dob '{}' is before 1900", pl.col("dob")))))
     checks.append(("dob", pl.when(dob.is_not_null() & event_date.is_not_null() & (dob > event_date.dt.date())).then(
         pl.format("dob '{}' is after the event_date", pl.col("dob")))))
+    # A name counts as an identifier only if it has a letter in it ("-" or "?" is not a name).
     identifiers = pl.sum_horizontal([
-        (norm.iso_date(pl.col(c)).is_not_null() if c == "dob" else norm.name(pl.col(c)).is_not_null()
+        (dob.is_not_null() if c == "dob" else pl.col(c).str.contains(r"\p{L}")
          if c in ("forename", "surname") else present(c)).cast(pl.Int8)
         for c in contract.IDENTIFIER_COLUMNS])
     checks.append(("forename,surname,dob,person_ref", pl.when(identifiers < contract.MIN_IDENTIFIERS).then(
@@ -237,10 +238,11 @@ def check_rows(file: SourceFile) -> pl.DataFrame:
     """Every rule broken by every row: columns _row, column_name, reason (empty if all pass)."""
     frame = file.frame
     checks = _rule_checks(file.source)
-    reasons = frame.select(
+    # Lazy, so the parsed dates shared by several rules are computed once (common subexpressions).
+    reasons = frame.lazy().select(
         pl.col("_row"),
         *[expr.alias(f"_check_{i}") for i, (_, expr) in enumerate(checks)],
-    )
+    ).collect()
     long = reasons.unpivot(index="_row", variable_name="_check", value_name="reason").drop_nulls("reason")
     column_of = {f"_check_{i}": column for i, (column, _) in enumerate(checks)}
     long = long.with_columns(pl.col("_check").replace_strict(column_of).alias("column_name")).drop("_check")
@@ -259,6 +261,10 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
     """Valid rows in the shape of the ``mentions`` table (raw kept beside normalised)."""
     source = file.source
     b = norm.blank_to_null
+    # Names, addresses and postcodes repeat a great deal (a family, a street): normalise each
+    # distinct value once and join the results back, instead of running the regexes per row.
+    rows = _normalise_distinct(rows, {"forename": norm.name, "middle_names": norm.name, "surname": norm.name,
+                                      "address": norm.address, "postcode": norm.postcode})
     out = rows.select(
         pl.format(f"{source}:{{}}", b(pl.col("record_id"))).alias("mention_id"),
         pl.lit(source).alias("source"),
@@ -269,13 +275,13 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
         b(pl.col("role")).alias("role"),
         b(pl.col("event_type")).alias("event_type"),
         b(pl.col("person_ref")).alias("person_ref"),
-        norm.name(pl.col("forename")).alias("forename"),
-        norm.name(pl.col("middle_names")).alias("middle_names"),
-        norm.name(pl.col("surname")).alias("surname"),
+        pl.col("_norm_forename").alias("forename"),
+        pl.col("_norm_middle_names").alias("middle_names"),
+        pl.col("_norm_surname").alias("surname"),
         norm.iso_date(pl.col("dob")).alias("dob"),
         norm.sex(pl.col("sex")).alias("sex"),
-        norm.address(pl.col("address")).alias("address"),
-        norm.postcode(pl.col("postcode")).alias("postcode"),
+        pl.col("_norm_address").alias("address"),
+        pl.col("_norm_postcode").alias("postcode"),
         norm.uprn(pl.col("uprn")).alias("uprn"),
         b(pl.col("borough")).alias("borough"),
         b(pl.col("restriction")).fill_null("none").alias("restriction"),
@@ -296,6 +302,14 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
         pl.lit(file.sha256).alias("file_sha256"),
         pl.lit(provenance["ingested_at"]).alias("ingested_at"),
     )
+
+
+def _normalise_distinct(rows: pl.DataFrame, functions: dict[str, Any]) -> pl.DataFrame:
+    """``rows`` with a ``_norm_<column>`` for each column, computed once per distinct value."""
+    for column, fn in functions.items():
+        distinct = rows.select(pl.col(column).unique()).with_columns(fn(pl.col(column)).alias(f"_norm_{column}"))
+        rows = rows.join(distinct, on=column, how="left", nulls_equal=True)
+    return rows
 
 
 def household_key_expr() -> pl.Expr:
