@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from graphs.households import household_on_date, residents_on, resolve_household_keys
+from graphs.households import household_on_date, residents_on, resolve_household_keys, smooth_old_addresses
 
 MENTION_COLUMNS = (
     "mention_id", "event_key", "source", "event_type", "role", "date", "person_id", "household_key",
@@ -78,7 +78,7 @@ def severity_expr(severity: dict[str, Any] | None = None) -> pl.Expr:
 
 def prepare(mentions: pl.DataFrame, harm: dict[str, Any], severity: dict[str, Any] | None = None,
             offender_roles: tuple[str, ...] | list[str] = ("suspect", "alleged_perpetrator"),
-            resolve_households: bool = True) -> pl.DataFrame:
+            resolve_households: bool = True, smooth_old: bool = True) -> pl.DataFrame:
     """The mentions frame with ``harmed``, ``offender`` and ``severity`` columns; rows without a
     person dropped; household keys resolved to one per home (graphs.households) unless told not to."""
     m = resolve_household_keys(mentions) if resolve_households else mentions
@@ -91,7 +91,10 @@ def prepare(mentions: pl.DataFrame, harm: dict[str, Any], severity: dict[str, An
         pl.col("safeguarding_concern").cast(pl.Boolean),
         *[pl.col(c).cast(pl.Utf8) for c in ("dash_risk", "initial_rag", "final_rag", "presentation", "household_key")],
     )
-    return m.filter(pl.col("person_id").is_not_null()).with_columns(
+    m = m.filter(pl.col("person_id").is_not_null())
+    if smooth_old:
+        m = smooth_old_addresses(m)
+    return m.with_columns(
         harmed=harm_expr(harm),
         offender=pl.col("role").is_in(list(offender_roles)),
         severity=severity_expr(severity),

@@ -13,6 +13,9 @@ and ``end`` is the first day of the next run (NULL for the last spell: they are 
 their last recorded household until recorded elsewhere). Looking a date up in the spells gives
 exactly the nearest-at-or-before-else-nearest-after rule above.
 
+**Old addresses.** A record at a household the person had left, between two records at their
+current one, counts as the current one (``smooth_old_addresses``).
+
 **One key per home.** Before any of this, ``resolve_household_keys`` gives each home one key:
 agencies write one address many ways, so an address-keyed household whose address (postcode,
 numbers, street word) was also sent with a UPRN takes that UPRN's key (see its docstring).
@@ -153,3 +156,28 @@ def resolve_household_keys(mentions: pl.DataFrame) -> pl.DataFrame:
         .then(pl.coalesce(pl.col("_canon"), pl.format("addr:{}", pl.col("_sig"))))
         .otherwise(pl.col("household_key")),
     ).drop("_sig", "_canon")
+
+
+def smooth_old_addresses(mentions: pl.DataFrame) -> pl.DataFrame:
+    """Agencies often record a person at an address they have left. A person's record at
+    household X on day D is taken to be an *old address* when their nearest recorded household
+    before D and nearest after D are the same household Y (not X), and X is one of their households
+    from before that: the record's household becomes Y. Only the days in between two records at
+    the same household are touched, so a real move (to X and staying) is kept. Marks such rows
+    ``old_address``."""
+    daily = daily_households(mentions).sort(["person_id", "date"]).select("person_id", "date", "household_key")
+    same = pl.col("person_id").shift(1) == pl.col("person_id")
+    nxt = pl.col("person_id").shift(-1) == pl.col("person_id")
+    d = daily.with_columns(
+        prev=pl.when(same).then(pl.col("household_key").shift(1)),
+        next=pl.when(nxt).then(pl.col("household_key").shift(-1)),
+        seen_before=pl.col("household_key").cum_count().over(["person_id", "household_key"]) > 1,
+    )
+    old = d.filter((pl.col("prev") == pl.col("next")) & (pl.col("prev") != pl.col("household_key"))
+                   & pl.col("seen_before")).select("person_id", "date", pl.col("household_key").alias("_old"),
+                                                  pl.col("prev").alias("_now"))
+    hit = pl.col("household_key") == pl.col("_old")
+    return (mentions.join(old, on=["person_id", "date"], how="left")
+            .with_columns(household_key=pl.when(hit).then(pl.col("_now")).otherwise(pl.col("household_key")),
+                          old_address=hit.fill_null(False))
+            .drop("_old", "_now"))

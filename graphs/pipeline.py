@@ -79,7 +79,8 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     vo = rule_params(config, "victim_offender_overlap")
     hh_cfg = (config.get("analytics", {}) or {}).get("households", {}) or {}
     m = harm_mod.prepare(mentions, config.get("harm", {}), sev_cfg, offender_roles=vo["offender_roles"],
-                         resolve_households=hh_cfg.get("resolve_addresses", True))
+                         resolve_households=hh_cfg.get("resolve_addresses", True),
+                         smooth_old=hh_cfg.get("smooth_old_addresses", True))
     spells = household_spells(m)
     harmed = harm_mod.harmed_records(m, spells, event_majority=hh_cfg.get("event_majority", True))
     near = harm_mod.near_harm(m, harmed, spells)
@@ -116,10 +117,10 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     lap("notification_counts")
     findings = finalise(findings, (sev_cfg or {}).get("severe_score", harm_mod.DEFAULT_SEVERITY["severe_score"]))
     lap("finalise")
-    aliases = (m.filter(pl.col("household_key_sent").is_not_null()
+    aliases = (m.filter(pl.col("household_key_sent").is_not_null() & ~pl.col("old_address").fill_null(False)
                         & (pl.col("household_key_sent") != pl.col("household_key")))
                .select(pl.col("household_key_sent").alias("household_key"), pl.col("household_key").alias("canonical_key"))
-               .unique("household_key")) if "household_key_sent" in m.columns else pl.DataFrame(
+               .unique("household_key")) if {"household_key_sent", "old_address"} <= set(m.columns) else pl.DataFrame(
                    schema={"household_key": pl.Utf8, "canonical_key": pl.Utf8})
     return {"findings": findings, "notification_counts": nc, "household_aliases": aliases, "mentions": m, "spells": spells, "harmed": harmed,
             "near": near, "timings": timings}

@@ -38,6 +38,13 @@ NETWORK_COLUMNS = ("mention_id", "person_id", "event_key", "source", "event_type
                    "dob", "forename", "surname", "harmed", "offender", "severity")
 
 
+NETWORK_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS network_mentions_person ON network_mentions (person_id)",
+    "CREATE INDEX IF NOT EXISTS network_event_people_event ON network_event_people (event_key)",
+    "CREATE INDEX IF NOT EXISTS network_household_people_household ON network_household_people (household_key)",
+)
+
+
 def mentions_frame(store: Store) -> pl.DataFrame:
     """Every mention that has a person, with its event's graded fields (the rules' input)."""
     return store.df(MENTIONS_SQL)
@@ -69,8 +76,18 @@ def run_analytics(store: Store, config: dict[str, Any] | None = None) -> dict[st
         store.execute("DELETE FROM notification_counts")
         if nc.height:
             store.insert_df("notification_counts", nc.with_columns(computed_at=pl.lit(computed_at)))
-        store.execute("DELETE FROM network_mentions")
-        store.insert_df("network_mentions", result["mentions"].select(NETWORK_COLUMNS).sort("person_id", "date"))
+        # replaced whole (faster than deleting a million rows), same columns as the schema file
+        store.register("_network_mentions", result["mentions"].select(NETWORK_COLUMNS).sort("person_id", "date"))
+        try:
+            store.execute("CREATE OR REPLACE TABLE network_mentions AS SELECT * FROM _network_mentions")
+        finally:
+            store.unregister("_network_mentions")
+        store.execute("CREATE OR REPLACE TABLE network_event_people AS SELECT DISTINCT event_key, person_id "
+                      "FROM network_mentions ORDER BY event_key")
+        store.execute("CREATE OR REPLACE TABLE network_household_people AS SELECT DISTINCT household_key, person_id "
+                      "FROM network_mentions WHERE household_key IS NOT NULL ORDER BY household_key")
+        for sql_index in NETWORK_INDEXES:
+            store.execute(sql_index)
         store.execute("DELETE FROM household_aliases")
         aliases = result["household_aliases"]
         if aliases.height:

@@ -64,8 +64,30 @@ def resolve_person(store: Store, person_id: str) -> str:
 _SNAPSHOT_SQL = "SELECT * FROM network_mentions WHERE {where}"
 
 
+def _in(values: list[str]) -> str:
+    """A literal IN list of placeholders (lets DuckDB use the snapshot's indexes)."""
+    return "(" + ",".join("?" * len(values)) + ")" if values else "(NULL)"
+
+
 def _rows(store: Store, where: str, params: list[Any], snapshot: bool) -> pl.DataFrame:
     return store.df((_SNAPSHOT_SQL if snapshot else _ROWS_SQL).format(where=where), params)
+
+
+def _people_of(store: Store, events: list[str], households: list[str], snapshot: bool) -> set[str]:
+    if snapshot:
+        found: set[str] = set()
+        if events:
+            found |= {r["person_id"] for r in store.rows(
+                f"SELECT DISTINCT person_id FROM network_event_people WHERE event_key IN {_in(events)}", events)}
+        if households:
+            found |= {r["person_id"] for r in store.rows(
+                f"SELECT DISTINCT person_id FROM network_household_people WHERE household_key IN {_in(households)}",
+                households)}
+        return found
+    return {r["person_id"] for r in store.rows(
+        "SELECT DISTINCT pm.person_id FROM mentions m JOIN person_mentions pm USING (mention_id) "
+        "WHERE m.event_key IN (SELECT unnest(?::VARCHAR[])) OR m.household_key IN (SELECT unnest(?::VARCHAR[]))",
+        [events, _aliases_of(store, households)])}
 
 
 def _aliases_of(store: Store, households: list[str]) -> list[str]:
@@ -88,27 +110,21 @@ def neighbourhood(store: Store, person_id: str, hops: int = 2,
     collected: list[pl.DataFrame] = []
     events: set[str] = set()
     households: set[str] = set()
-    table = "network_mentions" if snapshot else (
-        "mentions m JOIN person_mentions pm USING (mention_id) LEFT JOIN household_aliases a USING (household_key)")
-    pcol, hcol = ("person_id", "household_key") if snapshot else ("pm.person_id", "m.household_key")
+    pcol = "person_id" if snapshot else "pm.person_id"
     for h in range(1, hops + 1):
         if not frontier:
             break
-        r = _rows(store, f"{pcol} IN (SELECT unnest(?::VARCHAR[]))", [frontier], snapshot)
+        r = _rows(store, f"{pcol} IN {_in(frontier)}", frontier, snapshot)
         collected.append(r)
         new_events = sorted(set(r["event_key"].to_list()) - events)
         new_households = sorted(set(r["household_key"].drop_nulls().to_list()) - households)
         events |= set(new_events)
         households |= set(new_households)
-        nb = store.rows(
-            f"SELECT DISTINCT {pcol} AS person_id FROM {table} "
-            f"WHERE event_key IN (SELECT unnest(?::VARCHAR[])) OR {hcol} IN (SELECT unnest(?::VARCHAR[]))",
-            [new_events, new_households if snapshot else _aliases_of(store, new_households)])
-        frontier = sorted({r["person_id"] for r in nb} - set(distance))
+        frontier = sorted(_people_of(store, new_events, new_households, snapshot) - set(distance))
         for p in frontier:
             distance[p] = h
     if frontier:  # the outer ring: only their ties to what is already shown
-        r = _rows(store, f"{pcol} IN (SELECT unnest(?::VARCHAR[]))", [frontier], snapshot)
+        r = _rows(store, f"{pcol} IN {_in(frontier)}", frontier, snapshot)
         r = r.filter(pl.col("event_key").is_in(list(events)) | pl.col("household_key").is_in(list(households)))
         collected.append(r)
     rows = pl.concat(collected, how="diagonal_relaxed").unique("mention_id") if collected else pl.DataFrame()

@@ -58,3 +58,10 @@ CREATE TABLE IF NOT EXISTS network_mentions (
     offender       BOOLEAN NOT NULL,
     severity       INTEGER
 );
+
+-- Who is in each event, and who was recorded at each household: the network views' lookups.
+CREATE TABLE IF NOT EXISTS network_event_people (event_key VARCHAR NOT NULL, person_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS network_household_people (household_key VARCHAR NOT NULL, person_id VARCHAR NOT NULL);
+CREATE INDEX IF NOT EXISTS network_mentions_person ON network_mentions (person_id);
+CREATE INDEX IF NOT EXISTS network_event_people_event ON network_event_people (event_key);
+CREATE INDEX IF NOT EXISTS network_household_people_household ON network_household_people (household_key);
