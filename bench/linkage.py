@@ -24,7 +24,6 @@ import datetime as dt
 import json
 import os
 import re
-import resource
 import shutil
 import sys
 import tempfile
@@ -212,8 +211,223 @@ def accuracy_run(name: str, rows: pl.DataFrame | None, truth: pl.DataFrame, work
         t = time.perf_counter()
         ev = evaluate(store, truth, thr)
         t_eval = time.perf_counter() - t
+        sweep = {}
+        for other in (0.9, 0.95, 0.99, 0.999):
+            e = ev if other == thr else evaluate(store, truth, other)
+            sweep[str(other)] = {"pairwise": {k: round(e["pairwise"][k], 4) for k in ("precision", "recall", "f1")},
+                                 "edges": e["edges_at_threshold"]}
     res = {"bench": "accuracy", "dataset": name, "mentions": n, "threshold": thr, "edges": rep["edges"],
            "train_s": round(t_train, 1), "score_s": round(t_score, 1), "cluster_eval_s": round(t_eval, 1),
-           "peak_rss_gib": mem.gib, "evaluation": ev, "prior": model.training.get("prior")}
+           "peak_rss_gib": mem.gib, "evaluation": ev, "sweep": sweep, "prior": model.training.get("prior")}
     out(res)
     return res
+
+
+# --- blocking, scale, incremental, overhead -------------------------------------------------------
+
+def blocking_counts(store: Store, exact: bool) -> dict:
+    """Comparisons each prediction blocking rule adds (marginal) and in total (Splink's analysis),
+    and the recall of the blocking (share of true pairs among the candidates) when truth is known."""
+    from linkage.model import BLOCKING_RULES, SplinkSession, settings_creator
+
+    with SplinkSession(store, settings_creator()) as s:
+        recs = s.linker.blocking_analysis.count_comparisons_from_blocking_rules(
+            BLOCKING_RULES, record_sample_proportion=1.0 if exact else 0.05)
+    rules = [{"rule": r["blocking_rule"], "marginal": int(r["marginal_comparison_count"]),
+              "cumulative": int(r["cumulative_comparison_count"])} for r in recs]
+    return {"rules": rules, "total": rules[-1]["cumulative"] if rules else 0,
+            "all_pairs": int(recs[0]["total_possible_comparison_count"]) if recs else 0, "estimated": not exact}
+
+
+def blocking_recall(store: Store, truth: pl.DataFrame) -> dict:
+    """Share of true pairs that the blocking rules put forward (scored at all, any probability)."""
+    from linkage.model import load_or_train, open_linker
+
+    model = load_or_train(store)
+    with open_linker(store, model) as s:
+        pred = s.linker.inference.predict(warning_mode="never")
+        cand = store.df(f"SELECT mention_id_l AS a, mention_id_r AS b FROM {pred.physical_name}")
+    t = truth.select((pl.col("source") + ":" + pl.col("record_id")).alias("m"), pl.col("person").cast(pl.Utf8))
+    c = cand.join(t.rename({"m": "a", "person": "pa"}), on="a").join(t.rename({"m": "b", "person": "pb"}), on="b")
+    tp = c.filter(pl.col("pa") == pl.col("pb")).height
+    true_pairs = int(t.group_by("person").len().select((pl.col("len") * (pl.col("len") - 1) / 2).sum()).item())
+    return {"candidates": cand.height, "true_pairs": true_pairs, "true_pairs_blocked": tp,
+            "blocking_recall": round(tp / true_pairs, 4) if true_pairs else 1.0}
+
+
+def world_store(households: int, seed: int, workdir: Path, name: str) -> tuple[Path, pl.DataFrame, float]:
+    from intel.ingest import ingest_drop
+
+    drop, truth = world(households, seed, workdir)
+    db = workdir / f"{name}.duckdb"
+    for f in workdir.glob(f"{name}.duckdb*"):
+        f.unlink()
+    t = time.perf_counter()
+    with Store(db) as store:
+        ingest_drop(store, drop)
+    return db, truth, time.perf_counter() - t
+
+
+def scale_run(n_target: int, workdir: Path, with_cluster: bool = True) -> dict:
+    """Full train + predict (+ cluster) on a generated world of about n_target mentions."""
+    households = max(50, round(n_target / 20.4))
+    t = time.perf_counter()
+    db, truth, t_ingest = world_store(households, 5, workdir, f"scale_{n_target}")
+    t_prep = time.perf_counter() - t
+    res: dict = {"bench": "scale", "target_mentions": n_target, "households": households,
+                 "generate_and_ingest_s": round(t_prep, 1)}
+    with Store(db) as store, PeakRSS() as mem:
+        res["mentions"] = int(store.rows("SELECT count(*) AS n FROM mentions")[0]["n"])
+        t0 = time.perf_counter()
+        model = load_or_train(store, retrain=True)
+        res["train_s"] = round(time.perf_counter() - t0, 1)
+        res["training"] = model.training
+        t = time.perf_counter()
+        rep = score_all(store, model)
+        res["predict_s"] = round(time.perf_counter() - t, 1)
+        res["predict_detail"] = rep["seconds"]
+        res["edges"] = rep["edges"]
+        if with_cluster:
+            from linkage.clusters import cluster_mentions
+            t = time.perf_counter()
+            thr = threshold()
+            ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
+            edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges "
+                             "WHERE match_probability >= ?", [thr])
+            c = cluster_mentions(ids, edges, thr)
+            res["cluster_s"] = round(time.perf_counter() - t, 1)
+            res["clusters"] = len(set(c.cluster_of.values()))
+        res["train_predict_cluster_s"] = round(time.perf_counter() - t0, 1)
+    res["peak_rss_gib"] = mem.gib
+    res["db"] = str(db)
+    out(res)
+    return res
+
+
+def incremental_run(db: Path, n_new: int = 5000) -> dict:
+    """Score n_new new mentions onto an existing scored store (copies of existing mentions with
+    new record ids and a changed forename initial or dob day, as a new drop would bring)."""
+    with Store(db) as store:
+        model = load_or_train(store)
+        store.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _bench_new AS
+            SELECT * REPLACE (mention_id || '~new' AS mention_id, record_id || '~new' AS record_id,
+                              row_number + 10000000 AS row_number)
+            FROM mentions ORDER BY hash(mention_id) LIMIT {int(n_new)}""")
+        store.execute("INSERT INTO mentions SELECT * FROM _bench_new")
+        ids = store.df("SELECT mention_id FROM _bench_new")["mention_id"].to_list()
+        store.execute("DROP TABLE _bench_new")
+        with PeakRSS() as mem:
+            t = time.perf_counter()
+            rep = score_mentions(store, model, ids)
+            wall = time.perf_counter() - t
+        n = int(store.rows("SELECT count(*) AS n FROM mentions")[0]["n"])
+    res = {"bench": "incremental", "store_mentions": n, "new_mentions": len(ids), "seconds": round(wall, 1),
+           "detail": rep["seconds"], "edges_touching_new": rep["edges"], "peak_rss_gib": mem.gib}
+    out(res)
+    return res
+
+
+def overhead_run(db: Path) -> dict:
+    """Our predict (score_all: features, predict, write link_edges) against bare Splink with the same
+    settings on the same feature rows (its own in-memory DuckDB, predict only), in one run."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from linkage.model import latest_model
+    with Store(db) as store:
+        model = latest_model(store)
+        floor = float(load_config()["linkage"]["edge_floor"])
+        t = time.perf_counter()
+        ours = score_all(store, model)
+        t_ours = time.perf_counter() - t
+        F.build_features(store, "_bench_feat")
+        frames = {src: store.connection.sql(f"SELECT * FROM _bench_feat WHERE source = '{src}'").to_arrow_table()
+                  for src in F.SOURCES}
+    con = duckdb.connect()
+    for src, tbl in frames.items():
+        con.register(f"arrow_{src}", tbl)
+        con.execute(f"CREATE TABLE in_{src} AS SELECT * FROM arrow_{src}")
+    api = DuckDBAPI(connection=con)
+    inputs = [api.register(f"in_{src}", dataset_display_name=src) for src in frames if frames[src].num_rows]
+    import logging
+    linker = Linker(inputs, json.loads(json.dumps(model.settings)), log_level=logging.WARNING)
+    t = time.perf_counter()
+    pred = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
+    n_bare = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchone()[0]
+    t_bare = time.perf_counter() - t
+    con.close()
+    res = {"bench": "overhead", "mentions": ours["mentions"], "ours_s": round(t_ours, 2), "bare_splink_s": round(t_bare, 2),
+           "ratio": round(t_ours / t_bare, 3), "edges_ours": ours["edges"], "edges_bare": int(n_bare)}
+    out(res)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes only (a few minutes)")
+    ap.add_argument("--only", default="", help="comma list: febrl4,historical,world,blocking,scale,incremental,overhead")
+    ap.add_argument("--sizes", default="", help="scale sizes in mentions, e.g. 100000,1000000")
+    ap.add_argument("--world-households", type=int, default=0)
+    ap.add_argument("--workdir", default="")
+    args = ap.parse_args()
+    only = set(filter(None, args.only.split(","))) or {"febrl4", "historical", "world", "blocking", "scale",
+                                                        "incremental", "overhead"}
+    sizes = [int(x) for x in args.sizes.split(",") if x] or ([20000] if args.quick else [100000, 1000000])
+    hh = args.world_households or (600 if args.quick else 2600)
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-linkage-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    out({"bench": "setup", "cpus": os.cpu_count(), "workdir": str(workdir), "sizes": sizes,
+         "world_households": hh, "threshold": threshold()})
+    try:
+        if "febrl4" in only:
+            rows, truth = febrl4()
+            accuracy_run("febrl4", rows, truth, workdir)
+            # FEBRL replaces forenames outright, which the twin level reads as twins: the same data
+            # with the twin level left out ([linkage] twin_weight = 0)
+            cfg = workdir / "no_twin.toml"
+            cfg.write_text("[linkage]\ntwin_weight = 0\n")
+            old_cfg = os.environ.get("INTEL_CONFIG")
+            os.environ["INTEL_CONFIG"] = str(cfg)
+            try:
+                accuracy_run("febrl4_twin_level_off", rows, truth, workdir)
+            finally:
+                if old_cfg is None:
+                    os.environ.pop("INTEL_CONFIG", None)
+                else:
+                    os.environ["INTEL_CONFIG"] = old_cfg
+        if "historical" in only:
+            rows, truth = historical()
+            accuracy_run("historical_50k", rows, truth, workdir)
+        if "world" in only or "blocking" in only:
+            drop, truth = world(hh, 11, workdir)
+            if "world" in only:
+                accuracy_run("world", None, truth, workdir, drop=drop)
+            if "blocking" in only:
+                db = workdir / "world.duckdb"
+                if not db.exists():
+                    from intel.ingest import ingest_drop
+                    with Store(db) as store:
+                        ingest_drop(store, drop)
+                with Store(db) as store:
+                    out({"bench": "blocking", "mentions": int(store.rows("SELECT count(*) AS n FROM mentions")[0]["n"]),
+                         **blocking_counts(store, exact=True), **blocking_recall(store, truth)})
+        big = None
+        for n in sizes:
+            if "scale" in only or "incremental" in only or "overhead" in only:
+                r = scale_run(n, workdir, with_cluster="scale" in only)
+                if "overhead" in only and n == min(sizes):
+                    overhead_run(Path(r["db"]))
+                if "blocking" in only and n == max(sizes):
+                    with Store(r["db"]) as store:
+                        out({"bench": "blocking", "mentions": r["mentions"], **blocking_counts(store, exact=False)})
+                big = Path(r["db"])
+        if "incremental" in only and big is not None:
+            incremental_run(big, 5000 if not args.quick else 1000)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -46,12 +46,27 @@ def _duck(sql: str, label: str) -> cll.CustomLevel:
     return cll.CustomLevel(sql, label_for_charts=label, base_dialect_str="duckdb")
 
 
-TWIN_WEIGHT = -30.0   # match weight of the twin level (log2 Bayes factor), fixed
+TWIN_WEIGHT = -30.0   # default match weight of the twin level (log2 Bayes factor): [linkage] twin_weight
 TWIN_U = 1e-4         # its u probability (fixed; only the ratio m/u matters)
-DOB_FAR_M = 1e-4      # m of "dob more than 5 years apart" (fixed; u is estimated)
 
 
-def comparisons() -> list[Any]:
+def _twin_level(weight: float) -> list[Any]:
+    """Twins: a clearly different forename (not an alias, Jaro-Winkler < 0.80) with the same surname
+    and dob. Fellegi-Sunter's independence assumption fails here (every other field agrees), so
+    this level is not learnt: its weight is fixed, strong enough to keep twins apart. The price:
+    a true match whose forename was replaced outright (FEBRL does this) is kept apart too.
+    ``weight`` 0 leaves the level out."""
+    if not weight:
+        return []
+    return [_duck("dob_l = dob_r AND surname_l = surname_r AND length(forename_l) > 1 AND length(forename_r) > 1",
+                  "different forename, same surname and dob (twin)").configure(
+        m_probability=TWIN_U * 2.0 ** weight, u_probability=TWIN_U,
+        fix_m_probability=True, fix_u_probability=True)]
+
+
+def comparisons(twin_weight: float | None = None) -> list[Any]:
+    if twin_weight is None:
+        twin_weight = float(load_config().get("linkage", {}).get("twin_weight", TWIN_WEIGHT))
     forename = cl.CustomComparison(
         output_column_name="forename",
         comparison_description="forename",
@@ -64,14 +79,8 @@ def comparisons() -> list[Any]:
             _duck("forename_l = surname_r OR forename_r = surname_l", "equals the other's surname (swapped)"),
             cll.ArrayIntersectLevel("forename_aliases", 1).configure(label_for_charts="nickname or alias"),
             cll.JaroWinklerLevel("forename", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
-            # Twins: a clearly different forename with the same surname and dob. Fellegi-Sunter's
-            # independence assumption fails here (every other field agrees), so this level is not
-            # learnt: its weight is fixed at TWIN_WEIGHT, strong enough to keep twins apart.
-            _duck("dob_l = dob_r AND surname_l = surname_r AND length(forename_l) > 1 AND length(forename_r) > 1",
-                  "different forename, same surname and dob (twin)").configure(
-                m_probability=TWIN_U * 2.0 ** TWIN_WEIGHT, u_probability=TWIN_U,
-                fix_m_probability=True, fix_u_probability=True),
             cll.JaroWinklerLevel("forename", 0.80).configure(label_for_charts="jaro-winkler >= 0.80"),
+            *_twin_level(twin_weight),
             _duck("left(forename_l, 1) = left(forename_r, 1)", "same initial"),
             cll.ElseLevel(),
         ],
@@ -103,10 +112,7 @@ def comparisons() -> list[Any]:
                   " + CAST(dob_day_l = dob_day_r AS INTEGER)) = 2", "one part off"),
             _duck("dob_year_l = dob_year_r", "year only"),
             _duck("abs(dob_year_l - dob_year_r) <= 5", "within 5 years"),
-            # m fixed small: EM, blocked on names, takes namesake parents and children at one
-            # address for matches and learns m of about 1%, which merges "junior" with "senior".
-            cll.ElseLevel().configure(label_for_charts="more than 5 years apart",
-                                      m_probability=DOB_FAR_M, fix_m_probability=True),
+            cll.ElseLevel().configure(label_for_charts="more than 5 years apart"),
         ],
     )
     sex = cl.CustomComparison(
@@ -123,6 +129,7 @@ def comparisons() -> list[Any]:
             cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(label_for_charts="full"),
             cll.ExactMatchLevel("postcode_sector").configure(label_for_charts="sector"),
             cll.ExactMatchLevel("postcode_district").configure(label_for_charts="district"),
+            cll.LevenshteinLevel("postcode", 1).configure(label_for_charts="one character different"),
             cll.ElseLevel(),
         ],
     )
@@ -137,6 +144,7 @@ def comparisons() -> list[Any]:
             _duck("address_number_l = address_number_r AND len(list_intersect(address_tokens_l, address_tokens_r)) >= "
                   "0.6 * greatest(len(address_tokens_l), len(address_tokens_r))",
                   "same house number, most address words shared"),
+            cll.JaroWinklerLevel("address", 0.9).configure(label_for_charts="jaro-winkler >= 0.90"),
             cll.ElseLevel(),
         ],
     )
@@ -167,6 +175,8 @@ BLOCKING_RULES = [
     "l.postcode = r.postcode AND l.forename_canon = r.forename_canon",
     # same postcode and dob: both names wrong
     "l.postcode = r.postcode AND l.dob = r.dob",
+    # same postcode and year of birth: both names and the day of birth wrong
+    "l.postcode = r.postcode AND l.dob_year = r.dob_year",
     # the agency's own person id within one agency
     "l.source = r.source AND l.person_ref = r.person_ref",
 ]
@@ -187,11 +197,11 @@ EM_SESSIONS = [
 ]
 
 
-def settings_creator() -> SettingsCreator:
+def settings_creator(twin_weight: float | None = None) -> SettingsCreator:
     return SettingsCreator(
         link_type="link_and_dedupe",
         unique_id_column_name="mention_id",
-        comparisons=comparisons(),
+        comparisons=comparisons(twin_weight),
         blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
@@ -218,7 +228,7 @@ class LinkageModel:
 
 def linkage_config(store: Store | None = None) -> dict[str, Any]:
     cfg = {"edge_floor": 0.01, "prior_recall": 0.7, "u_max_pairs": 2_000_000, "u_seed": 42,
-           "em_max_pairs": 1_000_000}
+           "em_max_pairs": 1_000_000, "twin_weight": TWIN_WEIGHT}
     cfg.update(load_config().get("linkage", {}))
     return cfg
 
