@@ -78,3 +78,36 @@ def test_spell_lookup_equals_the_nearest_mention_rule(records, day):
     before = [d for d, _ in known if d <= day]
     want = pick(max(before)) if before else pick(min(d for d, _ in known))
     assert got == want
+
+
+def test_old_address_between_two_current_records_is_smoothed():
+    from graphs.households import smooth_old_addresses
+
+    m = _m([
+        ("A", D(2020, 1, 1), "h1"), ("A", D(2021, 1, 1), "h2"),
+        ("A", D(2021, 3, 1), "h1"),                        # an agency still has the old address
+        ("A", D(2021, 6, 1), "h2"),
+        ("B", D(2020, 1, 1), "h1"), ("B", D(2021, 1, 1), "h2"), ("B", D(2021, 6, 1), "h1"),  # a short stay kept
+        ("C", D(2020, 1, 1), "h1"), ("C", D(2021, 1, 1), "h2"), ("C", D(2021, 6, 1), "h2"),  # a real move kept
+    ])
+    s = smooth_old_addresses(m).sort("person_id", "date")
+    assert s.filter(pl.col("person_id") == "A")["household_key"].to_list() == ["h1", "h2", "h2", "h2"]
+    assert s.filter(pl.col("person_id") == "A")["old_address"].to_list() == [False, False, True, False]
+    assert s.filter(pl.col("person_id") == "B")["household_key"].to_list() == ["h1", "h2", "h1"]
+    assert s.filter(pl.col("person_id") == "C")["household_key"].to_list() == ["h1", "h2", "h2"]
+
+
+def test_address_variants_take_the_uprn_sent_with_them():
+    from graphs.households import resolve_household_keys
+
+    m = pl.DataFrame({
+        "person_id": ["A", "A", "A", "B"],
+        "date": [D(2020, 1, 1)] * 4,
+        "address": ["3 holly avenue", "3 holly avenue northmoor", "flat 2 3 holly avenue", "9 oak road"],
+        "postcode": ["NM8 5AS", "NM8 5AS", "NM8 5AS", "NM1 1AA"],
+        "uprn": ["1001", None, None, None],
+    }).with_columns(household_key=pl.when(pl.col("uprn").is_not_null()).then(pl.format("uprn:{}", "uprn"))
+                    .otherwise(pl.format("addr:{}|{}", "address", "postcode")))
+    r = resolve_household_keys(m)
+    assert r["household_key"].to_list() == ["uprn:1001", "uprn:1001", "addr:NM8 5AS|2 3|holly", "addr:NM1 1AA|9|oak"]
+    assert r["household_key_sent"][1] == "addr:3 holly avenue northmoor|NM8 5AS"
