@@ -282,7 +282,7 @@ class SplinkSession:
             self.db_api.delete_tables_created_by_splink_from_db()
         finally:
             for name in self._leftover_splink_tables():
-                self.F.sql(store, f'DROP TABLE IF EXISTS "{name}"')
+                F.sql(self.store, f'DROP TABLE IF EXISTS "{name}"')
             F.drop_temp(self.store, list(self.views.values()))
 
     def _leftover_splink_tables(self) -> list[str]:
