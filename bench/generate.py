@@ -40,7 +40,7 @@ def main() -> None:
         "households": a.households, "seed": a.seed, "nightly_days": a.nightly_days,
         "mentions": total, "persons": summary["persons"], "seconds": round(secs, 2), "cpu_seconds": round(cpu, 2),
         "mentions_per_s": round(total / secs), "peak_rss_mib": round(peak_kib / 1024, 1),
-        "bytes_written": size, "load_average_1m": round(os.getloadavg()[0], 2),
+        "bytes_written": size, "cpu_seconds_by_phase": summary["cpu_seconds_by_phase"], "load_average_1m": round(os.getloadavg()[0], 2),
     }, indent=1))
 
 
