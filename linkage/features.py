@@ -148,14 +148,17 @@ def features_sql(where: str = "") -> str:
     """
 
 
-def build_features(store: Store, table: str = FEATURES_TABLE, mention_ids: Sequence[str] | None = None) -> int:
+def build_features(store: Store, table: str = FEATURES_TABLE, mention_ids: Sequence[str] | None = None,
+                   ordered: bool = False) -> int:
     """(Re)create TEMP table ``table`` with the features of all mentions (or of ``mention_ids``).
 
     Returns the number of rows.
     """
     register_nicknames(store)
     if mention_ids is None:
-        sql(store, f"CREATE OR REPLACE TEMP TABLE {table} AS {features_sql()} ORDER BY mention_id")
+        # ordered for training (random sampling of u is then repeatable); scoring needs no order
+        sql(store, f"CREATE OR REPLACE TEMP TABLE {table} AS {features_sql()}"
+            + (" ORDER BY mention_id" if ordered else ""))
     else:
         ids_table(store, "_linkage_feature_ids", mention_ids)
         try:

@@ -264,11 +264,11 @@ class SplinkSession:
     Splink made, so nothing of it is left in the store."""
 
     def __init__(self, store: Store, settings: Any, *, table: str = F.FEATURES_TABLE,
-                 build: bool = True) -> None:
+                 build: bool = True, ordered: bool = False) -> None:
         self.store = store
         self.table = table
         if build:
-            F.build_features(store, table)
+            F.build_features(store, table, ordered=ordered)
         self.views = F.source_views(store, table)
         if not self.views:
             raise IntelError("there are no mentions to link: ingest a drop first (`intel ingest DROP`)")
@@ -302,7 +302,7 @@ def train(store: Store) -> LinkageModel:
     cfg = linkage_config(store)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    with SplinkSession(store, settings_creator()) as s:
+    with SplinkSession(store, settings_creator(), ordered=True) as s:
         n = int(F.scalar(store, f"SELECT count(*) FROM {s.table}"))
         timings["features_s"] = round(time.perf_counter() - t0, 3)
         t = time.perf_counter()

@@ -30,12 +30,13 @@ def _now() -> datetime:
 
 
 def _edges_select(physical_name: str, model_id: str, scored_at: datetime, floor: float) -> str:
+    # Splink scores each pair once (a later blocking rule skips pairs an earlier one found), and
+    # predict_between (old x new) and predict_within (new x new) are disjoint: no GROUP BY needed.
     return (
         f"SELECT least(mention_id_l, mention_id_r) AS mention_a, greatest(mention_id_l, mention_id_r) AS mention_b, "
-        f"max(match_probability) AS match_probability, max(match_weight) AS match_weight, "
+        f"match_probability, match_weight, "
         f"'{model_id}' AS model_id, TIMESTAMP '{scored_at.isoformat(sep=' ')}' AS scored_at "
-        f"FROM {physical_name} WHERE match_probability >= {float(floor)!r} AND mention_id_l <> mention_id_r "
-        f"GROUP BY 1, 2"
+        f"FROM {physical_name} WHERE match_probability >= {float(floor)!r}"
     )
 
 
