@@ -189,8 +189,8 @@ def _persons_of(store: Store, mention_ids: list[str]) -> dict[str, str]:
         return {}
     store.register("_alert_mentions", pl.DataFrame({"mention_id": mention_ids}, schema={"mention_id": pl.Utf8}))
     try:
-        return dict(store.df("SELECT pm.mention_id, pm.person_id FROM person_mentions pm "
-                             "JOIN _alert_mentions a ON a.mention_id = pm.mention_id").rows())
+        return {r["mention_id"]: r["person_id"] for r in store.rows(
+            "SELECT pm.mention_id, pm.person_id FROM person_mentions pm JOIN _alert_mentions a ON a.mention_id = pm.mention_id")}
     finally:
         store.unregister("_alert_mentions")
 
@@ -416,9 +416,9 @@ def raise_alerts(store: Store, run_id: str | None, config: dict[str, Any] | None
     with store.transaction():
         followed = follow_identity(store)
         if new_mention_ids is None:
-            new_mention_ids = [r[0] for r in store.df(
+            new_mention_ids = [r["mention_id"] for r in store.rows(
                 "SELECT mention_id FROM mentions WHERE drop_id IN (SELECT drop_id FROM drops WHERE run_id = ?)",
-                [run_id]).rows()] if run_id else []
+                [run_id])] if run_id else []
         as_of = _as_of(store, now)
         candidates = (_finding_candidates(store, acfg) + _marac_candidates(store, acfg, as_of)
                       + _new_risk_candidates(store, acfg, new_mention_ids))

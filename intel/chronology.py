@@ -35,17 +35,42 @@ SOURCES = ("police", "social_care", "health")
 _EVENT_FIELDS = ("dash_risk", "initial_rag", "final_rag", "decision_date", "outcome", "referral_source",
                  "presentation", "safeguarding_concern", "location_postcode")
 
-_MENTION_SQL = """
-SELECT pm.person_id, pm.mention_id, pm.link_probability, pm.confirmed,
-       m.source, m.record_id, m.event_key, m.event_id, m.event_date, m.role, m.event_type,
-       m.forename_raw, m.middle_names_raw, m.surname_raw, m.dob, m.sex, m.address_raw, m.postcode_raw,
-       m.postcode, m.household_key, m.restriction,
-       e.dash_risk, e.initial_rag, e.final_rag, e.decision_date, e.outcome, e.referral_source,
-       e.presentation, e.safeguarding_concern, e.location_postcode
-FROM person_mentions pm JOIN mentions m ON m.mention_id = pm.mention_id
-LEFT JOIN events e ON e.event_key = m.event_key
-WHERE pm.person_id IN (SELECT unnest(?::VARCHAR[]))
-"""
+_M_COLS = ("mention_id, source, record_id, event_key, event_id, event_date, role, event_type, forename_raw, "
+           "middle_names_raw, surname_raw, dob, sex, address_raw, postcode_raw, postcode, household_key, restriction")
+_E_COLS = ("event_key, dash_risk, initial_rag, final_rag, decision_date, outcome, referral_source, presentation, "
+           "safeguarding_concern, location_postcode")
+
+
+def _in(values: list[str]) -> str:
+    """Placeholders for a constant IN list: DuckDB answers `col IN (constants)` from an index."""
+    return ", ".join("?" * len(values)) if values else "NULL"
+
+
+def _fetch_person_rows(store: Store, person_ids: list[str]) -> list[dict[str, Any]]:
+    """Every mention of these persons with its event, by index lookups (person_id -> mention_id ->
+    event_key), never a scan of the big tables."""
+    pm = store.rows(f"SELECT mention_id, person_id, link_probability, confirmed FROM person_mentions "
+                    f"WHERE person_id IN ({_in(person_ids)})", person_ids)
+    if not pm:
+        return []
+    ids = [r["mention_id"] for r in pm]
+    mentions = {r["mention_id"]: r for r in store.rows(f"SELECT {_M_COLS} FROM mentions WHERE mention_id IN ({_in(ids)})", ids)}
+    keys = sorted({m["event_key"] for m in mentions.values()})
+    events = {r["event_key"]: r for r in store.rows(f"SELECT {_E_COLS} FROM events WHERE event_key IN ({_in(keys)})", keys)}
+    out = []
+    empty = dict.fromkeys(_E_COLS.replace(" ", "").split(","))
+    for r in pm:
+        m = mentions.get(r["mention_id"])
+        if m is not None:
+            out.append({**r, **m, **events.get(m["event_key"], empty)})
+    return out
+
+
+def _persons_of(store: Store, mention_ids: list[str]) -> dict[str, str]:
+    if not mention_ids:
+        return {}
+    return {r["mention_id"]: r["person_id"] for r in store.rows(
+        f"SELECT mention_id, person_id FROM person_mentions WHERE mention_id IN ({_in(mention_ids)})", mention_ids)}
 
 
 # --- working calendar and decision timescales -----------------------------------------------
@@ -184,8 +209,6 @@ def _visible(row: dict[str, Any], health_clearance: bool, export: bool) -> str:
 
 
 def _open_alerts(store: Store, person_ids: list[str], household_key: str | None) -> list[dict[str, Any]]:
-    if "alerts" not in store.tables():
-        return []
     from intel.alerts import list_alerts_for
 
     return [a for a in list_alerts_for(store, person_ids=person_ids, household_key=household_key)
@@ -229,13 +252,12 @@ def chronology(
         subjects = [resolved]
     else:
         resolved = None
-        subjects = [r[0] for r in store.df(
-            "SELECT DISTINCT pm.person_id FROM mentions m JOIN person_mentions pm ON pm.mention_id = m.mention_id "
-            "WHERE m.household_key = ? ORDER BY 1", [household_key]).rows()]
+        there = [r["mention_id"] for r in store.rows("SELECT mention_id FROM mentions WHERE household_key = ?", [household_key])]
+        subjects = sorted(set(_persons_of(store, there).values()))
         if not subjects:
             raise NotFound(f"no household {household_key!r} (no person recorded there)")
 
-    rows = [r for r in store.rows(_MENTION_SQL, [subjects]) if _visible(r, health_clearance, export) != "hidden"]
+    rows = [r for r in _fetch_person_rows(store, subjects) if _visible(r, health_clearance, export) != "hidden"]
     for r, h in zip(rows, _harm_flags(rows, cfg.get("harm", {}))):
         r["harm"] = bool(h)
     full_rows = [r for r in rows if _visible(r, health_clearance, export) == "full"]
@@ -306,10 +328,12 @@ def _event_entries(store: Store, rows: list[dict[str, Any]], subjects: list[str]
     by_event: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_event.setdefault(r["event_key"], []).append(r)
-    participants = store.rows(
-        "SELECT m.event_key, m.mention_id, m.role, m.restriction, pm.person_id FROM mentions m "
-        "LEFT JOIN person_mentions pm ON pm.mention_id = m.mention_id "
-        "WHERE m.event_key IN (SELECT unnest(?::VARCHAR[])) ORDER BY m.mention_id", [list(by_event)]) if by_event else []
+    keys = list(by_event)
+    participants = store.rows(f"SELECT event_key, mention_id, role, restriction FROM mentions WHERE event_key IN ({_in(keys)}) "
+                              "ORDER BY mention_id", keys) if keys else []
+    holders = _persons_of(store, [p["mention_id"] for p in participants])
+    for p in participants:
+        p["person_id"] = holders.get(p["mention_id"])
     others_of: dict[str, list[dict[str, Any]]] = {}
     for p in participants:
         others_of.setdefault(p["event_key"], []).append(p)
@@ -413,9 +437,10 @@ def _derived_entries(store: Store, rows: list[dict[str, Any]], spells: list[dict
     keys = [p[0] for p in places if p[0] is not None and p[1] is not None]
     if keys:
         residents = store.rows(
-            "SELECT pm.person_id, m.mention_id, m.event_date, m.dob, m.role, m.household_key, m.restriction "
-            "FROM mentions m JOIN person_mentions pm ON pm.mention_id = m.mention_id "
-            "WHERE m.household_key IN (SELECT unnest(?::VARCHAR[]))", [keys])
+            "SELECT mention_id, event_date, dob, role, household_key, restriction FROM mentions "
+            f"WHERE household_key IN ({_in(keys)})", keys)
+        holders = _persons_of(store, [r["mention_id"] for r in residents])
+        residents = [{**r, "person_id": holders[r["mention_id"]]} for r in residents if r["mention_id"] in holders]
         residents = [r for r in residents if _visible(r, health_clearance, export) == "full"]
         for key, since, until in places:
             if key is None or since is None:

@@ -173,7 +173,7 @@ def run_nightly(
     lock = RunLock(lock_path(store))
     lock.acquire(run_id)
     try:
-        abandoned = [r[0] for r in store.df("SELECT run_id FROM runs WHERE status = 'running' ORDER BY run_id").rows()]
+        abandoned = [r["run_id"] for r in store.rows("SELECT run_id FROM runs WHERE status = 'running' ORDER BY run_id")]
         if abandoned:
             store.execute("UPDATE runs SET status = 'abandoned', finished_at = ?, "
                           "error = 'the run stopped without finishing (killed?); nothing of it was committed' "

