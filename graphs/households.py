@@ -36,18 +36,19 @@ def daily_households(mentions: pl.DataFrame) -> pl.DataFrame:
     m = mentions.filter(pl.col("household_key").is_not_null() & pl.col("person_id").is_not_null())
     return (
         m.group_by(["person_id", "date", "household_key"]).len("n")
-        .sort(["person_id", "date", "n", "household_key"], descending=[False, False, True, False])
-        .unique(["person_id", "date"], keep="first", maintain_order=True)
+        .group_by(["person_id", "date"])
+        .agg(pl.col("household_key").sort_by(["n", "household_key"], descending=[True, False]).first(),
+             pl.col("n").sum())
     )
 
 
-def household_spells(mentions: pl.DataFrame) -> pl.DataFrame:
+def household_spells(mentions: pl.DataFrame, daily: pl.DataFrame | None = None) -> pl.DataFrame:
     """Spells ``person_id, household_key, start, end, first_seen, last_seen, n_mentions``.
 
     ``mentions`` needs ``person_id``, ``date`` (pl.Date) and ``household_key`` (nullable).
     ``start``/``end`` bound the spell (``start <= D < end``; NULL = unbounded).
     """
-    daily = daily_households(mentions).sort(["person_id", "date"])
+    daily = (daily_households(mentions) if daily is None else daily).sort(["person_id", "date"])
     daily = daily.with_columns(
         run=(
             (pl.col("household_key") != pl.col("household_key").shift(1))
@@ -158,14 +159,15 @@ def resolve_household_keys(mentions: pl.DataFrame) -> pl.DataFrame:
     ).drop("_sig", "_canon")
 
 
-def smooth_old_addresses(mentions: pl.DataFrame) -> pl.DataFrame:
+def smooth_old_addresses(mentions: pl.DataFrame, daily: pl.DataFrame | None = None,
+                         return_daily: bool = False) -> pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame]:
     """Agencies often record a person at an address they have left. A person's record at
     household X on day D is taken to be an *old address* when their nearest recorded household
     before D and nearest after D are the same household Y (not X), and X is one of their households
     from before that: the record's household becomes Y. Only the days in between two records at
     the same household are touched, so a real move (to X and staying) is kept. Marks such rows
     ``old_address``."""
-    daily = daily_households(mentions).sort(["person_id", "date"]).select("person_id", "date", "household_key")
+    daily = (daily_households(mentions) if daily is None else daily).sort(["person_id", "date"])
     same = pl.col("person_id").shift(1) == pl.col("person_id")
     nxt = pl.col("person_id").shift(-1) == pl.col("person_id")
     d = daily.with_columns(
@@ -177,7 +179,12 @@ def smooth_old_addresses(mentions: pl.DataFrame) -> pl.DataFrame:
                    & pl.col("seen_before")).select("person_id", "date", pl.col("household_key").alias("_old"),
                                                   pl.col("prev").alias("_now"))
     hit = pl.col("household_key") == pl.col("_old")
-    return (mentions.join(old, on=["person_id", "date"], how="left")
-            .with_columns(household_key=pl.when(hit).then(pl.col("_now")).otherwise(pl.col("household_key")),
-                          old_address=hit.fill_null(False))
-            .drop("_old", "_now"))
+    out = (mentions.join(old, on=["person_id", "date"], how="left")
+           .with_columns(household_key=pl.when(hit).then(pl.col("_now")).otherwise(pl.col("household_key")),
+                         old_address=hit.fill_null(False))
+           .drop("_old", "_now"))
+    if not return_daily:
+        return out
+    fixed = (daily.join(old, on=["person_id", "date"], how="left")
+             .with_columns(household_key=pl.coalesce("_now", "household_key")).drop("_old", "_now"))
+    return out, fixed

@@ -29,7 +29,7 @@ import polars as pl
 
 from graphs import harm as harm_mod
 from graphs import rules
-from graphs.households import household_spells
+from graphs.households import daily_households, household_spells, smooth_old_addresses
 
 RULES = ("repeat_victim", "harm_proximity", "victim_offender_overlap", "serial_perpetrator", "escalation", "networks")
 
@@ -79,9 +79,11 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     vo = rule_params(config, "victim_offender_overlap")
     hh_cfg = (config.get("analytics", {}) or {}).get("households", {}) or {}
     m = harm_mod.prepare(mentions, config.get("harm", {}), sev_cfg, offender_roles=vo["offender_roles"],
-                         resolve_households=hh_cfg.get("resolve_addresses", True),
-                         smooth_old=hh_cfg.get("smooth_old_addresses", True))
-    spells = household_spells(m)
+                         resolve_households=hh_cfg.get("resolve_addresses", True), smooth_old=False)
+    daily = daily_households(m)
+    if hh_cfg.get("smooth_old_addresses", True):
+        m, daily = smooth_old_addresses(m, daily=daily, return_daily=True)
+    spells = household_spells(m, daily=daily)
     harmed = harm_mod.harmed_records(m, spells, event_majority=hh_cfg.get("event_majority", True))
     near = harm_mod.near_harm(m, harmed, spells)
     lap("prepare")

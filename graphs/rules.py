@@ -20,8 +20,10 @@ calendar days (last date - first date < W days). Counted "events" are distinct `
 - **serial_perpetrator** — a person in an offender role in events of ``event_types``
   (domestic_abuse) against ``min_victims`` (2) or more victims (persons harmed in those events,
   roles ``victim_roles`` if set) who are pairwise not connected: no household in common (any of
-  their recorded households) and no event together other than one he is in; the events against
-  each pair less than ``window_days`` (1095) apart.
+  their recorded households), no event together other than one he is in, and not harmed in the
+  same incident with him (one incident is one relationship); the events against each pair less
+  than ``window_days`` (1095) apart. A victim recorded at no household at all cannot be shown to
+  be unconnected and is left out.
 - **escalation** — for a child (harmed while under 18 by date of birth, or in a child role when no
   date of birth is known) and for a household (the harmed person's household at the time), its
   harm notifications are *rising in frequency*: at least ``min_recent`` (4) in the ``recent_days``
@@ -252,8 +254,14 @@ def serial_perpetrator(m: pl.DataFrame, min_victims: int = 2, window_days: int =
     together = (pairs_u.join(pe.rename({"person_id": "victim"}), on="victim")
                 .join(pe.rename({"person_id": "victim2"}), on=["victim2", "event_key"]))
     together = together.join(pe.rename({"person_id": "perp"}), on=["perp", "event_key"], how="anti")
-    connected = pl.concat([shared_h, together.select("perp", "victim", "victim2").unique()]).unique()
-    free = pairs_u.join(connected, on=["perp", "victim", "victim2"], how="anti")
+    # connection 3: harmed in the same incident with him (one relationship, not two)
+    same = pairs.filter(pl.col("event_key") == pl.col("event_key2")).select("perp", "victim", "victim2").unique()
+    connected = pl.concat([shared_h, together.select("perp", "victim", "victim2").unique(), same]).unique()
+    # a victim recorded at no household cannot be shown to be unconnected: left out
+    housed = ph.select("person_id").unique()
+    free = (pairs_u.join(connected, on=["perp", "victim", "victim2"], how="anti")
+            .join(housed.rename({"person_id": "victim"}), on="victim", how="semi")
+            .join(housed.rename({"person_id": "victim2"}), on="victim2", how="semi"))
     if free.height == 0:
         return empty_findings()
     # the largest set of pairwise-unconnected victims per perpetrator (networkx on tiny graphs)

@@ -244,3 +244,13 @@ def test_every_finding_carries_reason_and_evidence():
     for r in f.iter_rows(named=True):
         assert r["explanation"] and r["events"] and r["persons"] and r["evidence_hash"]
         assert r["severity"] in ("high", "medium", "low")
+
+
+def test_serial_perpetrator_not_for_one_incident_or_unhoused_victims():
+    w = World()
+    # mother and child harmed in the same incident, recorded at different addresses: one relationship
+    w.add("e1", "police", "domestic_abuse", day(0), ("M", "victim", "h1"), ("K", "child_present", "h9"),
+          ("P", "suspect", "h1"))
+    # a victim recorded at no household cannot be shown to be unconnected
+    w.add("e2", "police", "domestic_abuse", day(100), ("X", "victim", None), ("P", "suspect", None))
+    assert found(w.run(), "serial_perpetrator") == []
