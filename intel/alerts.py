@@ -74,17 +74,22 @@ def _severe_enough(acfg: dict[str, Any], rule: str, severity: str) -> bool:
 
 # --- reading ----------------------------------------------------------------------------------
 
-_LIST_SQL = """
-WITH latest AS (
-    SELECT alert_id, status, by_name, reason, acted_at,
-           row_number() OVER (PARTITION BY alert_id ORDER BY acted_at DESC,
+def _list_sql(where: str = "TRUE") -> str:
+    """Alerts (those matching ``where``) with their status: the latest alert_event's, else 'new'."""
+    return f"""
+WITH a AS (SELECT * FROM alerts WHERE {where}),
+latest AS (
+    SELECT alert_id, status, row_number() OVER (PARTITION BY alert_id ORDER BY acted_at DESC,
                               CASE status WHEN 'closed' THEN 0 ELSE 1 END) AS rn
-    FROM alert_events)
+    FROM alert_events WHERE alert_id IN (SELECT alert_id FROM a))
 SELECT a.*, coalesce(l.status, 'new') AS status, p.status AS person_status, p.merged_into
-FROM alerts a
+FROM a
 LEFT JOIN latest l ON l.alert_id = a.alert_id AND l.rn = 1
 LEFT JOIN persons p ON p.person_id = a.person_id
 """
+
+
+_LIST_SQL = _list_sql()
 
 
 def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) -> list[dict[str, Any]]:
@@ -138,7 +143,7 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
 
 
 def get_alert(store: Store, alert_id: str) -> dict[str, Any]:
-    rows = store.rows(f"SELECT * FROM ({_LIST_SQL}) t WHERE alert_id = ?", [alert_id])
+    rows = store.rows(f"SELECT * FROM ({_list_sql('alert_id = ?')}) t", [alert_id])
     if not rows:
         raise NotFound(f"no alert {alert_id!r}")
     return _shape(store, rows)[0]
@@ -147,8 +152,7 @@ def get_alert(store: Store, alert_id: str) -> dict[str, Any]:
 def list_alerts_for(store: Store, person_ids: list[str], household_key: str | None = None) -> list[dict[str, Any]]:
     """Alerts about any of these (current) person ids or this household."""
     rows = store.rows(
-        f"SELECT * FROM ({_LIST_SQL}) t WHERE list_contains(?::VARCHAR[], person_id) "
-        "OR list_has_any(coalesce(person_ids, []::VARCHAR[]), ?::VARCHAR[]) OR household_key = ? "
+        f"SELECT * FROM ({_list_sql('list_contains(?::VARCHAR[], person_id) OR list_has_any(coalesce(person_ids, []::VARCHAR[]), ?::VARCHAR[]) OR household_key = ?')}) t "
         "ORDER BY raised_at DESC, alert_id DESC", [person_ids, person_ids, household_key])
     return _shape(store, rows, with_history=False)
 
