@@ -137,7 +137,7 @@ def main() -> None:
         mentions_after = store.scalar("SELECT count(*) FROM mentions")
 
         cfg = load_config()
-        people = [r[0] for r in store.df("SELECT person_id FROM persons WHERE status = 'active' ORDER BY person_id").rows()]
+        people = [r["person_id"] for r in store.rows("SELECT person_id FROM persons WHERE status = 'active' ORDER BY person_id")]
         rng = random.Random(args.seed)
         sample = rng.sample(people, min(args.chronologies, len(people)))
         chronology(store, person_id=sample[0], config=cfg)  # warm-up (imports, caches)
