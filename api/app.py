@@ -139,6 +139,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     app.state.audit = AuditWriter(owner)
     app.state.runs = RunManager(owner, cfg, run_options)
     app.state.runs.drain_at_start()
+    app.state.runs.refresh_search_index()
     app.add_middleware(AuditMiddleware)
     install(app)
 

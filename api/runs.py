@@ -46,6 +46,39 @@ class RunManager:
         self._state = threading.Lock()          # guards current_run and the queue hand-over
         self.current_run: str | None = None
         self.thread: threading.Thread | None = None
+        self._refresh_lock = threading.Lock()   # one search-index rebuild at a time
+        self._refresh_wanted = threading.Event()
+        self._refresher: threading.Thread | None = None
+
+    # -- the search index ------------------------------------------------------------------
+    def refresh_search_index(self, store: Store | None = None) -> None:
+        """Rebuild intel.search's index now if it is stale (search reads the live tables meanwhile)."""
+        from intel.search import index_is_current, refresh_index
+
+        session = store or self.store.session()
+        try:
+            with self._refresh_lock:
+                if not index_is_current(session):
+                    refresh_index(session)
+        except Exception:  # noqa: BLE001 - search falls back to the live tables; say why on stderr
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            if store is None:
+                session.close()
+
+    def refresh_later(self) -> None:
+        """Rebuild the search index in the background (after a decision), coalescing requests."""
+        self._refresh_wanted.set()
+        with self._state:
+            if self._refresher is not None and self._refresher.is_alive():
+                return
+            self._refresher = threading.Thread(target=self._refresh_loop, name="search-index", daemon=True)
+            self._refresher.start()
+
+    def _refresh_loop(self) -> None:
+        while self._refresh_wanted.is_set():
+            self._refresh_wanted.clear()
+            self.refresh_search_index()
 
     # -- runs ------------------------------------------------------------------------------
     def start(self, drop_dir: str, by: str) -> str:
@@ -79,6 +112,7 @@ class RunManager:
             try:
                 while True:
                     self.apply_queue(session)
+                    self.refresh_search_index(session)
                     with self._state:
                         if not self._pending(session):
                             self.current_run = None
@@ -88,9 +122,12 @@ class RunManager:
                 self.identity_lock.release()
 
     def wait(self, timeout: float | None = None) -> None:
-        thread = self.thread
-        if thread is not None:
-            thread.join(timeout)
+        """Wait for the run in progress and any search-index rebuild (tests, shutdown)."""
+        for thread in (self.thread, self._refresher):
+            if thread is not None:
+                thread.join(timeout)
+        with self._refresh_lock:
+            pass
 
     # -- decisions -------------------------------------------------------------------------
     def decide(self, store: Store, a: str, b: str, decision: str, by: str, reason: str) -> tuple[int, dict[str, Any]]:
@@ -122,6 +159,7 @@ class RunManager:
             result = decide(store, a, b, decision, by, reason, config=self.config)
         finally:
             self.identity_lock.release()
+        self.refresh_later()
         return 200, {"status": "applied", **result}
 
     def _pending(self, store: Store) -> list[dict[str, Any]]:

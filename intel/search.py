@@ -3,11 +3,15 @@ and a postcode, tolerant of typos, nicknames, swapped day and month, and moved h
 
 Two steps, so that it stays fast at a million mentions:
 
-1. **Blocking in SQL** (DuckDB scans the mentions once): a mention is a candidate if its surname
-   starts with the same letter and is Jaro-Winkler >= ``block_jw`` to the query's (or a part of a
-   double-barrelled one is); or its forename (or the formal form of a nickname) is close and its
-   date of birth or postcode matches; or its date of birth is the query's or the query's with
-   day and month swapped.
+1. **Blocking in SQL**, over ``search_index`` (one row per mention and surname key, sorted by
+   key; rebuilt after each run and decision, see :func:`refresh_index`; the live tables while it
+   is stale). A mention is a candidate if its surname (or a part of a double-barrelled one) has
+   the same first letter and Jaro-Winkler >= ``BLOCK_JW`` to the query's AND one more identifier
+   is near (forename close or a form of the same formal name; dob with two of day / month /
+   year equal or day and month swapped; the same postcode); or its date of birth is the query's
+   or the query's with day and month swapped; or its postcode is the query's and its forename
+   is near. So a common surname alone never brings in thousands of records, the surname block
+   reads only its letter's row groups, and the others are ART index lookups.
 2. **Scoring in Python** (rapidfuzz) of each candidate mention, field by field, weighted over the
    fields the query gives; a person's score is its best mention's. Field scores:
 
@@ -145,6 +149,45 @@ def postcode_score(q: str, p: str | None) -> float | None:
     return 0.0
 
 
+# One row per mention and surname key: the surname, and each part of a double-barrelled one.
+_INDEX_ROWS_SQL = (
+    "SELECT pm.person_id, m.mention_id, m.forename, m.surname, m.dob, m.postcode, k.sur_key "
+    "FROM mentions m JOIN person_mentions pm USING (mention_id), "
+    "(SELECT unnest(CASE WHEN m.surname IS NULL THEN [NULL::VARCHAR] ELSE list_filter(list_distinct(list_append("
+    "string_split(replace(m.surname, ' ', '-'), '-'), m.surname)), lambda x: x <> '') END) AS sur_key) k")
+
+
+def index_stamp(store: Store) -> str:
+    """What the search index must have been built from: changes with every ingest and every
+    change of persons (each writes mentions or person_history)."""
+    r = store.connection.execute(
+        "SELECT (SELECT count(*) FROM mentions), (SELECT max(ingested_at) FROM mentions), "
+        "(SELECT coalesce(max(history_id), 0) FROM person_history), (SELECT count(*) FROM person_mentions)").fetchone()
+    return "|".join(str(v) for v in r)
+
+
+def index_is_current(store: Store) -> bool:
+    row = store.connection.execute("SELECT stamp FROM search_index_meta").fetchall()
+    return bool(row) and row[0][0] == index_stamp(store)
+
+
+def refresh_index(store: Store) -> dict[str, Any]:
+    """(Re)build ``search_index``: every mention's search identifiers and person, ordered by
+    surname so that a surname block reads only its row groups. Search uses it only while it is
+    current (:func:`index_is_current`); otherwise it reads the live tables (slower, same answer)."""
+    with store.transaction():
+        stamp = index_stamp(store)
+        store.execute(
+            f"CREATE OR REPLACE TABLE search_index AS SELECT * FROM ({_INDEX_ROWS_SQL}) "
+            "ORDER BY sur_key, forename, dob")
+        store.execute("CREATE INDEX search_index_dob ON search_index (dob)")
+        store.execute("CREATE INDEX search_index_postcode ON search_index (postcode)")
+        store.execute("DELETE FROM search_index_meta")
+        store.execute("INSERT INTO search_index_meta VALUES (?, now())", [stamp])
+        n = store.scalar("SELECT count(DISTINCT mention_id) FROM search_index")
+    return {"stamp": stamp, "mentions": n}
+
+
 def search_persons(
     store: Store,
     *,
@@ -169,44 +212,52 @@ def search_persons(
     if limit < 1 or offset < 0:
         raise IntelError("limit must be at least 1 and offset at least 0")
 
-    ors, params = [], []
-    if q_sur:
-        parts = [p for p in q_sur.replace(" ", "-").split("-") if p]
-        ors.append("(left(m.surname, 1) = ? AND jaro_winkler_similarity(m.surname, ?) >= ?)")
-        params += [q_sur[0], q_sur, BLOCK_JW]
-        if len(parts) > 1:
-            ors.append("m.surname IN (SELECT unnest(?))")
-            params.append(parts)
-        ors.append("(contains(m.surname, '-') AND list_has_any(string_split(m.surname, '-'), ?))")
-        params.append(parts)
-    if q_fore and (q_dob or q_pc):
+    # Blocking: each block is a conjunction of two identifiers, so a common surname alone (or a
+    # common forename alone) never brings in thousands of records. Blocks are separate queries
+    # (UNION), each led by its cheapest filter; the index is sorted by surname key, so a surname
+    # block reads only the row groups of its first letter.
+    fore_sql, fore_params = None, []
+    if q_fore:
         forms = sorted(_forms(q_fore) | {n for n, fs in _nicknames().items() if fs & _forms(q_fore)})
-        other = []
-        if q_dob:
-            other.append("year(m.dob) = ?")
-            params_other = [q_dob.year]
-        else:
-            params_other = []
-        if q_pc:
-            other.append("m.postcode = ?")
-            params_other.append(q_pc)
-        ors.append(f"((m.forename IN (SELECT unnest(?)) OR (left(m.forename, 1) = ? AND "
-                   f"jaro_winkler_similarity(m.forename, ?) >= ?)) AND ({' OR '.join(other)}))")
-        params += [forms, q_fore[0], q_fore, BLOCK_JW, *params_other]
+        fore_sql = ("(list_contains(?, m.forename) OR (left(m.forename, 1) = ? AND "
+                    "jaro_winkler_similarity(m.forename, ?) >= ?))")
+        fore_params = [forms, q_fore[0], q_fore, BLOCK_JW]
+    dob_sql, dob_params = None, []
     if q_dob:
-        dobs = [q_dob] + ([_swapped(q_dob)] if _swapped(q_dob) else [])
-        ors.append("m.dob IN (SELECT unnest(?::DATE[]))")
-        params.append(dobs)
-    if q_pc and not q_fore and not q_sur:
-        ors.append("m.postcode = ?")
-        params.append(q_pc)
+        swapped = _swapped(q_dob)
+        # two of day / month / year equal, or day and month swapped
+        dob_sql = ("(((year(m.dob) = ?)::INT + (month(m.dob) = ?)::INT + (day(m.dob) = ?)::INT) >= 2"
+                   + (" OR m.dob = ?)" if swapped else ")"))
+        dob_params = [q_dob.year, q_dob.month, q_dob.day] + ([swapped] if swapped else [])
+    pc_sql, pc_params = ("m.postcode = ?", [q_pc]) if q_pc else (None, [])
+    blocks: list[tuple[str, list[Any]]] = []
+    if q_sur:
+        if fore_sql and q_dob:  # a namesake born years apart is not a candidate
+            near = (f"({fore_sql} AND (m.dob IS NULL OR m.dob BETWEEN ? AND ?))",
+                    fore_params + [date(max(q_dob.year - 2, 1), 1, 1), date(min(q_dob.year + 2, 9999), 12, 31)])
+        else:
+            near = (fore_sql, fore_params)
+        others = [(x, p) for x, p in (near, (dob_sql, dob_params), (pc_sql, pc_params)) if x]
+        other_sql = "(" + " OR ".join(x for x, _ in others) + ")"
+        other_params = [v for _, p in others for v in p]
+        keys = sorted({q_sur} | {p for p in q_sur.replace(" ", "-").split("-") if p})
+        for k in keys:
+            blocks.append((f"m.sur_key >= ? AND m.sur_key < ? AND jaro_winkler_similarity(m.sur_key, ?) >= ? "
+                           f"AND {other_sql}", [k[0], chr(ord(k[0]) + 1), k, BLOCK_JW, *other_params]))
+    # the rest are equality lookups, answered by the index's ART indexes on dob and postcode
+    if q_dob:
+        for d in [q_dob] + ([_swapped(q_dob)] if _swapped(q_dob) else []):
+            blocks.append(("m.dob = ?", [d]))
+    if pc_sql and fore_sql:
+        blocks.append((f"{pc_sql} AND {fore_sql}", pc_params + fore_params))
+    elif pc_sql and not q_sur:
+        blocks.append((pc_sql, pc_params))
 
-    cur = store.connection.execute(
-        "SELECT pm.person_id, m.mention_id, m.forename, m.surname, m.dob, m.postcode "
-        "FROM (SELECT mention_id, forename, surname, dob, postcode FROM mentions m WHERE "
-        + " OR ".join(ors) + f" LIMIT {MAX_CANDIDATE_MENTIONS + 1}) m "
-        "JOIN person_mentions pm USING (mention_id)", params)
-    rows = cur.fetchall()
+    source = "search_index m" if index_is_current(store) else f"({_INDEX_ROWS_SQL}) m"
+    sql = " UNION ".join(f"SELECT person_id, mention_id, forename, surname, dob, postcode FROM {source} WHERE {b}"
+                         for b, _ in blocks)
+    params = [v for _, p in blocks for v in p]
+    rows = store.connection.execute(f"SELECT * FROM ({sql}) LIMIT {MAX_CANDIDATE_MENTIONS + 1}", params).fetchall()
     truncated = len(rows) > MAX_CANDIDATE_MENTIONS
 
     total_weight = sum(WEIGHTS[k] for k in given)
@@ -227,15 +278,16 @@ def search_persons(
             continue
         counts[person_id] = counts.get(person_id, 0) + 1
         held = best.get(person_id)
-        if held is None or score > held["score"] or (score == held["score"] and mention_id < held["_mention"]):
-            best[person_id] = {"person_id": person_id, "score": round(score, 4), "forename": f, "surname": s,
+        if held is None or (-score, mention_id) < (-held["_raw"], held["_mention"]):
+            best[person_id] = {"person_id": person_id, "score": round(score, 4), "_raw": score, "forename": f, "surname": s,
                                "dob": d, "postcode": p,
                                "field_scores": {k: None if v is None else round(v, 3) for k, v in fields.items()},
                                "_mention": mention_id}
-    ranked = sorted(best.values(), key=lambda c: (-c["score"], c["person_id"]))
+    ranked = sorted(best.values(), key=lambda c: (-c["_raw"], c["person_id"]))
     page = ranked[offset: offset + limit]
     for c in page:
         c.pop("_mention")
+        c.pop("_raw")
         c["matched_mentions"] = counts[c["person_id"]]
     return {
         "query": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in given.items()},

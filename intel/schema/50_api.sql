@@ -53,3 +53,19 @@ CREATE TABLE IF NOT EXISTS api_decision_outcomes (
     decision_id  BIGINT,
     error        VARCHAR
 );
+
+-- Person search's index (intel/search.py refresh_index): every mention's search identifiers and
+-- person, ordered by surname; rebuilt by the API after each run and decision. Used only while
+-- its stamp matches the store (otherwise search reads the live tables).
+CREATE TABLE IF NOT EXISTS search_index (
+    person_id   VARCHAR,
+    mention_id  VARCHAR,
+    forename    VARCHAR,
+    surname     VARCHAR,
+    dob         DATE,
+    postcode    VARCHAR
+);
+CREATE TABLE IF NOT EXISTS search_index_meta (
+    stamp     VARCHAR NOT NULL,
+    built_at  TIMESTAMP NOT NULL
+);

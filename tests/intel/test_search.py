@@ -75,3 +75,22 @@ def test_field_scores():
     assert dob_score(date(1990, 3, 4), None) is None
     assert postcode_score("NB1 4QL", "NB1 4XX") == 0.7 and postcode_score("NB1 4QL", "NB1 9ZZ") == 0.4
     assert surname_score("jones", "smith-jones") >= 0.95
+
+
+def test_index_gives_the_live_answer_and_goes_stale_when_the_store_changes(store):
+    from intel.search import index_is_current, refresh_index
+
+    _people(store, ROWS)
+    queries = [dict(forename="Billy", surname="O'Brien", dob="1990-03-04"), dict(surname="obrien", dob="1990-04-03"),
+               dict(forename="sarah", surname="Jones"), dict(dob="04/03/1990", postcode="nb1 4ql"),
+               dict(surname="oberon", postcode="NB1 4QL")]
+    live = [search_persons(store, **q) for q in queries]
+    assert not index_is_current(store)
+    assert refresh_index(store)["mentions"] == len(ROWS)
+    assert index_is_current(store)
+    assert [search_persons(store, **q) for q in queries] == live
+    store.execute("UPDATE person_mentions SET person_id = 'P9' WHERE mention_id = 'police:1'")
+    store.execute("INSERT INTO person_history VALUES (1, now(), 'split', 'P9', 'P1', ['police:1'], NULL, 'x', 'y')")
+    assert not index_is_current(store)          # a change of persons: the live tables answer
+    out = search_persons(store, forename="bill", surname="obrien", dob="1990-03-04")
+    assert {c["person_id"] for c in out["candidates"]} >= {"P1", "P9"}
