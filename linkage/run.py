@@ -16,9 +16,9 @@ in one documented way: its term-frequency tables move as mentions arrive, and an
 rescores only the pairs touching new and changed mentions, so a link between two unchanged
 mentions keeps the probability it had when it was scored. Measured on a generated world
 (150 households, seed 5, 30 nightly drops linked every 10 drops, 3,153 mentions, model of commit
-20def20): 7,654 of 12,926 links differed from a full rescoring by at most 0.028, 19 of them on
-the other side of the 0.999 threshold, and the persons differed by one merge (484 persons
-incremental, 483 after `intel link --full`). A periodic `--full` run realigns them; the ids
+1c69da3): 7,339 of 12,756 links differed from a full rescoring by at most 0.029, 9 of them on
+the other side of the 0.999 threshold, and the persons differed by one merge (479 persons
+incremental, 478 after `intel link --full`). A periodic `--full` run realigns them; the ids
 stay stable through it.
 
 All writes of one run happen in one ``store.transaction()``: a crash leaves the previous state.
