@@ -8,7 +8,7 @@ from bench.analytics import validate
 
 
 def test_planted_cases_found_and_precision_against_true_world(tmp_path):
-    res = validate(households=300, seed=3, persons="truth", workdir=tmp_path)
+    res = validate(households=1000, seed=8, persons="truth", workdir=tmp_path)
     per_rule = res["per_rule"]
     # a planted case missed here is one the true world cannot show either
     assert [m for m in res["missed_planted"] if m["found_in_true_world"]] == []
