@@ -241,9 +241,14 @@ def blocking_counts(store: Store, exact: bool) -> dict:
 
 def blocking_recall(store: Store, truth: pl.DataFrame) -> dict:
     """Share of true pairs that the blocking rules put forward (scored at all, any probability)."""
-    from linkage.model import load_or_train, open_linker
+    import copy
 
-    model = load_or_train(store)
+    from linkage.model import load_or_train, open_linker, settings_creator
+
+    model = copy.deepcopy(load_or_train(store))
+    # the blocking rules of the code, not those saved with an older model
+    model.settings["blocking_rules_to_generate_predictions"] = \
+        settings_creator().create_settings_dict("duckdb")["blocking_rules_to_generate_predictions"]
     with open_linker(store, model) as s:
         pred = s.linker.inference.predict(warning_mode="never")
         cand = store.df(f"SELECT mention_id_l AS a, mention_id_r AS b FROM {pred.physical_name}")
@@ -276,6 +281,12 @@ def scale_run(n_target: int, workdir: Path, with_cluster: bool = True) -> dict:
     t_prep = time.perf_counter() - t
     res: dict = {"bench": "scale", "target_mentions": n_target, "households": households,
                  "generate_and_ingest_s": round(t_prep, 1)}
+    return scale_on_store(db, res, with_cluster)
+
+
+def scale_on_store(db: Path, res: dict | None = None, with_cluster: bool = True) -> dict:
+    """Train + predict (+ cluster) timed on an existing store (--db)."""
+    res = res if res is not None else {"bench": "scale"}
     with Store(db) as store, PeakRSS() as mem:
         res["mentions"] = int(store.rows("SELECT count(*) AS n FROM mentions")[0]["n"])
         t0 = time.perf_counter()
@@ -370,6 +381,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="", help="scale sizes in mentions, e.g. 100000,1000000")
     ap.add_argument("--world-households", type=int, default=0)
     ap.add_argument("--workdir", default="")
+    ap.add_argument("--db", default="", help="time train + predict (+ cluster) and incremental on this existing store")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(","))) or {"febrl4", "historical", "world", "blocking", "scale",
                                                         "incremental", "overhead"}
@@ -380,6 +392,14 @@ def main() -> None:
     out({"bench": "setup", "cpus": os.cpu_count(), "workdir": str(workdir), "sizes": sizes,
          "world_households": hh, "threshold": threshold()})
     try:
+        if args.db:
+            r = scale_on_store(Path(args.db), with_cluster="scale" in only)
+            if "blocking" in only:
+                with Store(r["db"]) as store:
+                    out({"bench": "blocking", "mentions": r["mentions"], **blocking_counts(store, exact=False)})
+            if "incremental" in only:
+                incremental_run(Path(args.db), 5000)
+            return
         if "febrl4" in only:
             rows, truth = febrl4()
             accuracy_run("febrl4", rows, truth, workdir)
