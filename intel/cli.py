@@ -104,13 +104,15 @@ def generate(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the drop and its ground truth into.")],
     households: Annotated[int, typer.Option(help="Number of households in the world.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same world.")] = 1,
+    nightly_days: Annotated[int, typer.Option(
+        help="Hold back the last N days' events as daily drops in OUT_DIR/nightly/YYYY-MM-DD/.")] = 0,
 ) -> None:
-    """Write a deterministic synthetic safeguarding world: a drop in the contract plus ground truth."""
+    """Write a deterministic synthetic safeguarding world: OUT_DIR/drop/ in the contract, OUT_DIR/truth/."""
     from fixtures.world import generate_world
 
     if households < 1:
         fail(f"--households must be at least 1, got {households}")
-    emit(run_guarded(lambda: generate_world(out_dir, households=households, seed=seed)))
+    emit(run_guarded(lambda: generate_world(out_dir, households=households, seed=seed, nightly_days=nightly_days)))
 
 
 @app.command()
