@@ -82,10 +82,9 @@ latest AS (
     SELECT alert_id, status, row_number() OVER (PARTITION BY alert_id ORDER BY acted_at DESC,
                               CASE status WHEN 'closed' THEN 0 ELSE 1 END) AS rn
     FROM alert_events WHERE alert_id IN (SELECT alert_id FROM a))
-SELECT a.*, coalesce(l.status, 'new') AS status, p.status AS person_status, p.merged_into
+SELECT a.*, coalesce(l.status, 'new') AS status
 FROM a
 LEFT JOIN latest l ON l.alert_id = a.alert_id AND l.rn = 1
-LEFT JOIN persons p ON p.person_id = a.person_id
 """
 
 
@@ -100,10 +99,14 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) 
                             [[r["alert_id"] for r in rows]]):
             history.setdefault(h.pop("alert_id"), []).append(
                 {"action": h["action"], "status": h["status"], "by": h["by_name"], "reason": h["reason"], "at": h["acted_at"]})
+    subjects = sorted({r["person_id"] for r in rows if r["person_id"]})
+    merged = {r["person_id"] for r in store.rows(
+        f"SELECT person_id FROM persons WHERE status = 'merged' AND person_id IN ({', '.join('?' * len(subjects))})",
+        subjects)} if subjects else set()
     out = []
     for r in rows:
         person = r["person_id"]
-        if r.get("person_status") == "merged" and person is not None:
+        if person in merged:
             from linkage.identity import resolve_person_id
 
             person = resolve_person_id(store, person)
@@ -151,9 +154,14 @@ def get_alert(store: Store, alert_id: str) -> dict[str, Any]:
 
 def list_alerts_for(store: Store, person_ids: list[str], household_key: str | None = None) -> list[dict[str, Any]]:
     """Alerts about any of these (current) person ids or this household."""
-    rows = store.rows(
-        f"SELECT * FROM ({_list_sql('list_contains(?::VARCHAR[], person_id) OR list_has_any(coalesce(person_ids, []::VARCHAR[]), ?::VARCHAR[]) OR household_key = ?')}) t "
-        "ORDER BY raised_at DESC, alert_id DESC", [person_ids, person_ids, household_key])
+    # narrow first (three columns), then the whole rows by primary key
+    ids = [r["alert_id"] for r in store.rows(
+        "SELECT alert_id FROM alerts WHERE list_contains(?::VARCHAR[], person_id) "
+        "OR list_has_any(person_ids, ?::VARCHAR[]) OR household_key = ?", [person_ids, person_ids, household_key])]
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    rows = store.rows(f"SELECT * FROM ({_list_sql(f'alert_id IN ({marks})')}) t ORDER BY raised_at DESC, alert_id DESC", ids)
     return _shape(store, rows, with_history=False)
 
 

@@ -35,8 +35,8 @@ SOURCES = ("police", "social_care", "health")
 _EVENT_FIELDS = ("dash_risk", "initial_rag", "final_rag", "decision_date", "outcome", "referral_source",
                  "presentation", "safeguarding_concern", "location_postcode")
 
-_M_COLS = ("mention_id, source, record_id, event_key, event_id, event_date, role, event_type, forename_raw, "
-           "middle_names_raw, surname_raw, dob, sex, address_raw, postcode_raw, postcode, household_key, restriction")
+_M_COLS = ("mention_id, source, event_key, event_id, event_date, role, event_type, forename_raw, "
+           "middle_names_raw, surname_raw, dob, address_raw, postcode, household_key, restriction")
 _E_COLS = ("event_key, dash_risk, initial_rag, final_rag, decision_date, outcome, referral_source, presentation, "
            "safeguarding_concern, location_postcode")
 
@@ -160,16 +160,24 @@ def _day(value: datetime | date) -> date:
 
 
 def _harm_flags(rows: list[dict[str, Any]], harm_cfg: dict[str, Any]) -> list[bool]:
-    if not rows:
-        return []
-    from graphs.harm import harm_expr
+    """Whether each row is a person harmed by its event: graphs.harm.harm_expr's rule, row by row
+    (a chronology has tens of rows; a polars frame per call would cost more than the rule)."""
+    police, sc, health = (harm_cfg.get(k, {}) for k in ("police", "social_care", "health"))
+    need_concern = health.get("requires_safeguarding_concern", True)
 
-    frame = pl.DataFrame(
-        {c: [r[c] for r in rows] for c in ("source", "event_type", "role", "final_rag", "presentation")}
-        | {"safeguarding_concern": [r["safeguarding_concern"] for r in rows]},
-        schema={"source": pl.Utf8, "event_type": pl.Utf8, "role": pl.Utf8, "final_rag": pl.Utf8,
-                "presentation": pl.Utf8, "safeguarding_concern": pl.Boolean})
-    return frame.select(harm_expr(harm_cfg).alias("h"))["h"].to_list()
+    def harmed(r: dict[str, Any]) -> bool:
+        src = r["source"]
+        if src == "police":
+            return r["event_type"] in police.get("event_types", []) and r["role"] in police.get("roles", [])
+        if src == "social_care":
+            return r["role"] in sc.get("roles", []) and (
+                r["final_rag"] in sc.get("final_rags", []) or r["event_type"] in sc.get("event_types", []))
+        if src == "health":
+            return (r["role"] in health.get("roles", []) and r["presentation"] in health.get("presentations", [])
+                    and (bool(r["safeguarding_concern"]) or not need_concern))
+        return False
+
+    return [harmed(r) for r in rows]
 
 
 def _spells(rows: list[dict[str, Any]], key: str = "person_id") -> list[dict[str, Any]]:
