@@ -83,7 +83,7 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     daily = daily_households(m)
     if hh_cfg.get("smooth_old_addresses", True):
         m, daily = smooth_old_addresses(m, daily=daily, return_daily=True)
-    spells = household_spells(m, daily=daily)
+    spells = household_spells(m, daily=daily, boundary=hh_cfg.get("boundary", "midpoint"))
     harmed = harm_mod.harmed_records(m, spells, event_majority=hh_cfg.get("event_majority", True))
     near = harm_mod.near_harm(m, harmed, spells)
     lap("prepare")

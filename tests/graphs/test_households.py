@@ -26,9 +26,9 @@ MENTIONS = _m([
 ])
 
 
-def _on(pid, d):
+def _on(pid, d, boundary="at_record"):
     q = pl.DataFrame({"person_id": [pid], "date": [d]})
-    return household_on_date(household_spells(MENTIONS), q)["household_key"][0]
+    return household_on_date(household_spells(MENTIONS, boundary=boundary), q)["household_key"][0]
 
 
 def test_at_or_before_else_after():
@@ -42,8 +42,15 @@ def test_at_or_before_else_after():
     assert _on("Z", D(2020, 3, 1)) is None
 
 
+def test_midpoint_boundary_takes_the_nearest_record():
+    assert _on("A", D(2020, 8, 1), "midpoint") == "h2"   # nearer the 2021-01-01 record than 2020-01-01
+    assert _on("A", D(2020, 7, 1), "midpoint") == "h1"
+    assert _on("A", D(2020, 7, 2), "midpoint") == "h2"   # 2020-07-02 is the day half way (ties: later)
+    assert _on("A", D(2019, 1, 1), "midpoint") == "h1" and _on("A", D(2030, 1, 1), "midpoint") == "h1"
+
+
 def test_spells_collapse_runs_and_bound_them():
-    s = household_spells(MENTIONS).filter(pl.col("person_id") == "A")
+    s = household_spells(MENTIONS, boundary="at_record").filter(pl.col("person_id") == "A")
     assert s["household_key"].to_list() == ["h1", "h2", "h1"]
     assert s["start"].to_list() == [None, D(2021, 1, 1), D(2022, 1, 1)]
     assert s["end"].to_list() == [D(2021, 1, 1), D(2022, 1, 1), None]
@@ -51,7 +58,7 @@ def test_spells_collapse_runs_and_bound_them():
 
 def test_residents_and_person_household_edges():
     places = pl.DataFrame({"household_key": ["h1", "h2"], "date": [D(2021, 6, 1), D(2021, 6, 1)]})
-    r = residents_on(household_spells(MENTIONS), places)
+    r = residents_on(household_spells(MENTIONS, boundary="at_record"), places)
     assert r.select("household_key", "resident").rows() == [("h2", "A")]
     e = person_households(MENTIONS).filter(pl.col("household_key") == "h1")
     assert e["first_seen"][0] == D(2020, 1, 1) and e["last_seen"][0] == D(2022, 1, 1) and e["n_mentions"][0] == 2
@@ -65,7 +72,7 @@ def test_spell_lookup_equals_the_nearest_mention_rule(records, day):
     base = D(2020, 1, 1).toordinal()
     m = _m([("A", D.fromordinal(base + d), h) for d, h in records])
     q = pl.DataFrame({"person_id": ["A"], "date": [D.fromordinal(base + day)]})
-    got = household_on_date(household_spells(m), q)["household_key"][0]
+    got = household_on_date(household_spells(m, boundary="at_record"), q)["household_key"][0]
     known = [(d, h) for d, h in records if h is not None]
     if not known:
         assert got is None
@@ -111,3 +118,27 @@ def test_address_variants_take_the_uprn_sent_with_them():
     r = resolve_household_keys(m)
     assert r["household_key"].to_list() == ["uprn:1001", "uprn:1001", "addr:NM8 5AS|2 3|holly", "addr:NM1 1AA|9|oak"]
     assert r["household_key_sent"][1] == "addr:3 holly avenue northmoor|NM8 5AS"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.sampled_from(["h1", "h2", "h3", None])), min_size=1, max_size=12),
+       st.integers(-50, 450))
+def test_midpoint_lookup_equals_the_nearest_record(records, day):
+    """Property: with the midpoint boundary, the household is that of the nearest record in time
+    (ties to the later one), by brute force."""
+    base = D(2020, 1, 1).toordinal()
+    m = _m([("A", D.fromordinal(base + d), h) for d, h in records])
+    q = pl.DataFrame({"person_id": ["A"], "date": [D.fromordinal(base + day)]})
+    got = household_on_date(household_spells(m, boundary="midpoint"), q)["household_key"][0]
+    known = [(d, h) for d, h in records if h is not None]
+    if not known:
+        assert got is None
+        return
+
+    def pick(d0):
+        hs = [h for d, h in known if d == d0]
+        return sorted(set(hs), key=lambda h: (-hs.count(h), h))[0]
+
+    days = sorted({d for d, _ in known})
+    best = min(days, key=lambda d: (abs(d - day), -d))
+    assert got == pick(best)
