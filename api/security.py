@@ -43,11 +43,25 @@ class Principal:
 
 
 def db(request: Request):
-    """A Store over a cursor of its own for this request (MVCC: sees the last committed state)."""
+    """A Store over a cursor of its own for this request (MVCC: sees the last committed state).
+
+    A GET runs in one read transaction, so all its queries see the same snapshot: a run that
+    commits while a chronology is being built cannot give it half the old state and half the
+    new. Other methods use autocommit and the library's own transactions, which commit before
+    the response is sent."""
     session = request.app.state.store.session()
+    snapshot = request.method in ("GET", "HEAD")
     try:
+        if snapshot:
+            session.execute("BEGIN TRANSACTION")
+            session._in_transaction = True  # library code asking for a transaction joins this one
         yield session
     finally:
+        if snapshot:
+            try:
+                session.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - nothing was written; the cursor is closed next
+                pass
         session.close()
 
 

@@ -95,6 +95,10 @@ def test_refusals_never_say_whether_a_person_exists(api):
         assert tom["detail"] == ghost["detail"] and tom["title"] == ghost["title"]
     is_problem(api.get("marac", f"/households/{i['hh_tom']}/chronology"), 403, "forbidden-subject")
     is_problem(api.get("marac", "/households/addr:nowhere|ZZ1 1ZZ/chronology"), 403, "forbidden-subject")
+    # no token: the same 401 for a real and an unknown person
+    r401 = [api.client.get(f"/persons/{pid}/chronology", headers=PURPOSE).json() for pid in (i["sarah"], "P99999999")]
+    assert [{k: v for k, v in b.items() if k != "instance"} for b in r401] == [
+        {k: v for k, v in r401[0].items() if k != "instance"}] * 2 and r401[0]["status"] == 401
     # an analyst, who may search anyway, is told plainly
     is_problem(api.get("analyst", "/persons/P99999999/chronology"), 404, "not-found")
     is_problem(api.get("analyst", "/persons/P99999999"), 404, "not-found")
