@@ -17,6 +17,7 @@ import polars as pl
 
 from graphs.pipeline import RULES, compute_all
 from intel.config import load_config
+from intel.errors import IntelError
 from intel.store import Store
 
 MENTIONS_SQL = """
@@ -125,3 +126,13 @@ def findings_for(store: Store, person_id: str | None = None, rule: str | None = 
     for r in rows:
         r["evidence"] = json.loads(r["evidence"])
     return rows
+
+
+def notification_counts_for(store: Store, subject_kind: str, subject_key: str) -> dict[str, Any] | None:
+    """A person's or household's notification counts over the 12 months to the latest event (as of
+    the last analytics run): ``notifications``, ``harm_notifications``, per agency; None if none."""
+    if subject_kind not in ("person", "household"):
+        raise IntelError(f"subject kind must be 'person' or 'household', not {subject_kind!r}")
+    rows = store.rows("SELECT * FROM notification_counts WHERE subject_kind = ? AND subject_key = ?",
+                      [subject_kind, subject_key])
+    return rows[0] if rows else None

@@ -91,8 +91,8 @@ def _people_of(store: Store, events: list[str], households: list[str], snapshot:
 
 
 def _aliases_of(store: Store, households: list[str]) -> list[str]:
-    if not households:
-        return []
+    if not households or "household_aliases" not in store.tables():
+        return households
     extra = [r["household_key"] for r in store.rows(
         "SELECT household_key FROM household_aliases WHERE canonical_key IN (SELECT unnest(?::VARCHAR[]))",
         [households])]
@@ -152,7 +152,8 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
         raise IntelError(f"hops must be between 1 and 4, got {hops}")
     config = load_config() if config is None else config
     pid = resolve_person(store, person_id)
-    snapshot = bool(store.rows("SELECT count(*) AS n FROM network_mentions WHERE person_id = ?", [pid])[0]["n"])
+    snapshot = "network_mentions" in store.tables() and bool(
+        store.rows("SELECT count(*) AS n FROM network_mentions WHERE person_id = ?", [pid])[0]["n"])
     rows, distance = neighbourhood(store, pid, hops, snapshot=snapshot)
     if snapshot:
         m = rows

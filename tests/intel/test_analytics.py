@@ -117,3 +117,25 @@ def test_merged_person_ids_are_resolved(store, tmp_path):
     run_analytics(store, load_config())
     ev = json.loads(store.scalar("SELECT evidence FROM findings WHERE finding_key = 'repeat_victim:V'"))
     assert "police:V2" in ev["mention_ids"]
+
+
+def test_notification_counts_and_cli(store, tmp_path):
+    from typer.testing import CliRunner
+
+    from intel.analytics import notification_counts_for
+    from intel.cli import app
+
+    ingest_drop(store, _write(tmp_path / "d1", _base_rows()))
+    _link_by_ref(store)
+    run_analytics(store, load_config())
+    v = notification_counts_for(store, "person", "V")
+    assert v["notifications"] == 3 and v["harm_notifications"] == 3 and v["police"] == 3
+    o = notification_counts_for(store, "person", "O")
+    assert o["notifications"] == 5 and o["harm_notifications"] == 1 and o["health"] == 1
+    h = notification_counts_for(store, "household", "uprn:100")
+    assert h["notifications"] == 3 and h["harm_notifications"] == 3
+    db = str(store.path)
+    store.close()
+    res = CliRunner().invoke(app, ["analytics", "--db", db])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["findings"]["repeat_victim"] == 1
