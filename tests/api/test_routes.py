@@ -80,6 +80,12 @@ def test_every_endpoint_for_every_role(api, name, method, url, body, allowed, ex
 def test_health_needs_no_auth_and_says_nothing_personal(api):
     r = api.client.get("/health")
     assert r.status_code == 200 and r.json() == {"status": "ok", "run_in_progress": False}
+    assert api.client.get("/docs").status_code == 200
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for route in ("/persons", "/persons/{person_id}/chronology", "/households/{household_key}/chronology",
+                  "/persons/{person_id}/network", "/alerts", "/alerts/{alert_id}/acknowledge", "/alerts/{alert_id}/close",
+                  "/links/decisions", "/links/explain", "/runs", "/runs/{run_id}", "/users"):
+        assert route in paths, route
 
 
 def test_refusals_never_say_whether_a_person_exists(api):
