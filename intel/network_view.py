@@ -73,7 +73,23 @@ def _rows(store: Store, where: str, params: list[Any], snapshot: bool) -> pl.Dat
     return store.df((_SNAPSHOT_SQL if snapshot else _ROWS_SQL).format(where=where), params)
 
 
+def _lensed(store: Store) -> bool:
+    """True when this cursor sees network_mentions through a restricting TEMP view (api/lens.py):
+    then the neighbours are looked up in that view, never in the unrestricted lookup tables."""
+    return bool(store.rows("SELECT 1 FROM duckdb_views() WHERE view_name = 'network_mentions' AND temporary"))
+
+
 def _people_of(store: Store, events: list[str], households: list[str], snapshot: bool) -> set[str]:
+    if snapshot and _lensed(store):
+        found = set()
+        if events:
+            found |= {r["person_id"] for r in store.rows(
+                f"SELECT DISTINCT person_id FROM network_mentions WHERE event_key IN {_in(events)}", events)}
+        if households:
+            found |= {r["person_id"] for r in store.rows(
+                f"SELECT DISTINCT person_id FROM network_mentions WHERE household_key IN {_in(households)}",
+                households)}
+        return found
     if snapshot:
         found: set[str] = set()
         if events:

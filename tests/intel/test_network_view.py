@@ -107,3 +107,20 @@ def test_live_tables_when_not_in_the_analytics_snapshot(world):
                 for e in v["elements"]["edges"]}
 
     assert edges(live) == edges(snap)
+
+
+def test_a_restricting_view_over_the_snapshot_is_respected(world):
+    """When a cursor shadows network_mentions with a TEMP view (the API's lens), people tied only
+    through rows the view hides do not appear."""
+    db = world.rows("SELECT current_database() AS d")[0]["d"]
+    real = f'"{db}".main.network_mentions'
+    world.execute(f"CREATE OR REPLACE TEMP VIEW network_mentions AS SELECT * FROM {real} "
+                  "WHERE event_key <> 'police:E0'")
+    v = network_view(world, "V", hops=1)
+    assert "event:police:E0" not in _nodes(v)
+    # O's part in the events with V is hidden; O's other records are not: O must not appear as V's tie
+    world.execute(f"CREATE OR REPLACE TEMP VIEW network_mentions AS SELECT * FROM {real} "
+                  "WHERE NOT (person_id = 'O' AND event_key IN ('police:E0', 'police:E1', 'police:E2'))")
+    assert "person:O" not in _nodes(network_view(world, "V", hops=2))
+    world.execute("DROP VIEW temp.main.network_mentions")
+    assert "person:O" in _nodes(network_view(world, "V", hops=2))
