@@ -77,6 +77,10 @@ def test_svg_and_graphml(world):
     svg = network_view(world, "V", hops=2, fmt="svg")
     assert svg.startswith("<svg") and "Legend" in svg and "suspect / alleged perpetrator" in svg
     assert "Sarah Hughes (b. 1991)" in svg and "2024-01-05" in svg and "#d62728" in svg
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)  # well-formed, one element per node and edge at least
+    assert root.tag.endswith("svg") and len(list(root)) > 10
     g = nx.read_graphml(io.BytesIO(network_view(world, "V", hops=2, fmt="graphml").encode()))
     assert g.nodes["person:V"]["cls"] == "victim"
 
