@@ -261,7 +261,8 @@ def to_svg(g: nx.MultiGraph, title: str = "", width: int = 1400, height: int = 1
             fill = "#d62728" if d.get("harm") else "#bbbbbb"
             out.append(f'<polygon points="{x:.1f},{y - s:.1f} {x + s:.1f},{y:.1f} {x:.1f},{y + s:.1f} {x - s:.1f},{y:.1f}" '
                        f'fill="{fill}" stroke="#333" stroke-width="0.8"><title>{e_(str(d.get("label")))}</title></polygon>')
-            out.append(f'<text x="{x + 10:.1f}" y="{y + 4:.1f}" font-size="10" fill="#333">{e_(str(d.get("label")))}</text>')
+            if d.get("harm"):  # other events keep their label as a tooltip only, to keep the picture readable
+                out.append(f'<text x="{x + 10:.1f}" y="{y + 4:.1f}" font-size="10" fill="#333">{e_(str(d.get("label")))}</text>')
         else:  # group
             w = 12 + 7 * len(str(d.get("label")))
             fill = "#fde0dc" if d.get("harm") else "#eeeeee"
