@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 
 import polars as pl
 from hypothesis import given, settings, strategies as st

@@ -13,7 +13,7 @@ from intel.cli import app
 from intel.errors import IntelError
 from intel.store import Store
 from linkage.export import export_persons
-from tests.linkage.test_run import add_mentions, persons, run, seed
+from tests.linkage.test_run import persons, run, seed
 
 
 def test_export_covers_every_mention_including_unlinkable(store, tmp_path: Path):
