@@ -131,8 +131,9 @@ class Store:
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        row = self._con.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        # fetchall, not fetchone: a half-read result left on the connection breaks its next .sql().
+        rows = self._con.execute(sql, params).fetchall()
+        return rows[0][0] if rows else None
 
     def insert_df(self, table: str, frame: pl.DataFrame) -> int:
         """Append a polars frame to a table, matching columns by name. Returns rows inserted."""
