@@ -168,6 +168,6 @@ class Store:
         digest: dict[str, str] = {}
         for table in self.tables():
             value = self._con.execute(
-                f'SELECT count(*), coalesce(sum(hash(t::VARCHAR)), 0) FROM "{table}" t').fetchone()
+                f'SELECT count(*), coalesce(sum(hash(t::VARCHAR)), 0) FROM "{table}" t').fetchall()[0]
             digest[table] = f"{value[0]}:{value[1]}"
         return digest
