@@ -1,8 +1,8 @@
 """A restricted lens over one request's cursor: what a role without clearance may see.
 
 Some library functions (the network view) have no notion of restrictions. Rather than filter their
-output after the fact, the request's own cursor gets TEMP views named ``mentions``, ``events``
-and ``findings`` that shadow the tables for that cursor only (DuckDB resolves the temp schema
+output after the fact, the request's own cursor gets TEMP views named ``mentions``, ``events``,
+``network_mentions`` and ``findings`` that shadow the tables for that cursor only (DuckDB resolves the temp schema
 first; other cursors, and the nightly run, see the real tables). So whatever the function
 computes, it computes from what the viewer may see:
 
@@ -10,6 +10,7 @@ computes, it computes from what the viewer may see:
 - ``mask_health``: a health_confidential record shows only that a health contact happened and
   when: its event type becomes ``health_contact``, its presentation and safeguarding flag are
   blanked (so it adds no harm), and the other people in it (anyone but the patient) are dropped.
+- the same for ``network_mentions``, the analytics' snapshot the network view reads;
 - findings whose evidence rests on a hidden or masked event are left out.
 """
 
@@ -43,6 +44,21 @@ def apply_lens(store: Store, *, drop_hub_only: bool, mask_health: bool) -> None:
             f"CASE WHEN c.event_key IS NULL THEN e.safeguarding_concern END AS safeguarding_concern) "
             f"FROM {real('events')} e LEFT JOIN (SELECT DISTINCT event_key FROM {real('mentions')} "
             f"WHERE restriction = 'health_confidential') c USING (event_key)")
+    # the analytics' snapshot the network view reads: the same rules, by the record's restriction
+    if store.rows("SELECT 1 FROM duckdb_tables() WHERE table_name = 'network_mentions' AND NOT temporary"):
+        keep = []
+        if drop_hub_only:
+            keep.append("coalesce(r.restriction, 'none') <> 'hub_only'")
+        if mask_health:
+            keep.append("NOT (coalesce(r.restriction, 'none') = 'health_confidential' AND n.role <> 'patient')")
+        masked = "coalesce(r.restriction, 'none') = 'health_confidential'" if mask_health else "FALSE"
+        store.execute(
+            f"CREATE OR REPLACE TEMP VIEW network_mentions AS SELECT n.* REPLACE ("
+            f"CASE WHEN {masked} THEN 'health_contact' ELSE n.event_type END AS event_type, "
+            f"CASE WHEN {masked} THEN FALSE ELSE n.harmed END AS harmed, "
+            f"CASE WHEN {masked} THEN NULL ELSE n.severity END AS severity) "
+            f"FROM {real('network_mentions')} n LEFT JOIN (SELECT mention_id, restriction FROM {real('mentions')} "
+            f"WHERE restriction <> 'none') r USING (mention_id) WHERE {' AND '.join(keep)}")
     store.execute(
         f"CREATE OR REPLACE TEMP VIEW findings AS SELECT f.* FROM {real('findings')} f WHERE NOT EXISTS ("
         f"SELECT 1 FROM {real('mentions')} m WHERE m.restriction IN ({', '.join(restricted)}) "
