@@ -185,6 +185,11 @@ BLOCKING_RULES = [
     "l.postcode = r.postcode AND l.forename_canon = r.forename_canon",
     # same postcode and dob / birth year: both names wrong
     "l.postcode = r.postcode AND l.dob_year = r.dob_year",
+    # same address with the same names, or one name and the other's initial: dob wrong or missing
+    # (an address is a household, so these blocks stay small)
+    "l.name_key = r.name_key AND l.address = r.address",
+    "l.forename_canon = r.forename_canon AND l.address = r.address AND left(l.surname, 1) = left(r.surname, 1)",
+    "l.surname = r.surname AND l.address = r.address AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
     # the agency's own person id within one agency
     "l.source = r.source AND l.person_ref = r.person_ref",
 ]
