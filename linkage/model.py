@@ -271,6 +271,12 @@ class TransactionSafeDuckDBAPI(DuckDBAPI):
         if kind:
             self._con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} IF EXISTS {name}")
 
+    def _setup_for_execute_sql(self, sql: str, physical_name: str) -> str:
+        # Splink's working tables as TEMP tables: kept in memory (spilled to DuckDB's temp
+        # directory if need be), never written to the store file, gone with the connection.
+        self.delete_table_from_database(physical_name)
+        return f"CREATE TEMP TABLE {physical_name} AS\n{sql}"
+
 
 class SplinkSession:
     """Registered inputs and a Linker on the store's connection; ``close()`` removes every table
