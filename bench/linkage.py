@@ -320,9 +320,10 @@ def incremental_run(db: Path, n_new: int = 5000) -> dict:
     new record ids and a changed forename initial or dob day, as a new drop would bring)."""
     with Store(db) as store:
         model = load_or_train(store)
+        tag = f"~new{int(time.time())}"   # unique per run: a store may be benched twice
         store.execute(f"""
             CREATE OR REPLACE TEMP TABLE _bench_new AS
-            SELECT * REPLACE (mention_id || '~new' AS mention_id, record_id || '~new' AS record_id,
+            SELECT * REPLACE (mention_id || '{tag}' AS mention_id, record_id || '{tag}' AS record_id,
                               row_number + 10000000 AS row_number)
             FROM mentions ORDER BY hash(mention_id) LIMIT {int(n_new)}""")
         store.execute("INSERT INTO mentions SELECT * FROM _bench_new")
