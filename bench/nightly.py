@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import sys
@@ -145,7 +146,6 @@ def main() -> None:
     for p in (db, Path(f"{db}.wal"), Path(f"{db}.run.lock")):
         p.unlink(missing_ok=True)
     shutil.copy(base["db"], db)
-    proc = psutil.Process()
     with Store(db) as store:
         t = time.perf_counter()
         report = run_nightly(store, drop)
@@ -177,7 +177,7 @@ def main() -> None:
             "commit_s": report.get("commit_seconds"),
             "link": {k: report["stages"]["link"].get(k) for k in ("mode", "mentions_new_or_changed", "timings")},
             "new_alerts_by_rule": report["new_alerts_by_rule"],
-            "peak_rss_gb": round(proc.memory_info().rss / 2**30, 2),
+            "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
         },
         "chronology": {
             "people": len(times), "median_ms": round(statistics.median(times), 1),
