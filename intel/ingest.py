@@ -208,8 +208,6 @@ def _rule_checks(source: str) -> list[tuple[str, pl.Expr]]:
     checks.append(("dob", pl.when(present("dob") & dob.is_null()).then(
         pl.format("dob '{}' is not an ISO date (YYYY-MM-DD)", pl.col("dob")))))
     checks.append(("dob", pl.when(dob < _EARLIEST_DATE.date()).then(pl.format("dob '{}' is before 1900", pl.col("dob")))))
-    checks.append(("dob", pl.when(dob.is_not_null() & event_date.is_not_null() & (dob > event_date.dt.date())).then(
-        pl.format("dob '{}' is after the event_date", pl.col("dob")))))
     # A name counts as an identifier only if it has a letter in it ("-" or "?" is not a name).
     identifiers = pl.sum_horizontal([
         (dob.is_not_null() if c == "dob" else pl.col(c).str.contains(r"\p{L}")
@@ -232,6 +230,19 @@ def _rule_checks(source: str) -> list[tuple[str, pl.Expr]]:
         checks.append(("dash_risk", pl.when(dash.is_not_null() & (pl.col("event_type") != "domestic_abuse")).then(
             pl.lit("dash_risk is graded for domestic_abuse events only"))))
     return checks
+
+
+def _warnings(file: SourceFile) -> dict[str, int]:
+    """Counts of rows that load but carry a value that cannot be right.
+
+    A dob after the event is a keying error (often day and month swapped on a newborn's
+    record); the row is still that person's involvement in the event, so it loads — the
+    linkage model weighs a day-month swap — and the hub is told how many there were.
+    """
+    dob = norm.iso_date(pl.col("dob"))
+    event_date = norm.iso_datetime(pl.col("event_date"))
+    after = file.frame.select((dob > event_date.dt.date()).fill_null(False).sum()).item()
+    return {"dob after event_date": int(after)} if after else {}
 
 
 def check_rows(file: SourceFile) -> pl.DataFrame:
@@ -422,6 +433,7 @@ def ingest_drop(
         per_file[f.path.name] = {
             "source": f.source, "status": "loaded", "rows": f.frame.height, "loaded": good.height,
             "rejected": bad_rows.len(), "mapping": f.mapping,
+            **({"warnings": w} if (w := _warnings(f)) else {}),
             **({"ignored_columns": list(f.extra_columns)} if f.extra_columns else {}),
         }
 
