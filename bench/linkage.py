@@ -342,7 +342,8 @@ def incremental_run(db: Path, n_new: int = 5000) -> dict:
 
 def overhead_run(db: Path) -> dict:
     """Our predict (score_all: features, predict, write link_edges) against bare Splink with the same
-    settings on the same feature rows (its own in-memory DuckDB, predict only), in one run."""
+    settings on the same feature rows (its own in-memory DuckDB, predict only), in one run; each
+    side runs twice and its faster run counts."""
     import duckdb
     from splink import DuckDBAPI, Linker
 
@@ -350,9 +351,11 @@ def overhead_run(db: Path) -> dict:
     with Store(db) as store:
         model = latest_model(store)
         floor = float(load_config()["linkage"]["edge_floor"])
-        t = time.perf_counter()
-        ours = score_all(store, model)
-        t_ours = time.perf_counter() - t
+        t_ours = float("inf")
+        for _ in range(2):   # twice, the faster counts (the first run also warms the file cache)
+            t = time.perf_counter()
+            ours = score_all(store, model)
+            t_ours = min(t_ours, time.perf_counter() - t)
         F.build_features(store, "_bench_feat")
         frames = {src: store.connection.sql(f"SELECT * FROM _bench_feat WHERE source = '{src}'").to_arrow_table()
                   for src in F.SOURCES}
@@ -364,10 +367,12 @@ def overhead_run(db: Path) -> dict:
     inputs = [api.register(f"in_{src}", dataset_display_name=src) for src in frames if frames[src].num_rows]
     import logging
     linker = Linker(inputs, json.loads(json.dumps(model.settings)), log_level=logging.WARNING)
-    t = time.perf_counter()
-    pred = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
-    n_bare = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchone()[0]
-    t_bare = time.perf_counter() - t
+    t_bare = float("inf")
+    for _ in range(2):
+        t = time.perf_counter()
+        pred = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
+        n_bare = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchall()[0][0]
+        t_bare = min(t_bare, time.perf_counter() - t)
     con.close()
     res = {"bench": "overhead", "mentions": ours["mentions"], "ours_s": round(t_ours, 2), "bare_splink_s": round(t_bare, 2),
            "ratio": round(t_ours / t_bare, 3), "edges_ours": ours["edges"], "edges_bare": int(n_bare)}
