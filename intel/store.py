@@ -47,8 +47,10 @@ class Store:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             raise StoreError(
-                f"cannot open the store {self.path}: {exc}. Another process may be writing to it "
-                "(DuckDB allows one writing process); wait for it to finish."
+                f"cannot open the store {self.path}: another process holds it (DuckDB allows one "
+                "writing process). If `intel serve` is running on this store, start a nightly run "
+                "with POST /runs and use the API, or stop the server first; otherwise wait for the "
+                f"other command to finish. ({exc})"
             ) from exc
         self._in_transaction = False
         if not read_only:
