@@ -8,7 +8,7 @@ comparison library, with SQL written for DuckDB and marked so Splink can transla
 same model can be built on Splink's Spark backend.
 
 Training (``train``): the prior from deterministic rules over all pairs, u by random sampling
-(fixed seed and pair budget), m by EM over three blocking sessions so that every comparison is
+(fixed seed and pair budget), m by EM over two blocking sessions so that every comparison is
 estimated at least once. The trained model JSON is kept in ``linkage_models`` with its training
 date and a fingerprint of the mentions, and reused by later runs until a retrain is asked for.
 """
