@@ -322,7 +322,9 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
         tonight = store.rows(
             "SELECT pm.person_id, m.mention_id, m.event_key, m.event_date, m.household_key FROM mentions m "
             "JOIN _tonight t ON t.mention_id = m.mention_id JOIN person_mentions pm ON pm.mention_id = m.mention_id "
-            "WHERE m.household_key IS NOT NULL")
+            "WHERE m.household_key IS NOT NULL AND (m.version = 1 OR ? OR m.household_key IS DISTINCT FROM ("
+            "  SELECT arg_max(h.household_key, h.version) FROM mentions_history h WHERE h.mention_id = m.mention_id))",
+            [bool(rule.get("resent_same_household", False))])
         if not tonight:
             return []
         store.register("_tonight_people", pl.DataFrame({"person_id": sorted({t["person_id"] for t in tonight})},

@@ -85,6 +85,14 @@ def test_new_risk_link(store):
     assert rules(store, "r4", new_mention_ids=[t4]) == {"new_risk_link": 1}
     again = list_alerts(store, rule="new_risk_link")[0]
     assert again["previous_alert_id"] == a["alert_id"]
+    # a corrected re-send of tonight's row at the same household is not a new appearance
+    store.execute("INSERT INTO mentions_history SELECT *, now(), 'd1' FROM mentions WHERE mention_id = ?", [t4])
+    store.execute("UPDATE mentions SET version = 2, event_type = 'violence' WHERE mention_id = ?", [t4])
+    store.execute("DELETE FROM alerts WHERE alert_id = ?", [again["alert_id"]])
+    assert rules(store, "r5", new_mention_ids=[t4]) == {}
+    # ... but one that moves the person to the household is
+    store.execute("UPDATE mentions_history SET household_key = 'uprn:elsewhere' WHERE mention_id = ?", [t4])
+    assert rules(store, "r6", new_mention_ids=[t4]) == {"new_risk_link": 1}
 
 
 def test_findings_rules_config_and_dedupe(store):
