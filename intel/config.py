@@ -8,6 +8,7 @@ defaults, so a hub writes only what it changes.
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
 from pathlib import Path
@@ -29,12 +30,28 @@ def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[s
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:
-    """The effective configuration: shipped defaults, then the hub's file if any."""
+    """The effective configuration: shipped defaults, then the hub's file if any.
+
+    Parsed once per set of files and modification times (an API request must not re-read
+    TOML); each caller gets its own copy, so one caller's change never leaks into another's.
+    """
+    chosen = path if path is not None else os.environ.get("INTEL_CONFIG")
+    files = [*sorted(DEFAULTS_DIR.glob("*.toml")), *([Path(chosen)] if chosen else [])]
+    stamp = tuple((str(f), f.stat().st_mtime_ns if f.is_file() else None) for f in files)
+    cached = _CACHE.get(stamp)
+    if cached is None:
+        cached = _CACHE[stamp] = _load(chosen)
+    return copy.deepcopy(cached)
+
+
+_CACHE: dict[tuple, dict[str, Any]] = {}
+
+
+def _load(chosen: str | Path | None) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for default_file in sorted(DEFAULTS_DIR.glob("*.toml")):
         with default_file.open("rb") as fh:
             config = _merge(config, tomllib.load(fh), default_file.stem)
-    chosen = path if path is not None else os.environ.get("INTEL_CONFIG")
     if chosen:
         chosen = Path(chosen)
         if not chosen.is_file():
