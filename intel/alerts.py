@@ -336,6 +336,14 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
                 "WHERE list_contains(?::VARCHAR[], m.role) AND m.mention_id NOT IN (SELECT mention_id FROM _tonight) "
                 "ORDER BY m.event_date, m.mention_id", [offender_roles]):
             offences.setdefault(r["person_id"], []).append(r)
+        # Households each person was already recorded at before tonight: a risky person seen
+        # again at his own long-standing home is known to the hub; the alert is for a new link.
+        known_at: set[tuple[str, str]] = set()
+        if rule.get("only_new_household", True):
+            known_at = {(r["person_id"], r["household_key"]) for r in store.rows(
+                "SELECT DISTINCT pm.person_id, m.household_key FROM person_mentions pm "
+                "JOIN _tonight_people tp ON tp.person_id = pm.person_id JOIN mentions m ON m.mention_id = pm.mention_id "
+                "WHERE m.household_key IS NOT NULL AND m.mention_id NOT IN (SELECT mention_id FROM _tonight)")}
         proximity: dict[str, list[dict[str, Any]]] = {}
         if "findings" in store.tables():
             for f in store.rows("SELECT f.finding_key, f.person_id FROM findings f JOIN _tonight_people tp "
@@ -345,7 +353,8 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
     finally:
         store.unregister("_tonight")
         store.unregister("_tonight_people")
-    risky = [t for t in tonight if t["person_id"] in offences or t["person_id"] in proximity]
+    risky = [t for t in tonight if (t["person_id"] in offences or t["person_id"] in proximity)
+             and (t["person_id"], t["household_key"]) not in known_at]
     if not risky:
         return []
     households = sorted({t["household_key"] for t in risky})

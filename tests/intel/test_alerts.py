@@ -79,20 +79,43 @@ def test_new_risk_link(store):
     assert rules(store, "r2", new_mention_ids=[]) == {}
     # the same mentions again (a re-run): nothing raised
     assert rules(store, "r3", new_mention_ids=[t1, t2, t3]) == {}
-    # another appearance on a later night: new evidence, raised again and linked
+    # a later appearance at a household he is already known at is no new link: nothing raised
     t4 = add_mention(store, "police", "T4", "I9", "2025-12-31", "other", "other", "P1", forename="dan", surname="x",
                      dob="1980-01-01", household=H)
-    assert rules(store, "r4", new_mention_ids=[t4]) == {"new_risk_link": 1}
-    again = list_alerts(store, rule="new_risk_link")[0]
-    assert again["previous_alert_id"] == a["alert_id"]
-    # a corrected re-send of tonight's row at the same household is not a new appearance
-    store.execute("INSERT INTO mentions_history SELECT *, now(), 'd1' FROM mentions WHERE mention_id = ?", [t4])
-    store.execute("UPDATE mentions SET version = 2, event_type = 'violence' WHERE mention_id = ?", [t4])
-    store.execute("DELETE FROM alerts WHERE alert_id = ?", [again["alert_id"]])
-    assert rules(store, "r5", new_mention_ids=[t4]) == {}
-    # ... but one that moves the person to the household is
-    store.execute("UPDATE mentions_history SET household_key = 'uprn:elsewhere' WHERE mention_id = ?", [t4])
-    assert rules(store, "r6", new_mention_ids=[t4]) == {"new_risk_link": 1}
+    assert rules(store, "r4", new_mention_ids=[t4]) == {}
+    # ... but a household new to him, with a child living there, is
+    H2 = "uprn:8"
+    add_mention(store, "social_care", "C3", "K2", "2025-06-01", "subject_child", "neglect", "P4", forename="tot",
+                surname="z", dob="2020-02-02", household=H2)
+    t5 = add_mention(store, "police", "T5", "I10", "2026-01-02", "other", "other", "P1", forename="dan", surname="x",
+                     dob="1980-01-01", household=H2)
+    assert rules(store, "r5", new_mention_ids=[t5]) == {"new_risk_link": 1}
+    second = list_alerts(store, rule="new_risk_link")[0]
+    assert second["household_key"] == H2 and "P4" in second["explanation"]
+    # a corrected re-send of that row at the same household is not a new appearance
+    store.execute("INSERT INTO mentions_history SELECT *, now(), 'd1' FROM mentions WHERE mention_id = ?", [t5])
+    store.execute("UPDATE mentions SET version = 2, event_type = 'violence' WHERE mention_id = ?", [t5])
+    store.execute("DELETE FROM alerts WHERE alert_id = ?", [second["alert_id"]])
+    assert rules(store, "r6", new_mention_ids=[t5]) == {}
+    # ... but one that moves him there from elsewhere is
+    store.execute("UPDATE mentions_history SET household_key = 'uprn:elsewhere' WHERE mention_id = ?", [t5])
+    assert rules(store, "r7", new_mention_ids=[t5]) == {"new_risk_link": 1}
+
+
+def test_new_risk_link_everywhere_when_configured(store):
+    """A hub that wants every appearance (not only new households) sets only_new_household = false."""
+    from intel.config import load_config
+    H = "uprn:7"
+    add_mention(store, "police", "O1", "V1", "2024-01-01", "suspect", "violence", "P1", forename="dan", surname="x",
+                dob="1980-01-01", household=H)
+    add_mention(store, "social_care", "C1", "K1", "2025-01-01", "subject_child", "neglect", "P2", forename="kid",
+                surname="y", dob="2015-01-01", household=H)
+    t1 = add_mention(store, "police", "T1", "I1", "2025-12-30", "other", "other", "P1", forename="dan", surname="x",
+                     dob="1980-01-01", household=H)
+    assert rules(store, "q1", new_mention_ids=[t1]) == {}
+    cfg = load_config()
+    cfg["alerts"]["rules"]["new_risk_link"]["only_new_household"] = False
+    assert rules(store, "q2", new_mention_ids=[t1], config=cfg) == {"new_risk_link": 1}
 
 
 def test_findings_rules_config_and_dedupe(store):
