@@ -219,8 +219,17 @@ def _visible(row: dict[str, Any], health_clearance: bool, export: bool) -> str:
 def _open_alerts(store: Store, person_ids: list[str], household_key: str | None) -> list[dict[str, Any]]:
     from intel.alerts import list_alerts_for
 
-    return [a for a in list_alerts_for(store, person_ids=person_ids, household_key=household_key)
-            if a["status"] != "closed"]
+    alerts = [a for a in list_alerts_for(store, person_ids=person_ids, household_key=household_key)
+              if a["status"] != "closed"]
+    # Mark alerts whose evidence includes a hub_only record: their explanation (dates, counts)
+    # is derived from it, so an export format must not carry it.
+    evidence = sorted({m for a in alerts for m in (a.get("evidence") or {}).get("mention_ids", [])})
+    hub_only = {r["mention_id"] for r in store.rows(
+        "SELECT mention_id FROM mentions WHERE restriction = 'hub_only' AND list_contains(?::VARCHAR[], mention_id)",
+        [evidence])} if evidence else set()
+    for a in alerts:
+        a["rests_on_hub_only"] = bool(hub_only & set((a.get("evidence") or {}).get("mention_ids", [])))
+    return alerts
 
 
 # --- the chronology --------------------------------------------------------------------------
@@ -500,6 +509,10 @@ def _header(rows: list[dict[str, Any]], full_rows: list[dict[str, Any]], spells:
         a["sources"].add(r["source"])
         a["records"] += 1
         a["restrictions"].add(r["restriction"])
+        if r["restriction"] != "hub_only":  # what an export may show (see export_view)
+            shared = a.setdefault("shared", {"sources": set(), "records": 0})
+            shared["sources"].add(r["source"])
+            shared["records"] += 1
     addresses: dict[tuple, dict[str, Any]] = {}
     for r in full_rows:
         if r["household_key"] is None:
@@ -512,6 +525,10 @@ def _header(rows: list[dict[str, Any]], full_rows: list[dict[str, Any]], spells:
         a["first_seen"] = min(a["first_seen"], d)
         a["last_seen"] = max(a["last_seen"], d)
         a["restrictions"].add(r["restriction"])
+        if r["restriction"] != "hub_only":  # the dates and text an export may show (see export_view)
+            shared = a.setdefault("shared", {"address": r["address_raw"], "first_seen": d, "last_seen": d})
+            shared["first_seen"] = min(shared["first_seen"], d)
+            shared["last_seen"] = max(shared["last_seen"], d)
     window = int(ccfg.get("harm_window_days", 365))
     since = today - timedelta(days=window)
     events_by_source: dict[str, set[str]] = {}
@@ -521,10 +538,14 @@ def _header(rows: list[dict[str, Any]], full_rows: list[dict[str, Any]], spells:
                    and _day(r["event_date"]) <= today}
     dates = [_day(r["event_date"]) for r in rows]
     header: dict[str, Any] = {
-        "aliases": [{**a, "sources": sorted(a["sources"]), "restrictions": sorted(a["restrictions"])}
+        "aliases": [{**a, "sources": sorted(a["sources"]), "restrictions": sorted(a["restrictions"]),
+                     "shared": {"sources": sorted(a["shared"]["sources"]), "records": a["shared"]["records"]}
+                     if a.get("shared") else None}
                     for a in sorted(aliases.values(), key=lambda a: (a["person_id"], -a["records"], a["name"] or ""))],
         "addresses": [{**a, "first_seen": a["first_seen"].isoformat(), "last_seen": a["last_seen"].isoformat(),
-                       "restrictions": sorted(a["restrictions"])}
+                       "restrictions": sorted(a["restrictions"]),
+                       "shared": {"address": a["shared"]["address"], "first_seen": a["shared"]["first_seen"].isoformat(),
+                                  "last_seen": a["shared"]["last_seen"].isoformat()} if a.get("shared") else None}
                       for a in sorted(addresses.values(), key=lambda a: (a["person_id"], a["first_seen"]))],
         "counts_by_agency": {s: len(v) for s, v in sorted(events_by_source.items())},
         "harm_events_last_12_months": len(harm_recent),
@@ -547,8 +568,12 @@ def export_view(chron: dict[str, Any]) -> dict[str, Any]:
     events = [e for e in chron["events"] if e.get("restriction") != "hub_only"]
     key = "person" if "person" in chron else "household"
     h = dict(chron[key])
-    h["aliases"] = [a for a in h["aliases"] if set(a["restrictions"]) - {"hub_only"}]
-    h["addresses"] = [a for a in h["addresses"] if set(a["restrictions"]) - {"hub_only"}]
+    # Aliases and addresses are shown only as the shareable records support them: dates, text and
+    # counts recomputed without hub_only rows (a spell's first date may come from one).
+    h["aliases"] = [{**a, **a["shared"], "restrictions": [r for r in a["restrictions"] if r != "hub_only"],
+                     "shared": None} for a in h["aliases"] if a.get("shared")]
+    h["addresses"] = [{**a, **a["shared"], "restrictions": [r for r in a["restrictions"] if r != "hub_only"],
+                       "shared": None} for a in h["addresses"] if a.get("shared")]
     real = [e for e in events if e["kind"] == "event"]
     counts: dict[str, int] = {}
     for e in real:
@@ -558,6 +583,11 @@ def export_view(chron: dict[str, Any]) -> dict[str, Any]:
     h["harm_events_last_12_months"] = sum(1 for e in real if e.get("harm") and w.get("from", "") <= e["event_date"][:10] <= w.get("to", "9999"))
     h["first_seen"] = min((e["event_date"][:10] for e in real), default=None)
     h["last_seen"] = max((e["event_date"][:10] for e in real), default=None)
+    h["open_alerts"] = [
+        {k: a[k] for k in ("alert_id", "rule", "severity", "status", "raised_at") if k in a}
+        | {"explanation": "withheld from exports: it rests on hub-only records"}
+        if a.get("rests_on_hub_only") else a
+        for a in h.get("open_alerts", [])]
     h["header_note"] = "export: hub-only records removed; counts are of the entries shown"
     return {**chron, key: h, "events": events, "export": True}
 

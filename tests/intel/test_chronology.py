@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, datetime
 
 import pytest
@@ -205,3 +206,20 @@ def test_merged_id_resolves_and_household(store):
     assert any(e.get("derived_type") == "new_adult_at_household" for e in h["events"])
     with pytest.raises(NotFound):
         chronology(store, household_key="uprn:nowhere")
+
+
+def test_exports_withhold_alert_explanations_that_rest_on_hub_only_records(store):
+    family(store)
+    for alert_id, evidence, text in (("A0000001", ["police:X4", "social_care:S2"], "missing on 2025-06-01 secretly"),
+                                     ("A0000002", ["police:X1", "health:H1"], "harmed twice in 2025")):
+        store.execute(
+            "INSERT INTO alerts (alert_id, alert_key, rule, person_id, person_ids, severity, raised_at, explanation, "
+            "evidence, evidence_items) VALUES (?, ?, 'repeat_victim', 'P1', ['P1'], 'high', '2025-09-01', ?, ?, ?)",
+            [alert_id, f"k{alert_id}", text, json.dumps({"mention_ids": evidence}), evidence])
+    full = chronology(store, person_id="P1")
+    assert {a["alert_id"]: a["rests_on_hub_only"] for a in full["person"]["open_alerts"]} == {
+        "A0000001": True, "A0000002": False}
+    assert "secretly" in json.dumps(full, default=str)  # the hub itself sees it
+    for text in (to_csv(full), to_html(full)):
+        assert "secretly" not in text and "2025-06-01" not in text
+    assert "harmed twice in 2025" in to_html(full) and "A0000001" in to_html(full)
