@@ -170,14 +170,19 @@ def build_features(store: Store, table: str = FEATURES_TABLE, mention_ids: Seque
 
 
 def source_views(store: Store, table: str = FEATURES_TABLE, prefix: str | None = None,
-                 where: str = "") -> dict[str, str]:
+                 where: str = "", all_sources: bool = False) -> dict[str, str]:
     """One TEMP view per source present in ``table``: {source: view name}, sources in contract order.
 
     The model links the three agencies as separate inputs (``link_and_dedupe``), so each source
-    is registered with Splink under its own name.
+    is registered with Splink under its own name. ``all_sources`` makes a view for every contract
+    source, empty where the table has none: Splink's SQL for one input lacks the
+    ``source_dataset`` column the model's comparisons read, so a night's drop from one agency
+    alone must still be presented as several inputs.
     """
     prefix = prefix or table
     present = {r[0] for r in sql(store, f"SELECT DISTINCT source FROM {table} {where}")}
+    if all_sources:
+        present |= set(SOURCES)
     ordered = [s for s in SOURCES if s in present] + sorted(present - set(SOURCES))
     views = {}
     for source in ordered:

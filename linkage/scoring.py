@@ -96,8 +96,8 @@ def score_mentions(store: Store, model: LinkageModel, mention_ids: Sequence[str]
             for tf_col in s.linker._settings_obj._term_frequency_columns:
                 s.linker.table_management.compute_tf_table(tf_col.name)
             t_tf = time.perf_counter() - t
-            new_views = F.source_views(store, NEW_TABLE)
-            old_views = F.source_views(store, OLD_TABLE)
+            new_views = F.source_views(store, NEW_TABLE, all_sources=True)
+            old_views = F.source_views(store, OLD_TABLE, all_sources=True)
             temp_views = list(new_views.values()) + list(old_views.values())
             # the same display names as the full inputs, so source_dataset values agree
             new_in = [s.db_api.register(v, dataset_display_name=src, table_name=f"new_{src}")
