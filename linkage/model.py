@@ -296,9 +296,10 @@ class SplinkSession:
         self.table = table
         if build:
             F.build_features(store, table, ordered=ordered)
-        self.views = F.source_views(store, table)
-        if not self.views:
+        if not F.scalar(store, f"SELECT count(*) FROM {table}"):
             raise IntelError("there are no mentions to link: ingest a drop first (`intel ingest DROP`)")
+        # every agency, empty where absent: Splink drops source_dataset when given a single input
+        self.views = F.source_views(store, table, all_sources=True)
         self.db_api = TransactionSafeDuckDBAPI(connection=store.connection)
         self.inputs = {src: self.db_api.register(view, dataset_display_name=src)
                        for src, view in self.views.items()}
@@ -335,6 +336,10 @@ def train(store: Store) -> LinkageModel:
         t = time.perf_counter()
         s.linker.training.estimate_probability_two_random_records_match(
             list(PRIOR_RULES), recall=float(cfg["prior_recall"]))
+        found = s.linker._settings_obj._probability_two_random_records_match
+        if not 0 < found < 1:
+            # no (or only) deterministic matches in tiny or degenerate data: a usable prior instead
+            s.linker._settings_obj._probability_two_random_records_match = 1.0 / max(n, 2)
         timings["prior_s"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         s.linker.training.estimate_u_using_random_sampling(
@@ -352,6 +357,10 @@ def train(store: Store) -> LinkageModel:
                 sessions.append({"session": name, "skipped": str(exc)[:200]})
         settings = s.linker.misc.save_model_to_json()
     prior = settings.get("probability_two_random_records_match")
+    if prior is None or not 0 < prior < 1:
+        # tiny or degenerate data (more deterministic matches than pairs / recall): keep it usable
+        prior = min(max(prior or 1e-6, 1e-9), 0.5)
+        settings["probability_two_random_records_match"] = prior
     untrained = [c["output_column_name"] for c in settings["comparisons"]
                  if any(lv.get("m_probability") is None for lv in c["comparison_levels"]
                         if not lv.get("is_null_level"))]

@@ -88,3 +88,22 @@ def test_model_from_another_splink_version_is_a_clear_error(tstore):
         load_or_train(tstore)
     # retraining is the way out
     assert not load_or_train(tstore, retrain=True).reused
+
+
+def test_a_store_with_one_agency_trains_and_scores(store):
+    import datetime as dt
+
+    import polars as pl
+
+    from linkage.features import mentions_frame
+    from linkage.scoring import score_all
+
+    names = ["amy", "bob", "cat", "dan", "eve", "fay", "gus", "hal"]
+    rows = [{"source": "police", "record_id": str(i), "forename": names[i % 8], "surname": ["smith", "jones", "brown"][i % 3],
+             "dob": dt.date(1990 + i % 7, 1 + i % 5, 1 + i % 9)} for i in range(300)]
+    rows += [dict(r, record_id=r["record_id"] + "b") for r in rows[:30]]   # 30 duplicate nominals
+    store.insert_df("mentions", mentions_frame(pl.DataFrame(rows)))
+    model = load_or_train(store)
+    assert 0 < model.settings["probability_two_random_records_match"] < 1
+    assert score_all(store, model)["edges"] > 0
+    assert edge(store, "police:1", "police:1b") > 0.5
