@@ -608,7 +608,7 @@ def to_svg(g: nx.MultiGraph, title: str = "", width: int = 1400, height: int = 1
     boxes = list(shape_box.values()) + [b for b, _ in labels.placed] or [(0.0, 0.0, 0.0, 0.0)]
     minx, miny = min(b[0] for b in boxes), min(b[1] for b in boxes)
     maxx, maxy = max(b[2] for b in boxes), max(b[3] for b in boxes)
-    pad, top, legend_w = 40, 100, 330
+    pad, top, legend_w = 40, 100, 350
     legend_h = 30 + 26 * 16
     page_w = int(max(width, maxx - minx + 2 * pad + legend_w, _text_w(title, 22, True) + 2 * pad))
     page_h = int(max(height, maxy - miny + top + pad, top + legend_h + pad))
