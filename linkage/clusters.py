@@ -7,7 +7,12 @@ A=C even when A and C are plainly different people), so clustering here is const
 2. then links at or above the threshold, strongest first (ties broken by the mention ids, so the
    result never depends on input order), each merging its two clusters with union-find
 3. unless the merge would put two mentions that a person said are 'different' into one cluster:
-   that link is skipped ('different' is never overruled).
+   that link is skipped ('different' is never overruled);
+4. or unless it would give one person two different ids of an agency whose ids are trusted
+   within it (the contract: council person ids, pseudonymised NHS numbers): that link is skipped
+   too. Without this, a weakly identified record (no forename, the surname and address of a
+   family) ties two brothers together through itself, and each's history lands on the other's
+   chronology. Police nominals are not trusted this way (one person can have two).
 
 Every mention gets a cluster; one with no accepted link is a cluster of its own. A mention's
 ``link_probability`` is the probability of the strongest accepted link touching it, i.e. the link
@@ -22,7 +27,7 @@ everything would give for those mentions. Incremental linking relies on this.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -41,6 +46,7 @@ class Clustering:
     confirmed: dict[str, bool]
     blocked: list[tuple[str, str, float]] = field(default_factory=list)
     conflicting_same: list[tuple[str, str]] = field(default_factory=list)
+    blocked_by_refs: list[tuple[str, str, float]] = field(default_factory=list)
 
     def clusters(self) -> list[list[str]]:
         """The clusters as sorted lists of mention ids, in order of their keys."""
@@ -70,6 +76,19 @@ class _UnionFind:
         self.size = dict.fromkeys(self.parent, 1)
         # root -> the mentions that its cluster must never contain ('different' partners)
         self.forbidden: dict[str, set[str]] = {}
+        # root -> {source: the trusted agency ids its mentions carry}
+        self.refs: dict[str, dict[str, set[str]]] = {}
+
+    def refs_conflict(self, ra: str, rb: str) -> bool:
+        """Would joining put two different trusted ids of one agency in one person? (A set that
+        contains the other is no conflict: it can only have been joined by a 'same' decision.)"""
+        a, b = self.refs.get(ra), self.refs.get(rb)
+        if not a or not b:
+            return False
+        for source in a.keys() & b.keys():
+            if not (a[source] <= b[source] or b[source] <= a[source]):
+                return True
+        return False
 
     def find(self, x: str) -> str:
         parent = self.parent
@@ -97,6 +116,11 @@ class _UnionFind:
         fb = self.forbidden.pop(rb, None)
         if fb:
             self.forbidden.setdefault(ra, set()).update(fb)
+        rf = self.refs.pop(rb, None)
+        if rf:
+            mine = self.refs.setdefault(ra, {})
+            for source, ids in rf.items():
+                mine.setdefault(source, set()).update(ids)
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:
@@ -110,6 +134,7 @@ def cluster_mentions(
     same: Iterable[tuple[str, str]] = (),
     different: Iterable[tuple[str, str]] = (),
     exclude_from_links: Iterable[str] = (),
+    trusted_refs: Mapping[str, tuple[str, str]] | None = None,
 ) -> Clustering:
     """Cluster ``mention_ids``.
 
@@ -117,8 +142,10 @@ def cluster_mentions(
     tuples; links below ``threshold``, touching a mention not in ``mention_ids`` or touching one in
     ``exclude_from_links`` (unlinkable mentions: the model may not tie them to anyone) are ignored.
     ``same`` / ``different``: people's decisions, pairs of mention ids (those naming a mention not
-    in ``mention_ids`` are ignored). Deterministic: the same inputs in any order give the same
-    result.
+    in ``mention_ids`` are ignored). ``trusted_refs``: mention id -> (source, agency id) for the
+    agencies whose ids are trusted within the agency; a model link never joins two different ids
+    of one such agency (a 'same' decision still does). Deterministic: the same inputs in any order
+    give the same result.
     """
     ids = sorted(set(mention_ids))
     known = set(ids)
@@ -132,6 +159,10 @@ def cluster_mentions(
         if a in known and b in known:
             uf.forbidden.setdefault(a, set()).add(b)
             uf.forbidden.setdefault(b, set()).add(a)
+
+    for m, (source, ref) in (trusted_refs or {}).items():
+        if m in known:
+            uf.refs[m] = {source: {ref}}
 
     for a, b in sorted({_pair(a, b) for a, b in same if a != b}):
         if a not in known or b not in known:
@@ -151,6 +182,9 @@ def cluster_mentions(
             continue
         if uf.blocks(ra, rb):
             result.blocked.append((a, b, p))
+            continue
+        if uf.refs_conflict(ra, rb):
+            result.blocked_by_refs.append((a, b, p))
             continue
         uf.union(ra, rb)
         if probability[a] is None:

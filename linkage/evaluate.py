@@ -112,7 +112,7 @@ def sweep_thresholds(store: Store, truth: pl.DataFrame, thresholds: list[float])
     """Cluster every mention at each threshold (same links and decisions as a link run, nothing
     written) and evaluate each against ``truth``: how the threshold was chosen."""
     from linkage.clusters import cluster_mentions
-    from linkage.run import decision_pairs, strong_edges, unlinkable_mentions
+    from linkage.run import decision_pairs, strong_edges, trusted_refs, unlinkable_mentions
 
     if not thresholds:
         return []
@@ -120,10 +120,11 @@ def sweep_thresholds(store: Store, truth: pl.DataFrame, thresholds: list[float])
     edges = strong_edges(store, min(thresholds))
     same, different = decision_pairs(store)
     unlinkable = unlinkable_mentions(store)
+    refs = trusted_refs(store)
     out = []
     for t in sorted(thresholds):
         c = cluster_mentions(mentions["mention_id"].to_list(), edges, t, same=same, different=different,
-                             exclude_from_links=unlinkable)
+                             exclude_from_links=unlinkable, trusted_refs=refs)
         pred = mentions.join(c.frame().select("mention_id", pl.col("cluster").alias("person_id")), on="mention_id")
         r = evaluate_frames(pred, truth)
         out.append({"threshold": t, "persons": r["predicted_persons"], "pairwise": r["pairwise"],

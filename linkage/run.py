@@ -126,6 +126,18 @@ def closure(store: Store, seeds: Iterable[str], edges: pl.DataFrame, same: list[
     return seeds | {m for m, r in roots.items() if r in wanted}
 
 
+def trusted_refs(store: Store, config: dict[str, Any] | None = None) -> dict[str, tuple[str, str]]:
+    """mention id -> (source, person_ref) for the agencies whose own ids are trusted within the
+    agency (config [identity] trusted_ref_sources; the contract says person_ref is trustworthy
+    within one source, but police nominals are duplicated for some people)."""
+    sources = list((config or load_config()).get("identity", {}).get("trusted_ref_sources", []))
+    if not sources:
+        return {}
+    rows = store.rows("SELECT mention_id, source, person_ref FROM mentions WHERE person_ref IS NOT NULL "
+                      "AND list_contains(?::VARCHAR[], source)", [sources])
+    return {r["mention_id"]: (r["source"], r["person_ref"]) for r in rows}
+
+
 def recluster(
     store: Store,
     seeds: Iterable[str] | None,
@@ -147,12 +159,13 @@ def recluster(
     else:
         scope = closure(store, seeds, edges, same, unlinkable) & set(all_ids)
     clustering = cluster_mentions(scope, edges, threshold, same=same, different=different,
-                                  exclude_from_links=unlinkable)
+                                  exclude_from_links=unlinkable, trusted_refs=trusted_refs(store))
     written = write_identity(store, clustering, now=now, run_id=run_id, decided_by=decided_by, reason=reason)
     in_scope_unlinkable = sorted(unlinkable & scope)
     return {
         "clusters_touched": len(set(clustering.cluster_of.values())),
         "links_blocked_by_decisions": len(clustering.blocked),
+        "links_blocked_by_agency_ids": len(clustering.blocked_by_refs),
         "same_decisions_not_held": [list(p) for p in clustering.conflicting_same],
         "unlinkable_mentions": len(in_scope_unlinkable),
         "unlinkable_mention_ids": in_scope_unlinkable[:UNLINKABLE_LIST_LIMIT],

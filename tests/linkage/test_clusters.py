@@ -96,3 +96,21 @@ def test_deterministic_and_never_joins_a_different_pair(raw_edges, raw_diff, rnd
         g.add_nodes_from(ids)
         g.add_edges_from((a, b) for a, b, p in edges if p >= 0.95 and a != b)
         assert sorted(sorted(c) for c in nx.connected_components(g)) == sorted(first.clusters())
+
+
+def test_trusted_agency_ids_stop_a_weak_record_chaining_two_people() -> None:
+    # g1, g2: George (council id 17); o1, o2: his brother Oliver (council id 18); x: a record
+    # with no forename that the model ties strongly to both brothers
+    edges = [("g1", "g2", 0.99999), ("o1", "o2", 0.99999), ("g1", "x", 0.9996), ("o1", "x", 0.9995)]
+    refs = {"g1": ("social_care", "17"), "o1": ("social_care", "18"), "x": ("social_care", "17")}
+    c = cluster_mentions(["g1", "g2", "o1", "o2", "x"], edges, 0.999, trusted_refs=refs)
+    assert c.clusters() == [["g1", "g2", "x"], ["o1", "o2"]]
+    assert c.blocked_by_refs == [("o1", "x", 0.9995)]
+    # without the ids the chain merges everyone: the failure this guards against
+    assert len(cluster_mentions(["g1", "g2", "o1", "o2", "x"], edges, 0.999).clusters()) == 1
+    # a person's 'same' decision still joins two ids (a council's own duplicate record)
+    forced = cluster_mentions(["g1", "g2", "o1", "o2", "x"], edges, 0.999, same=[("g1", "o1")], trusted_refs=refs)
+    assert len(forced.clusters()) == 1
+    # ids of an agency not trusted this way (police) are not passed, so they never block
+    assert cluster_mentions(["a", "b"], [("a", "b", 0.9999)], 0.999,
+                            trusted_refs={"a": ("health", "1")}).clusters() == [["a", "b"]]
