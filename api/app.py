@@ -46,10 +46,14 @@ def _page(request: Request, items: list[Any], limit: int, offset: int, total: in
 
 
 class Paging:
-    def __init__(self, request: Request,
-                 limit: int = Query(50, ge=1, le=500, description="Page size."),
-                 offset: int = Query(0, ge=0, le=10_000_000, description="Items to skip.")) -> None:
+    def __init__(self, limit: int, offset: int) -> None:
         self.limit, self.offset = limit, offset
+
+
+async def paging(limit: int = Query(50, ge=1, le=500, description="Page size."),
+                 offset: int = Query(0, ge=0, le=10_000_000, description="Items to skip.")) -> Paging:
+    """The page asked for (async: a plain value, so FastAPI need not send it to a worker thread)."""
+    return Paging(limit, offset)
 
 
 # --- bodies -------------------------------------------------------------------------------------
@@ -154,7 +158,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
                surname: str | None = Query(None, max_length=100),
                dob: date | None = Query(None, description="YYYY-MM-DD"),
                postcode: str | None = Query(None, max_length=16),
-               page: Paging = Depends(),
+               page: Paging = Depends(paging),
                who: Principal = Depends(guard("search")), store: Store = Depends(db)) -> Response:
         from intel.search import search_persons
 
@@ -201,13 +205,13 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         date_to: date | None = Query(None, alias="to", description="Only entries on or before this date."),
         sources: str | None = Query(None, max_length=100, description="Comma-separated: police,social_care,health"),
         harm_only: bool = Query(False), format: Literal["json", "csv", "html"] = Query("json"),
-        page: Paging = Depends(), who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
+        page: Paging = Depends(paging), who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
     ) -> Response:
         from intel.chronology import chronology
 
         resolved = person_access(request, store, who, person_id)
         chron = chronology(store, person_id=resolved, date_from=date_from, date_to=date_to, sources=sources,
-                           harm_only=harm_only, **_chron_args(who, format))
+                           harm_only=harm_only, config=app.state.config, **_chron_args(who, format))
         return _chron_response(request, chron, format, page)
 
     @app.get("/households/{household_key:path}/chronology", tags=["chronologies"], summary="A household's chronology")
@@ -217,13 +221,13 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         date_to: date | None = Query(None, alias="to", description="Only entries on or before this date."),
         sources: str | None = Query(None, max_length=100),
         harm_only: bool = Query(False), format: Literal["json", "csv", "html"] = Query("json"),
-        page: Paging = Depends(), who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
+        page: Paging = Depends(paging), who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
     ) -> Response:
         from intel.chronology import chronology
 
         household_access(request, store, who, household_key)
         chron = chronology(store, household_key=household_key, date_from=date_from, date_to=date_to,
-                           sources=sources, harm_only=harm_only, **_chron_args(who, format))
+                           sources=sources, harm_only=harm_only, config=app.state.config, **_chron_args(who, format))
         return _chron_response(request, chron, format, page)
 
     # -- alerts ----------------------------------------------------------------------------
@@ -231,7 +235,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     def alerts(request: Request,
                status: Literal["new", "acknowledged", "closed", "all"] | None = Query(None),
                rule: str | None = Query(None, max_length=64),
-               page: Paging = Depends(), who: Principal = Depends(guard("alerts")),
+               page: Paging = Depends(paging), who: Principal = Depends(guard("alerts")),
                store: Store = Depends(db)) -> Response:
         from intel.alerts import list_alerts
 
@@ -291,7 +295,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
                   headers={"Location": f"/runs/{run_id}"})
 
     @app.get("/runs", tags=["runs"], summary="Runs, newest first")
-    def runs(request: Request, page: Paging = Depends(), who: Principal = Depends(guard("runs", personal=False)),
+    def runs(request: Request, page: Paging = Depends(paging), who: Principal = Depends(guard("runs", personal=False)),
              store: Store = Depends(db)) -> Response:
         from intel.runs import list_runs
 
@@ -313,7 +317,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
 
     # -- users (admin) ---------------------------------------------------------------------
     @app.get("/users", tags=["users"], summary="Users (tokens are never shown)")
-    def users(request: Request, page: Paging = Depends(), who: Principal = Depends(guard("users", personal=False)),
+    def users(request: Request, page: Paging = Depends(paging), who: Principal = Depends(guard("users", personal=False)),
               store: Store = Depends(db)) -> Response:
         from intel.users import list_users
 
@@ -359,7 +363,7 @@ def _network_routes(app: FastAPI) -> None:
         # staff); a role without health clearance sees only that a health contact happened.
         apply_lens(store, drop_hub_only=format != "json" or who.domestic_abuse_only,
                    mask_health=not who.health_clearance)
-        out = network_view(store, resolved, hops=hops, fmt=format)
+        out = network_view(store, resolved, hops=hops, fmt=format, config=app.state.config)
         if format == "json":
             return ok(out)
         media = "application/graphml+xml" if format == "graphml" else "image/svg+xml"

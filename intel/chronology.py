@@ -25,8 +25,6 @@ import io
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import polars as pl
-
 from intel.config import load_config
 from intel.errors import IntelError, NotFound
 from intel.store import Store
@@ -48,7 +46,8 @@ def _in(values: list[str]) -> str:
 
 def _fetch_person_rows(store: Store, person_ids: list[str]) -> list[dict[str, Any]]:
     """Every mention of these persons with its event, by index lookups (person_id -> mention_id ->
-    event_key), never a scan of the big tables."""
+    event_key), never a scan of the big tables. Rows in person_mentions' order (an index scan
+    returns them in row order; the header's ties keep that order)."""
     pm = store.rows(f"SELECT mention_id, person_id, link_probability, confirmed FROM person_mentions "
                     f"WHERE person_id IN ({_in(person_ids)})", person_ids)
     if not pm:
@@ -71,6 +70,37 @@ def _persons_of(store: Store, mention_ids: list[str]) -> dict[str, str]:
         return {}
     return {r["mention_id"]: r["person_id"] for r in store.rows(
         f"SELECT mention_id, person_id FROM person_mentions WHERE mention_id IN ({_in(mention_ids)})", mention_ids)}
+
+
+_NEAR_COLS = "event_key, mention_id, role, restriction, event_date, dob, household_key"
+
+
+def _fetch_nearby(store: Store, event_keys: list[str], household_keys: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The other records of these events (participants: every mention in them, ``person_id``
+    None where unlinked, by mention id) and of these households (residents: linked mentions
+    only): two queries in all, where a query per list and per person lookup would be four (each
+    query costs a fixed part - parse, plan - that a chronology of a few rows is mostly made of)."""
+    parts = []
+    params: list[Any] = []
+    if event_keys:
+        parts.append(f"SELECT TRUE AS participant, {_NEAR_COLS} FROM mentions WHERE event_key IN ({_in(event_keys)})")
+        params += event_keys
+    if household_keys:
+        parts.append(f"SELECT FALSE AS participant, {_NEAR_COLS} FROM mentions WHERE household_key IN ({_in(household_keys)})")
+        params += household_keys
+    if not parts:
+        return [], []
+    found = store.rows(" UNION ALL ".join(parts), params)
+    holders = _persons_of(store, sorted({r["mention_id"] for r in found}))
+    participants, residents = [], []
+    for r in found:
+        r["person_id"] = holders.get(r["mention_id"])
+        if r.pop("participant"):
+            participants.append(r)
+        elif r["person_id"] is not None:
+            residents.append(r)
+    participants.sort(key=lambda r: r["mention_id"])
+    return participants, residents
 
 
 # --- working calendar and decision timescales -----------------------------------------------
@@ -181,17 +211,34 @@ def _harm_flags(rows: list[dict[str, Any]], harm_cfg: dict[str, Any]) -> list[bo
 
 
 def _spells(rows: list[dict[str, Any]], key: str = "person_id") -> list[dict[str, Any]]:
-    """Household spells per person (graphs.households rules) from the given mention rows."""
-    from graphs.households import household_spells
-
-    usable = [r for r in rows if r["household_key"] is not None]
-    if not usable:
-        return []
-    frame = pl.DataFrame({"person_id": [r[key] for r in usable],
-                          "date": [_day(r["event_date"]) for r in usable],
-                          "household_key": [r["household_key"] for r in usable]},
-                         schema={"person_id": pl.Utf8, "date": pl.Date, "household_key": pl.Utf8})
-    return household_spells(frame).to_dicts()
+    """Household spells per person from the given mention rows: graphs.households.household_spells
+    (boundary ``midpoint``) row by row, the same spells (tests/intel/test_chronology_spells.py
+    compares them). A chronology has tens of rows; a polars frame per call cost ~3 ms of
+    polars' own overhead alone, and far more under concurrent requests (its thread pool)."""
+    counts: dict[tuple[str, date], dict[str, int]] = {}
+    for r in rows:
+        hk, pid = r["household_key"], r[key]
+        if hk is None or pid is None:
+            continue
+        day = counts.setdefault((pid, _day(r["event_date"])), {})
+        day[hk] = day.get(hk, 0) + 1
+    spells: list[dict[str, Any]] = []
+    for (pid, day), by_key in sorted(counts.items(), key=lambda kv: kv[0]):
+        # one household a day: the one with most mentions that day, then the smallest key
+        hk = min(by_key, key=lambda k: (-by_key[k], k))
+        n = sum(by_key.values())
+        last = spells[-1] if spells else None
+        if last is not None and last["person_id"] == pid and last["household_key"] == hk:
+            last["last_seen"] = day
+            last["n_mentions"] += n
+            continue
+        start = None
+        if last is not None and last["person_id"] == pid:  # the move half way between the two records
+            start = last["last_seen"] + timedelta(days=((day - last["last_seen"]).days + 1) // 2)
+            last["end"] = start
+        spells.append({"person_id": pid, "household_key": hk, "start": start, "end": None,
+                       "first_seen": day, "last_seen": day, "n_mentions": n})
+    return spells
 
 
 def _household_on(spells: list[dict[str, Any]], person_id: str, on: date) -> str | None:
@@ -292,9 +339,16 @@ def chronology(
     else:
         members = subjects
 
-    events = _event_entries(store, rows, subjects, spells, health_clearance, export, ccfg,
+    # the other people in these events and at the households the derived entries look at, at once
+    if household_key is not None:
+        resident_keys = [household_key] if full_rows else []
+    else:
+        resident_keys = sorted({s["household_key"] for s in spells if s["person_id"] == resolved})
+    participants, residents = _fetch_nearby(
+        store, sorted({r["event_key"] for r in rows if r["event_key"] is not None}), resident_keys)
+    events = _event_entries(participants, rows, subjects, spells, health_clearance, export, ccfg,
                             household_mode=household_key is not None)
-    derived = _derived_entries(store, full_rows, spells, resolved, household_key, health_clearance, export, ccfg)
+    derived = _derived_entries(residents, full_rows, spells, resolved, household_key, health_clearance, export, ccfg)
     entries = events + derived
     entries.sort(key=lambda e: (e["event_date"], 0 if e["kind"] == "event" else 1, e["source"] or "", e["event_key"] or "",
                                 e.get("derived_type") or ""))
@@ -337,7 +391,8 @@ def _parse_date(value: date | str | None, name: str) -> date | None:
         raise IntelError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def _event_entries(store: Store, rows: list[dict[str, Any]], subjects: list[str], spells: list[dict[str, Any]],
+def _event_entries(participants: list[dict[str, Any]], rows: list[dict[str, Any]], subjects: list[str],
+                   spells: list[dict[str, Any]],
                    health_clearance: bool, export: bool, ccfg: dict[str, Any], *,
                    household_mode: bool = False) -> list[dict[str, Any]]:
     calendar = WorkingCalendar(ccfg.get("working_calendar", {}))
@@ -345,12 +400,6 @@ def _event_entries(store: Store, rows: list[dict[str, Any]], subjects: list[str]
     by_event: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_event.setdefault(r["event_key"], []).append(r)
-    keys = list(by_event)
-    participants = store.rows(f"SELECT event_key, mention_id, role, restriction FROM mentions WHERE event_key IN ({_in(keys)}) "
-                              "ORDER BY mention_id", keys) if keys else []
-    holders = _persons_of(store, [p["mention_id"] for p in participants])
-    for p in participants:
-        p["person_id"] = holders.get(p["mention_id"])
     others_of: dict[str, list[dict[str, Any]]] = {}
     for p in participants:
         others_of.setdefault(p["event_key"], []).append(p)
@@ -411,7 +460,8 @@ def _event_entries(store: Store, rows: list[dict[str, Any]], subjects: list[str]
     return entries
 
 
-def _derived_entries(store: Store, rows: list[dict[str, Any]], spells: list[dict[str, Any]], person_id: str | None,
+def _derived_entries(residents: list[dict[str, Any]], rows: list[dict[str, Any]], spells: list[dict[str, Any]],
+                     person_id: str | None,
                      household_key: str | None, health_clearance: bool, export: bool,
                      ccfg: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
@@ -453,11 +503,7 @@ def _derived_entries(store: Store, rows: list[dict[str, Any]], spells: list[dict
     # new adults recorded at the (child's) household
     keys = [p[0] for p in places if p[0] is not None and p[1] is not None]
     if keys:
-        residents = store.rows(
-            "SELECT mention_id, event_date, dob, role, household_key, restriction FROM mentions "
-            f"WHERE household_key IN ({_in(keys)})", keys)
-        holders = _persons_of(store, [r["mention_id"] for r in residents])
-        residents = [{**r, "person_id": holders[r["mention_id"]]} for r in residents if r["mention_id"] in holders]
+        # residents: the linked mentions at these keys (fetched with the participants, _fetch_nearby)
         residents = [r for r in residents if _visible(r, health_clearance, export) == "full"]
         for key, since, until in places:
             if key is None or since is None:

@@ -79,8 +79,18 @@ def _lensed(store: Store) -> bool:
     return bool(store.rows("SELECT 1 FROM duckdb_views() WHERE view_name = 'network_mentions' AND temporary"))
 
 
-def _people_of(store: Store, events: list[str], households: list[str], snapshot: bool) -> set[str]:
-    if snapshot and _lensed(store):
+def _snapshot_state(store: Store) -> tuple[bool, bool]:
+    """(the snapshot table exists, this cursor sees it through the lens): one catalogue query."""
+    has, lensed = store.connection.execute(
+        "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'network_mentions' AND schema_name = 'main' "
+        "AND NOT temporary), (SELECT count(*) FROM duckdb_views() WHERE view_name = 'network_mentions' AND temporary)"
+    ).fetchall()[0]
+    return bool(has), bool(lensed)
+
+
+def _people_of(store: Store, events: list[str], households: list[str], snapshot: bool,
+               lensed: bool | None = None) -> set[str]:
+    if snapshot and (_lensed(store) if lensed is None else lensed):
         found = set()
         if events:
             found |= {r["person_id"] for r in store.rows(
@@ -115,12 +125,14 @@ def _aliases_of(store: Store, households: list[str]) -> list[str]:
     return sorted(set(households) | set(extra))
 
 
-def neighbourhood(store: Store, person_id: str, hops: int = 2,
-                  snapshot: bool = True) -> tuple[pl.DataFrame, dict[str, int]]:
+def neighbourhood(store: Store, person_id: str, hops: int = 2, snapshot: bool = True, *,
+                  lensed: bool | None = None, centre: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
     """Mention rows of the neighbourhood and each person's distance in hops.
 
     ``snapshot``: read ``network_mentions`` (what the last analytics run saw: fast, harm flags
-    included); otherwise the live tables (mentions, person_mentions, events)."""
+    included); otherwise the live tables (mentions, person_mentions, events). ``lensed`` (whether
+    the cursor sees the snapshot through the restricted lens) and ``centre`` (the person's own
+    rows, already read) spare the queries that would find them again."""
     distance = {person_id: 0}
     frontier = [person_id]
     collected: list[pl.DataFrame] = []
@@ -130,13 +142,13 @@ def neighbourhood(store: Store, person_id: str, hops: int = 2,
     for h in range(1, hops + 1):
         if not frontier:
             break
-        r = _rows(store, f"{pcol} IN {_in(frontier)}", frontier, snapshot)
+        r = centre if h == 1 and centre is not None else _rows(store, f"{pcol} IN {_in(frontier)}", frontier, snapshot)
         collected.append(r)
         new_events = sorted(set(r["event_key"].to_list()) - events)
         new_households = sorted(set(r["household_key"].drop_nulls().to_list()) - households)
         events |= set(new_events)
         households |= set(new_households)
-        frontier = sorted(_people_of(store, new_events, new_households, snapshot) - set(distance))
+        frontier = sorted(_people_of(store, new_events, new_households, snapshot, lensed) - set(distance))
         for p in frontier:
             distance[p] = h
     if frontier:  # the outer ring: only their ties to what is already shown
@@ -168,9 +180,13 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
         raise IntelError(f"hops must be between 1 and 4, got {hops}")
     config = load_config() if config is None else config
     pid = resolve_person(store, person_id)
-    snapshot = "network_mentions" in store.tables() and bool(
-        store.rows("SELECT count(*) AS n FROM network_mentions WHERE person_id = ?", [pid])[0]["n"])
-    rows, distance = neighbourhood(store, pid, hops, snapshot=snapshot)
+    # the snapshot is read when it holds the person: their own rows are the first hop's, so the
+    # query that finds them also decides (one query, not a count and then the same rows again)
+    has_snapshot, lensed = _snapshot_state(store)
+    centre = _rows(store, "person_id IN (?)", [pid], True) if has_snapshot else None
+    snapshot = centre is not None and centre.height > 0
+    rows, distance = neighbourhood(store, pid, hops, snapshot=snapshot, lensed=lensed,
+                                   centre=centre if snapshot else None)
     if snapshot:
         m = rows
     else:  # linked since the last analytics run: the live tables, harm marked here
