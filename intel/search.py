@@ -72,6 +72,14 @@ def _norm(kind: str, value: str | None) -> str | None:
     return pl.select(fn(pl.lit(str(value), dtype=pl.Utf8))).item()
 
 
+@lru_cache(maxsize=8192)
+def _forename_block_forms(q_fore: str) -> list[str]:
+    """Every name that is a form of the same formal name as ``q_fore`` (the forename block's
+    list): one pass over the nickname table (it was a pass calling _forms per entry, ~5 ms a search)."""
+    mine = _forms(q_fore)
+    return sorted(mine | {n for n, fs in _nicknames().items() if fs & mine})
+
+
 def _parse_dob(value: str | date | None) -> date | None:
     if value is None or value == "":
         return None
@@ -218,7 +226,7 @@ def search_persons(
     # block reads only the row groups of its first letter.
     fore_sql, fore_params = None, []
     if q_fore:
-        forms = sorted(_forms(q_fore) | {n for n, fs in _nicknames().items() if fs & _forms(q_fore)})
+        forms = list(_forename_block_forms(q_fore))
         fore_sql = ("(list_contains(?, m.forename) OR (left(m.forename, 1) = ? AND "
                     "jaro_winkler_similarity(m.forename, ?) >= ?))")
         fore_params = [forms, q_fore[0], q_fore, BLOCK_JW]
