@@ -170,6 +170,9 @@ def comparisons(twin_weight: float | None = None) -> list[Any]:
 
 
 # Blocking for prediction, chosen for recall (docs/bench-linkage.md has their comparison counts).
+# dobs sharing their year, month or day (at least one part right; both present)
+_DOB_PART = "(l.dob_year = r.dob_year OR l.dob_month = r.dob_month OR l.dob_day = r.dob_day)"
+
 BLOCKING_RULES = [
     # Each rule is an equi-join on keys that stay selective at 1M mentions (a name alone, or a
     # surname with a birth year, makes blocks that grow with the square of the data).
@@ -198,6 +201,17 @@ BLOCKING_RULES = [
     "l.name_key = r.name_key AND l.address = r.address",
     "l.forename_canon = r.forename_canon AND l.address = r.address AND left(l.surname, 1) = left(r.surname, 1)",
     "l.surname = r.surname AND l.address = r.address AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
+    # the house number with the dob, or with the same names (either order): the other of dob / names
+    # and the postcode wrong or missing (a house number alone is not selective, so never alone)
+    "l.dob = r.dob AND l.address_number = r.address_number",
+    "l.name_key = r.name_key AND l.address_number = r.address_number",
+    # one household (postcode and house number, or surname and postcode) with the forename initial
+    # and a dob that is missing or shares a part: both names, or the surname and the dob, corrupted.
+    # Household members share the surname and address, so the initial and the dob part keep most
+    # siblings out of these blocks (without them the model links some siblings of similar
+    # forenames a few years apart, and the world's precision falls).
+    "l.surname = r.surname AND l.postcode = r.postcode "
+    "AND left(l.forename_canon, 1) = left(r.forename_canon, 1) AND " + _DOB_PART,
     # the agency's own person id within one agency
     "l.source = r.source AND l.person_ref = r.person_ref",
 ]

@@ -107,3 +107,37 @@ def test_a_store_with_one_agency_trains_and_scores(store):
     assert 0 < model.settings["probability_two_random_records_match"] < 1
     assert score_all(store, model)["edges"] > 0
     assert edge(store, "police:1", "police:1b") > 0.5
+
+
+def _blocked_by(left: dict, right: dict) -> list[str]:
+    """The blocking rules that put forward the pair (feature rows as dicts), evaluated in DuckDB."""
+    import duckdb
+
+    from linkage.model import BLOCKING_RULES
+
+    con = duckdb.connect()
+    cols = sorted(set(left) | set(right))
+    row = "SELECT " + ", ".join(f"?::{'DATE' if c == 'dob' else 'INTEGER' if c.startswith('dob_') else 'VARCHAR'} AS {c}"
+                                for c in cols)
+    con.execute(f"CREATE TABLE l AS {row}", [left.get(c) for c in cols]).fetchall()
+    con.execute(f"CREATE TABLE r AS {row}", [right.get(c) for c in cols]).fetchall()
+    return [rule for rule in BLOCKING_RULES
+            if con.execute(f"SELECT count(*) FROM l, r WHERE {rule}").fetchall()[0][0]]
+
+
+def test_every_blocking_rule_joins_on_more_than_one_key():
+    # a single key (a name, a house number, a postcode) makes blocks that grow with the square of the data
+    from linkage.model import BLOCKING_RULES
+
+    for rule in BLOCKING_RULES:
+        assert rule.count(" = ") >= 2, rule
+
+
+def test_house_number_with_dob_blocks_a_duplicate_whose_names_and_postcode_are_corrupt():
+    base = {"source": "police", "person_ref": None, "dob": "1971-04-22", "dob_year": 1971, "dob_month": 4,
+            "dob_day": 22, "address": None, "address_number": "14", "postcode_district": None}
+    a = {**base, "forename_canon": "luge", "surname": "menzies", "name_key": "luge|menzies", "initials_key": "lm",
+         "postcode": "6072"}
+    b = {**base, "source": "health", "forename_canon": "luke", "surname": "dixon", "name_key": "dixon|luke",
+         "initials_key": "dl", "postcode": "6027"}
+    assert _blocked_by(a, b) == ["l.dob = r.dob AND l.address_number = r.address_number"]
