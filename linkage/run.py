@@ -126,16 +126,26 @@ def closure(store: Store, seeds: Iterable[str], edges: pl.DataFrame, same: list[
     return seeds | {m for m, r in roots.items() if r in wanted}
 
 
-def trusted_refs(store: Store, config: dict[str, Any] | None = None) -> dict[str, tuple[str, str]]:
+def trusted_refs(store: Store, config: dict[str, Any] | None = None,
+                 scope: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
     """mention id -> (source, person_ref) for the agencies whose own ids are trusted within the
     agency (config [identity] trusted_ref_sources; the contract says person_ref is trustworthy
-    within one source, but police nominals are duplicated for some people)."""
+    within one source, but police nominals are duplicated for some people). ``scope``: only
+    these mentions (an incremental run reclusters a few components, not the population)."""
     sources = list((config or load_config()).get("identity", {}).get("trusted_ref_sources", []))
     if not sources:
         return {}
-    rows = store.rows("SELECT mention_id, source, person_ref FROM mentions WHERE person_ref IS NOT NULL "
-                      "AND list_contains(?::VARCHAR[], source)", [sources])
-    return {r["mention_id"]: (r["source"], r["person_ref"]) for r in rows}
+    where = "person_ref IS NOT NULL AND list_contains(?::VARCHAR[], source)"
+    if scope is None:
+        frame = store.df(f"SELECT mention_id, source, person_ref FROM mentions WHERE {where}", [sources])
+    else:
+        store.register("_trusted_scope", pl.DataFrame({"mention_id": sorted(scope)}, schema={"mention_id": pl.Utf8}))
+        try:
+            frame = store.df(f"SELECT m.mention_id, m.source, m.person_ref FROM mentions m "
+                             f"SEMI JOIN _trusted_scope USING (mention_id) WHERE {where}", [sources])
+        finally:
+            store.unregister("_trusted_scope")
+    return {m: (s, r) for m, s, r in frame.iter_rows()}
 
 
 def recluster(
@@ -159,7 +169,8 @@ def recluster(
     else:
         scope = closure(store, seeds, edges, same, unlinkable) & set(all_ids)
     clustering = cluster_mentions(scope, edges, threshold, same=same, different=different,
-                                  exclude_from_links=unlinkable, trusted_refs=trusted_refs(store))
+                                  exclude_from_links=unlinkable,
+                                  trusted_refs=trusted_refs(store, scope=None if seeds is None else scope))
     written = write_identity(store, clustering, now=now, run_id=run_id, decided_by=decided_by, reason=reason)
     in_scope_unlinkable = sorted(unlinkable & scope)
     return {
