@@ -8,10 +8,12 @@ that must not cross them in api/runs.py.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -126,6 +128,30 @@ def household_access(request: Request, store: Store, who: Principal, household_k
 
 # --- the app -----------------------------------------------------------------------------------
 
+class WorkerThreads:
+    """Pure ASGI: caps the worker threads that run the blocking work (routes, dependencies, the
+    audit write) at ``tokens`` (anyio's default is 40). Requests beyond the cap wait their turn
+    in order instead of all running at once: on a machine with few cores, 20 requests thrashing
+    the GIL and DuckDB together each took longer than waiting did (measured: see
+    docs/bench-api.md). The limiter belongs to the event loop, so it is set on each request."""
+
+    def __init__(self, app: Any, tokens: int) -> None:
+        self.app, self.tokens = app, tokens
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            limiter = anyio.to_thread.current_default_thread_limiter()
+            if limiter.total_tokens != self.tokens:
+                limiter.total_tokens = self.tokens
+        await self.app(scope, receive, send)
+
+
+def worker_threads(cfg: dict[str, Any]) -> int:
+    """``[api] worker_threads`` if configured, else twice the CPU count (at least 4)."""
+    configured = cfg.get("api", {}).get("worker_threads")
+    return max(1, int(configured)) if configured else max(4, 2 * (os.cpu_count() or 1))
+
+
 def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
                config: dict[str, Any] | None = None, run_options: dict[str, Any] | None = None) -> FastAPI:
     cfg = config if config is not None else load_config()
@@ -145,6 +171,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     app.state.runs.drain_at_start()
     app.state.runs.refresh_search_index()
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(WorkerThreads, tokens=worker_threads(cfg))
     install(app)
 
     @app.get("/health", tags=["service"], summary="Is the service up (no auth)")

@@ -17,7 +17,10 @@
    Persons are picked at random (seeded) among those with a record.
 4. Report: p50 / p95 / p99 / max latency (ms, client side), throughput (requests/s), errors
    (any status but 200) per endpoint, against the targets (p95: chronology 50 ms, network
-   200 ms, search 100 ms). One JSON object on stdout; progress on stderr.
+   200 ms, search 100 ms), and the CPU time per request of the server process and of this
+   client process (the load generator shares the machine: on a small one its own CPU is part of
+   what limits throughput; CPU per request also depends less on other jobs than latency does).
+   One JSON object on stdout; progress on stderr.
 """
 
 from __future__ import annotations
@@ -122,6 +125,15 @@ def typo(name: str, rng: random.Random) -> str:
     return name[:i] + name[i + 1] + name[i] + name[i + 2:]
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux /proc), None where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def load(base: str, token: str, urls: list[str], clients: int, requests: int, max_seconds: float) -> dict:
     lat: list[float] = []
     errors: dict[str, int] = {}
@@ -181,6 +193,7 @@ def main() -> None:
         sys.exit("--clients 1-200, --requests 1-100000, --max-seconds 1-600")
     a.workdir.mkdir(parents=True, exist_ok=True)
 
+    load_start = [round(x, 2) for x in os.getloadavg()]
     t = time.perf_counter()
     if a.db:
         source, setup = a.db, {"from": str(a.db)}
@@ -241,7 +254,14 @@ def main() -> None:
             log(f"warming up {name} ...")
             load(base, token, urls, min(4, a.clients), min(40, a.requests), 30)
             log(f"measuring {name}: {a.clients} clients, up to {a.requests} requests or {a.max_seconds} s ...")
+            server_cpu, client_cpu = process_cpu_s(server.pid), os.times()
             r = load(base, token, urls, a.clients, a.requests, a.max_seconds)
+            server_cpu_end, client_cpu_end = process_cpu_s(server.pid), os.times()
+            if server_cpu is not None and server_cpu_end is not None and r["requests"]:
+                r["server_cpu_ms_per_request"] = round((server_cpu_end - server_cpu) * 1000 / r["requests"], 2)
+            if r["requests"]:
+                used = (client_cpu_end.user + client_cpu_end.system) - (client_cpu.user + client_cpu.system)
+                r["client_cpu_ms_per_request"] = round(used * 1000 / r["requests"], 2)
             r["target_p95_ms"] = TARGETS_MS[name]
             r["meets_target"] = r["p95_ms"] <= TARGETS_MS[name] and r["errors"] == 0
             results[name] = r
@@ -254,7 +274,8 @@ def main() -> None:
             server.kill()
     print(json.dumps({
         "data": size, "clients": a.clients, "requests_per_endpoint": a.requests, "max_seconds": a.max_seconds,
-        "machine": {"cpus": os.cpu_count(), "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {"cpus": os.cpu_count(), "loadavg_at_start": load_start,
+                    "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
         "setup": setup, "results": results,
         "all_targets_met": all(r["meets_target"] for r in results.values()),
     }, indent=2))
