@@ -201,15 +201,18 @@ BLOCKING_RULES = [
     "l.name_key = r.name_key AND l.address = r.address",
     "l.forename_canon = r.forename_canon AND l.address = r.address AND left(l.surname, 1) = left(r.surname, 1)",
     "l.surname = r.surname AND l.address = r.address AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
-    # the house number with the dob, or with the same names (either order): the other of dob / names
-    # and the postcode wrong or missing (a house number alone is not selective, so never alone)
-    "l.dob = r.dob AND l.address_number = r.address_number",
-    "l.name_key = r.name_key AND l.address_number = r.address_number",
-    # one household (postcode and house number, or surname and postcode) with the forename initial
-    # and a dob that is missing or shares a part: both names, or the surname and the dob, corrupted.
-    # Household members share the surname and address, so the initial and the dob part keep most
-    # siblings out of these blocks (without them the model links some siblings of similar
-    # forenames a few years apart, and the world's precision falls).
+    # the house number with the dob and an initial, or with the same names (either order) and the
+    # postcode's first two characters: names, or dob and postcode, corrupted. A house number is
+    # a small range of values: with the dob alone or the names alone these grew with the square of
+    # the data (1.8M and 3.4M more comparisons at 1M mentions), so each carries a further key.
+    "l.dob = r.dob AND l.address_number = r.address_number AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
+    "l.dob = r.dob AND l.address_number = r.address_number AND left(l.surname, 1) = left(r.surname, 1)",
+    "l.name_key = r.name_key AND l.address_number = r.address_number AND left(l.postcode, 2) = left(r.postcode, 2)",
+    # one household (surname and postcode) with the forename initial and a dob sharing a part:
+    # forename typo with the dob partly wrong. Household members share the surname and postcode, so
+    # the initial and the dob part keep most siblings out of the block: without the dob part (or
+    # with "dob missing" allowed) the model links siblings of similar forenames and the world's
+    # precision falls (docs/bench-linkage.md); postcode + house number alone adds every household.
     "l.surname = r.surname AND l.postcode = r.postcode "
     "AND left(l.forename_canon, 1) = left(r.forename_canon, 1) AND " + _DOB_PART,
     # the agency's own person id within one agency
