@@ -166,11 +166,13 @@ def threshold() -> float:
 def evaluate(store: Store, truth: pl.DataFrame, thr: float) -> dict:
     from linkage.clusters import cluster_mentions
     from linkage.evaluate import evaluate_frames
+    from linkage.run import trusted_refs
 
     ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
     edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges WHERE match_probability >= ?",
                      [thr])
-    c = cluster_mentions(ids, edges, thr)
+    # the production clustering: agency ids trusted within their agency hold records apart
+    c = cluster_mentions(ids, edges, thr, trusted_refs=trusted_refs(store))
     pred = pl.DataFrame({"mention_id": list(c.cluster_of.keys()), "person_id": list(c.cluster_of.values())})
     pred = pred.with_columns(pl.col("mention_id").str.split_exact(":", 1).struct.rename_fields(["source", "record_id"])
                              ).unnest("mention_id")
@@ -300,12 +302,13 @@ def scale_on_store(db: Path, res: dict | None = None, with_cluster: bool = True)
         res["edges"] = rep["edges"]
         if with_cluster:
             from linkage.clusters import cluster_mentions
+            from linkage.run import trusted_refs
             t = time.perf_counter()
             thr = threshold()
             ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
             edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges "
                              "WHERE match_probability >= ?", [thr])
-            c = cluster_mentions(ids, edges, thr)
+            c = cluster_mentions(ids, edges, thr, trusted_refs=trusted_refs(store))
             res["cluster_s"] = round(time.perf_counter() - t, 1)
             res["clusters"] = len(set(c.cluster_of.values()))
         res["train_predict_cluster_s"] = round(time.perf_counter() - t0, 1)
