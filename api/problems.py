@@ -7,9 +7,6 @@ plus ``errors`` for a request that failed validation.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
@@ -19,6 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from intel.errors import Conflict, IntelError, NotFound
+from intel.serialise import json_default
 from intel.store import StoreError
 
 PROBLEM_MEDIA = "application/problem+json"
@@ -44,18 +42,6 @@ class Problem(Exception):
         super().__init__(detail or slug)
         self.status, self.slug, self.detail = status, slug, detail
         self.headers, self.extra = headers or {}, extra or {}
-
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def dumps(obj: Any) -> bytes:

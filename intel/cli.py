@@ -12,13 +12,13 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Iterator, Optional
 
 import typer
 
 from intel.errors import IntelError
+from intel.serialise import json_default
 from intel.store import Store, StoreError
 
 app = typer.Typer(
@@ -34,21 +34,9 @@ DbOption = Annotated[
 ]
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def emit(obj: Any) -> None:
     """Print the command's one JSON object on stdout."""
-    sys.stdout.write(json.dumps(obj, default=_json_default, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(obj, default=json_default, indent=2, ensure_ascii=False) + "\n")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -241,7 +229,7 @@ def network(
 
     with opened_store(db, read_only=True) as store:
         view = network_view(store, person_id, hops=hops, fmt=fmt)
-    text = json.dumps(view, default=_json_default, indent=2, ensure_ascii=False) if fmt == "json" else view
+    text = json.dumps(view, default=json_default, indent=2, ensure_ascii=False) if fmt == "json" else view
     if out is None:
         sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
         return
