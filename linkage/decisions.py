@@ -105,7 +105,8 @@ def decide(
         if not scalar(store, "SELECT count(*) FROM mentions WHERE mention_id = ?", [m]):
             raise NotFound(f"no record {m!r} (give SOURCE:RECORD_ID, e.g. police:P000123)")
     a, b = min(a, b), max(a, b)
-    threshold = identity_threshold(config if config is not None else load_config())
+    config = config if config is not None else load_config()
+    threshold = identity_threshold(config)
     now = utc_now()
     with store.transaction():
         _check(store, a, b, decision)  # inside: no decision can slip in between the check and the write
@@ -115,7 +116,7 @@ def decide(
         before = {r["mention_id"]: r["person_id"] for r in store.rows(
             "SELECT mention_id, person_id FROM person_mentions WHERE mention_id IN (?, ?)", [a, b])}
         changes = recluster(store, {a, b}, threshold=threshold, now=now, decided_by=by,
-                            reason=f"decision {decision_id} ({decision}): {reason}")
+                            reason=f"decision {decision_id} ({decision}): {reason}", config=config)
         after = {r["mention_id"]: r["person_id"] for r in store.rows(
             "SELECT mention_id, person_id FROM person_mentions WHERE mention_id IN (?, ?)", [a, b])}
     changes.pop("unlinkable_mention_ids", None)

@@ -157,8 +157,10 @@ def recluster(
     run_id: str | None = None,
     decided_by: str | None = None,
     reason: str | None = None,
+    config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Recluster the components around ``seeds`` (None: every mention) and write their persons.
+    ``config``: the run's configuration (the hub's file), for the trusted agency ids.
     Call inside ``store.transaction()``."""
     edges = strong_edges(store, threshold)
     same, different = decision_pairs(store)
@@ -170,7 +172,7 @@ def recluster(
         scope = closure(store, seeds, edges, same, unlinkable) & set(all_ids)
     clustering = cluster_mentions(scope, edges, threshold, same=same, different=different,
                                   exclude_from_links=unlinkable,
-                                  trusted_refs=trusted_refs(store, scope=None if seeds is None else scope))
+                                  trusted_refs=trusted_refs(store, config, scope=None if seeds is None else scope))
     written = write_identity(store, clustering, now=now, run_id=run_id, decided_by=decided_by, reason=reason)
     in_scope_unlinkable = sorted(unlinkable & scope)
     return {
@@ -249,7 +251,8 @@ def link(
 
         t = time.perf_counter()
         why = f"link run ({mode}: {', '.join(reasons)})" if reasons else "link run (incremental)"
-        clustered = recluster(store, seeds, threshold=threshold, now=started, run_id=run_id, reason=why)
+        clustered = recluster(store, seeds, threshold=threshold, now=started, run_id=run_id, reason=why,
+                              config=config)
         timings["clustering_s"] = round(time.perf_counter() - t, 3)
 
         stamp = pl.DataFrame({"mention_id": changed_ids, "version": changed["version"].to_list()},

@@ -114,3 +114,20 @@ def test_trusted_agency_ids_stop_a_weak_record_chaining_two_people() -> None:
     # ids of an agency not trusted this way (police) are not passed, so they never block
     assert cluster_mentions(["a", "b"], [("a", "b", 0.9999)], 0.999,
                             trusted_refs={"a": ("health", "1")}).clusters() == [["a", "b"]]
+
+
+def test_the_hub_config_reaches_the_trusted_agency_ids(tmp_path) -> None:
+    """A hub that trusts no agency ids (its own config, not the defaults) gets no id constraint."""
+    from intel.config import load_config
+    from intel.store import Store
+    from linkage.run import trusted_refs
+
+    with Store(tmp_path / "s.duckdb") as store:
+        store.execute("INSERT INTO mentions (mention_id, source, record_id, event_key, event_id, event_date, role, "
+                      "event_type, person_ref, restriction, drop_id, file_name, file_sha256, row_number, ingested_at, "
+                      "version) VALUES ('health:H1', 'health', 'H1', 'health:E1', 'E1', '2025-01-01', 'patient', 'gp', "
+                      "'NHS1', 'none', 'd', 'f', 's', 1, '2025-01-02', 1)")
+        assert trusted_refs(store) == {"health:H1": ("health", "NHS1")}
+        hub = load_config()
+        hub["identity"]["trusted_ref_sources"] = []
+        assert trusted_refs(store, hub) == {}
