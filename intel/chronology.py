@@ -25,6 +25,7 @@ import io
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from intel.chronology_sources import SnapshotReader, StoreReader
 from intel.config import load_config
 from intel.errors import IntelError, NotFound
 from intel.store import Store
@@ -32,75 +33,6 @@ from intel.store import Store
 SOURCES = ("police", "social_care", "health")
 _EVENT_FIELDS = ("dash_risk", "initial_rag", "final_rag", "decision_date", "outcome", "referral_source",
                  "presentation", "safeguarding_concern", "location_postcode")
-
-_M_COLS = ("mention_id, source, event_key, event_id, event_date, role, event_type, forename_raw, "
-           "middle_names_raw, surname_raw, dob, address_raw, postcode, household_key, restriction")
-_E_COLS = ("event_key, dash_risk, initial_rag, final_rag, decision_date, outcome, referral_source, presentation, "
-           "safeguarding_concern, location_postcode")
-
-
-def _in(values: list[str]) -> str:
-    """Placeholders for a constant IN list: DuckDB answers `col IN (constants)` from an index."""
-    return ", ".join("?" * len(values)) if values else "NULL"
-
-
-def _fetch_person_rows(store: Store, person_ids: list[str]) -> list[dict[str, Any]]:
-    """Every mention of these persons with its event, by index lookups (person_id -> mention_id ->
-    event_key), never a scan of the big tables. Rows in person_mentions' order (an index scan
-    returns them in row order; the header's ties keep that order)."""
-    pm = store.rows(f"SELECT mention_id, person_id, link_probability, confirmed FROM person_mentions "
-                    f"WHERE person_id IN ({_in(person_ids)})", person_ids)
-    if not pm:
-        return []
-    ids = [r["mention_id"] for r in pm]
-    mentions = {r["mention_id"]: r for r in store.rows(f"SELECT {_M_COLS} FROM mentions WHERE mention_id IN ({_in(ids)})", ids)}
-    keys = sorted({m["event_key"] for m in mentions.values()})
-    events = {r["event_key"]: r for r in store.rows(f"SELECT {_E_COLS} FROM events WHERE event_key IN ({_in(keys)})", keys)}
-    out = []
-    empty = dict.fromkeys(_E_COLS.replace(" ", "").split(","))
-    for r in pm:
-        m = mentions.get(r["mention_id"])
-        if m is not None:
-            out.append({**r, **m, **events.get(m["event_key"], empty)})
-    return out
-
-
-def _persons_of(store: Store, mention_ids: list[str]) -> dict[str, str]:
-    if not mention_ids:
-        return {}
-    return {r["mention_id"]: r["person_id"] for r in store.rows(
-        f"SELECT mention_id, person_id FROM person_mentions WHERE mention_id IN ({_in(mention_ids)})", mention_ids)}
-
-
-_NEAR_COLS = "event_key, mention_id, role, restriction, event_date, dob, household_key"
-
-
-def _fetch_nearby(store: Store, event_keys: list[str], household_keys: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The other records of these events (participants: every mention in them, ``person_id``
-    None where unlinked, by mention id) and of these households (residents: linked mentions
-    only): two queries in all, where a query per list and per person lookup would be four (each
-    query costs a fixed part - parse, plan - that a chronology of a few rows is mostly made of)."""
-    parts = []
-    params: list[Any] = []
-    if event_keys:
-        parts.append(f"SELECT TRUE AS participant, {_NEAR_COLS} FROM mentions WHERE event_key IN ({_in(event_keys)})")
-        params += event_keys
-    if household_keys:
-        parts.append(f"SELECT FALSE AS participant, {_NEAR_COLS} FROM mentions WHERE household_key IN ({_in(household_keys)})")
-        params += household_keys
-    if not parts:
-        return [], []
-    found = store.rows(" UNION ALL ".join(parts), params)
-    holders = _persons_of(store, sorted({r["mention_id"] for r in found}))
-    participants, residents = [], []
-    for r in found:
-        r["person_id"] = holders.get(r["mention_id"])
-        if r.pop("participant"):
-            participants.append(r)
-        elif r["person_id"] is not None:
-            residents.append(r)
-    participants.sort(key=lambda r: r["mention_id"])
-    return participants, residents
 
 
 # --- working calendar and decision timescales -----------------------------------------------
@@ -248,12 +180,6 @@ def _household_on(spells: list[dict[str, Any]], person_id: str, on: date) -> str
     return None
 
 
-def _resolve(store: Store, person_id: str) -> str:
-    from linkage.identity import resolve_person_id
-
-    return resolve_person_id(store, person_id)
-
-
 def _visible(row: dict[str, Any], health_clearance: bool, export: bool) -> str:
     """'full', 'masked' (that it happened and when) or 'hidden'."""
     if row["restriction"] == "hub_only" and export:
@@ -261,22 +187,6 @@ def _visible(row: dict[str, Any], health_clearance: bool, export: bool) -> str:
     if row["restriction"] == "health_confidential" and not health_clearance:
         return "masked"
     return "full"
-
-
-def _open_alerts(store: Store, person_ids: list[str], household_key: str | None) -> list[dict[str, Any]]:
-    from intel.alerts import list_alerts_for
-
-    alerts = [a for a in list_alerts_for(store, person_ids=person_ids, household_key=household_key)
-              if a["status"] != "closed"]
-    # Mark alerts whose evidence includes a hub_only record: their explanation (dates, counts)
-    # is derived from it, so an export format must not carry it.
-    evidence = sorted({m for a in alerts for m in (a.get("evidence") or {}).get("mention_ids", [])})
-    hub_only = {r["mention_id"] for r in store.rows(
-        "SELECT mention_id FROM mentions WHERE restriction = 'hub_only' AND list_contains(?::VARCHAR[], mention_id)",
-        [evidence])} if evidence else set()
-    for a in alerts:
-        a["rests_on_hub_only"] = bool(hub_only & set((a.get("evidence") or {}).get("mention_ids", [])))
-    return alerts
 
 
 # --- the chronology --------------------------------------------------------------------------
@@ -293,8 +203,12 @@ def chronology(
     export: bool = False,
     config: dict[str, Any] | None = None,
     today: date | None = None,
+    reader: StoreReader | SnapshotReader | None = None,
 ) -> dict[str, Any]:
-    """The chronology of one person (a merged id resolves to the survivor) or one household."""
+    """The chronology of one person (a merged id resolves to the survivor) or one household.
+
+    ``reader`` answers the lookups (intel/chronology_sources.py): the store's SQL by default; the
+    API passes its in-memory snapshot of the same committed state when it has a current one."""
     if (person_id is None) == (household_key is None):
         raise IntelError("give a person id or a household key (one of them)")
     cfg = config if config is not None else load_config()
@@ -310,18 +224,18 @@ def chronology(
         if unknown:
             raise IntelError(f"unknown source(s) {unknown}; sources are {list(SOURCES)}")
     today = today or date.today()
+    reader = reader if reader is not None else StoreReader(store)
 
     if person_id is not None:
-        resolved = _resolve(store, person_id)
+        resolved = reader.resolve(person_id)
         subjects = [resolved]
     else:
         resolved = None
-        there = [r["mention_id"] for r in store.rows("SELECT mention_id FROM mentions WHERE household_key = ?", [household_key])]
-        subjects = sorted(set(_persons_of(store, there).values()))
+        subjects = reader.household_persons(household_key)
         if not subjects:
             raise NotFound(f"no household {household_key!r} (no person recorded there)")
 
-    rows = [r for r in _fetch_person_rows(store, subjects) if _visible(r, health_clearance, export) != "hidden"]
+    rows = [r for r in reader.person_rows(subjects) if _visible(r, health_clearance, export) != "hidden"]
     for r, h in zip(rows, _harm_flags(rows, cfg.get("harm", {}))):
         r["harm"] = bool(h)
     full_rows = [r for r in rows if _visible(r, health_clearance, export) == "full"]
@@ -344,8 +258,8 @@ def chronology(
         resident_keys = [household_key] if full_rows else []
     else:
         resident_keys = sorted({s["household_key"] for s in spells if s["person_id"] == resolved})
-    participants, residents = _fetch_nearby(
-        store, sorted({r["event_key"] for r in rows if r["event_key"] is not None}), resident_keys)
+    participants, residents = reader.nearby(
+        sorted({r["event_key"] for r in rows if r["event_key"] is not None}), resident_keys)
     events = _event_entries(participants, rows, subjects, spells, health_clearance, export, ccfg,
                             household_mode=household_key is not None)
     derived = _derived_entries(residents, full_rows, spells, resolved, household_key, health_clearance, export, ccfg)
@@ -367,7 +281,7 @@ def chronology(
         return True
 
     header = _header(rows, full_rows, spells, resolved, household_key, members, today, ccfg)
-    header["open_alerts"] = _open_alerts(store, members, household_key)
+    header["open_alerts"] = reader.open_alerts(members, household_key)
     if resolved is not None and resolved != person_id:
         header["requested_id"] = person_id
         header["note"] = f"{person_id} was merged into {resolved}; this is the chronology of {resolved}"
