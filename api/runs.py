@@ -25,6 +25,7 @@ import sys
 import threading
 import traceback
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ class RunManager:
         self._refresh_lock = threading.Lock()   # one search-index rebuild at a time
         self._refresh_wanted = threading.Event()
         self._refresher: threading.Thread | None = None
+        # called right after each commit that changes what a chronology shows (api/snapshot.py)
+        self.on_change: Callable[[], None] = lambda: None
 
     # -- the search index ------------------------------------------------------------------
     def refresh_search_index(self, store: Store | None = None) -> None:
@@ -109,9 +112,11 @@ class RunManager:
         except BaseException:  # noqa: BLE001 - the run row says 'failed'; the server goes on
             traceback.print_exc(file=sys.stderr)
         finally:
+            self.on_change()
             try:
                 while True:
-                    self.apply_queue(session)
+                    if self.apply_queue(session):
+                        self.on_change()
                     self.refresh_search_index(session)
                     with self._state:
                         if not self._pending(session):
@@ -159,6 +164,7 @@ class RunManager:
             result = decide(store, a, b, decision, by, reason, config=self.config)
         finally:
             self.identity_lock.release()
+        self.on_change()
         self.refresh_later()
         return 200, {"status": "applied", **result}
 

@@ -13,18 +13,16 @@ reading was not recorded (if the audit write fails, the answer is a 500 instead)
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import Problem, dumps, problem_body, PROBLEM_MEDIA
-from intel.store import Store
-from intel.users import authenticate
 
 bearer = HTTPBearer(auto_error=False, description="The token `intel users add` printed.")
 
@@ -42,26 +40,18 @@ class Principal:
     purpose: str | None
 
 
-def db(request: Request):
-    """A Store over a cursor of its own for this request (MVCC: sees the last committed state).
+async def db(request: Request):
+    """A Store over a cursor of its own for this request (MVCC: sees the last committed state),
+    opened only if the request uses it (one answered from the in-memory snapshot does not).
 
-    A GET runs in one read transaction, so all its queries see the same snapshot: a run that
+    A GET runs in one read transaction, so all its queries see the same state: a run that
     commits while a chronology is being built cannot give it half the old state and half the
     new. Other methods use autocommit and the library's own transactions, which commit before
-    the response is sent."""
-    session = request.app.state.store.session()
-    snapshot = request.method in ("GET", "HEAD")
+    the response is sent. (async: nothing here blocks, so no worker thread is taken for it)"""
+    session = request.app.state.store.lazy_session(read_transaction=request.method in ("GET", "HEAD"))
     try:
-        if snapshot:
-            session.execute("BEGIN TRANSACTION")
-            session._in_transaction = True  # library code asking for a transaction joins this one
         yield session
     finally:
-        if snapshot:
-            try:
-                session.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - nothing was written; the cursor is closed next
-                pass
         session.close()
 
 
@@ -84,17 +74,17 @@ def add_detail(request: Request, **detail: Any) -> None:
 def guard(right: str, *, personal: bool = True):
     """A dependency: the authenticated, authorised principal of the request."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
         x_purpose: str | None = Header(None, alias="X-Purpose", description=PURPOSE_DOC),
-        store: Store = Depends(db),
     ) -> Principal:
+        # async: the users are in memory (intel.users.ActiveUsers), so no worker thread is taken
         cfg = request.app.state.config["api"]
         entry = audit_state(request)
         entry["audited"] = True
         token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
-        user = authenticate(store, token)
+        user = request.app.state.users.authenticate(token)
         if user is None:
             raise Problem(401, "unauthorized", "a valid bearer token is required (Authorization: Bearer TOKEN)",
                           headers={"WWW-Authenticate": 'Bearer realm="mash-intel"'})
@@ -141,14 +131,8 @@ class AuditMiddleware:
                 status=status, subject_kind=entry.get("subject_kind"), subject_id=entry.get("subject_id"),
                 purpose=entry.get("purpose"), detail=entry.get("detail"))
 
-            def _write() -> None:
-                session = app.state.store.session()
-                try:
-                    app.state.audit.write(session, **fields)
-                finally:
-                    session.close()
-
-            await anyio.to_thread.run_sync(_write)
+            # committed (with the other requests' entries of the moment) before the answer starts
+            await asyncio.wrap_future(app.state.audit_queue.submit(**fields))
 
         async def send_wrapper(message: dict) -> None:
             nonlocal started

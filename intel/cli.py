@@ -258,6 +258,7 @@ def serve(
         fail(str(exc))
     typer.echo(f"serving {application.state.store.path} on http://{host}:{port} (docs: /docs)", err=True)
     uvicorn.run(application, host=host, port=port, workers=1, log_level="warning")
+    application.state.audit_queue.close()   # the last entries are committed before exit
 
 
 users_app = typer.Typer(help="API users: add (prints a token), revoke, list.", no_args_is_help=True)

@@ -46,6 +46,8 @@ class Store:
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
             raise StoreError(
                 f"cannot open the store {self.path}: another process holds it (DuckDB allows one "
                 "writing process). If `intel serve` is running on this store, start a nightly run "
@@ -91,6 +93,12 @@ class Store:
         other._con = self._con.cursor()
         other._in_transaction = False
         return other
+
+    def lazy_session(self, *, read_transaction: bool = False) -> Store:
+        """A :meth:`session` whose cursor opens on first use, with ``read_transaction`` inside
+        one read transaction (all its queries see one committed state). For API requests: one
+        answered from memory (api/snapshot.py) never touches DuckDB."""
+        return _LazySession(self, read_transaction)
 
     # -- transactions ----------------------------------------------------------------------
     @contextmanager
@@ -173,3 +181,39 @@ class Store:
                 f'SELECT count(*), coalesce(sum(hash(t::VARCHAR)), 0) FROM "{table}" t').fetchall()[0]
             digest[table] = f"{value[0]}:{value[1]}"
         return digest
+
+
+class _LazySession(Store):
+    """See :meth:`Store.lazy_session`."""
+
+    def __init__(self, owner: Store, read_transaction: bool) -> None:  # noqa: D107 - no super(): nothing to open yet
+        self.path, self.read_only = owner.path, owner.read_only
+        self._owner = owner
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._read_transaction = read_transaction
+        # library code asking for a transaction joins the request's read transaction
+        self._in_transaction = read_transaction
+
+    @property
+    def _con(self) -> duckdb.DuckDBPyConnection:  # type: ignore[override]
+        if self._cursor is None:
+            cursor = self._owner._con.cursor()
+            if self._read_transaction:
+                cursor.execute("BEGIN TRANSACTION")
+            self._cursor = cursor
+        return self._cursor
+
+    @property
+    def opened(self) -> bool:
+        return self._cursor is not None
+
+    def close(self) -> None:
+        if self._cursor is None:
+            return
+        if self._read_transaction:
+            try:
+                self._cursor.execute("ROLLBACK")
+            except duckdb.Error:  # nothing was written; the cursor is closed next
+                pass
+        self._cursor.close()
+        self._cursor = None

@@ -83,3 +83,30 @@ def authenticate(store: Store, token: str | None) -> dict[str, Any] | None:
         if hmac.compare_digest(row["token_sha256"], digest):
             return {"name": row["name"], "role": row["role"]}
     return None
+
+
+class ActiveUsers:
+    """The active users in memory, for a server that authenticates every request.
+
+    Exact, not a cache that can go stale: the server is the store's one writing process, so
+    users change only through its own routes, which call :meth:`reload` as soon as the change is
+    committed (a revoked token is refused by the next request). ``authenticate`` compares
+    hashes in constant time like :func:`authenticate`."""
+
+    def __init__(self, store: Store) -> None:
+        self._users: list[tuple[str, dict[str, Any]]] = []
+        self.reload(store)
+
+    def reload(self, store: Store) -> None:
+        self._users = [(r["token_sha256"], {"name": r["name"], "role": r["role"]}) for r in store.rows(
+            "SELECT name, role, token_sha256 FROM users WHERE revoked_at IS NULL ORDER BY name")]
+
+    def authenticate(self, token: str | None) -> dict[str, Any] | None:
+        if not token:
+            return None
+        digest = token_hash(token)
+        found = None
+        for stored, user in self._users:
+            if hmac.compare_digest(stored, digest):
+                found = user
+        return dict(found) if found else None

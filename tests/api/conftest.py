@@ -192,4 +192,6 @@ def api(world, db_copy):
     with TestClient(app, follow_redirects=False) as client:
         yield Clients(client=client, app=app, tokens=world["tokens"], world=world)
     app.state.runs.wait(60)
+    app.state.snapshot.wait(60)
+    app.state.audit_queue.close()
     app.state.store.close()

@@ -1,0 +1,111 @@
+"""The serving snapshot: chronologies answered from memory while it matches the store.
+
+At 1M mentions a chronology built with SQL costs ~18 ms of DuckDB point queries (each one a
+filtered scan), which 20 concurrent clients on a small machine turn into half a second of
+queueing. :class:`SnapshotKeeper` holds an :class:`intel.chronology_sources.SnapshotReader`
+of the last committed state and says whether it is still that state.
+
+Why it is never stale: only this process can write the store (DuckDB: one writing process),
+and every write the server makes that a chronology can see calls :meth:`invalidate` right after
+it commits - a nightly run's commit and its queued decisions (api/runs.py), a link decision,
+an alert acknowledged or closed (api/app.py). From that moment :meth:`current` answers None and
+requests use SQL (the same answers, slower) until the rebuild, in a background thread and in
+one read transaction, has caught up. A request that began before the commit may finish on the
+older snapshot: the state it began in, never a mix. A run in progress is not committed, so the
+snapshot keeps showing the state before it (as SQL does).
+
+``[api] snapshot = false`` turns it off (every request then uses SQL; the memory it needs -
+about 1.6 GB at 1M mentions - is the reason a hub might).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from intel.chronology_sources import SnapshotReader
+from intel.store import Store
+
+
+class SnapshotKeeper:
+    def __init__(self, store: Store, enabled: bool = True) -> None:
+        self.store = store
+        self.enabled = enabled
+        self._lock = threading.Lock()
+        self._version = 0                        # bumped by every write a chronology can see
+        self._snapshot: SnapshotReader | None = None
+        self._snapshot_version = -1              # the version _snapshot is wholly current for
+        self._full_pending = True                # a change beyond alerts awaits a rebuild
+        self._builder: threading.Thread | None = None
+        self.builds = 0
+        self.last_build_s: float | None = None
+
+    # -- reading ------------------------------------------------------------------------------
+    def current(self) -> SnapshotReader | None:
+        """The snapshot if it holds the last committed state, else None (use SQL)."""
+        with self._lock:
+            return self._snapshot if self._snapshot_version == self._version else None
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            current = self._snapshot is not None and self._snapshot_version == self._version
+        state = "off" if not self.enabled else ("current" if current else "building")
+        return {"state": state, "builds": self.builds, "last_build_s": self.last_build_s}
+
+    # -- writing --------------------------------------------------------------------------------
+    def build_now(self) -> None:
+        """Build synchronously (server start)."""
+        if self.enabled:
+            self._rebuild_until_current()
+
+    def invalidate(self, *, alerts_only: bool = False) -> None:
+        """A write the snapshot cannot see has committed: stop serving it, rebuild in the background.
+        ``alerts_only``: only alerts changed (acknowledged, closed), so only they are reloaded."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self._version += 1
+            if not alerts_only:
+                self._full_pending = True
+                self._snapshot = None            # free its memory now: it will not be served again
+            if self._builder is not None and self._builder.is_alive():
+                return                           # the running builder sees the new version and goes again
+            self._builder = threading.Thread(target=self._rebuild_until_current, name="serving-snapshot", daemon=True)
+            self._builder.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a rebuild in progress (tests, shutdown)."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
+
+    def _rebuild_until_current(self) -> None:
+        while True:
+            with self._lock:
+                version = self._version           # read before the snapshot's transaction begins
+                base = None if self._full_pending else self._snapshot
+                self._full_pending = False
+            session = self.store.session()
+            try:
+                t = time.perf_counter()
+                snapshot = base.with_alerts_from(session) if base is not None else SnapshotReader.build(session)
+                elapsed = time.perf_counter() - t
+            except Exception:  # noqa: BLE001 - requests keep using SQL; say why on stderr
+                traceback.print_exc(file=sys.stderr)
+                with self._lock:
+                    self._full_pending = True
+                return
+            finally:
+                session.close()
+            with self._lock:
+                self.builds += 1
+                self.last_build_s = round(elapsed, 2)
+                if self._full_pending:
+                    continue                      # something beyond alerts changed meanwhile: again
+                self._snapshot = snapshot         # its frames are current; its alerts maybe not
+                if version == self._version:
+                    self._snapshot_version = version
+                    return
