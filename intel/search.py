@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from rapidfuzz.distance import JaroWinkler
@@ -41,6 +41,9 @@ from rapidfuzz.distance import JaroWinkler
 from intel import normalise
 from intel.errors import IntelError
 from intel.store import Store
+
+if TYPE_CHECKING:
+    from intel.search_memory import MemorySearchIndex
 
 WEIGHTS = {"forename": 0.25, "surname": 0.35, "dob": 0.30, "postcode": 0.10}
 BLOCK_JW = 0.80
@@ -196,30 +199,10 @@ def refresh_index(store: Store) -> dict[str, Any]:
     return {"stamp": stamp, "mentions": n}
 
 
-def search_persons(
-    store: Store,
-    *,
-    forename: str | None = None,
-    surname: str | None = None,
-    dob: str | date | None = None,
-    postcode: str | None = None,
-    limit: int = 20,
-    offset: int = 0,
-    min_score: float = MIN_SCORE,
-) -> dict[str, Any]:
-    """Candidate persons, best first: {query, total, candidates: [{person_id, score, forename,
-    surname, dob, postcode, matched_mentions, field_scores}]}."""
-    q_fore, q_sur, q_pc = _norm("name", forename), _norm("name", surname), _norm("postcode", postcode)
-    if postcode not in (None, "") and q_pc is None:
-        raise IntelError(f"postcode {postcode!r} is not a UK postcode")
-    q_dob = _parse_dob(dob)
-    given = {k: v for k, v in (("forename", q_fore), ("surname", q_sur), ("dob", q_dob), ("postcode", q_pc))
-             if v is not None}
-    if len(given) < 2:
-        raise IntelError("give at least two of forename, surname, dob and postcode")
-    if limit < 1 or offset < 0:
-        raise IntelError("limit must be at least 1 and offset at least 0")
-
+def _sql_candidate_rows(store: Store, q_fore: str | None, q_sur: str | None, q_dob: date | None,
+                        q_pc: str | None) -> list[tuple[Any, ...]]:
+    """The candidate mentions (person_id, mention_id, forename, surname, dob, postcode), found by
+    SQL blocks (intel.search_memory.MemorySearchIndex finds the same ones in memory)."""
     # Blocking: each block is a conjunction of two identifiers, so a common surname alone (or a
     # common forename alone) never brings in thousands of records. Blocks are separate queries
     # (UNION), each led by its cheapest filter; the index is sorted by surname key, so a surname
@@ -265,7 +248,42 @@ def search_persons(
     sql = " UNION ".join(f"SELECT person_id, mention_id, forename, surname, dob, postcode FROM {source} WHERE {b}"
                          for b, _ in blocks)
     params = [v for _, p in blocks for v in p]
-    rows = store.connection.execute(f"SELECT * FROM ({sql}) LIMIT {MAX_CANDIDATE_MENTIONS + 1}", params).fetchall()
+    # DISTINCT: a mention has a row per surname key, and one query (no UNION) would return a
+    # double-barrelled name once for each key near the query, counting it twice in matched_mentions
+    return store.connection.execute(f"SELECT DISTINCT * FROM ({sql}) LIMIT {MAX_CANDIDATE_MENTIONS + 1}",
+                                    params).fetchall()
+
+
+def search_persons(
+    store: Store,
+    *,
+    forename: str | None = None,
+    surname: str | None = None,
+    dob: str | date | None = None,
+    postcode: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+    min_score: float = MIN_SCORE,
+    index: MemorySearchIndex | None = None,
+) -> dict[str, Any]:
+    """Candidate persons, best first: {query, total, candidates: [{person_id, score, forename,
+    surname, dob, postcode, matched_mentions, field_scores}]}. ``index``: find the candidates in
+    memory (the API's snapshot) instead of by SQL; the same candidates either way."""
+    q_fore, q_sur, q_pc = _norm("name", forename), _norm("name", surname), _norm("postcode", postcode)
+    if postcode not in (None, "") and q_pc is None:
+        raise IntelError(f"postcode {postcode!r} is not a UK postcode")
+    q_dob = _parse_dob(dob)
+    given = {k: v for k, v in (("forename", q_fore), ("surname", q_sur), ("dob", q_dob), ("postcode", q_pc))
+             if v is not None}
+    if len(given) < 2:
+        raise IntelError("give at least two of forename, surname, dob and postcode")
+    if limit < 1 or offset < 0:
+        raise IntelError("limit must be at least 1 and offset at least 0")
+
+    if index is not None:
+        rows = index.candidate_rows(q_fore, q_sur, q_dob, q_pc, limit=MAX_CANDIDATE_MENTIONS + 1)
+    else:
+        rows = _sql_candidate_rows(store, q_fore, q_sur, q_dob, q_pc)
     truncated = len(rows) > MAX_CANDIDATE_MENTIONS
 
     total_weight = sum(WEIGHTS[k] for k in given)

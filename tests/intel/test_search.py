@@ -51,6 +51,9 @@ def test_day_month_swap_and_double_barrelled(store):
     assert swapped["candidates"][0]["person_id"] == "P1" and swapped["candidates"][0]["field_scores"]["dob"] == 0.85
     jones = search_persons(store, forename="sarah", surname="Jones")
     assert jones["candidates"][0]["person_id"] == "P3"
+    # one record, though 'smith' is near both its keys ('smith' and 'smith-jones'): counted once
+    smith = search_persons(store, forename="sarah", surname="Smith")
+    assert smith["candidates"][0]["person_id"] == "P3" and smith["candidates"][0]["matched_mentions"] == 1
     by_dob_pc = search_persons(store, dob="04/03/1990", postcode="nb1 4ql")
     assert by_dob_pc["candidates"][0]["person_id"] == "P1"
 
