@@ -1,9 +1,11 @@
-"""The serving snapshot: chronologies answered from memory while it matches the store.
+"""The serving snapshot: chronologies and search answered from memory while it matches the store.
 
 At 1M mentions a chronology built with SQL costs ~18 ms of DuckDB point queries (each one a
 filtered scan), which 20 concurrent clients on a small machine turn into half a second of
-queueing. :class:`SnapshotKeeper` holds an :class:`intel.chronology_sources.SnapshotReader`
-of the last committed state and says whether it is still that state.
+queueing; a search's SQL blocks cost ~30 ms. :class:`SnapshotKeeper` holds a
+:class:`ServingSnapshot` (an :class:`intel.chronology_sources.SnapshotReader` and an
+:class:`intel.search_memory.MemorySearchIndex`) of the last committed state and says whether it
+is still that state.
 
 Why it is never stale: only this process can write the store (DuckDB: one writing process),
 and every write the server makes that a chronology can see calls :meth:`invalidate` right after
@@ -24,10 +26,27 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 from intel.chronology_sources import SnapshotReader
+from intel.search_memory import MemorySearchIndex
 from intel.store import Store
+
+
+@dataclass(frozen=True)
+class ServingSnapshot:
+    """One committed state: what chronologies read, and search's candidate blocks."""
+    chronology: SnapshotReader
+    search: MemorySearchIndex
+
+    @classmethod
+    def build(cls, store: Store) -> ServingSnapshot:
+        with store.transaction():   # both from one state
+            return cls(SnapshotReader.build(store), MemorySearchIndex.build(store))
+
+    def with_alerts_from(self, store: Store) -> ServingSnapshot:
+        return ServingSnapshot(self.chronology.with_alerts_from(store), self.search)
 
 
 class SnapshotKeeper:
@@ -36,7 +55,7 @@ class SnapshotKeeper:
         self.enabled = enabled
         self._lock = threading.Lock()
         self._version = 0                        # bumped by every write a chronology can see
-        self._snapshot: SnapshotReader | None = None
+        self._snapshot: ServingSnapshot | None = None
         self._snapshot_version = -1              # the version _snapshot is wholly current for
         self._full_pending = True                # a change beyond alerts awaits a rebuild
         self._builder: threading.Thread | None = None
@@ -44,7 +63,7 @@ class SnapshotKeeper:
         self.last_build_s: float | None = None
 
     # -- reading ------------------------------------------------------------------------------
-    def current(self) -> SnapshotReader | None:
+    def current(self) -> ServingSnapshot | None:
         """The snapshot if it holds the last committed state, else None (use SQL)."""
         with self._lock:
             return self._snapshot if self._snapshot_version == self._version else None
@@ -91,7 +110,7 @@ class SnapshotKeeper:
             session = self.store.session()
             try:
                 t = time.perf_counter()
-                snapshot = base.with_alerts_from(session) if base is not None else SnapshotReader.build(session)
+                snapshot = base.with_alerts_from(session) if base is not None else ServingSnapshot.build(session)
                 elapsed = time.perf_counter() - t
             except Exception:  # noqa: BLE001 - requests keep using SQL; say why on stderr
                 traceback.print_exc(file=sys.stderr)

@@ -83,6 +83,8 @@ class MemorySearchIndex:
 
     # -- the blocks ------------------------------------------------------------------------------
     def _equal(self, order: np.ndarray, ordered: np.ndarray, value: int) -> np.ndarray:
+        # the value in the array's own dtype: a Python int made numpy cast the whole array (0.6 ms)
+        value = ordered.dtype.type(value)
         lo, hi = np.searchsorted(ordered, value, "left"), np.searchsorted(ordered, value, "right")
         return order[lo:hi]
 

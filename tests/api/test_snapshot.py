@@ -107,3 +107,20 @@ def test_snapshot_off_in_config(world, db_copy):
         assert client.get("/health").json()["snapshot"]["state"] == "off"
         assert app.state.snapshot.current() is None
     app.state.store.close()
+
+
+def test_search_from_the_snapshot_answers_as_sql_does(api):
+    keeper = api.app.state.snapshot
+    assert keeper.current() is not None
+    urls = ["/persons?forename=Sarah&surname=Hughes&dob=1991-07-14", "/persons?surname=Hughs&dob=1991-07-14",
+            "/persons?forename=Jon&surname=Smith", "/persons?dob=1990-01-02&postcode=NB3%201AA",
+            "/persons?forename=Mark&postcode=NB1%204QL", "/persons?surname=Brown&dob=1979-30-11"]
+    from_snapshot = [api.get("analyst", u) for u in urls]
+    keeper, real = sql_only(api)
+    try:
+        from_sql = [api.get("analyst", u) for u in urls]
+    finally:
+        keeper.current = real
+    for a, b in zip(from_snapshot, from_sql):
+        assert (a.status_code, a.json()) == (b.status_code, b.json())
+    assert [r.status_code for r in from_snapshot][:5] == [200] * 5 and from_snapshot[0].json()["items"]
