@@ -55,9 +55,11 @@ def build_graph(rows: pl.DataFrame, centre: str, distance: dict[str, int],
     g = nx.MultiGraph(centre=centre, hops=hops)
     labels = dict(zip(people["person_id"].to_list(), people["label"].to_list())) if people is not None else {}
     rows = rows.filter(pl.col("person_id").is_in(list(distance)))
+    # Groups in the rows' order (and ties broken by value): the element ids follow the order the
+    # graph is built in, so the same rows must always draw the same ids.
     # people
-    per = rows.group_by("person_id").agg(
-        pl.col("offender").any(), pl.col("harmed").any(), pl.col("dob").drop_nulls().mode().first(),
+    per = rows.group_by("person_id", maintain_order=True).agg(
+        pl.col("offender").any(), pl.col("harmed").any(), pl.col("dob").drop_nulls().mode().sort().first(),
         pl.col("date").max().alias("last"), pl.len().alias("mentions"))
     for r in per.iter_rows(named=True):
         age = _age(r["dob"], r["last"])
@@ -68,9 +70,9 @@ def build_graph(rows: pl.DataFrame, centre: str, distance: dict[str, int],
                    hops=distance[pid], centre=pid == centre, dob=r["dob"].isoformat() if r["dob"] else None,
                    mentions=r["mentions"])
     # events
-    ev = rows.group_by("event_key").agg(
+    ev = rows.group_by("event_key", maintain_order=True).agg(
         pl.col("source").first(), pl.col("event_type").first(), pl.col("date").min(), pl.col("harmed").any(),
-        pl.col("household_key").filter(pl.col("harmed")).drop_nulls().unique().alias("where"))
+        pl.col("household_key").filter(pl.col("harmed")).drop_nulls().unique(maintain_order=True).alias("where"))
     for r in ev.iter_rows(named=True):
         g.add_node(f"event:{r['event_key']}", type="event", event_key=r["event_key"], source=r["source"],
                    event_type=r["event_type"], date=r["date"].isoformat(), harm=bool(r["harmed"]),
@@ -79,12 +81,13 @@ def build_graph(rows: pl.DataFrame, centre: str, distance: dict[str, int],
             g.add_node(f"household:{h}", type="household", household_key=h, label=h)
             g.add_edge(f"event:{r['event_key']}", f"household:{h}", role="happened_at", date=r["date"].isoformat(),
                        harm=bool(r["harmed"]))
-    pe = rows.group_by(["person_id", "event_key"]).agg(
+    pe = rows.group_by(["person_id", "event_key"], maintain_order=True).agg(
         pl.col("role").unique().sort().str.join("/"), pl.col("date").min(), pl.col("harmed").any())
     for r in pe.iter_rows(named=True):
         g.add_edge(f"person:{r['person_id']}", f"event:{r['event_key']}", role=r["role"],
                    date=r["date"].isoformat(), harm=bool(r["harmed"]))
-    ph = rows.filter(pl.col("household_key").is_not_null()).group_by(["person_id", "household_key"]).agg(
+    ph = rows.filter(pl.col("household_key").is_not_null()).group_by(["person_id", "household_key"],
+                                                                   maintain_order=True).agg(
         pl.col("date").min().alias("first"), pl.col("date").max().alias("last"), pl.len().alias("n"))
     for r in ph.iter_rows(named=True):
         h = f"household:{r['household_key']}"

@@ -125,37 +125,120 @@ def _aliases_of(store: Store, households: list[str]) -> list[str]:
     return sorted(set(households) | set(extra))
 
 
+class _SqlSource:
+    """A neighbourhood's lookups in SQL: the analytics snapshot (``network_mentions``, through the
+    request's lens when it has one) or the live tables."""
+
+    def __init__(self, store: Store, snapshot: bool, lensed: bool | None) -> None:
+        self.store, self.snapshot, self.lensed = store, snapshot, lensed
+
+    def rows(self, persons: list[str]) -> pl.DataFrame:
+        pcol = "person_id" if self.snapshot else "pm.person_id"
+        return _rows(self.store, f"{pcol} IN {_in(persons)}", persons, self.snapshot)
+
+    def people_of(self, events: list[str], households: list[str]) -> set[str]:
+        return _people_of(self.store, events, households, self.snapshot, self.lensed)
+
+
+class NetworkSnapshot:
+    """The analytics snapshot (``network_mentions``, the event and household people, findings)
+    in memory, for the API's serving snapshot: the same rows SQL reads, without a query.
+    Unrestricted: a request that needs the restricted lens (api/lens.py) reads SQL instead."""
+
+    def __init__(self, mentions: pl.DataFrame, event_people: pl.DataFrame, household_people: pl.DataFrame,
+                 findings: list[dict[str, Any]]) -> None:
+        self._mentions = mentions
+        self._mention_ranges = _ranges(mentions["person_id"])
+        self._event_people = _grouped(event_people, "event_key")
+        self._household_people = _grouped(household_people, "household_key")
+        self._findings: dict[str, list[dict[str, Any]]] = {}
+        for f in findings:
+            self._findings.setdefault(f.pop("person_id"), []).append(f)
+
+    @classmethod
+    def build(cls, store: Store) -> NetworkSnapshot:
+        with store.transaction():
+            if not store.rows("SELECT 1 FROM duckdb_tables() WHERE table_name = 'network_mentions' AND NOT temporary"):
+                empty = pl.DataFrame({"person_id": [], "event_key": [], "household_key": []},
+                                     schema={"person_id": pl.Utf8, "event_key": pl.Utf8, "household_key": pl.Utf8})
+                return cls(empty, empty.select("event_key", "person_id"), empty.select("household_key", "person_id"), [])
+            # network_mentions is written ordered by person; sorted again here, stably, to be sure
+            mentions = store.df("SELECT * FROM network_mentions").sort("person_id", maintain_order=True)
+            events = store.df("SELECT DISTINCT event_key, person_id FROM network_event_people")
+            households = store.df("SELECT DISTINCT household_key, person_id FROM network_household_people")
+            findings = store.rows("SELECT person_id, finding_key, rule, severity, explanation, evidence_hash "
+                                  "FROM findings WHERE person_id IS NOT NULL ORDER BY rule, finding_key")
+        return cls(mentions, events, households, findings)
+
+    def has(self, person_id: str) -> bool:
+        return person_id in self._mention_ranges
+
+    def rows(self, persons: list[str]) -> pl.DataFrame:
+        parts = [self._mentions.slice(*self._mention_ranges[p]) for p in persons if p in self._mention_ranges]
+        return pl.concat(parts) if parts else self._mentions.clear()
+
+    def people_of(self, events: list[str], households: list[str]) -> set[str]:
+        found: set[str] = set()
+        for e in events:
+            found.update(self._event_people.get(e, ()))
+        for h in households:
+            found.update(self._household_people.get(h, ()))
+        return found
+
+    def findings(self, person_id: str) -> list[dict[str, Any]]:
+        return [dict(f) for f in self._findings.get(person_id, [])]
+
+
+def _ranges(keys: pl.Series) -> dict[str, tuple[int, int]]:
+    counts = keys.to_frame("k").group_by("k", maintain_order=True).len()
+    out, start = {}, 0
+    for k, n in zip(counts["k"].to_list(), counts["len"].to_list()):
+        out[k] = (start, n)
+        start += n
+    return out
+
+
+def _grouped(frame: pl.DataFrame, key: str) -> dict[str, tuple[str, ...]]:
+    g = frame.group_by(key).agg(pl.col("person_id"))
+    return {k: tuple(v) for k, v in zip(g[key].to_list(), g["person_id"].to_list())}
+
+
 def neighbourhood(store: Store, person_id: str, hops: int = 2, snapshot: bool = True, *,
-                  lensed: bool | None = None, centre: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
+                  lensed: bool | None = None, centre: pl.DataFrame | None = None,
+                  source: _SqlSource | NetworkSnapshot | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
     """Mention rows of the neighbourhood and each person's distance in hops.
 
     ``snapshot``: read ``network_mentions`` (what the last analytics run saw: fast, harm flags
     included); otherwise the live tables (mentions, person_mentions, events). ``lensed`` (whether
     the cursor sees the snapshot through the restricted lens) and ``centre`` (the person's own
-    rows, already read) spare the queries that would find them again."""
+    rows, already read) spare the queries that would find them again. ``source``: a
+    :class:`NetworkSnapshot` answers the snapshot's lookups from memory."""
+    source = source if source is not None else _SqlSource(store, snapshot, lensed)
     distance = {person_id: 0}
     frontier = [person_id]
     collected: list[pl.DataFrame] = []
     events: set[str] = set()
     households: set[str] = set()
-    pcol = "person_id" if snapshot else "pm.person_id"
     for h in range(1, hops + 1):
         if not frontier:
             break
-        r = centre if h == 1 and centre is not None else _rows(store, f"{pcol} IN {_in(frontier)}", frontier, snapshot)
+        r = centre if h == 1 and centre is not None else source.rows(frontier)
         collected.append(r)
         new_events = sorted(set(r["event_key"].to_list()) - events)
         new_households = sorted(set(r["household_key"].drop_nulls().to_list()) - households)
         events |= set(new_events)
         households |= set(new_households)
-        frontier = sorted(_people_of(store, new_events, new_households, snapshot, lensed) - set(distance))
+        frontier = sorted(source.people_of(new_events, new_households) - set(distance))
         for p in frontier:
             distance[p] = h
     if frontier:  # the outer ring: only their ties to what is already shown
-        r = _rows(store, f"{pcol} IN {_in(frontier)}", frontier, snapshot)
+        r = source.rows(frontier)
         r = r.filter(pl.col("event_key").is_in(list(events)) | pl.col("household_key").is_in(list(households)))
         collected.append(r)
-    rows = pl.concat(collected, how="diagonal_relaxed").unique("mention_id") if collected else pl.DataFrame()
+    # in mention order: the graph's element ids follow row order, so the same request draws the
+    # same ids whichever way (SQL, memory) and in whatever order the rows were found
+    rows = (pl.concat(collected, how="diagonal_relaxed").unique("mention_id").sort("mention_id")
+            if collected else pl.DataFrame())
     return rows, distance
 
 
@@ -165,28 +248,36 @@ def _labels(rows: pl.DataFrame) -> pl.DataFrame:
         .str.strip_chars().str.to_titlecase())
     best = (named.group_by(["person_id", "name"]).len().sort(["person_id", "len", "name"], descending=[False, True, False])
             .unique("person_id", keep="first", maintain_order=True))
-    dob = rows.group_by("person_id").agg(pl.col("dob").drop_nulls().mode().first())
+    dob = rows.group_by("person_id").agg(pl.col("dob").drop_nulls().mode().sort().first())
     return best.join(dob, on="person_id", how="left").select(
         "person_id", pl.when(pl.col("dob").is_not_null())
         .then(pl.format("{} (b. {})", "name", pl.col("dob").dt.year())).otherwise(pl.col("name")).alias("label"))
 
 
 def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
-                 config: dict[str, Any] | None = None, collapse_over: int = 8) -> dict[str, Any] | str:
-    """A person's network for MARAC: a dict (``json``) or the text of a GraphML or SVG document."""
+                 config: dict[str, Any] | None = None, collapse_over: int = 8, *,
+                 memory: NetworkSnapshot | None = None, resolved: bool = False) -> dict[str, Any] | str:
+    """A person's network for MARAC: a dict (``json``) or the text of a GraphML or SVG document.
+
+    ``memory``: the analytics snapshot in memory (the API's, only for a viewer without a
+    restricted lens); ``resolved``: ``person_id`` is already the surviving id."""
     if fmt not in FORMATS:
         raise IntelError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     if not 1 <= int(hops) <= 4:
         raise IntelError(f"hops must be between 1 and 4, got {hops}")
     config = load_config() if config is None else config
-    pid = resolve_person(store, person_id)
-    # the snapshot is read when it holds the person: their own rows are the first hop's, so the
-    # query that finds them also decides (one query, not a count and then the same rows again)
-    has_snapshot, lensed = _snapshot_state(store)
-    centre = _rows(store, "person_id IN (?)", [pid], True) if has_snapshot else None
-    snapshot = centre is not None and centre.height > 0
-    rows, distance = neighbourhood(store, pid, hops, snapshot=snapshot, lensed=lensed,
-                                   centre=centre if snapshot else None)
+    pid = person_id if resolved else resolve_person(store, person_id)
+    if memory is not None and memory.has(pid):
+        snapshot, source = True, memory
+        rows, distance = neighbourhood(store, pid, hops, source=memory)
+    else:
+        # the snapshot is read when it holds the person: their own rows are the first hop's, so the
+        # query that finds them also decides (one query, not a count and then the same rows again)
+        has_snapshot, lensed = _snapshot_state(store)
+        centre = _rows(store, "person_id IN (?)", [pid], True) if has_snapshot else None
+        snapshot, source = centre is not None and centre.height > 0, None
+        rows, distance = neighbourhood(store, pid, hops, snapshot=snapshot, lensed=lensed,
+                                       centre=centre if snapshot else None)
     if snapshot:
         m = rows
     else:  # linked since the last analytics run: the live tables, harm marked here
@@ -199,8 +290,10 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
         return gnet.to_graphml(g)
     if fmt == "svg":
         return gnet.to_svg(g, title=title)
-    findings = store.rows("SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings "
-                          "WHERE person_id = ? ORDER BY rule", [pid])
+    findings = source.findings(pid) if source is not None else store.rows(
+        "SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings WHERE person_id = ? "
+        "ORDER BY rule, finding_key",
+        [pid])
     counts: dict[str, int] = {}
     for _, d in g.nodes(data=True):
         counts[d["type"]] = counts.get(d["type"], 0) + 1
