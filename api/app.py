@@ -427,22 +427,31 @@ def _network_routes(app: FastAPI) -> None:
         return
 
     @app.get("/persons/{person_id}/network", tags=["networks"], summary="A person's network (people and events)")
-    def network(request: Request, person_id: str = _id(), hops: int = Query(2, ge=1, le=3),
-                format: Literal["json", "graphml", "svg"] = Query("json"),
-                who: Principal = Depends(guard("network")), store: Store = Depends(db)) -> Response:
+    async def network(request: Request, person_id: str = _id(), hops: int = Query(2, ge=1, le=3),
+                      format: Literal["json", "graphml", "svg"] = Query("json"),
+                      who: Principal = Depends(guard("network")), store: Store = Depends(db)) -> Response:
         from intel.network_view import network_view
 
-        resolved = person_access(request, store, who, person_id)
-        add_detail(request, hops=hops, format=format)
         # hub_only rows never leave in an export format (graphml, svg) nor go to marac (not hub
         # staff); a role without health clearance sees only that a health contact happened.
-        apply_lens(store, drop_hub_only=format != "json" or who.domestic_abuse_only,
-                   mask_health=not who.health_clearance)
-        out = network_view(store, resolved, hops=hops, fmt=format, config=app.state.config)
-        if format == "json":
-            return ok(out)
-        media = "application/graphml+xml" if format == "graphml" else "image/svg+xml"
-        return Response(out, media_type=media)
+        drop_hub_only, mask_health = format != "json" or who.domestic_abuse_only, not who.health_clearance
+        snap = app.state.snapshot.current()
+        # the snapshot in memory is unrestricted: only a viewer who needs no lens reads it
+        in_memory = snap is not None and not (drop_hub_only or mask_health)
+
+        def work() -> Response:
+            resolved = person_access(request, store, who, person_id, snap.chronology if snap else None)
+            add_detail(request, hops=hops, format=format)
+            if not in_memory:
+                apply_lens(store, drop_hub_only=drop_hub_only, mask_health=mask_health)
+            out = network_view(store, resolved, hops=hops, fmt=format, config=app.state.config,
+                               memory=snap.network if in_memory else None, resolved=True)
+            if format == "json":
+                return ok(out)
+            media = "application/graphml+xml" if format == "graphml" else "image/svg+xml"
+            return Response(out, media_type=media)
+
+        return await _in_memory_or_thread(in_memory, who, work)
 
 
 def _explain_routes(app: FastAPI) -> None:

@@ -30,23 +30,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from intel.chronology_sources import SnapshotReader
+from intel.network_view import NetworkSnapshot
 from intel.search_memory import MemorySearchIndex
 from intel.store import Store
 
 
 @dataclass(frozen=True)
 class ServingSnapshot:
-    """One committed state: what chronologies read, and search's candidate blocks."""
+    """One committed state: what chronologies read, search's candidate blocks, and the analytics
+    snapshot network views read."""
     chronology: SnapshotReader
     search: MemorySearchIndex
+    network: NetworkSnapshot
 
     @classmethod
     def build(cls, store: Store) -> ServingSnapshot:
-        with store.transaction():   # both from one state
-            return cls(SnapshotReader.build(store), MemorySearchIndex.build(store))
+        with store.transaction():   # all from one state
+            return cls(SnapshotReader.build(store), MemorySearchIndex.build(store), NetworkSnapshot.build(store))
 
     def with_alerts_from(self, store: Store) -> ServingSnapshot:
-        return ServingSnapshot(self.chronology.with_alerts_from(store), self.search)
+        return ServingSnapshot(self.chronology.with_alerts_from(store), self.search, self.network)
 
 
 class SnapshotKeeper:

@@ -124,3 +124,24 @@ def test_search_from_the_snapshot_answers_as_sql_does(api):
     for a, b in zip(from_snapshot, from_sql):
         assert (a.status_code, a.json()) == (b.status_code, b.json())
     assert [r.status_code for r in from_snapshot][:5] == [200] * 5 and from_snapshot[0].json()["items"]
+
+
+def test_network_from_the_snapshot_draws_as_sql_does_and_marac_keeps_its_lens(api):
+    people = sorted(set(api.world["person"].values()))
+    urls = [f"/persons/{p}/network?hops={1 + i % 3}" for i, p in enumerate(people)]
+    from_snapshot = [api.get("analyst", u) for u in urls]
+    keeper, real = sql_only(api)
+    try:
+        from_sql = [api.get("analyst", u) for u in urls]
+    finally:
+        keeper.current = real
+    for a, b in zip(from_snapshot, from_sql):
+        assert (a.status_code, a.json()) == (b.status_code, b.json())
+    assert all(r.status_code == 200 for r in from_snapshot)
+    # marac sees no health_confidential detail whether or not the snapshot is current
+    sarah = api.world["person"]["police:P1"]
+    types = lambda r: {n["data"].get("event_type") for n in r.json()["elements"]["nodes"]}  # noqa: E731
+    assert "emergency_department" in types(api.get("analyst", f"/persons/{sarah}/network"))
+    marac = api.get("marac", f"/persons/{sarah}/network")
+    assert marac.status_code == 200
+    assert "emergency_department" not in types(marac) and "health_contact" in types(marac)
