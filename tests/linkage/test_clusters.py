@@ -131,3 +131,29 @@ def test_the_hub_config_reaches_the_trusted_agency_ids(tmp_path) -> None:
         hub = load_config()
         hub["identity"]["trusted_ref_sources"] = []
         assert trusted_refs(store, hub) == {}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 19), st.integers(0, 19), st.sampled_from([0.9, 0.95, 0.97, 0.99, 1.0])),
+                max_size=45),
+       st.lists(st.tuples(st.integers(0, 19), st.integers(0, 19)), max_size=3),
+       st.lists(st.tuples(st.integers(0, 19), st.integers(0, 19)), max_size=3),
+       st.dictionaries(st.integers(0, 19), st.tuples(st.sampled_from(["social_care", "health"]),
+                                                      st.sampled_from(["R1", "R2", "R3"])), max_size=8),
+       st.sets(st.integers(0, 19), max_size=2))
+def test_bulk_components_give_what_the_link_by_link_algorithm_gives(raw_edges, raw_same, raw_diff, raw_refs, raw_excl):
+    from linkage.clusters import cluster_mentions_exact
+
+    ids = [f"m{i:02d}" for i in range(20)]
+    edges = [(ids[a], ids[b], p) for a, b, p in raw_edges] + [("m00", "outsider", 0.99)]
+    same = [(ids[a], ids[b]) for a, b in raw_same]
+    diff = [(ids[a], ids[b]) for a, b in raw_diff if a != b and (ids[a], ids[b]) not in same]
+    refs = {ids[i]: r for i, r in raw_refs.items()}
+    excl = [ids[i] for i in raw_excl]
+    args = dict(same=same, different=diff, trusted_refs=refs, exclude_from_links=excl)
+    fast, exact = cluster_mentions(ids, edges, 0.95, **args), cluster_mentions_exact(ids, edges, 0.95, **args)
+    assert fast.cluster_of == exact.cluster_of
+    assert fast.probability == exact.probability and fast.confirmed == exact.confirmed
+    assert sorted(fast.blocked) == sorted(exact.blocked)
+    assert sorted(fast.blocked_by_refs) == sorted(exact.blocked_by_refs)
+    assert sorted(fast.conflicting_same) == sorted(exact.conflicting_same)
