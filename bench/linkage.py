@@ -344,21 +344,37 @@ def incremental_run(db: Path, n_new: int = 5000) -> dict:
 
 
 def overhead_run(db: Path) -> dict:
-    """Our predict (score_all: features, predict, write link_edges) against bare Splink with the same
-    settings on the same feature rows (its own in-memory DuckDB, predict only), in one run; each
-    side runs twice and its faster run counts."""
+    """Our predict + cluster against bare Splink's, with the same settings on the same data, in
+    one run; each side runs twice and its faster run counts.
+
+    Ours: score_all (features from ``mentions``, predict, write ``link_edges``) and
+    linkage.clusters.cluster_mentions at the threshold (with the trusted agency ids). Bare Splink:
+    predict on the same feature rows in its own in-memory DuckDB and
+    ``cluster_pairwise_predictions_at_threshold`` at the same threshold. Predict alone is reported
+    too (the clustering is what the issue asks to include; the predict-only ratio shows where
+    the difference lies)."""
     import duckdb
     from splink import DuckDBAPI, Linker
 
+    from linkage.clusters import cluster_mentions
     from linkage.model import latest_model
+    from linkage.run import trusted_refs
+
+    thr = threshold()
     with Store(db) as store:
         model = latest_model(store)
-        floor = float(load_config()["linkage"]["edge_floor"])
-        t_ours = float("inf")
+        ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
+        refs = trusted_refs(store)
+        t_ours = t_ours_predict = float("inf")
         for _ in range(2):   # twice, the faster counts (the first run also warms the file cache)
             t = time.perf_counter()
             ours = score_all(store, model)
+            t_pred = time.perf_counter() - t
+            edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges "
+                             "WHERE match_probability >= ?", [thr])
+            clusters = cluster_mentions(ids, edges, thr, trusted_refs=refs)
             t_ours = min(t_ours, time.perf_counter() - t)
+            t_ours_predict = min(t_ours_predict, t_pred)
         F.build_features(store, "_bench_feat")
         frames = {src: store.connection.sql(f"SELECT * FROM _bench_feat WHERE source = '{src}'").to_arrow_table()
                   for src in F.SOURCES}
@@ -370,15 +386,26 @@ def overhead_run(db: Path) -> dict:
     inputs = [api.register(f"in_{src}", dataset_display_name=src) for src in frames if frames[src].num_rows]
     import logging
     linker = Linker(inputs, json.loads(json.dumps(model.settings)), log_level=logging.WARNING)
-    t_bare = float("inf")
+    floor = float(load_config()["linkage"]["edge_floor"])
+    t_bare = t_bare_predict = float("inf")
     for _ in range(2):
         t = time.perf_counter()
         pred = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
         n_bare = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchall()[0][0]
+        t_pred = time.perf_counter() - t
+        bare_clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, thr)
+        n_bare_clusters = con.execute(
+            f"SELECT count(DISTINCT cluster_id) FROM {bare_clusters.physical_name}").fetchall()[0][0]
         t_bare = min(t_bare, time.perf_counter() - t)
+        t_bare_predict = min(t_bare_predict, t_pred)
     con.close()
-    res = {"bench": "overhead", "mentions": ours["mentions"], "ours_s": round(t_ours, 2), "bare_splink_s": round(t_bare, 2),
-           "ratio": round(t_ours / t_bare, 3), "edges_ours": ours["edges"], "edges_bare": int(n_bare)}
+    res = {"bench": "overhead", "mentions": ours["mentions"], "threshold": thr,
+           "ours_predict_cluster_s": round(t_ours, 2), "bare_predict_cluster_s": round(t_bare, 2),
+           "ratio": round(t_ours / t_bare, 3),
+           "ours_predict_s": round(t_ours_predict, 2), "bare_predict_s": round(t_bare_predict, 2),
+           "ratio_predict_only": round(t_ours_predict / t_bare_predict, 3),
+           "edges_ours": ours["edges"], "edges_bare": int(n_bare),
+           "clusters_ours": len(set(clusters.cluster_of.values())), "clusters_bare": int(n_bare_clusters)}
     out(res)
     return res
 
