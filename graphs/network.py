@@ -38,6 +38,14 @@ CLASS_STYLE = {  # class: (fill, shape, legend)
 }
 
 
+def _mode(counts: dict[Any, int]) -> Any:
+    """The most frequent value (the smallest of equally frequent ones), None for none."""
+    if not counts:
+        return None
+    top = max(counts.values())
+    return min(v for v, n in counts.items() if n == top)
+
+
 def _age(dob: Any, on: Any) -> float | None:
     if dob is None or on is None:
         return None
@@ -54,46 +62,64 @@ def build_graph(rows: pl.DataFrame, centre: str, distance: dict[str, int],
     """
     g = nx.MultiGraph(centre=centre, hops=hops)
     labels = dict(zip(people["person_id"].to_list(), people["label"].to_list())) if people is not None else {}
-    rows = rows.filter(pl.col("person_id").is_in(list(distance)))
-    # Groups in the rows' order (and ties broken by value): the element ids follow the order the
-    # graph is built in, so the same rows must always draw the same ids.
+    # A view is tens to a few hundred rows: grouped in Python (a polars call on a frame this
+    # small costs more than the rows do: ~2 ms of a ~6 ms view). Groups keep the rows' order, ties
+    # are broken by value: the element ids follow the order the graph is built in, so the same
+    # rows must always draw the same ids.
+    cols = ("person_id", "event_key", "source", "event_type", "role", "date", "household_key", "harmed",
+            "offender", "dob")
+    per: dict[str, dict[str, Any]] = {}
+    ev: dict[str, dict[str, Any]] = {}
+    pe: dict[tuple[str, str], dict[str, Any]] = {}
+    ph: dict[tuple[str, str], dict[str, Any]] = {}
+    for pid, ek, source, event_type, role, when, hk, harmed, offender, dob in rows.select(cols).iter_rows():
+        if pid not in distance:
+            continue
+        p = per.setdefault(pid, {"offender": False, "harmed": False, "dobs": {}, "last": when, "mentions": 0})
+        p["offender"] |= bool(offender)
+        p["harmed"] |= bool(harmed)
+        if dob is not None:
+            p["dobs"][dob] = p["dobs"].get(dob, 0) + 1
+        p["last"] = max(p["last"], when)
+        p["mentions"] += 1
+        e = ev.setdefault(ek, {"source": source, "event_type": event_type, "date": when, "harmed": False, "where": {}})
+        e["date"] = min(e["date"], when)
+        e["harmed"] |= bool(harmed)
+        if harmed and hk is not None:
+            e["where"].setdefault(hk, None)
+        x = pe.setdefault((pid, ek), {"roles": set(), "date": when, "harmed": False})
+        x["roles"].add(role)
+        x["date"] = min(x["date"], when)
+        x["harmed"] |= bool(harmed)
+        if hk is not None:
+            h = ph.setdefault((pid, hk), {"first": when, "last": when, "n": 0})
+            h["first"], h["last"], h["n"] = min(h["first"], when), max(h["last"], when), h["n"] + 1
     # people
-    per = rows.group_by("person_id", maintain_order=True).agg(
-        pl.col("offender").any(), pl.col("harmed").any(), pl.col("dob").drop_nulls().mode().sort().first(),
-        pl.col("date").max().alias("last"), pl.len().alias("mentions"))
-    for r in per.iter_rows(named=True):
-        age = _age(r["dob"], r["last"])
+    for pid, r in per.items():
+        dob = _mode(r["dobs"])
+        age = _age(dob, r["last"])
         cls = ("suspect" if r["offender"] else "victim" if r["harmed"] else
                "child" if age is not None and age < 18 else "other")
-        pid = r["person_id"]
         g.add_node(f"person:{pid}", type="person", person_id=pid, label=labels.get(pid) or pid, cls=cls,
-                   hops=distance[pid], centre=pid == centre, dob=r["dob"].isoformat() if r["dob"] else None,
+                   hops=distance[pid], centre=pid == centre, dob=dob.isoformat() if dob else None,
                    mentions=r["mentions"])
     # events
-    ev = rows.group_by("event_key", maintain_order=True).agg(
-        pl.col("source").first(), pl.col("event_type").first(), pl.col("date").min(), pl.col("harmed").any(),
-        pl.col("household_key").filter(pl.col("harmed")).drop_nulls().unique(maintain_order=True).alias("where"))
-    for r in ev.iter_rows(named=True):
-        g.add_node(f"event:{r['event_key']}", type="event", event_key=r["event_key"], source=r["source"],
+    for ek, r in ev.items():
+        g.add_node(f"event:{ek}", type="event", event_key=ek, source=r["source"],
                    event_type=r["event_type"], date=r["date"].isoformat(), harm=bool(r["harmed"]),
                    label=f"{r['source'].replace('_', ' ')}: {r['event_type'].replace('_', ' ')} {r['date'].isoformat()}")
-        for h in r["where"] or []:
+        for h in r["where"]:
             g.add_node(f"household:{h}", type="household", household_key=h, label=h)
-            g.add_edge(f"event:{r['event_key']}", f"household:{h}", role="happened_at", date=r["date"].isoformat(),
+            g.add_edge(f"event:{ek}", f"household:{h}", role="happened_at", date=r["date"].isoformat(),
                        harm=bool(r["harmed"]))
-    pe = rows.group_by(["person_id", "event_key"], maintain_order=True).agg(
-        pl.col("role").unique().sort().str.join("/"), pl.col("date").min(), pl.col("harmed").any())
-    for r in pe.iter_rows(named=True):
-        g.add_edge(f"person:{r['person_id']}", f"event:{r['event_key']}", role=r["role"],
+    for (pid, ek), r in pe.items():
+        g.add_edge(f"person:{pid}", f"event:{ek}", role="/".join(sorted(r["roles"])),
                    date=r["date"].isoformat(), harm=bool(r["harmed"]))
-    ph = rows.filter(pl.col("household_key").is_not_null()).group_by(["person_id", "household_key"],
-                                                                   maintain_order=True).agg(
-        pl.col("date").min().alias("first"), pl.col("date").max().alias("last"), pl.len().alias("n"))
-    for r in ph.iter_rows(named=True):
-        h = f"household:{r['household_key']}"
+    for (pid, hk), r in ph.items():
+        h = f"household:{hk}"
         if h not in g:
-            g.add_node(h, type="household", household_key=r["household_key"], label=r["household_key"])
-        g.add_edge(f"person:{r['person_id']}", h, role="lived_at", date=r["first"].isoformat(),
+            g.add_node(h, type="household", household_key=hk, label=hk)
+        g.add_edge(f"person:{pid}", h, role="lived_at", date=r["first"].isoformat(),
                    date_to=r["last"].isoformat(), mentions=r["n"], harm=False)
     _collapse_events(g, collapse_over)
     _collapse_outer_people(g, collapse_over, hops)

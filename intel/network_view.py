@@ -243,15 +243,28 @@ def neighbourhood(store: Store, person_id: str, hops: int = 2, snapshot: bool = 
 
 
 def _labels(rows: pl.DataFrame) -> pl.DataFrame:
-    named = rows.filter(pl.col("forename").is_not_null() | pl.col("surname").is_not_null()).with_columns(
-        name=pl.concat_str([pl.col("forename").fill_null(""), pl.col("surname").fill_null("")], separator=" ")
-        .str.strip_chars().str.to_titlecase())
-    best = (named.group_by(["person_id", "name"]).len().sort(["person_id", "len", "name"], descending=[False, True, False])
-            .unique("person_id", keep="first", maintain_order=True))
-    dob = rows.group_by("person_id").agg(pl.col("dob").drop_nulls().mode().sort().first())
-    return best.join(dob, on="person_id", how="left").select(
-        "person_id", pl.when(pl.col("dob").is_not_null())
-        .then(pl.format("{} (b. {})", "name", pl.col("dob").dt.year())).otherwise(pl.col("name")).alias("label"))
+    """person_id, label: each person's most frequent name ("Forename Surname", title case; the
+    smallest of equally frequent ones) with the birth year of their most frequent dob. In Python:
+    a view's rows are few, and polars calls cost more than they do."""
+    from graphs.network import _mode
+
+    names: dict[str, dict[str, int]] = {}
+    dobs: dict[str, dict[Any, int]] = {}
+    for pid, forename, surname, dob in rows.select("person_id", "forename", "surname", "dob").iter_rows():
+        if forename is not None or surname is not None:
+            name = f"{forename or ''} {surname or ''}".strip().title()
+            mine = names.setdefault(pid, {})
+            mine[name] = mine.get(name, 0) + 1
+        if dob is not None:
+            d = dobs.setdefault(pid, {})
+            d[dob] = d.get(dob, 0) + 1
+    people, labels = [], []
+    for pid, counts in names.items():
+        name = min(counts, key=lambda n: (-counts[n], n))   # most frequent, then alphabetical
+        dob = _mode(dobs.get(pid, {}))
+        people.append(pid)
+        labels.append(f"{name} (b. {dob.year})" if dob is not None else name)
+    return pl.DataFrame({"person_id": people, "label": labels}, schema={"person_id": pl.Utf8, "label": pl.Utf8})
 
 
 def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
