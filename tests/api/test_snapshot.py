@@ -22,6 +22,20 @@ def sql_only(api):
     return keeper, real
 
 
+def same_both_ways(api, urls: list[str]) -> list:
+    """GET each url as an analyst from the snapshot, then from SQL; assert the answers equal."""
+    assert api.app.state.snapshot.current() is not None
+    from_snapshot = [api.get("analyst", u) for u in urls]
+    keeper, real = sql_only(api)
+    try:
+        from_sql = [api.get("analyst", u) for u in urls]
+    finally:
+        keeper.current = real
+    for a, b in zip(from_snapshot, from_sql):
+        assert (a.status_code, a.json()) == (b.status_code, b.json())
+    return from_snapshot
+
+
 def test_snapshot_answers_as_sql_does(api):
     w = api.world
     keeper = api.app.state.snapshot
@@ -110,34 +124,17 @@ def test_snapshot_off_in_config(world, db_copy):
 
 
 def test_search_from_the_snapshot_answers_as_sql_does(api):
-    keeper = api.app.state.snapshot
-    assert keeper.current() is not None
     urls = ["/persons?forename=Sarah&surname=Hughes&dob=1991-07-14", "/persons?surname=Hughs&dob=1991-07-14",
             "/persons?forename=Jon&surname=Smith", "/persons?dob=1990-01-02&postcode=NB3%201AA",
             "/persons?forename=Mark&postcode=NB1%204QL", "/persons?surname=Brown&dob=1979-30-11"]
-    from_snapshot = [api.get("analyst", u) for u in urls]
-    keeper, real = sql_only(api)
-    try:
-        from_sql = [api.get("analyst", u) for u in urls]
-    finally:
-        keeper.current = real
-    for a, b in zip(from_snapshot, from_sql):
-        assert (a.status_code, a.json()) == (b.status_code, b.json())
+    from_snapshot = same_both_ways(api, urls)
     assert [r.status_code for r in from_snapshot][:5] == [200] * 5 and from_snapshot[0].json()["items"]
 
 
 def test_network_from_the_snapshot_draws_as_sql_does_and_marac_keeps_its_lens(api):
     people = sorted(set(api.world["person"].values()))
     urls = [f"/persons/{p}/network?hops={1 + i % 3}" for i, p in enumerate(people)]
-    from_snapshot = [api.get("analyst", u) for u in urls]
-    keeper, real = sql_only(api)
-    try:
-        from_sql = [api.get("analyst", u) for u in urls]
-    finally:
-        keeper.current = real
-    for a, b in zip(from_snapshot, from_sql):
-        assert (a.status_code, a.json()) == (b.status_code, b.json())
-    assert all(r.status_code == 200 for r in from_snapshot)
+    assert all(r.status_code == 200 for r in same_both_ways(api, urls))
     # marac sees no health_confidential detail whether or not the snapshot is current
     sarah = api.world["person"]["police:P1"]
     types = lambda r: {n["data"].get("event_type") for n in r.json()["elements"]["nodes"]}  # noqa: E731
