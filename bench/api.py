@@ -9,12 +9,16 @@
    from the world's truth file (an oracle linkage: the persons the linkage aims at, so the
    benchmark does not wait for Splink; person and household sizes are the real ones), and the
    analytics run (households, findings). Cached in --workdir.
-2. An analyst user is added to the copy, and ``intel serve`` started on it in a subprocess.
+2. An analyst user is added to the copy, and ``intel serve`` started on it in a subprocess (it is
+   ready when it has built its serving snapshot; the build time and the server's memory after
+   start and at the end are reported).
 3. The measurement: for each of chronology (GET /persons/{id}/chronology), 2-hop network JSON
    (GET /persons/{id}/network?hops=2) and search (GET /persons?forename&surname&dob, from real
    records with a typo in the surname one time in three), --clients threads each with its own
    keep-alive connection send requests until --requests are done or --max-seconds pass.
-   Persons are picked at random (seeded) among those with a record.
+   Persons are picked at random (seeded) among those with a record. ``floor``: GET /health
+   (no store, no auth, no audit) at the same concurrency - what the framework, the sockets and
+   this load generator cost on this machine, under every other figure.
 4. Report: p50 / p95 / p99 / max latency (ms, client side), throughput (requests/s), errors
    (any status but 200) per endpoint, against the targets (p95: chronology 50 ms, network
    200 ms, search 100 ms), and the CPU time per request of the server process and of this
@@ -138,6 +142,16 @@ def process_cpu_s(pid: int) -> float | None:
         return None
 
 
+def process_memory_gib(pid: int) -> dict[str, float] | None:
+    """Resident and peak resident memory of a process (Linux /proc), None where unknown."""
+    try:
+        status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+        kib = lambda key: int(status[key].split()[0])  # noqa: E731
+        return {"rss_gib": round(kib("VmRSS") / 2**20, 2), "peak_rss_gib": round(kib("VmHWM") / 2**20, 2)}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def load(base: str, token: str, urls: list[str], clients: int, requests: int, max_seconds: float) -> dict:
     lat: list[float] = []
     errors: dict[str, int] = {}
@@ -251,6 +265,8 @@ def main() -> None:
                 sys.exit("the server did not start")
             time.sleep(0.2)
         setup["server_start_s"] = round(time.perf_counter() - t, 1)
+        setup["snapshot"] = httpx.get(base + "/health", timeout=5).json().get("snapshot")
+        setup["server_memory_after_start"] = process_memory_gib(server.pid)
         plans = {
             "chronology": [f"/persons/{p}/chronology" for p in persons],
             "network": [f"/persons/{p}/network?hops=2" for p in persons],
@@ -279,6 +295,7 @@ def main() -> None:
                 r["meets_target"] = r["p95_ms"] <= TARGETS_MS[name] and r["errors"] == 0
             results[name] = r
             log(f"{name}: {json.dumps(r)}")
+        setup["server_memory_at_end"] = process_memory_gib(server.pid)
     finally:
         server.terminate()
         try:
