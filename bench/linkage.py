@@ -108,7 +108,17 @@ def febrl4() -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = pl.concat([read("dataset4a.csv", "police"), read("dataset4b.csv", "health")])
     rows = rows.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
                              for c in ("forename", "surname", "address", "postcode_raw"))
-    return rows.drop("person"), rows.select("source", "record_id", "person")
+    return contract_normalised(rows.drop("person")), rows.select("source", "record_id", "person")
+
+
+def contract_normalised(rows: pl.DataFrame) -> pl.DataFrame:
+    """Names and addresses normalised as `intel ingest` does (intel/normalise.py): these loaders
+    write ``mentions`` directly, and without this historical_50k's "w." / "spencer," / "th0mas"
+    reached the model with their punctuation and digits, which ingest never lets through."""
+    from intel import normalise as norm
+    return rows.with_columns(norm.name(pl.col("forename")).alias("forename"),
+                             norm.name(pl.col("surname")).alias("surname"),
+                             norm.address(pl.col("address")).alias("address"))
 
 
 def historical() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -127,7 +137,7 @@ def historical() -> tuple[pl.DataFrame, pl.DataFrame]:
         "address": d["birth_place"],
     })
     truth = pl.DataFrame({"source": rows["source"], "record_id": rows["record_id"], "person": d["cluster"]})
-    return rows, truth
+    return contract_normalised(rows), truth
 
 
 def world(households: int, seed: int, workdir: Path) -> tuple[Path, pl.DataFrame] | None:
