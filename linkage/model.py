@@ -81,6 +81,10 @@ def comparisons(twin_weight: float | None = None) -> list[Any]:
             # which would make a pair's score depend on which side it is on)
             _duck("forename_l = surname_r OR forename_r = surname_l", "equals the other's surname (swapped)"),
             cll.ArrayIntersectLevel("forename_aliases", 1).configure(label_for_charts="nickname or alias"),
+            # an initial for a name ("w" / "william") is consistent; two different names with one
+            # initial ("walter" / "william", the "same initial" level below) are evidence against
+            _duck("(length(forename_l) = 1 OR length(forename_r) = 1) AND left(forename_l, 1) = left(forename_r, 1)",
+                  "one is the other's initial"),
             cll.JaroWinklerLevel("forename", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
             cll.JaroWinklerLevel("forename", 0.80).configure(label_for_charts="jaro-winkler >= 0.80"),
             *_twin_level(twin_weight),
