@@ -141,7 +141,8 @@ def comparisons(twin_weight: float | None = None) -> list[Any]:
             cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(label_for_charts="full"),
             cll.ExactMatchLevel("postcode_sector").configure(label_for_charts="sector"),
             cll.ExactMatchLevel("postcode_district").configure(label_for_charts="district"),
-            cll.LevenshteinLevel("postcode", 1).configure(label_for_charts="one character different"),
+            # one character different, or two adjacent ones swapped (2190 / 2910)
+            cll.DamerauLevenshteinLevel("postcode", 1).configure(label_for_charts="one character different or swapped"),
             cll.ElseLevel(),
         ],
     )
@@ -152,10 +153,18 @@ def comparisons(twin_weight: float | None = None) -> list[Any]:
             _duck("(address_l IS NULL OR address_r IS NULL) AND (uprn_l IS NULL OR uprn_r IS NULL)",
                   "address missing").configure(is_null_level=True),
             _duck("uprn_l = uprn_r", "same UPRN"),
-            _duck("address_l = address_r", "same address"),
+            _duck("address_l = address_r", "same address").configure(
+                tf_adjustment_column="address", tf_adjustment_weight=1.0),
             _duck("address_number_l = address_number_r AND len(list_intersect(address_tokens_l, address_tokens_r)) >= "
                   "0.6 * greatest(len(address_tokens_l), len(address_tokens_r))",
                   "same house number, most address words shared"),
+            # Typed addresses: most words match allowing a typo (Jaro-Winkler >= 0.88 between words), the
+            # house number the same or missing on a side (a different number is a neighbour).
+            _duck("(address_number_l = address_number_r OR address_number_l IS NULL OR address_number_r IS NULL) "
+                  "AND len(list_filter(address_tokens_l, lambda x: list_bool_or(list_transform(address_tokens_r, "
+                  "lambda y: jaro_winkler_similarity(x, y) >= 0.88)))) "
+                  ">= 0.6 * greatest(len(address_tokens_l), len(address_tokens_r))",
+                  "house number not different, most words alike"),
             cll.JaroWinklerLevel("address", 0.9).configure(label_for_charts="jaro-winkler >= 0.90"),
             cll.ElseLevel(),
         ],
