@@ -112,7 +112,7 @@ def comparisons(twin_weight: float | None = None) -> list[Any]:
         comparison_description="date of birth",
         comparison_levels=[
             cll.NullLevel("dob"),
-            cll.ExactMatchLevel("dob").configure(label_for_charts="exact"),
+            cll.ExactMatchLevel("dob", term_frequency_adjustments=True).configure(label_for_charts="exact"),
             _duck("dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
                   "day and month swapped"),
             _duck("(CAST(dob_year_l = dob_year_r AS INTEGER) + CAST(dob_month_l = dob_month_r AS INTEGER)"
