@@ -46,6 +46,11 @@ def _duck(sql: str, label: str) -> cll.CustomLevel:
     return cll.CustomLevel(sql, label_for_charts=label, base_dialect_str="duckdb")
 
 
+# Titles recorded in the forename field (historical_50k has about 1,900: "sir", "lady", "mrs" ...).
+TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lady", "lord", "rev", "revd", "reverend",
+          "fr", "prof", "professor", "capt", "captain", "col", "colonel", "gen", "general", "admiral", "adm",
+          "lt", "sgt", "hon", "baron", "baroness", "countess", "duke", "duchess", "canon", "bishop")
+
 TWIN_WEIGHT = -30.0   # default match weight of the twin level (log2 Bayes factor): [linkage] twin_weight
 TWIN_U = 1e-4         # its u probability (fixed; only the ratio m/u matters)
 GENERATION_M = 1e-5   # default m of "dob more than 15 years apart": [linkage] generation_m
@@ -59,7 +64,10 @@ def _twin_level(weight: float) -> list[Any]:
     ``weight`` 0 leaves the level out."""
     if not weight:
         return []
-    return [_duck("dob_l = dob_r AND surname_l = surname_r AND length(forename_l) > 1 AND length(forename_r) > 1",
+    # a title in the forename field ("sir", "mrs") is no forename, so no evidence of a twin
+    not_title = " AND ".join(f"forename_{s} NOT IN ({', '.join(repr(t) for t in TITLES)})" for s in "lr")
+    return [_duck("dob_l = dob_r AND surname_l = surname_r AND length(forename_l) > 1 AND length(forename_r) > 1 "
+                  f"AND {not_title}",
                   "different forename, same surname and dob (twin)").configure(
         m_probability=TWIN_U * 2.0 ** weight, u_probability=TWIN_U,
         fix_m_probability=True, fix_u_probability=True)]
