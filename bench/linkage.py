@@ -108,7 +108,17 @@ def febrl4() -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = pl.concat([read("dataset4a.csv", "police"), read("dataset4b.csv", "health")])
     rows = rows.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
                              for c in ("forename", "surname", "address", "postcode_raw"))
-    return rows.drop("person"), rows.select("source", "record_id", "person")
+    return contract_normalised(rows.drop("person")), rows.select("source", "record_id", "person")
+
+
+def contract_normalised(rows: pl.DataFrame) -> pl.DataFrame:
+    """Names and addresses normalised as `intel ingest` does (intel/normalise.py): these loaders
+    write ``mentions`` directly, and without this historical_50k's "w." / "spencer," / "th0mas"
+    reached the model with their punctuation and digits, which ingest never lets through."""
+    from intel import normalise as norm
+    return rows.with_columns(norm.name(pl.col("forename")).alias("forename"),
+                             norm.name(pl.col("surname")).alias("surname"),
+                             norm.address(pl.col("address")).alias("address"))
 
 
 def historical() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -127,7 +137,7 @@ def historical() -> tuple[pl.DataFrame, pl.DataFrame]:
         "address": d["birth_place"],
     })
     truth = pl.DataFrame({"source": rows["source"], "record_id": rows["record_id"], "person": d["cluster"]})
-    return rows, truth
+    return contract_normalised(rows), truth
 
 
 def world(households: int, seed: int, workdir: Path) -> tuple[Path, pl.DataFrame] | None:
@@ -163,7 +173,27 @@ def threshold() -> float:
     return float(load_config().get("identity", {}).get("threshold", 0.95))
 
 
-def evaluate(store: Store, truth: pl.DataFrame, thr: float) -> dict:
+def safety(pred: pl.DataFrame, truth: pl.DataFrame, persons: pl.DataFrame) -> dict:
+    """Planted twins and namesakes (the generated world's truth/persons.csv) put into one person:
+    a twin pair (or a namesake group) counts as merged when mentions of two of its people share
+    a predicted person."""
+    t = truth.select(pl.col("source").cast(pl.Utf8), pl.col("record_id").cast(pl.Utf8), pl.col("person").cast(pl.Utf8))
+    people = pred.join(t, on=["source", "record_id"]).select("person_id", "person").unique()
+
+    def merged(groups: pl.DataFrame) -> int:   # groups: person, group
+        g = people.join(groups, on="person")
+        shared = g.group_by("group", "person_id").agg(pl.col("person").n_unique().alias("n")).filter(pl.col("n") > 1)
+        return shared["group"].n_unique()
+
+    twins = persons.filter(pl.col("is_twin") == "true").select(
+        "person", pl.min_horizontal("person", "twin_of").alias("group"))
+    names = persons.filter(pl.col("namesake_group").fill_null("") != "").select(
+        "person", pl.col("namesake_group").alias("group"))
+    return {"twin_pairs": twins["group"].n_unique(), "twin_pairs_merged": merged(twins),
+            "namesake_groups": names["group"].n_unique(), "namesake_groups_merged": merged(names)}
+
+
+def evaluate(store: Store, truth: pl.DataFrame, thr: float, persons: pl.DataFrame | None = None) -> dict:
     from linkage.clusters import cluster_mentions
     from linkage.evaluate import evaluate_frames
     from linkage.run import trusted_refs
@@ -177,6 +207,8 @@ def evaluate(store: Store, truth: pl.DataFrame, thr: float) -> dict:
     pred = pred.with_columns(pl.col("mention_id").str.split_exact(":", 1).struct.rename_fields(["source", "record_id"])
                              ).unnest("mention_id")
     res = evaluate_frames(pred, truth)
+    if persons is not None:
+        res["safety"] = safety(pred, truth, persons)
     # pairwise on edges alone (before clustering), for comparison with published edge-level figures
     e = edges.with_columns(pl.col("mention_a").str.split_exact(":", 1).struct.rename_fields(["sa", "ra"]),
                            pl.col("mention_b").str.split_exact(":", 1).struct.rename_fields(["sb", "rb"])
@@ -194,7 +226,7 @@ def evaluate(store: Store, truth: pl.DataFrame, thr: float) -> dict:
 
 
 def accuracy_run(name: str, rows: pl.DataFrame | None, truth: pl.DataFrame, workdir: Path,
-                 drop: Path | None = None) -> dict:
+                 drop: Path | None = None, persons: pl.DataFrame | None = None) -> dict:
     db = workdir / f"{name}.duckdb"
     with Store(db) as store, PeakRSS() as mem:
         if drop is not None:
@@ -211,13 +243,13 @@ def accuracy_run(name: str, rows: pl.DataFrame | None, truth: pl.DataFrame, work
         t_score = time.perf_counter() - t
         thr = threshold()
         t = time.perf_counter()
-        ev = evaluate(store, truth, thr)
+        ev = evaluate(store, truth, thr, persons)
         t_eval = time.perf_counter() - t
         sweep = {}
         for other in (0.9, 0.95, 0.99, 0.999):
-            e = ev if other == thr else evaluate(store, truth, other)
+            e = ev if other == thr else evaluate(store, truth, other, persons)
             sweep[str(other)] = {"pairwise": {k: round(e["pairwise"][k], 4) for k in ("precision", "recall", "f1")},
-                                 "edges": e["edges_at_threshold"]}
+                                 "edges": e["edges_at_threshold"], **({"safety": e["safety"]} if "safety" in e else {})}
     res = {"bench": "accuracy", "dataset": name, "mentions": n, "threshold": thr, "edges": rep["edges"],
            "train_s": round(t_train, 1), "score_s": round(t_score, 1), "cluster_eval_s": round(t_eval, 1),
            "peak_rss_gib": mem.gib, "evaluation": ev, "sweep": sweep, "prior": model.training.get("prior")}
@@ -458,7 +490,8 @@ def main() -> None:
         if "world" in only or "blocking" in only:
             drop, truth = world(hh, 11, workdir)
             if "world" in only:
-                accuracy_run("world", None, truth, workdir, drop=drop)
+                persons = pl.read_csv(drop.parent / "truth" / "persons.csv", infer_schema_length=0)
+                accuracy_run("world", None, truth, workdir, drop=drop, persons=persons)
             if "blocking" in only:
                 db = workdir / "world.duckdb"
                 if not db.exists():

@@ -141,3 +141,74 @@ def test_house_number_with_dob_blocks_a_duplicate_whose_names_and_postcode_are_c
     b = {**base, "source": "health", "forename_canon": "luke", "surname": "dixon", "name_key": "dixon|luke",
          "initials_key": "dl", "postcode": "6027"}
     assert any("address_number" in rule for rule in _blocked_by(a, b))
+
+
+def test_one_home_with_the_forename_initial_blocks_a_duplicate_whose_surname_and_dob_are_corrupt():
+    base = {"source": "police", "person_ref": None, "dob": None, "dob_year": None, "dob_month": None,
+            "dob_day": None, "address": None, "address_number": "7", "postcode": "2158", "postcode_district": None}
+    a = {**base, "forename_canon": "hannah", "surname": "white", "name_key": "hannah|white", "initials_key": "hw"}
+    b = {**base, "source": "health", "forename_canon": "hanna", "surname": "whiet", "name_key": "hanna|whiet",
+         "initials_key": "hw"}
+    assert _blocked_by(a, b) == ["l.postcode = r.postcode AND l.address_number = r.address_number "
+                                 "AND left(l.forename_canon, 1) = left(r.forename_canon, 1)"]
+
+
+def test_a_record_with_no_forename_and_no_dob_is_not_compared_on_its_household_alone():
+    # surname + address + postcode is a household, not a person: such pairs scored >= 0.999 and
+    # tied siblings together when a rule compared them (docs/bench-linkage.md)
+    base = {"source": "police", "person_ref": None, "surname": "williams", "address": "7 orchard lane",
+            "address_number": "7", "postcode": "ZZ1 1ZZ", "postcode_district": "ZZ1", "initials_key": None}
+    a = {**base, "forename_canon": None, "name_key": None, "dob": None, "dob_year": None, "dob_month": None,
+         "dob_day": None}
+    b = {**base, "source": "health", "forename_canon": "charlotte", "name_key": "charlotte|williams",
+         "initials_key": "cw", "dob": "2011-07-05", "dob_year": 2011, "dob_month": 7, "dob_day": 5}
+    assert _blocked_by(a, b) == []
+
+
+def _forename_level(store, a: str, b: str) -> str:
+    res = explain_pair(store, a, b)
+    return next(c for c in res["comparisons"] if c["comparison"] == "forename")["level"]
+
+
+def test_twin_level_for_a_different_forename_but_not_for_a_title_or_an_initial(tstore):
+    import polars as pl
+
+    from linkage.features import mentions_frame
+    from tests.linkage.test_model_data import ADDRESS, DOB, POSTCODE
+
+    base = {"surname": "quarrendon", "dob": DOB, "address": ADDRESS, "postcode": POSTCODE, "sex": "M"}
+    rows = [{"source": "police", "record_id": "TT1", "forename": "sir", **base},
+            {"source": "police", "record_id": "TT2", "forename": "o", **base}]
+    tstore.insert_df("mentions", mentions_frame(pl.DataFrame(rows)))
+    assert "twin" in _forename_level(tstore, "police:T1", "health:T4")          # oliver / harry
+    assert "twin" not in _forename_level(tstore, "police:T1", "police:TT1")     # oliver / sir (a title)
+    assert _forename_level(tstore, "police:T1", "police:TT2") == "one is the other's initial"
+
+
+def test_prior_recall_estimate_is_presence_times_m_exact_over_the_rule_columns(store):
+    from linkage.model import estimated_prior_recall
+
+    store.execute("CREATE TEMP TABLE rec_t AS SELECT * FROM (VALUES ('a', 's', DATE '2000-01-01'), "
+                  "('b', NULL, DATE '2000-01-02'), ('c', 't', DATE '2000-01-03'), ('d', NULL, DATE '2000-01-04')) "
+                  "t(forename, surname, dob)")
+
+    def comp(name: str, m: float) -> dict:
+        return {"output_column_name": name, "comparison_levels": [
+            {"is_null_level": True}, {"label_for_charts": "exact", "m_probability": m}]}
+
+    settings = {"comparisons": [comp("forename", 0.9), comp("surname", 0.8), comp("dob", 0.5)]}
+    # forename present 4/4, surname 2/4, dob 4/4: (1 * 0.9) * (0.25 * 0.8) * (1 * 0.5)
+    assert estimated_prior_recall(store, "rec_t", settings) == pytest.approx(0.09)
+    settings["comparisons"][1]["comparison_levels"][1]["m_probability"] = None
+    assert estimated_prior_recall(store, "rec_t", settings) is None
+
+
+def test_training_corrects_the_prior_by_the_estimated_recall(tstore):
+    from linkage import features as F
+    from linkage.model import estimated_prior_recall
+
+    model = latest_model(tstore)
+    F.build_features(tstore)
+    recall = estimated_prior_recall(tstore, F.FEATURES_TABLE, model.settings)
+    assert 0.05 < recall < 1
+    assert model.training["prior_recall"] == pytest.approx(recall, abs=1e-4)
