@@ -294,36 +294,39 @@ def search_persons(
     truncated = len(rows) > MAX_CANDIDATE_MENTIONS
 
     total_weight = sum(WEIGHTS[k] for k in given)
-    best: dict[str, dict[str, Any]] = {}
     counts: dict[str, int] = {}
     # the candidates share few distinct values (a person's records, a family's surname): each
-    # field is scored once per distinct value
-    scorers = [(k, fn, q, {}) for k, fn, q in (("forename", forename_score, q_fore), ("surname", surname_score, q_sur),
-                                               ("dob", dob_score, q_dob), ("postcode", postcode_score, q_pc)) if q]
-    for person_id, mention_id, f, s, d, p in rows:
-        values = {"forename": f, "surname": s, "dob": d, "postcode": p}
-        fields: dict[str, float | None] = {}
-        for k, fn, q, seen in scorers:
-            v = values[k]
+    # field is scored once per distinct value; a candidate's dict is made only for the best
+    # mention of each person (hundreds of candidates, most below min_score)
+    scorers = [(k, i, WEIGHTS[k], fn, q, {}) for k, i, fn, q in (
+        ("forename", 2, forename_score, q_fore), ("surname", 3, surname_score, q_sur),
+        ("dob", 4, dob_score, q_dob), ("postcode", 5, postcode_score, q_pc)) if q]
+    held: dict[str, tuple[float, str, tuple[Any, ...]]] = {}
+    for row in rows:
+        total = 0
+        for _, i, weight, fn, q, seen in scorers:
+            v = row[i]
             if v not in seen:
                 seen[v] = fn(q, v)
-            fields[k] = seen[v]
-        score = sum(WEIGHTS[k] * (MISSING_SCORE if v is None else v) for k, v in fields.items()) / total_weight
+            value = seen[v]
+            total += weight * (MISSING_SCORE if value is None else value)
+        score = total / total_weight
         if score < min_score:
             continue
+        person_id, mention_id = row[0], row[1]
         counts[person_id] = counts.get(person_id, 0) + 1
-        held = best.get(person_id)
-        if held is None or (-score, mention_id) < (-held["_raw"], held["_mention"]):
-            best[person_id] = {"person_id": person_id, "score": round(score, 4), "_raw": score, "forename": f, "surname": s,
-                               "dob": d, "postcode": p,
-                               "field_scores": {k: None if v is None else round(v, 3) for k, v in fields.items()},
-                               "_mention": mention_id}
-    ranked = sorted(best.values(), key=lambda c: (-c["_raw"], c["person_id"]))
-    page = ranked[offset: offset + limit]
-    for c in page:
-        c.pop("_mention")
-        c.pop("_raw")
-        c["matched_mentions"] = counts[c["person_id"]]
+        before = held.get(person_id)
+        if before is None or (-score, mention_id) < (-before[0], before[1]):
+            held[person_id] = (score, mention_id, row)
+    # ranked by score, then person id; a dict only for the page asked for
+    ranked = sorted(held.items(), key=lambda item: (-item[1][0], item[0]))
+    page = []
+    for person_id, (score, _, row) in ranked[offset: offset + limit]:
+        fields = {k: seen[row[i]] for k, i, _, _, _, seen in scorers}
+        page.append({"person_id": person_id, "score": round(score, 4), "forename": row[2], "surname": row[3],
+                     "dob": row[4], "postcode": row[5],
+                     "field_scores": {k: None if v is None else round(v, 3) for k, v in fields.items()},
+                     "matched_mentions": counts[person_id]})
     return {
         "query": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in given.items()},
         "total": len(ranked),
