@@ -11,7 +11,7 @@ surnames are filtered with numpy - so a search's blocking costs well under a mil
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -54,8 +54,12 @@ class MemorySearchIndex:
     def __init__(self, rows: pl.DataFrame) -> None:
         # nulls first, so that the surname codes (0 for null) ascend with the rows
         rows = rows.sort("sur_key", "forename", "dob", nulls_last=False)
-        self._rows = rows.select("person_id", "mention_id", "forename", "surname", "dob", "postcode")
         n = rows.height
+        # a candidate row is made from codes and vocabularies (index 0: None): turning polars rows
+        # into Python tuples was the largest cost of a search under load
+        self._person, person_vocab = _codes(rows["person_id"])
+        self._mention, mention_vocab = _codes(rows["mention_id"])
+        self._surname, surname_vocab = _codes(rows["surname"])
         sur_codes, self._sur_vocab = _codes(rows["sur_key"])
         self._sur_start = np.searchsorted(sur_codes, np.arange(len(self._sur_vocab) + 1))  # rows sorted by key
         self._sur_code = {w: i for i, w in enumerate(self._sur_vocab) if i}
@@ -76,6 +80,11 @@ class MemorySearchIndex:
         self._pc_order = np.argsort(pc, kind="stable")
         self._pc_sorted = pc[self._pc_order]
         self.rows = n
+        as_values = lambda vocab: [None, *vocab[1:]]  # noqa: E731
+        self._values = (as_values(person_vocab), as_values(mention_vocab), as_values(self._fore_vocab),
+                        as_values(surname_vocab), as_values(self._pc_vocab))
+        self._dob_value = {int(d): _EPOCH + timedelta(days=int(d)) for d in np.unique(self._dob) if d != _NO_DOB}
+        self._dob_value[int(_NO_DOB)] = None
 
     @classmethod
     def build(cls, store: Store) -> MemorySearchIndex:
@@ -147,6 +156,11 @@ class MemorySearchIndex:
         if not found:
             return []
         positions = np.unique(np.concatenate(found))
-        rows = self._rows[positions].rows() if len(positions) else []
+        persons, mentions, forenames, surnames, postcodes = self._values
+        dob_value = self._dob_value
+        rows = [(persons[a], mentions[b], forenames[c], surnames[d], dob_value[e], postcodes[f])
+                for a, b, c, d, e, f in zip(self._person[positions].tolist(), self._mention[positions].tolist(),
+                                            self._fore[positions].tolist(), self._surname[positions].tolist(),
+                                            self._dob[positions].tolist(), self._pc[positions].tolist())]
         # one row per mention (a double-barrelled surname has a row per key): SQL's UNION
         return list(dict.fromkeys(rows))[:limit]
