@@ -6,9 +6,9 @@ plus ``errors`` for a request that failed validation.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -45,7 +45,10 @@ class Problem(Exception):
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, default=json_default, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON. orjson: a network view's JSON took a tenth of the server's time with the
+    standard library's encoder. Dates and date-times come out as isoformat() writes them; the
+    rest of the library's types (sets, decimals, paths) go through intel.serialise.json_default."""
+    return orjson.dumps(obj, default=json_default, option=orjson.OPT_NON_STR_KEYS)
 
 
 def problem_body(status: int, slug: str, detail: str | None, instance: str | None,
