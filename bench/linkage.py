@@ -10,10 +10,11 @@ Data sets (read from ../shared/data, never copied):
 - FEBRL4: dataset4a (police) against dataset4b (health); truth rec-N-org ~ rec-N-dup-0.
 - historical_50k: Splink's data set; records spread over the three sources by a hash of the id.
 - world: fixtures.world.generate_world (the project's synthetic safeguarding world), once it exists.
-- scale: copies of historical_50k with perturbed ids to reach 100k / 1M mentions (for speed only).
+- scale: a generated world of about 100k / 1M mentions (seed 5; for speed, blocking counts,
+  incremental scoring and the overhead against bare Splink).
 
 Accuracy: pairwise precision / recall / F1 of clusters at the clustering threshold ([identity]
-threshold, default 0.95), clusters made with linkage.clusters.cluster_mentions (identity's
+threshold, 0.999 by default), clusters made with linkage.clusters.cluster_mentions (identity's
 constrained agglomeration) over link_edges, evaluated with linkage.evaluate.evaluate_frames.
 """
 
