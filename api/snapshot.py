@@ -1,11 +1,13 @@
-"""The serving snapshot: chronologies and search answered from memory while it matches the store.
+"""The serving snapshot: chronologies, search and network views answered from memory while it
+matches the store.
 
 At 1M mentions a chronology built with SQL costs ~18 ms of DuckDB point queries (each one a
 filtered scan), which 20 concurrent clients on a small machine turn into half a second of
-queueing; a search's SQL blocks cost ~30 ms. :class:`SnapshotKeeper` holds a
-:class:`ServingSnapshot` (an :class:`intel.chronology_sources.SnapshotReader` and an
-:class:`intel.search_memory.MemorySearchIndex`) of the last committed state and says whether it
-is still that state.
+queueing; a search's SQL blocks cost ~30 ms, a network view's queries ~16 ms.
+:class:`SnapshotKeeper` holds a :class:`ServingSnapshot` (an
+:class:`intel.chronology_sources.SnapshotReader`, an :class:`intel.search_memory.MemorySearchIndex`
+and an :class:`intel.network_view.NetworkSnapshot`) of the last committed state and says whether
+it is still that state.
 
 Why it is never stale: only this process can write the store (DuckDB: one writing process),
 and every write the server makes that a chronology can see calls :meth:`invalidate` right after
@@ -16,8 +18,8 @@ one read transaction, has caught up. A request that began before the commit may 
 older snapshot: the state it began in, never a mix. A run in progress is not committed, so the
 snapshot keeps showing the state before it (as SQL does).
 
-``[api] snapshot = false`` turns it off (every request then uses SQL; the memory it needs -
-about 1.6 GB at 1M mentions - is the reason a hub might).
+``[api] snapshot = false`` turns it off (every request then uses SQL; the memory it needs - the
+server holds 2.4 GiB with it at 1.1M mentions, 0.7 GiB without - is the reason a hub might).
 """
 
 from __future__ import annotations
@@ -56,8 +58,10 @@ class ServingSnapshot:
 def _out_of_the_collectors_way() -> None:
     """Move what is alive now (the snapshot's millions of small objects among it) out of the
     cyclic garbage collector's reach. Otherwise every full collection walks all of them and
-    stalls every request for that long (p99 latency); they are freed by reference counting when
-    a newer snapshot replaces them all the same."""
+    stalls every request for that long (p99 latency). They are freed by reference counting when
+    a newer snapshot replaces them all the same; what was frozen before is unfrozen and
+    collected first, so cyclic garbage frozen with an older snapshot is not kept for good."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
 
@@ -138,7 +142,9 @@ class SnapshotKeeper:
                 if self._full_pending:
                     continue                      # something beyond alerts changed meanwhile: again
                 self._snapshot = snapshot         # its frames are current; its alerts maybe not
-                if version == self._version:
+                published = version == self._version
+                if published:
                     self._snapshot_version = version
-                    _out_of_the_collectors_way()
-                    return
+            if published:
+                _out_of_the_collectors_way()      # outside the lock: requests keep reading
+                return
