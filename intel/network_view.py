@@ -23,6 +23,7 @@ from graphs import network as gnet
 from graphs.harm import prepare
 from intel.config import load_config
 from intel.errors import IntelError, NotFound
+from intel.sorted_frame import SortedFrame
 from intel.store import Store
 
 FORMATS = ("json", "graphml", "svg")
@@ -147,8 +148,7 @@ class NetworkSnapshot:
 
     def __init__(self, mentions: pl.DataFrame, event_people: pl.DataFrame, household_people: pl.DataFrame,
                  findings: list[dict[str, Any]]) -> None:
-        self._mentions = mentions
-        self._mention_ranges = _ranges(mentions["person_id"])
+        self._mentions = SortedFrame(mentions, "person_id")
         self._event_people = _grouped(event_people, "event_key")
         self._household_people = _grouped(household_people, "household_key")
         self._findings: dict[str, list[dict[str, Any]]] = {}
@@ -171,11 +171,10 @@ class NetworkSnapshot:
         return cls(mentions, events, households, findings)
 
     def has(self, person_id: str) -> bool:
-        return person_id in self._mention_ranges
+        return person_id in self._mentions
 
     def rows(self, persons: list[str]) -> pl.DataFrame:
-        parts = [self._mentions.slice(*self._mention_ranges[p]) for p in persons if p in self._mention_ranges]
-        return pl.concat(parts) if parts else self._mentions.clear()
+        return self._mentions.frame_of(persons)
 
     def people_of(self, events: list[str], households: list[str]) -> set[str]:
         found: set[str] = set()
@@ -187,15 +186,6 @@ class NetworkSnapshot:
 
     def findings(self, person_id: str) -> list[dict[str, Any]]:
         return [dict(f) for f in self._findings.get(person_id, [])]
-
-
-def _ranges(keys: pl.Series) -> dict[str, tuple[int, int]]:
-    counts = keys.to_frame("k").group_by("k", maintain_order=True).len()
-    out, start = {}, 0
-    for k, n in zip(counts["k"].to_list(), counts["len"].to_list()):
-        out[k] = (start, n)
-        start += n
-    return out
 
 
 def _grouped(frame: pl.DataFrame, key: str) -> dict[str, tuple[str, ...]]:
