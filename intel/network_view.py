@@ -91,24 +91,18 @@ def _snapshot_state(store: Store) -> tuple[bool, bool]:
 
 def _people_of(store: Store, events: list[str], households: list[str], snapshot: bool,
                lensed: bool | None = None) -> set[str]:
-    if snapshot and (_lensed(store) if lensed is None else lensed):
-        found = set()
-        if events:
-            found |= {r["person_id"] for r in store.rows(
-                f"SELECT DISTINCT person_id FROM network_mentions WHERE event_key IN {_in(events)}", events)}
-        if households:
-            found |= {r["person_id"] for r in store.rows(
-                f"SELECT DISTINCT person_id FROM network_mentions WHERE household_key IN {_in(households)}",
-                households)}
-        return found
     if snapshot:
+        # through the lens the restricted view is the only truth; otherwise the lookup tables
+        restricted = _lensed(store) if lensed is None else lensed
+        event_table = "network_mentions" if restricted else "network_event_people"
+        household_table = "network_mentions" if restricted else "network_household_people"
         found: set[str] = set()
         if events:
             found |= {r["person_id"] for r in store.rows(
-                f"SELECT DISTINCT person_id FROM network_event_people WHERE event_key IN {_in(events)}", events)}
+                f"SELECT DISTINCT person_id FROM {event_table} WHERE event_key IN {_in(events)}", events)}
         if households:
             found |= {r["person_id"] for r in store.rows(
-                f"SELECT DISTINCT person_id FROM network_household_people WHERE household_key IN {_in(households)}",
+                f"SELECT DISTINCT person_id FROM {household_table} WHERE household_key IN {_in(households)}",
                 households)}
         return found
     return {r["person_id"] for r in store.rows(
