@@ -31,10 +31,12 @@ known person, not for listing the population.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 from rapidfuzz.distance import JaroWinkler
 
@@ -261,6 +263,80 @@ def _sql_candidate_rows(store: Store, q_fore: str | None, q_sur: str | None, q_d
                                     params).fetchall()
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate mentions as columns of codes, one entry per mention: ``codes[col][i]`` indexes
+    ``values[col]`` for the columns person, mention, forename, surname, dob and postcode. Codes
+    of person and mention ascend with their ids (ties are broken by id, so order must survive
+    coding). Columns, not rows, because under load turning ~400 candidates into Python tuples
+    and scoring them one by one was most of a search's time; the candidates share few distinct
+    values, so each distinct value is scored once and the rest is numpy."""
+
+    codes: dict[str, np.ndarray]
+    values: dict[str, Any]        # col -> a list or dict indexed by code (code 0: missing)
+
+    def __len__(self) -> int:
+        return len(self.codes["mention"])
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """(person_id, mention_id, forename, surname, dob, postcode) per candidate."""
+        cols = [[self.values[c][k] for k in self.codes[c].tolist()] for c in _CANDIDATE_COLUMNS]
+        return list(zip(*cols))
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[Any, ...]]) -> Candidates:
+        codes, values = {}, {}
+        for i, col in enumerate(_CANDIDATE_COLUMNS):
+            column = [row[i] for row in rows]
+            vocab = [None, *sorted({v for v in column if v is not None})]
+            index = {v: k for k, v in enumerate(vocab)}
+            codes[col] = np.array([index[v] for v in column], dtype=np.int64)
+            values[col] = vocab
+        return cls(codes, values)
+
+
+_CANDIDATE_COLUMNS = ("person", "mention", "forename", "surname", "dob", "postcode")
+
+
+def _rank(found: Candidates, scorers: list[tuple[str, Any, Any]], min_score: float, limit: int,
+          offset: int) -> tuple[int, list[dict[str, Any]]]:
+    """(number of persons, the page asked for) of the candidates ranked best first. A mention's
+    score is the weighted mean of its field scores over the fields the query gives; a person's
+    is its best mention's (ties: the lower mention id); persons rank by score, then id; a
+    person's matched_mentions counts its mentions scoring at least ``min_score``."""
+    n = len(found)
+    total = np.zeros(n)
+    field_scores: dict[str, dict[int, float | None]] = {}
+    for k, fn, q in scorers:   # the same float operations, in the same order, as a row at a time
+        distinct, inverse = np.unique(found.codes[k], return_inverse=True)
+        values = found.values[k]
+        raw = [fn(q, values[code]) for code in distinct.tolist()]
+        field_scores[k] = dict(zip(distinct.tolist(), raw))
+        weighted = np.array([MISSING_SCORE if v is None else v for v in raw], dtype=np.float64)
+        total += WEIGHTS[k] * weighted[inverse.reshape(-1)]
+    score = total / sum(WEIGHTS[k] for k, _, _ in scorers)
+    kept = np.flatnonzero(score >= min_score)
+    person, mention, kept_score = found.codes["person"][kept], found.codes["mention"][kept], score[kept]
+    order = np.lexsort((mention, -kept_score, person))      # by person, best first
+    by_person = person[order]
+    starts = np.flatnonzero(np.r_[True, by_person[1:] != by_person[:-1]]) if len(order) else order
+    best = order[starts]                                     # each person's best mention
+    counts = np.diff(np.r_[starts, len(order)])
+    ranked = np.lexsort((person[best], -kept_score[best]))   # by score, then person id
+    page = []
+    for j in ranked[offset: offset + limit].tolist():
+        i = int(kept[best[j]])
+        code = {c: int(found.codes[c][i]) for c in _CANDIDATE_COLUMNS}
+        value = {c: found.values[c][code[c]] for c in _CANDIDATE_COLUMNS}
+        page.append({"person_id": value["person"], "score": round(float(kept_score[best[j]]), 4),
+                     "forename": value["forename"], "surname": value["surname"], "dob": value["dob"],
+                     "postcode": value["postcode"],
+                     "field_scores": {k: None if (v := field_scores[k][code[k]]) is None else round(v, 3)
+                                      for k, _, _ in scorers},
+                     "matched_mentions": int(counts[j])})
+    return len(best), page
+
+
 def search_persons(
     store: Store,
     *,
@@ -288,48 +364,16 @@ def search_persons(
         raise IntelError("limit must be at least 1 and offset at least 0")
 
     if index is not None:
-        rows = index.candidate_rows(q_fore, q_sur, q_dob, q_pc, limit=MAX_CANDIDATE_MENTIONS + 1)
+        found = index.candidates(q_fore, q_sur, q_dob, q_pc, limit=MAX_CANDIDATE_MENTIONS + 1)
     else:
-        rows = _sql_candidate_rows(store, q_fore, q_sur, q_dob, q_pc)
-    truncated = len(rows) > MAX_CANDIDATE_MENTIONS
-
-    total_weight = sum(WEIGHTS[k] for k in given)
-    counts: dict[str, int] = {}
-    # the candidates share few distinct values (a person's records, a family's surname): each
-    # field is scored once per distinct value; a candidate's dict is made only for the best
-    # mention of each person (hundreds of candidates, most below min_score)
-    scorers = [(k, i, WEIGHTS[k], fn, q, {}) for k, i, fn, q in (
-        ("forename", 2, forename_score, q_fore), ("surname", 3, surname_score, q_sur),
-        ("dob", 4, dob_score, q_dob), ("postcode", 5, postcode_score, q_pc)) if q]
-    held: dict[str, tuple[float, str, tuple[Any, ...]]] = {}
-    for row in rows:
-        total = 0
-        for _, i, weight, fn, q, seen in scorers:
-            v = row[i]
-            if v not in seen:
-                seen[v] = fn(q, v)
-            value = seen[v]
-            total += weight * (MISSING_SCORE if value is None else value)
-        score = total / total_weight
-        if score < min_score:
-            continue
-        person_id, mention_id = row[0], row[1]
-        counts[person_id] = counts.get(person_id, 0) + 1
-        before = held.get(person_id)
-        if before is None or (-score, mention_id) < (-before[0], before[1]):
-            held[person_id] = (score, mention_id, row)
-    # ranked by score, then person id; a dict only for the page asked for
-    ranked = sorted(held.items(), key=lambda item: (-item[1][0], item[0]))
-    page = []
-    for person_id, (score, _, row) in ranked[offset: offset + limit]:
-        fields = {k: seen[row[i]] for k, i, _, _, _, seen in scorers}
-        page.append({"person_id": person_id, "score": round(score, 4), "forename": row[2], "surname": row[3],
-                     "dob": row[4], "postcode": row[5],
-                     "field_scores": {k: None if v is None else round(v, 3) for k, v in fields.items()},
-                     "matched_mentions": counts[person_id]})
+        found = Candidates.from_rows(_sql_candidate_rows(store, q_fore, q_sur, q_dob, q_pc))
+    truncated = len(found) > MAX_CANDIDATE_MENTIONS
+    scorers = [(k, fn, q) for k, fn, q in (("forename", forename_score, q_fore), ("surname", surname_score, q_sur),
+                                            ("dob", dob_score, q_dob), ("postcode", postcode_score, q_pc)) if q]
+    total, page = _rank(found, scorers, min_score, limit, offset)
     return {
         "query": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in given.items()},
-        "total": len(ranked),
+        "total": total,
         "limit": limit,
         "offset": offset,
         "truncated": truncated,

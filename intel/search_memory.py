@@ -19,7 +19,7 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from intel.search import _INDEX_ROWS_SQL, BLOCK_JW, _forename_block_forms, _swapped
+from intel.search import _INDEX_ROWS_SQL, BLOCK_JW, Candidates, _forename_block_forms, _swapped
 from intel.store import Store
 
 _NO_DOB = np.iinfo(np.int32).min
@@ -55,8 +55,8 @@ class MemorySearchIndex:
         # nulls first, so that the surname codes (0 for null) ascend with the rows
         rows = rows.sort("sur_key", "forename", "dob", nulls_last=False)
         n = rows.height
-        # a candidate row is made from codes and vocabularies (index 0: None): turning polars rows
-        # into Python tuples was the largest cost of a search under load
+        # candidates are codes into vocabularies (index 0: None), ranked by intel.search without
+        # ever becoming Python rows
         self._person, person_vocab = _codes(rows["person_id"])
         self._mention, mention_vocab = _codes(rows["mention_id"])
         self._surname, surname_vocab = _codes(rows["surname"])
@@ -97,10 +97,10 @@ class MemorySearchIndex:
         lo, hi = np.searchsorted(ordered, value, "left"), np.searchsorted(ordered, value, "right")
         return order[lo:hi]
 
-    def candidate_rows(self, q_fore: str | None, q_sur: str | None, q_dob: date | None, q_pc: str | None,
-                       limit: int) -> list[tuple[Any, ...]]:
-        """(person_id, mention_id, forename, surname, dob, postcode) of every candidate mention,
-        once each: the rows intel.search's SQL blocks select (up to ``limit`` of them)."""
+    def candidates(self, q_fore: str | None, q_sur: str | None, q_dob: date | None, q_pc: str | None,
+                   limit: int) -> Candidates:
+        """Every candidate mention, once each, as codes: the mentions intel.search's SQL blocks
+        select (up to ``limit`` of them)."""
         fore_ok = None
         if q_fore:   # forename in the forms of the same formal name, or same initial and JW >= BLOCK_JW
             fore_ok = np.zeros(len(self._fore_vocab), dtype=bool)
@@ -156,11 +156,12 @@ class MemorySearchIndex:
         if not found:
             return []
         positions = np.unique(np.concatenate(found))
-        persons, mentions, forenames, surnames, postcodes = self._values
-        dob_value = self._dob_value
-        rows = [(persons[a], mentions[b], forenames[c], surnames[d], dob_value[e], postcodes[f])
-                for a, b, c, d, e, f in zip(self._person[positions].tolist(), self._mention[positions].tolist(),
-                                            self._fore[positions].tolist(), self._surname[positions].tolist(),
-                                            self._dob[positions].tolist(), self._pc[positions].tolist())]
-        # one row per mention (a double-barrelled surname has a row per key): SQL's UNION
-        return list(dict.fromkeys(rows))[:limit]
+        # one entry per mention (a double-barrelled surname has a row per key): SQL's UNION
+        _, first = np.unique(self._mention[positions], return_index=True)
+        positions = positions[np.sort(first)[:limit]]
+        return Candidates(
+            codes={"person": self._person[positions], "mention": self._mention[positions],
+                   "forename": self._fore[positions], "surname": self._surname[positions],
+                   "dob": self._dob[positions], "postcode": self._pc[positions]},
+            values=dict(zip(("person", "mention", "forename", "surname", "postcode"), self._values),
+                        dob=self._dob_value))

@@ -66,8 +66,59 @@ def test_same_candidates_and_answers_as_sql(world_store):
         asked += 1
         norm = (_norm("name", q["forename"]), _norm("name", q["surname"]), q["dob"], _norm("postcode", q["postcode"]))
         sql = sorted(_sql_candidate_rows(store, *norm))
-        mem = sorted(index.candidate_rows(*norm, limit=10**9))
+        mem = sorted(index.candidates(*norm, limit=10**9).rows())
         assert mem == sql, q
         compared += bool(sql)
         assert search_persons(store, index=index, **q) == search_persons(store, **q)
     assert asked > 200 and compared > 150
+
+
+def ranked_one_row_at_a_time(rows, scorers, min_score):
+    """The ranking as it was written before it was vectorised (intel.search._rank): the oracle."""
+    from intel.search import MISSING_SCORE, WEIGHTS
+
+    total_weight = sum(WEIGHTS[k] for k, _, _ in scorers)
+    counts, held = {}, {}
+    index = {"forename": 2, "surname": 3, "dob": 4, "postcode": 5}
+    for row in rows:
+        total = 0
+        for k, fn, q in scorers:
+            value = fn(q, row[index[k]])
+            total += WEIGHTS[k] * (MISSING_SCORE if value is None else value)
+        score = total / total_weight
+        if score < min_score:
+            continue
+        counts[row[0]] = counts.get(row[0], 0) + 1
+        before = held.get(row[0])
+        if before is None or (-score, row[1]) < (-before[0], before[1]):
+            held[row[0]] = (score, row[1], row)
+    ranked = sorted(held.items(), key=lambda item: (-item[1][0], item[0]))
+    return [(pid, round(score, 4), row[1:], counts[pid]) for pid, (score, _, row) in ranked]
+
+
+def test_vectorised_ranking_equals_one_row_at_a_time(world_store):
+    """Every candidate of every query, not only a page: persons, scores, the mention shown, counts."""
+    from intel.search import Candidates, _rank, dob_score, forename_score, postcode_score, surname_score
+
+    index = MemorySearchIndex.build(world_store)
+    checked = 0
+    for q in queries(world_store, 300, seed=8):
+        norm = (_norm("name", q["forename"]), _norm("name", q["surname"]), q["dob"], _norm("postcode", q["postcode"]))
+        if sum(v is not None for v in norm) < 2:
+            continue
+        found = index.candidates(*norm, limit=10**9)
+        scorers = [(k, fn, v) for k, fn, v in zip(("forename", "surname", "dob", "postcode"),
+                                                  (forename_score, surname_score, dob_score, postcode_score), norm) if v]
+        for min_score in (0.55, 0.0):
+            total, page = _rank(found, scorers, min_score, limit=10**9, offset=0)
+            want = ranked_one_row_at_a_time(found.rows(), scorers, min_score)
+            assert total == len(want)
+            assert [(c["person_id"], c["score"], c["matched_mentions"]) for c in page] == \
+                [(pid, score, count) for pid, score, _, count in want], q
+            # the fields shown are the best mention's (ties: the lower mention id)
+            assert [(c["forename"], c["surname"], c["dob"], c["postcode"]) for c in page] == \
+                [row[1:] for _, _, row, _ in want], q
+            rows_again = Candidates.from_rows(found.rows())
+            assert _rank(rows_again, scorers, min_score, 10**9, 0) == (total, page)
+            checked += len(want)
+    assert checked > 1000
