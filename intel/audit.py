@@ -18,12 +18,18 @@ import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pyarrow as pa
+
 from intel.errors import IntelError
 from intel.store import Store
 
 GENESIS = "0" * 64
 _FIELDS = ("seq", "logged_at", "user_name", "role", "method", "endpoint", "path", "subject_kind",
            "subject_id", "purpose", "status", "detail")
+_COLUMNS = (*_FIELDS, "prev_hash", "entry_hash")
+_ROWS_AS_PARAMETERS = 3
+_ARROW_TYPES = {c: pa.string() for c in _COLUMNS} | {
+    "seq": pa.int64(), "logged_at": pa.timestamp("us"), "status": pa.int32()}
 
 
 def _now() -> datetime:
@@ -81,10 +87,15 @@ class AuditWriter:
                 rows += [*(entry[f] for f in _FIELDS), prev, digest]
                 out.append({**entry, "prev_hash": prev, "entry_hash": digest})
                 seq, prev = entry["seq"], digest
-            values = ", ".join(["(" + ", ".join("?" * (len(_FIELDS) + 2)) + ")"] * len(entries))
-            store.execute(
-                "INSERT INTO audit_log (seq, logged_at, user_name, role, method, endpoint, path, subject_kind, "
-                f"subject_id, purpose, status, detail, prev_hash, entry_hash) VALUES {values}", rows)
+            if len(entries) <= _ROWS_AS_PARAMETERS:
+                values = ", ".join(["(" + ", ".join("?" * len(_COLUMNS)) + ")"] * len(entries))
+                store.execute(f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES {values}", rows)
+            else:
+                # DuckDB binds parameters one by one (a 20-row VALUES took 3.8 ms); an Arrow batch
+                # of any size is one ~1.5 ms scan
+                width = len(_COLUMNS)
+                store.insert_arrow("audit_log", pa.table(
+                    {c: pa.array(rows[i::width], type=_ARROW_TYPES[c]) for i, c in enumerate(_COLUMNS)}))
             self._seq, self._hash = seq, prev     # only once the rows are in
             return out
 

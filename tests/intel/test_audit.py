@@ -31,6 +31,24 @@ def test_chain_verifies_and_any_change_or_removal_breaks_it(store):
     assert verify(store)["broken_at"] == 3 and "missing" in verify(store)["why"]
 
 
+def test_batches_of_any_size_store_every_field_and_keep_the_chain(store):
+    """write_many binds small batches as parameters and larger ones as one Arrow scan: both
+    store the same values (nulls, details, the microsecond timestamp) and the chain verifies."""
+    w = AuditWriter(store)
+    sent = []
+    for size in (1, 3, 4, 30):
+        entries = [dict(user_name=None if i % 5 == 0 else f"user{i}", role="analyst", method="GET",
+                        endpoint="/persons/{person_id}", path=f"/persons/P{i}?x='y'", status=200 + i,
+                        subject_kind=None if i % 3 else "person", subject_id=f"P{i}", purpose="strategy ü",
+                        detail={"n": i, "ids": ["a", "b"]} if i % 2 else None) for i in range(size)]
+        stored = w.write_many(store, entries)
+        assert [e["seq"] for e in stored] == list(range(len(sent) + 1, len(sent) + size + 1))
+        sent += stored
+    assert verify(store) == {"ok": True, "entries": 38}
+    rows = store.rows("SELECT * FROM audit_log ORDER BY seq")
+    assert rows == sent
+
+
 def test_listing_filters_by_person_user_and_time_and_shows_combinations(store):
     w = AuditWriter(store)
     _write(store, w, subject_id="P00000001")
