@@ -153,9 +153,7 @@ class MemorySearchIndex:
                 found.append(at[fore(at)])
             elif not q_sur:
                 found.append(at)
-        if not found:
-            return []
-        positions = np.unique(np.concatenate(found))
+        positions = np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
         # one entry per mention (a double-barrelled surname has a row per key): SQL's UNION
         _, first = np.unique(self._mention[positions], return_index=True)
         positions = positions[np.sort(first)[:limit]]

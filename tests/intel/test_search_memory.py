@@ -122,3 +122,11 @@ def test_vectorised_ranking_equals_one_row_at_a_time(world_store):
             assert _rank(rows_again, scorers, min_score, 10**9, 0) == (total, page)
             checked += len(want)
     assert checked > 1000
+
+
+def test_a_query_with_no_candidates_answers_empty_from_memory_and_sql(world_store):
+    index = MemorySearchIndex.build(world_store)
+    for q in (dict(forename="zzyzx", surname="qqqqq"), dict(forename="zzyzx", postcode="ZZ9 9ZZ"),
+              dict(surname="qqqqq", dob="1850-01-01")):
+        for answer in (search_persons(world_store, index=index, **q), search_persons(world_store, **q)):
+            assert answer["total"] == 0 and answer["candidates"] == [] and not answer["truncated"]
