@@ -280,3 +280,29 @@ def test_chronology_filters_are_the_cli_ones(api):
     assert keys("harm_only=true") <= everything and "police:E1" in keys("harm_only=true")
     is_problem(api.get("analyst", f"/persons/{sarah}/chronology?from=2025-05-01&to=2025-01-01"), 400, "invalid-request")
     is_problem(api.get("analyst", f"/persons/{sarah}/chronology?sources=probation"), 400, "invalid-request")
+
+
+def test_every_store_session_a_request_opens_is_closed_when_it_is_answered(api, monkeypatch):
+    """The db dependency is a plain function (api/security.py): RequestSessions closes what it
+    opened, whether the route answered, refused or failed, so no read transaction outlives its
+    request."""
+    opened = []
+    store = api.client.app.state.store
+    real = store.lazy_session
+
+    def watched(**kw):
+        session = real(**kw)
+        opened.append(session)
+        return session
+
+    monkeypatch.setattr(store, "lazy_session", watched)
+    sarah = ids(api)["sarah"]
+    statuses = [api.get(role, url).status_code for role, url in (
+        ("marac", f"/persons/{sarah}/chronology"),          # SQL: marac's domestic-abuse check
+        ("analyst", f"/persons/{sarah}/network?format=svg"),  # SQL through the lens
+        ("analyst", "/persons/NOBODY/chronology"),
+        ("analyst", "/alerts?status=new"),
+        ("marac", "/persons/NOBODY/network"))]
+    assert statuses == [200, 200, 404, 200, 403]
+    assert len(opened) == 5
+    assert all(not s.opened for s in opened)   # the marac chronology's, at least, did query DuckDB
