@@ -18,7 +18,6 @@ import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pyarrow as pa
 
 from intel.errors import IntelError
 from intel.store import Store
@@ -27,9 +26,6 @@ GENESIS = "0" * 64
 _FIELDS = ("seq", "logged_at", "user_name", "role", "method", "endpoint", "path", "subject_kind",
            "subject_id", "purpose", "status", "detail")
 _COLUMNS = (*_FIELDS, "prev_hash", "entry_hash")
-_ROWS_AS_PARAMETERS = 3
-_ARROW_TYPES = {c: pa.string() for c in _COLUMNS} | {
-    "seq": pa.int64(), "logged_at": pa.timestamp("us"), "status": pa.int32()}
 
 
 def _now() -> datetime:
@@ -64,7 +60,7 @@ class AuditWriter:
             subject_kind=subject_kind, subject_id=subject_id, purpose=purpose, detail=detail)])[0]
 
     def write_many(self, store: Store, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Append these entries, in order, in one INSERT (one commit): all or none. The API's
+        """Append these entries, in order, in one statement (one commit): all or none. The API's
         group commit (api/audit_queue.py) hands over every entry that arrived while the last
         commit was being made, so 20 concurrent requests share a commit instead of queueing for
         twenty."""
@@ -84,18 +80,10 @@ class AuditWriter:
                     "detail": json.dumps(detail, default=str, sort_keys=True) if detail else None,
                 }
                 digest = _entry_hash(prev, entry)
-                rows += [*(entry[f] for f in _FIELDS), prev, digest]
+                rows.append((*(entry[f] for f in _FIELDS), prev, digest))
                 out.append({**entry, "prev_hash": prev, "entry_hash": digest})
                 seq, prev = entry["seq"], digest
-            if len(entries) <= _ROWS_AS_PARAMETERS:
-                values = ", ".join(["(" + ", ".join("?" * len(_COLUMNS)) + ")"] * len(entries))
-                store.execute(f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES {values}", rows)
-            else:
-                # DuckDB binds parameters one by one (a 20-row VALUES took 3.8 ms); an Arrow batch
-                # of any size is one ~1.5 ms scan
-                width = len(_COLUMNS)
-                store.insert_arrow("audit_log", pa.table(
-                    {c: pa.array(rows[i::width], type=_ARROW_TYPES[c]) for i, c in enumerate(_COLUMNS)}))
+            store.append_rows("audit_log", _COLUMNS, rows)
             self._seq, self._hash = seq, prev     # only once the rows are in
             return out
 

@@ -84,3 +84,19 @@ def test_cli_audit_lists_and_verifies(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "intel.cli", "audit", "--since", "yesterday", "--db", str(db)],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+def test_a_batch_the_store_refuses_leaves_nothing_behind_and_the_chain_unmoved(store):
+    """A failed append is all-or-none, and its rows are not applied by the next batch's flush
+    (the appender is cleared); the writer's sequence and chain stay where they were."""
+    import pytest
+
+    w = AuditWriter(store)
+    _write(store, w, path="/before")
+    good = dict(user_name="alice", role="analyst", method="GET", endpoint="/x", path="/x", status=200)
+    with pytest.raises(Exception):
+        w.write_many(store, [good, dict(good, method=None)])     # method is NOT NULL
+    assert verify(store) == {"ok": True, "entries": 1}
+    w.write_many(store, [dict(good, path="/after")] * 4)
+    assert [r["path"] for r in store.rows("SELECT path FROM audit_log ORDER BY seq")] == ["/before"] + ["/after"] * 4
+    assert verify(store) == {"ok": True, "entries": 5}
