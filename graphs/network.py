@@ -53,15 +53,16 @@ def _age(dob: Any, on: Any) -> float | None:
 
 
 def build_graph(rows: pl.DataFrame, centre: str, distance: dict[str, int],
-                people: pl.DataFrame | None = None, collapse_over: int = 8, hops: int = 2) -> nx.MultiGraph:
+                labels: dict[str, str] | None = None, collapse_over: int = 8, hops: int = 2) -> nx.MultiGraph:
     """The view graph from mention rows.
 
     ``rows``: ``mention_id, person_id, event_key, source, event_type, role, date, household_key,
     harmed, offender, dob`` (the prepared frame of graphs.harm, restricted to the view).
-    ``distance``: person_id -> hops from ``centre``. ``people``: optional ``person_id, label``.
+    ``distance``: person_id -> hops from ``centre``. ``labels``: optional person_id -> label
+    (a person without one is labelled by id).
     """
     g = nx.MultiGraph(centre=centre, hops=hops)
-    labels = dict(zip(people["person_id"].to_list(), people["label"].to_list())) if people is not None else {}
+    labels = labels or {}
     # A view is tens to a few hundred rows: grouped in Python (a polars call on a frame this
     # small costs more than the rows do: ~2 ms of a ~6 ms view). Groups keep the rows' order, ties
     # are broken by value: the element ids follow the order the graph is built in, so the same

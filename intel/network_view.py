@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from graphs import network as gnet
@@ -145,6 +146,14 @@ class NetworkSnapshot:
         self._mentions = SortedFrame(mentions, "person_id")
         self._event_people = _grouped(event_people, "event_key")
         self._household_people = _grouped(household_people, "household_key")
+        # a neighbourhood is walked on row numbers (numpy) and its rows gathered once at the end:
+        # a polars slice, concat, filter, unique and sort per hop were a third of a view's time
+        frame = self._mentions.frame
+        self._event_code = frame["event_key"].rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+        self._event_vocab = [None, *frame["event_key"].drop_nulls().unique().sort().to_list()]
+        self._household_code = frame["household_key"].rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+        self._household_vocab = [None, *frame["household_key"].drop_nulls().unique().sort().to_list()]
+        self._mention_rank = frame["mention_id"].rank("ordinal").cast(pl.Int64).to_numpy()
         self._findings: dict[str, list[dict[str, Any]]] = {}
         for f in findings:
             self._findings.setdefault(f.pop("person_id"), []).append(f)
@@ -167,8 +176,46 @@ class NetworkSnapshot:
     def has(self, person_id: str) -> bool:
         return person_id in self._mentions
 
-    def rows(self, persons: list[str]) -> pl.DataFrame:
-        return self._mentions.frame_of(persons)
+    def _positions(self, persons: list[str]) -> np.ndarray:
+        spans = [self._mentions.ranges[p] for p in persons if p in self._mentions.ranges]
+        if not spans:
+            return np.zeros(0, dtype=np.int64)
+        starts, lengths = np.array(spans, dtype=np.int64).T
+        # each span's start, then +1 along it
+        return np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + \
+            np.arange(int(lengths.sum()), dtype=np.int64)
+
+    def neighbourhood(self, person_id: str, hops: int) -> tuple[pl.DataFrame, dict[str, int]]:
+        """:func:`neighbourhood` answered from memory: the same rows, in the same order, and the
+        same distances (tests/intel/test_network_view.py compares them on generated worlds)."""
+        distance = {person_id: 0}
+        frontier = [person_id]
+        taken: list[np.ndarray] = []
+        events_seen = np.zeros(len(self._event_vocab), dtype=bool)
+        households_seen = np.zeros(len(self._household_vocab), dtype=bool)   # [0]: no household, never seen
+        for h in range(1, hops + 1):
+            if not frontier:
+                break
+            at = self._positions(frontier)
+            taken.append(at)
+            codes = np.unique(self._event_code[at])
+            new_events = codes[~events_seen[codes]]
+            events_seen[new_events] = True
+            codes = np.unique(self._household_code[at])
+            codes = codes[codes > 0]
+            new_households = codes[~households_seen[codes]]
+            households_seen[new_households] = True
+            frontier = sorted(self.people_of([self._event_vocab[c] for c in new_events.tolist()],
+                                             [self._household_vocab[c] for c in new_households.tolist()]) - set(distance))
+            for p in frontier:
+                distance[p] = h
+        if frontier:  # the outer ring: only their ties to what is already shown
+            at = self._positions(frontier)
+            taken.append(at[events_seen[self._event_code[at]] | households_seen[self._household_code[at]]])
+        at = np.unique(np.concatenate(taken))
+        # one row per mention, in mention order (the graph's element ids follow row order)
+        _, first = np.unique(self._mention_rank[at], return_index=True)
+        return self._mentions.frame[at[first]], distance
 
     def people_of(self, events: list[str], households: list[str]) -> set[str]:
         found: set[str] = set()
@@ -188,16 +235,15 @@ def _grouped(frame: pl.DataFrame, key: str) -> dict[str, tuple[str, ...]]:
 
 
 def neighbourhood(store: Store, person_id: str, hops: int = 2, snapshot: bool = True, *,
-                  lensed: bool | None = None, centre: pl.DataFrame | None = None,
-                  source: _SqlSource | NetworkSnapshot | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
+                  lensed: bool | None = None, centre: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
     """Mention rows of the neighbourhood and each person's distance in hops.
 
     ``snapshot``: read ``network_mentions`` (what the last analytics run saw: fast, harm flags
     included); otherwise the live tables (mentions, person_mentions, events). ``lensed`` (whether
     the cursor sees the snapshot through the restricted lens) and ``centre`` (the person's own
-    rows, already read) spare the queries that would find them again. ``source``: a
-    :class:`NetworkSnapshot` answers the snapshot's lookups from memory."""
-    source = source if source is not None else _SqlSource(store, snapshot, lensed)
+    rows, already read) spare the queries that would find them again.
+    :meth:`NetworkSnapshot.neighbourhood` answers the same from memory."""
+    source = _SqlSource(store, snapshot, lensed)
     distance = {person_id: 0}
     frontier = [person_id]
     collected: list[pl.DataFrame] = []
@@ -226,8 +272,8 @@ def neighbourhood(store: Store, person_id: str, hops: int = 2, snapshot: bool = 
     return rows, distance
 
 
-def _labels(rows: pl.DataFrame) -> pl.DataFrame:
-    """person_id, label: each person's most frequent name ("Forename Surname", title case; the
+def _labels(rows: pl.DataFrame) -> dict[str, str]:
+    """person_id -> label: each person's most frequent name ("Forename Surname", title case; the
     smallest of equally frequent ones) with the birth year of their most frequent dob. In Python:
     a view's rows are few, and polars calls cost more than they do."""
     from graphs.network import _mode
@@ -242,13 +288,12 @@ def _labels(rows: pl.DataFrame) -> pl.DataFrame:
         if dob is not None:
             d = dobs.setdefault(pid, {})
             d[dob] = d.get(dob, 0) + 1
-    people, labels = [], []
+    labels = {}
     for pid, counts in names.items():
         name = min(counts, key=lambda n: (-counts[n], n))   # most frequent, then alphabetical
         dob = _mode(dobs.get(pid, {}))
-        people.append(pid)
-        labels.append(f"{name} (b. {dob.year})" if dob is not None else name)
-    return pl.DataFrame({"person_id": people, "label": labels}, schema={"person_id": pl.Utf8, "label": pl.Utf8})
+        labels[pid] = f"{name} (b. {dob.year})" if dob is not None else name
+    return labels
 
 
 def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
@@ -266,7 +311,7 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
     pid = person_id if resolved else resolve_person(store, person_id)
     if memory is not None and memory.has(pid):
         snapshot, source = True, memory
-        rows, distance = neighbourhood(store, pid, hops, source=memory)
+        rows, distance = memory.neighbourhood(pid, hops)
     else:
         # the snapshot is read when it holds the person: their own rows are the first hop's, so the
         # query that finds them also decides (one query, not a count and then the same rows again)
@@ -281,7 +326,7 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
         m = prepare(rows, config.get("harm", {}), resolve_households=False,
                     offender_roles=config.get("rules", {}).get("victim_offender_overlap", {}).get(
                         "offender_roles", ["suspect", "alleged_perpetrator"]))
-    g = gnet.build_graph(m, pid, distance, people=_labels(rows), collapse_over=collapse_over, hops=hops)
+    g = gnet.build_graph(m, pid, distance, labels=_labels(rows), collapse_over=collapse_over, hops=hops)
     title = f"Network around {g.nodes[f'person:{pid}']['label']} ({pid}), {hops} hops"
     if fmt == "graphml":
         return gnet.to_graphml(g)

@@ -50,8 +50,7 @@ def _family(extra_people: int = 0, seed: int = 0):
         add(pid, f"XG{k}", "health", "gp", "patient", date(2024, 1 + k % 12, 2), hh=f"h:x{k}")
         distance[pid] = 2
     frame = pl.DataFrame(rows, schema=SCHEMA, orient="row")
-    people = pl.DataFrame({"person_id": list(distance),
-                           "label": [f"Person {p} (b. {dob[p].year})" if p in dob else f"Person {p}" for p in distance]})
+    people = {p: f"Person {p} (b. {dob[p].year})" if p in dob else f"Person {p}" for p in distance}
     return frame, distance, people
 
 
@@ -59,7 +58,7 @@ def _graph(extra_people: int = 0, shuffle: int | None = None):
     frame, distance, people = _family(extra_people)
     if shuffle is not None:  # same rows, another order
         frame = frame.sample(fraction=1.0, shuffle=True, seed=shuffle)
-    return gnet.build_graph(frame, "M", distance, people=people, hops=2)
+    return gnet.build_graph(frame, "M", distance, labels=people, hops=2)
 
 
 def _labels(svg: str) -> list[tuple[str, tuple[float, float, float, float]]]:
@@ -161,7 +160,7 @@ def test_fast_enough_for_a_large_neighbourhood():
 
 def test_tiny_graphs():
     frame, distance, people = _family()
-    one = gnet.build_graph(frame.filter(pl.col("person_id") == "S"), "S", {"S": 0}, people=people, hops=1)
+    one = gnet.build_graph(frame.filter(pl.col("person_id") == "S"), "S", {"S": 0}, labels=people, hops=1)
     ET.fromstring(gnet.to_svg(one, title="S alone"))
     empty = gnet.build_graph(frame.head(0), "M", {"M": 0}, hops=1)
     ET.fromstring(gnet.to_svg(empty))

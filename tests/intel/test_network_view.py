@@ -14,7 +14,7 @@ from intel.cli import app
 from intel.config import load_config
 from intel.errors import NotFound
 from intel.ingest import ingest_drop
-from intel.network_view import network_view
+from intel.network_view import neighbourhood, network_view
 from tests.intel.test_analytics import _base_rows, _link_by_ref, _row, _write
 
 
@@ -157,6 +157,10 @@ def test_the_snapshot_in_memory_draws_what_sql_draws(tmp_path_factory):
             hops = 1 + i % 3
             sql = network_view(store, pid, hops=hops)
             assert _canonical(network_view(store, pid, hops=hops, memory=memory, resolved=True)) == _canonical(sql), pid
+            # the rows themselves, in order (element ids follow it), and the distances
+            rows, distance = neighbourhood(store, pid, hops)
+            mem_rows, mem_distance = memory.neighbourhood(pid, hops)
+            assert mem_distance == distance and mem_rows.equals(rows), pid
             with_findings += bool(sql["findings"])
         assert with_findings > 0
         # a person the snapshot does not hold: the live tables, as without it
