@@ -48,3 +48,21 @@ def test_demo_runs_every_stage_and_ends_with_alerts_and_a_chronology(tmp_path: P
     assert chron["events"] and chron["person"]["person_id"]
     dates = [e["event_date"] for e in chron["events"]]
     assert dates == sorted(dates)
+
+
+def test_serve_starts_one_process_without_a_server_header_and_commits_the_audit_on_exit(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    import uvicorn
+
+    seen = {}
+
+    def fake_run(application, **kw):
+        seen.update(kw, app=application)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    result = runner.invoke(app, ["serve", "--db", str(tmp_path / "s.duckdb"), "--port", "18999"])
+    assert result.exit_code == 0, result.output
+    assert seen["port"] == 18999 and seen["host"] == "127.0.0.1" and seen["workers"] == 1
+    assert seen["server_header"] is False and seen["proxy_headers"] is False
+    assert not seen["app"].state.audit_queue._thread.is_alive()   # closed once the server returned
+    seen["app"].state.store.close()
