@@ -27,7 +27,7 @@ from api.problems import PROBLEM_MEDIA, Problem, ProblemModel, dumps, install
 from api.runs import RunManager
 from api.security import AuditMiddleware, Principal, RequestSessions, add_detail, db, guard, set_subject
 from api.snapshot import SnapshotKeeper
-from intel.audit import AuditWriter
+from intel.audit import AuditJournal, AuditWriter, journal_path
 from intel.chronology_sources import SnapshotReader, StoreReader
 from intel.config import load_config
 from intel.errors import NotFound
@@ -219,8 +219,9 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     )
     app.state.store = owner
     app.state.config = cfg
-    app.state.audit = AuditWriter(owner)
-    app.state.audit_queue = AuditQueue(owner, app.state.audit)
+    app.state.audit = AuditWriter(owner)   # moves in what a crash left in the journal
+    journal = AuditJournal(journal_path(owner.path)) if cfg.get("api", {}).get("audit_journal", True) else None
+    app.state.audit_queue = AuditQueue(owner, app.state.audit, journal=journal)
     app.state.users = ActiveUsers(owner)
     app.state.runs = RunManager(owner, cfg, run_options)
     app.state.runs.drain_at_start()

@@ -235,7 +235,8 @@ def main() -> None:
         print(json.dumps({"store": str(source), "setup": setup}))
         return
     db = a.workdir / "served.duckdb"
-    Path(f"{db}.wal").unlink(missing_ok=True)   # a previous run's log would not match the fresh copy
+    for leftover in (Path(f"{db}.wal"), Path(f"{db}.audit-journal")):
+        leftover.unlink(missing_ok=True)   # a previous run's logs would not match the fresh copy
     shutil.copy(source, db)
     setup["setup_s"] = round(time.perf_counter() - t, 1)
 

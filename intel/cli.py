@@ -334,8 +334,14 @@ def audit(
     db: DbOption = None,
 ) -> None:
     """The audit log (read only): who read or changed personal data, when, why, with what result."""
-    from intel.audit import list_audit, verify as verify_chain
+    from intel.audit import journal_path, list_audit, recover_journal, verify as verify_chain
 
+    with opened_store(db, read_only=True) as store:
+        leftover = journal_path(store.path)
+    if leftover.exists() and leftover.stat().st_size:
+        # a server stopped without moving its last entries in: they are part of the log
+        with opened_store(db) as store:
+            recover_journal(store)
     with opened_store(db, read_only=True) as store:
         out = list_audit(store, person=person, user=user, since=since)
         if verify:

@@ -177,6 +177,7 @@ class Clients(SimpleNamespace):
         return self.client.post(url, headers=self.auth(role, purpose), json=json, **kw)
 
     def audit(self) -> list[dict[str, Any]]:
+        self.app.state.audit_queue.sync()   # journaled entries reach audit_log in batches
         s = self.app.state.store.session()
         try:
             return s.rows("SELECT * FROM audit_log ORDER BY seq")

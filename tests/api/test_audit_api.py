@@ -73,6 +73,7 @@ def test_merged_redirect_is_recorded_with_the_survivor(api):
     assert e["status"] == 307 and e["subject_id"] == merged and json.loads(e["detail"])["resolved_to"] == survivor
     # the s.62 combination log: `intel audit --person` shows the merge with who decided it and why,
     # and the requests about either id
+    api.app.state.audit_queue.sync()
     s = api.app.state.store.session()
     try:
         out = list_audit(s, person=merged)

@@ -132,6 +132,7 @@ def test_requests_during_a_nightly_run(world, db_copy):
 
 
 def _audit(app):
+    app.state.audit_queue.sync()   # journaled entries reach audit_log in batches
     s = app.state.store.session()
     try:
         return s.rows("SELECT seq, status FROM audit_log ORDER BY seq")

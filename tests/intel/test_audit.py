@@ -100,3 +100,28 @@ def test_a_batch_the_store_refuses_leaves_nothing_behind_and_the_chain_unmoved(s
     w.write_many(store, [dict(good, path="/after")] * 4)
     assert [r["path"] for r in store.rows("SELECT path FROM audit_log ORDER BY seq")] == ["/before"] + ["/after"] * 4
     assert verify(store) == {"ok": True, "entries": 5}
+
+
+def test_cli_audit_lists_what_a_stopped_server_left_in_its_journal(tmp_path):
+    """A server killed before moving its last entries leaves them journaled: `intel audit` moves
+    them in and lists them (they are part of the log); a journal that does not continue the log
+    is refused with a clear error and exit 2."""
+    from intel.audit import AuditJournal, journal_path
+    from intel.store import Store
+
+    db = tmp_path / "a.duckdb"
+    with Store(db) as s:
+        w = AuditWriter(s)
+        journal = AuditJournal(journal_path(db))
+        w.journal_many(journal, [dict(user_name="bob", role="analyst", method="GET", endpoint="/alerts",
+                                      path="/alerts", status=200, purpose="triage")])
+        journal.close()
+    run = lambda: subprocess.run([sys.executable, "-m", "intel.cli", "audit", "--verify", "--db", str(db)],  # noqa: E731
+                                 capture_output=True, text=True)
+    done = run()
+    body = json.loads(done.stdout)
+    assert body["count"] == 1 and body["entries"][0]["user_name"] == "bob" and body["chain"]["ok"]
+    assert journal_path(db).read_bytes() == b""
+    journal_path(db).write_bytes(b'{"seq": 7, "not": "an entry"}\n')
+    refused = run()
+    assert refused.returncode == 2 and "is not an audit entry" in refused.stderr
