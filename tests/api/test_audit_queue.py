@@ -14,8 +14,8 @@ ENTRY = dict(user_name="alice", role="analyst", method="GET", endpoint="/persons
              path="/persons/P1", status=200, subject_kind="person", subject_id="P00000001", purpose="strategy")
 
 
-def test_concurrent_entries_share_commits_and_keep_the_chain(store):
-    q = AuditQueue(store, AuditWriter(store))
+def twenty_clients(q: AuditQueue) -> list[dict]:
+    """20 threads, 25 entries each, every one waiting for its entry as a request does."""
     results, lock = [], threading.Lock()
 
     def client(i: int) -> None:
@@ -29,6 +29,12 @@ def test_concurrent_entries_share_commits_and_keep_the_chain(store):
         t.start()
     for t in threads:
         t.join()
+    return results
+
+
+def test_concurrent_entries_share_commits_and_keep_the_chain(store):
+    q = AuditQueue(store, AuditWriter(store))
+    results = twenty_clients(q)
     q.close()
     assert len(results) == 500 and sorted(r["seq"] for r in results) == list(range(1, 501))
     assert verify(store) == {"ok": True, "entries": 500}
@@ -63,19 +69,7 @@ def _journaled(store, **kw):
 
 def test_journaled_entries_are_durable_when_answered_and_reach_the_store_in_batches(store):
     q, path = _journaled(store, move_every_s=3600, move_at=10**6)   # nothing moves by itself
-    results, lock = [], threading.Lock()
-
-    def client(i: int) -> None:
-        for j in range(25):
-            entry = q.submit(**{**ENTRY, "path": f"/persons/P{i}-{j}"}).result(10)
-            with lock:
-                results.append(entry)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = twenty_clients(q)
     # answered: every entry is in the journal, none yet in the store
     assert len(path.read_bytes().splitlines()) == 500
     assert store.scalar("SELECT count(*) FROM audit_log") == 0
