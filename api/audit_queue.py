@@ -72,8 +72,8 @@ class AuditQueue:
             moved_at = time.monotonic()
             if journaled:
                 store_entries(session, journaled)
-                self._journal.clear()
-                journaled = []
+                journaled = []            # in the store: never moved twice, even if the clear fails
+                self._journal.clear()     # (a journal left holding them is skipped by recover_journal)
 
         try:
             while True:

@@ -3,6 +3,8 @@
 ``audit_log`` is append-only: :class:`AuditWriter` only ever INSERTs, and nothing in the API
 updates or deletes it. Each entry holds the SHA-256 of the entry before it and of itself
 (a hash chain), so :func:`verify` finds an entry that was changed or removed behind our back.
+The API server makes entries durable first in an :class:`AuditJournal` beside the store and
+moves them into ``audit_log`` in batches; :func:`recover_journal` moves in what a crash left.
 
 Linkage is 'combination' under the Data Protection Act 2018 (Part 3, s.62): every merge and
 split of persons is logged in ``person_history`` (by the link run that made it, or the person
@@ -19,7 +21,6 @@ import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-
 
 from intel.errors import IntelError
 from intel.store import Store

@@ -136,3 +136,18 @@ def test_a_journal_that_does_not_continue_the_log_stops_the_start_and_changes_no
     journal_path(store.path).write_bytes(good)
     AuditWriter(store)
     assert verify(store) == {"ok": True, "entries": 3}
+
+
+def test_a_journal_that_cannot_be_emptied_never_moves_an_entry_twice(store):
+    q, path = _journaled(store, move_every_s=3600, move_at=10**6)
+    real = q._journal.clear
+    q._journal.clear = lambda: (_ for _ in ()).throw(OSError("read-only file system"))
+    q.submit(**ENTRY).result(10)
+    with pytest.raises(OSError):
+        q.sync()                                  # moved, but the journal still holds the entry
+    q._journal.clear = real
+    q.submit(**{**ENTRY, "status": 404}).result(10)
+    q.sync()
+    q.close()
+    assert [r["status"] for r in store.rows("SELECT status FROM audit_log ORDER BY seq")] == [200, 404]
+    assert verify(store) == {"ok": True, "entries": 2}
