@@ -128,6 +128,7 @@ def test_requests_during_a_nightly_run(world, db_copy):
     finally:
         server.should_exit = True
         thread.join(10)
+        app.state.audit_queue.close()   # moves the journaled entries in while the store is open
         app.state.store.close()
 
 
@@ -153,6 +154,7 @@ def test_cli_cannot_open_the_store_the_server_holds(world, db_copy):
                                capture_output=True, text=True, timeout=120)
             assert r.returncode == 2 and "cannot open the store" in r.stderr, (args, r.stderr)
     finally:
+        app.state.audit_queue.close()   # moves the journaled entries in while the store is open
         app.state.store.close()
 
 

@@ -25,6 +25,7 @@ def fuzz_app(world, tmp_path_factory):
     app.state.tokens = world["tokens"]
     yield app
     app.state.runs.wait(60)
+    app.state.audit_queue.close()   # moves the journaled entries in while the store is open
     app.state.store.close()
 
 

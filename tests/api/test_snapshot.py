@@ -120,6 +120,7 @@ def test_snapshot_off_in_config(world, db_copy):
     with TestClient(app) as client:
         assert client.get("/health").json()["snapshot"]["state"] == "off"
         assert app.state.snapshot.current() is None
+    app.state.audit_queue.close()   # moves the journaled entries in while the store is open
     app.state.store.close()
 
 
