@@ -176,15 +176,6 @@ class NetworkSnapshot:
     def has(self, person_id: str) -> bool:
         return person_id in self._mentions
 
-    def _positions(self, persons: list[str]) -> np.ndarray:
-        spans = [self._mentions.ranges[p] for p in persons if p in self._mentions.ranges]
-        if not spans:
-            return np.zeros(0, dtype=np.int64)
-        starts, lengths = np.array(spans, dtype=np.int64).T
-        # each span's start, then +1 along it
-        return np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + \
-            np.arange(int(lengths.sum()), dtype=np.int64)
-
     def neighbourhood(self, person_id: str, hops: int) -> tuple[pl.DataFrame, dict[str, int]]:
         """:func:`neighbourhood` answered from memory: the same rows, in the same order, and the
         same distances (tests/intel/test_network_view.py compares them on generated worlds)."""
@@ -196,7 +187,7 @@ class NetworkSnapshot:
         for h in range(1, hops + 1):
             if not frontier:
                 break
-            at = self._positions(frontier)
+            at = self._mentions.positions(frontier)
             taken.append(at)
             codes = np.unique(self._event_code[at])
             new_events = codes[~events_seen[codes]]
@@ -210,7 +201,7 @@ class NetworkSnapshot:
             for p in frontier:
                 distance[p] = h
         if frontier:  # the outer ring: only their ties to what is already shown
-            at = self._positions(frontier)
+            at = self._mentions.positions(frontier)
             taken.append(at[events_seen[self._event_code[at]] | households_seen[self._household_code[at]]])
         at = np.unique(np.concatenate(taken))
         # one row per mention, in mention order (the graph's element ids follow row order)

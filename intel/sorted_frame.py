@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 
@@ -22,6 +23,17 @@ class SortedFrame:
 
     def __contains__(self, key: Any) -> bool:
         return key in self.ranges
+
+    def positions(self, keys: list[Any]) -> np.ndarray:
+        """The row numbers of these keys' rows (each key once, in the order given; unknown keys
+        none), for callers that walk on numpy and gather the rows once at the end."""
+        spans = [self.ranges[k] for k in dict.fromkeys(keys) if k in self.ranges]
+        if not spans:
+            return np.zeros(0, dtype=np.int64)
+        starts, lengths = np.array(spans, dtype=np.int64).T
+        # each span's start, then +1 along it: no Python loop over rows
+        return np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + \
+            np.arange(int(lengths.sum()), dtype=np.int64)
 
     def slices(self, keys: list[Any]) -> list[pl.DataFrame]:
         """The rows of each of these keys (each key once, in the order given; unknown keys none).

@@ -15,7 +15,6 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 DEFAULT_DB = "intel.duckdb"
 SCHEMA_DIR = Path(__file__).parent / "schema"
@@ -147,19 +146,16 @@ class Store:
         return rows[0][0] if rows else None
 
     def insert_df(self, table: str, frame: pl.DataFrame) -> int:
-        """Append a polars frame to a table, matching columns by name. Returns rows inserted."""
-        return self.insert_arrow(table, frame.to_arrow())
-
-    def insert_arrow(self, table: str, batch: pa.Table) -> int:
-        """Append an Arrow table to a table, matching columns by name, in one statement."""
-        if batch.num_rows == 0:
+        """Append a polars frame to a table, matching columns by name, in one statement. Returns
+        rows inserted."""
+        if frame.height == 0:
             return 0
         # read through DuckDB's replacement scan of this frame's local: register() and
-        # unregister() cost ~0.4 ms each, more than the insert itself for a small batch
-        _arrow_batch_to_insert = batch  # noqa: F841 - read by name in the SQL below
-        cols = ", ".join(f'"{c}"' for c in batch.column_names)
+        # unregister() cost ~0.4 ms each, more than the insert itself for a small frame
+        _arrow_batch_to_insert = frame.to_arrow()  # noqa: F841 - read by name in the SQL below
+        cols = ", ".join(f'"{c}"' for c in frame.columns)
         self._con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _arrow_batch_to_insert')
-        return batch.num_rows
+        return frame.height
 
     def append_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
         """Append rows (one value per column, in ``columns`` order) in one statement: all or none.
