@@ -1,0 +1,1 @@
+"""Views: what people read (chronologies, network views, search, the metrics report)."""
