@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from api.audit_queue import AuditQueue
 from api.lens import apply_lens
 from api.problems import PROBLEM_MEDIA, Problem, ProblemModel, dumps, install
+from api.routes.metrics import router as metrics_router
 from api.runs import RunManager
 from api.security import AuditMiddleware, Principal, RequestSessions, add_detail, db, guard, set_subject
 from api.snapshot import SnapshotKeeper
@@ -106,7 +107,7 @@ class RunRequest(BaseModel):
 
 class NewUser(BaseModel):
     name: str = Field(..., min_length=1, max_length=64)
-    role: Literal["analyst", "marac", "admin"]
+    role: Literal["analyst", "marac", "admin", "manager"]
 
 
 # --- who may see which person ------------------------------------------------------------------
@@ -440,6 +441,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
 
     _network_routes(app)
     _explain_routes(app)
+    app.include_router(metrics_router)
     return app
 
 

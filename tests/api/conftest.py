@@ -26,7 +26,7 @@ from intel.config import load_config
 from intel.store import Store
 from intel.users import add_user
 
-ROLES = ("analyst", "marac", "admin")
+ROLES = ("analyst", "marac", "admin", "manager")
 PURPOSE = {"X-Purpose": "MASH strategy discussion for a referral"}
 
 
