@@ -27,12 +27,12 @@ from api.problems import PROBLEM_MEDIA, Problem, ProblemModel, dumps, install
 from api.runs import RunManager
 from api.security import AuditMiddleware, Principal, RequestSessions, add_detail, db, guard, set_subject
 from api.snapshot import SnapshotKeeper
-from intel.audit import AuditJournal, AuditWriter, journal_path
-from intel.chronology_sources import SnapshotReader, StoreReader
-from intel.config import load_config
-from intel.errors import NotFound
-from intel.store import Store
-from intel.users import ActiveUsers
+from access.audit import AuditJournal, AuditWriter, journal_path
+from views.chronology_sources import SnapshotReader, StoreReader
+from core.config import load_config
+from core.errors import NotFound
+from core.store import Store
+from access.users import ActiveUsers
 
 def _id() -> Any:
     return PathParam(..., min_length=1, max_length=64)
@@ -243,7 +243,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     @app.get("/persons", tags=["persons"], summary="Search persons: ranked candidates with a match score")
     async def search(request: Request, q: Annotated[SearchQuery, Query()],
                      who: Principal = Depends(guard("search")), store: Store = Depends(db)) -> Response:
-        from intel.search import search_persons
+        from views.search import search_persons
 
         snap = app.state.snapshot.current()   # candidates from memory; SQL while it is rebuilt
 
@@ -269,7 +269,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         return ok(person_record(store, resolved))
 
     def _chron_response(request: Request, chron: dict[str, Any], fmt: str, page: PageQuery) -> Response:
-        from intel.chronology import to_csv, to_html
+        from views.chronology import to_csv, to_html
 
         events = chron.get("events", [])
         add_detail(request, entries=len(events), format=fmt)
@@ -291,7 +291,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         request: Request, q: Annotated[ChronologyQuery, Query()], person_id: str = _id(),
         who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
     ) -> Response:
-        from intel.chronology import chronology
+        from views.chronology import chronology
 
         reader = _chronology_reader(app)   # None while a write is not yet in it: SQL then
 
@@ -310,7 +310,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         household_key: str = PathParam(..., min_length=1, max_length=400),
         who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
     ) -> Response:
-        from intel.chronology import chronology
+        from views.chronology import chronology
 
         reader = _chronology_reader(app)
 
@@ -327,7 +327,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     @app.get("/alerts", tags=["alerts"], summary="Alerts, newest first")
     def alerts(request: Request, q: Annotated[AlertsQuery, Query()], who: Principal = Depends(guard("alerts")),
                store: Store = Depends(db)) -> Response:
-        from intel.alerts import list_alerts
+        from findings.alerts import list_alerts
 
         set_subject(request, "alert", None, status=q.status, rule=q.rule)
         rows = list_alerts(store, status=q.status, rule=q.rule, limit=q.limit + 1, offset=q.offset)
@@ -336,7 +336,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         return ok(_page(request, items, q.limit, q.offset, None, more=len(rows) > q.limit))
 
     def _act(request: Request, alert_id: str, action: str, body: AlertAction, who: Principal, store: Store) -> Response:
-        from intel.alerts import act_on_alert
+        from findings.alerts import act_on_alert
 
         set_subject(request, "alert", alert_id, action=action)
         result = act_on_alert(store, alert_id, action, who.name, body.reason)
@@ -390,7 +390,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     def runs(request: Request, page: Annotated[PageQuery, Query()],
              who: Principal = Depends(guard("runs", personal=False)),
              store: Store = Depends(db)) -> Response:
-        from intel.runs import list_runs
+        from findings.runs import list_runs
 
         rows = list_runs(store, limit=page.offset + page.limit + 1)[page.offset:]
         return ok(_page(request, rows[: page.limit], page.limit, page.offset, None, more=len(rows) > page.limit))
@@ -398,7 +398,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     @app.get("/runs/{run_id}", tags=["runs"], summary="A run's status and report")
     def run(request: Request, run_id: str = _id(), who: Principal = Depends(guard("runs", personal=False)),
             store: Store = Depends(db)) -> Response:
-        from intel.runs import get_run
+        from findings.runs import get_run
 
         set_subject(request, "run", run_id)
         try:
@@ -413,7 +413,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     def users(request: Request, page: Annotated[PageQuery, Query()],
               who: Principal = Depends(guard("users", personal=False)),
               store: Store = Depends(db)) -> Response:
-        from intel.users import list_users
+        from access.users import list_users
 
         rows = list_users(store)
         return ok(_page(request, rows[page.offset: page.offset + page.limit], page.limit, page.offset, len(rows)))
@@ -421,7 +421,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     @app.post("/users", tags=["users"], status_code=201, summary="Add a user; the token is in the answer, once")
     def add_user(request: Request, body: NewUser, who: Principal = Depends(guard("users", personal=False)),
                  store: Store = Depends(db)) -> Response:
-        from intel.users import add_user as add
+        from access.users import add_user as add
 
         set_subject(request, "user", body.name, role=body.role)
         created = add(store, body.name, body.role, by=who.name, config=app.state.config)
@@ -431,7 +431,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     @app.delete("/users/{name}", tags=["users"], summary="Revoke a user's token")
     def revoke(request: Request, name: str = _id(), who: Principal = Depends(guard("users", personal=False)),
                store: Store = Depends(db)) -> Response:
-        from intel.users import revoke_user
+        from access.users import revoke_user
 
         set_subject(request, "user", name)
         revoked = revoke_user(store, name, by=who.name)
@@ -445,14 +445,14 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
 
 def _network_routes(app: FastAPI) -> None:
     try:
-        from intel.network_view import network_view  # noqa: F401
+        from views.network_view import network_view  # noqa: F401
     except ImportError:  # not landed: the route is left out rather than faked
         return
 
     @app.get("/persons/{person_id}/network", tags=["networks"], summary="A person's network (people and events)")
     async def network(request: Request, q: Annotated[NetworkQuery, Query()], person_id: str = _id(),
                       who: Principal = Depends(guard("network")), store: Store = Depends(db)) -> Response:
-        from intel.network_view import network_view
+        from views.network_view import network_view
 
         # hub_only rows never leave in an export format (graphml, svg) nor go to marac (not hub
         # staff); a role without health clearance sees only that a health contact happened.

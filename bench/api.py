@@ -5,7 +5,7 @@
 
 1. Setup (timed, reported, not the measurement). Either ``--db``: a copy of an existing store
    (e.g. the base store bench/nightly.py builds with Splink), or a store built here: a synthetic
-   world (fixtures.world, --households), its base drop ingested (intel.ingest), persons taken
+   world (fixtures.world, --households), its base drop ingested (ingest.drops), persons taken
    from the world's truth file (an oracle linkage: the persons the linkage aims at, so the
    benchmark does not wait for Splink; person and household sizes are the real ones), and the
    analytics run (households, findings). Cached in --workdir.
@@ -67,7 +67,7 @@ def log(msg: str) -> None:
 
 def build_store(workdir: Path, households: int, seed: int, world: Path | None = None) -> tuple[Path, dict]:
     """A store of a synthetic world with oracle persons and analytics, cached in workdir."""
-    from intel.store import Store
+    from core.store import Store
 
     db = workdir / (f"api-{world.name}.duckdb" if world else f"api-{households}-{seed}.duckdb")
     if db.exists():
@@ -85,8 +85,8 @@ def build_store(workdir: Path, households: int, seed: int, world: Path | None = 
     tmp = db.with_suffix(".building")
     tmp.unlink(missing_ok=True)
     with Store(tmp) as store:
-        from intel.analytics import run_analytics
-        from intel.ingest import ingest_drop
+        from findings.analytics import run_analytics
+        from ingest.drops import ingest_drop
 
         t = time.perf_counter()
         log("ingesting ...")
@@ -240,8 +240,8 @@ def main() -> None:
     shutil.copy(source, db)
     setup["setup_s"] = round(time.perf_counter() - t, 1)
 
-    from intel.store import Store
-    from intel.users import add_user
+    from core.store import Store
+    from access.users import add_user
 
     rng = random.Random(a.seed)
     with Store(db) as store:

@@ -1,7 +1,7 @@
 """The analytics rules, whole-population and vectorised (polars), pure: frames in, frames out.
 
 Each rule takes the prepared mentions frame (graphs.harm.prepare), the harmed records and/or the
-near-harm records, and its parameters (``[rules.<name>]`` in intel/defaults/30_analytics.toml),
+near-harm records, and its parameters (``[rules.<name>]`` in core/defaults/30_analytics.toml),
 and returns a *findings frame* with :data:`FINDING_COLUMNS`: one row per finding, with the reason
 (``explanation``) and the evidence (events, mention ids, households, people).
 

@@ -17,9 +17,9 @@ from typing import Annotated, Any, Iterator, Optional
 
 import typer
 
-from intel.errors import IntelError
-from intel.serialise import json_default
-from intel.store import Store, StoreError
+from core.errors import IntelError
+from core.serialise import json_default
+from core.store import Store, StoreError
 
 app = typer.Typer(
     help="mash-intel: repeat-victim and network intelligence for a Multi-Agency Safeguarding Hub.",
@@ -79,8 +79,8 @@ def ingest(
     ] = None,
 ) -> None:
     """Validate and load a drop into the store (refused whole, with exit 2, if unusable)."""
-    from intel.ingest import ingest_drop
-    from intel.mapping import parse_mapping_options
+    from ingest.drops import ingest_drop
+    from ingest.mapping import parse_mapping_options
 
     mappings = run_guarded(lambda: parse_mapping_options(mapping or []))
     with opened_store(db) as store:
@@ -208,8 +208,8 @@ def analytics(
     config: Annotated[Optional[Path], typer.Option("--config", help="The hub's config TOML (default: $INTEL_CONFIG).")] = None,
 ) -> None:
     """Run every analytics rule over the whole population and rewrite the findings (counts and timings)."""
-    from intel.analytics import run_analytics
-    from intel.config import load_config
+    from findings.analytics import run_analytics
+    from core.config import load_config
 
     cfg = run_guarded(lambda: load_config(config))
     with opened_store(db) as store:
@@ -225,7 +225,7 @@ def network(
     db: DbOption = None,
 ) -> None:
     """A person's network for MARAC. With --out, prints a JSON summary; without, the view itself."""
-    from intel.network_view import network_view
+    from views.network_view import network_view
 
     with opened_store(db, read_only=True) as store:
         view = network_view(store, person_id, hops=hops, fmt=fmt)
@@ -278,7 +278,7 @@ def _cli_actor() -> str:
 
 
 def _cli_audit(store: Store, command: str, subject: str, detail: dict[str, Any]) -> None:
-    from intel.audit import record
+    from access.audit import record
 
     record(store, user_name=_cli_actor(), role="cli", method="CLI", endpoint=command, path=command,
            status=200, subject_kind="user", subject_id=subject, detail=detail)
@@ -292,7 +292,7 @@ def users_add(
 ) -> None:
     """Create a user. Prints the user as a JSON object, then the new bearer token alone on the LAST
     line (shown once: only its SHA-256 is stored)."""
-    from intel.users import add_user
+    from access.users import add_user
 
     with opened_store(db) as store:
         created = add_user(store, name, role, by=_cli_actor())
@@ -308,7 +308,7 @@ def users_revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke a user's token (the user stays in the audit log)."""
-    from intel.users import revoke_user
+    from access.users import revoke_user
 
     with opened_store(db) as store:
         out = revoke_user(store, name, by=_cli_actor())
@@ -319,7 +319,7 @@ def users_revoke(
 @users_app.command("list")
 def users_list(db: DbOption = None) -> None:
     """Every user, with role and when created or revoked (never a token)."""
-    from intel.users import list_users
+    from access.users import list_users
 
     with opened_store(db, read_only=True) as store:
         emit({"users": list_users(store)})
@@ -334,7 +334,7 @@ def audit(
     db: DbOption = None,
 ) -> None:
     """The audit log (read only): who read or changed personal data, when, why, with what result."""
-    from intel.audit import journal_path, list_audit, recover_journal, verify as verify_chain
+    from access.audit import journal_path, list_audit, recover_journal, verify as verify_chain
 
     with opened_store(db, read_only=True) as store:
         leftover = journal_path(store.path)
@@ -369,8 +369,8 @@ def chronology(
     db: DbOption = None,
 ) -> None:
     """Every event across agencies for a person or household, in date order, with a header."""
-    from intel.chronology import chronology as build, to_csv, to_html
-    from intel.config import load_config
+    from views.chronology import chronology as build, to_csv, to_html
+    from core.config import load_config
 
     if fmt not in ("json", "csv", "html"):
         fail(f"--format must be json, csv or html, got {fmt!r}")
@@ -401,7 +401,7 @@ def alerts_list(
     """List alerts, newest first (status derived from the latest acknowledgement or closure)."""
     if ctx.invoked_subcommand is not None:
         return
-    from intel.alerts import list_alerts
+    from findings.alerts import list_alerts
 
     if fmt not in ("json", "table"):
         fail(f"--format must be json or table, got {fmt!r}")
@@ -418,7 +418,7 @@ def alerts_list(
 
 
 def _act(alert_id: str, action: str, by: str, reason: str, db: Path | None) -> None:
-    from intel.alerts import act_on_alert
+    from findings.alerts import act_on_alert
 
     with opened_store(db) as store:
         emit(act_on_alert(store, alert_id, action, by, reason))
@@ -456,9 +456,9 @@ def nightly(
 
     Prints the JSON run report. Exit 0: completed; 1: failed (rolled back; the store serves the
     last complete state); 2: refused input; 3: another run holds the lock."""
-    from intel.config import load_config
-    from intel.errors import Conflict
-    from intel.runs import run_nightly
+    from core.config import load_config
+    from core.errors import Conflict
+    from findings.runs import run_nightly
 
     cfg = run_guarded(lambda: load_config(config))
     try:
@@ -486,7 +486,7 @@ def runs(
     db: DbOption = None,
 ) -> None:
     """Nightly runs: status, times and reports."""
-    from intel.runs import get_run, list_runs
+    from findings.runs import get_run, list_runs
 
     with opened_store(db, read_only=True) as store:
         emit(get_run(store, run_id) if run_id else {"runs": list_runs(store)})

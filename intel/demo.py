@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from intel.store import Store
+from core.store import Store
 
 
 def _stage(report: dict[str, Any], name: str, fn):
@@ -26,9 +26,9 @@ def _stage(report: dict[str, Any], name: str, fn):
 
 def run_demo(folder: Path, *, households: int = 1000, seed: int = 7) -> dict[str, Any]:
     from fixtures.world import generate_world
-    from intel.alerts import list_alerts
-    from intel.chronology import chronology
-    from intel.runs import run_nightly
+    from findings.alerts import list_alerts
+    from views.chronology import chronology
+    from findings.runs import run_nightly
 
     folder = Path(folder)
     world_dir = folder / "world"

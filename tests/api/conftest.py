@@ -21,10 +21,10 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from intel import contract
-from intel.config import load_config
-from intel.store import Store
-from intel.users import add_user
+from ingest import contract
+from core.config import load_config
+from core.store import Store
+from access.users import add_user
 
 ROLES = ("analyst", "marac", "admin")
 PURPOSE = {"X-Purpose": "MASH strategy discussion for a referral"}
@@ -136,7 +136,7 @@ ENGINE = SimpleNamespace(load_or_train=lambda store, retrain=False: SimpleNamesp
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> dict[str, Any]:
     """The base store after one nightly run, plus user tokens; copied per test that writes."""
-    from intel.runs import run_nightly
+    from findings.runs import run_nightly
 
     base = tmp_path_factory.mktemp("world")
     db_file = base / "base.duckdb"

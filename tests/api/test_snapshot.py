@@ -112,7 +112,7 @@ def test_snapshot_off_in_config(world, db_copy):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from intel.config import load_config
+    from core.config import load_config
 
     cfg = load_config()
     cfg["api"]["snapshot"] = False

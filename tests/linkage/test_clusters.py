@@ -118,8 +118,8 @@ def test_trusted_agency_ids_stop_a_weak_record_chaining_two_people() -> None:
 
 def test_the_hub_config_reaches_the_trusted_agency_ids(tmp_path) -> None:
     """A hub that trusts no agency ids (its own config, not the defaults) gets no id constraint."""
-    from intel.config import load_config
-    from intel.store import Store
+    from core.config import load_config
+    from core.store import Store
     from linkage.run import trusted_refs
 
     with Store(tmp_path / "s.duckdb") as store:
