@@ -12,9 +12,9 @@ import hmac
 import re
 import secrets
 from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
-from core.config import load_config
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
 
@@ -29,17 +29,16 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def roles(config: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+def roles(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Role name -> {rights, health_clearance, domestic_abuse_only} from config [api.roles]."""
-    cfg = config if config is not None else load_config()
-    found = cfg.get("api", {}).get("roles", {})
+    found = config.get("api", {}).get("roles", {})
     if not found:
         raise IntelError("config has no [api.roles]")
     return found
 
 
-def add_user(store: Store, name: str, role: str, *, by: str | None = None,
-             config: dict[str, Any] | None = None) -> dict[str, Any]:
+def add_user(store: Store, name: str, role: str, *, config: Mapping[str, Any],
+             by: str | None = None) -> dict[str, Any]:
     """Create a user; returns its record and, under 'token', the bearer token (shown once)."""
     name = (name or "").strip()
     if not NAME_RE.match(name):

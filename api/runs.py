@@ -32,6 +32,9 @@ from typing import Any
 
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
+from findings.runs import run_nightly
+from linkage.decisions import DECISIONS, decide
+from views.search import index_is_current, refresh_index
 
 
 def _now() -> datetime:
@@ -56,7 +59,6 @@ class RunManager:
     # -- the search index ------------------------------------------------------------------
     def refresh_search_index(self, store: Store | None = None) -> None:
         """Rebuild views.search's index now if it is stale (search reads the live tables meanwhile)."""
-        from views.search import index_is_current, refresh_index
 
         session = store or self.store.session()
         try:
@@ -104,7 +106,6 @@ class RunManager:
         return run_id
 
     def _run(self, run_id: str, path: Path) -> None:
-        from findings.runs import run_nightly
 
         session = self.store.session()
         try:
@@ -137,7 +138,6 @@ class RunManager:
     # -- decisions -------------------------------------------------------------------------
     def decide(self, store: Store, a: str, b: str, decision: str, by: str, reason: str) -> tuple[int, dict[str, Any]]:
         """(200, the decision applied) or (202, the decision queued behind the run in progress)."""
-        from linkage.decisions import DECISIONS, decide
 
         if decision not in DECISIONS:
             raise IntelError(f"decision must be 'same' or 'different', got {decision!r}")
@@ -175,7 +175,6 @@ class RunManager:
 
     def apply_queue(self, store: Store) -> int:
         """Apply queued decisions in order (the caller holds identity_lock). Returns how many."""
-        from linkage.decisions import decide
 
         done = 0
         for q in self._pending(store):

@@ -45,6 +45,8 @@ from core.config import load_config
 from ingest.drops import ingest_drop
 from core.store import Store
 
+CONFIG = load_config()
+
 KIND_RULE = {"repeat_victim": "repeat_victim", "harm_proximity": "harm_proximity",
              "victim_offender": "victim_offender_overlap", "serial_perpetrator": "serial_perpetrator",
              "escalation": "escalation", "network": "networks"}
@@ -210,12 +212,12 @@ def network_timing(store: Store, n: int = 100, hops: int = 2, seed: int = 1) -> 
         "SELECT DISTINCT person_id FROM person_mentions ORDER BY 1").fetchall()]
     rng = random.Random(seed)
     sample = rng.sample(people, min(n, len(people)))
-    network_view(store, sample[0], hops=hops)  # warm
+    network_view(store, sample[0], hops=hops, config=CONFIG)  # warm
     times, cpu, sizes = [], [], []
     load = os.getloadavg()[0]
     for p in sample:
         t, c = time.perf_counter(), time.process_time()
-        v = network_view(store, p, hops=hops)
+        v = network_view(store, p, hops=hops, config=CONFIG)
         times.append((time.perf_counter() - t) * 1000)
         cpu.append((time.process_time() - c) * 1000)
         sizes.append(len(v["elements"]["nodes"]))

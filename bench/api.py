@@ -50,6 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 import polars as pl  # noqa: E402
+from core.config import load_config
+
+CONFIG = load_config()
 
 TARGETS_MS = {"chronology": 50.0, "network": 200.0, "search": 100.0}
 # GET /health (no store, no auth, no audit): what the framework, the sockets and this load
@@ -109,7 +112,7 @@ def build_store(workdir: Path, households: int, seed: int, world: Path | None = 
         timings["persons_s"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
         log("analytics ...")
-        run_analytics(store)
+        run_analytics(store, config=CONFIG)
         timings["analytics_s"] = round(time.perf_counter() - t, 1)
     tmp.rename(db)
     return db, timings
@@ -245,7 +248,7 @@ def main() -> None:
 
     rng = random.Random(a.seed)
     with Store(db) as store:
-        token = add_user(store, f"bench{int(time.time())}", "analyst")["token"]
+        token = add_user(store, f"bench{int(time.time())}", "analyst", config=CONFIG)["token"]
         size = store.rows("SELECT (SELECT count(*) FROM mentions) AS mentions, "
                           "(SELECT count(DISTINCT person_id) FROM person_mentions) AS persons, "
                           "(SELECT count(DISTINCT household_key) FROM mentions) AS household_keys, "

@@ -28,13 +28,15 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime, timedelta
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
-from core.config import load_config
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
+from graphs.households import household_spells
+from linkage.identity import resolve_person_id
 
 ANALYTICS_RULES = ("repeat_victim", "harm_proximity", "victim_offender_overlap", "serial_perpetrator",
                    "escalation", "networks")
@@ -49,8 +51,8 @@ def _now() -> datetime:
 
 # --- configuration ----------------------------------------------------------------------------
 
-def alert_config(config: dict[str, Any] | None = None) -> dict[str, Any]:
-    cfg = (config if config is not None else load_config()).get("alerts", {})
+def alert_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    cfg = config.get("alerts", {})
     order = cfg.get("severity_order", ["low", "medium", "high"])
     rules = cfg.get("rules", {})
     for name, rule in rules.items():
@@ -107,7 +109,6 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) 
     for r in rows:
         person = r["person_id"]
         if person in merged:
-            from linkage.identity import resolve_person_id
 
             person = resolve_person_id(store, person)
         out.append({
@@ -312,7 +313,6 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
     rule = acfg["rules"].get("new_risk_link", {})
     if not rule.get("enabled") or not new_mentions:
         return []
-    from graphs.households import household_spells
 
     offender_roles = list(rule.get("offender_roles", ["suspect", "alleged_perpetrator"]))
     child_roles = list(rule.get("child_roles", []))
@@ -428,7 +428,7 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
     return out
 
 
-def raise_alerts(store: Store, run_id: str | None, config: dict[str, Any] | None = None, *,
+def raise_alerts(store: Store, run_id: str | None, config: Mapping[str, Any], *,
                  new_mention_ids: list[str] | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Raise tonight's alerts: follow merges/splits, evaluate every enabled rule, raise what is new.
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import sys
 import time
 from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
 from graphs.pipeline import RULES, compute_all
-from core.config import load_config
 from core.errors import IntelError
 from core.store import Store
+import json
 
 MENTIONS_SQL = """
 SELECT m.mention_id, m.event_key, m.source, m.event_type, m.role, CAST(m.event_date AS DATE) AS date,
@@ -51,13 +52,12 @@ def mentions_frame(store: Store) -> pl.DataFrame:
     return store.df(MENTIONS_SQL)
 
 
-def run_analytics(store: Store, config: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_analytics(store: Store, config: Mapping[str, Any]) -> dict[str, Any]:
     """Compute every enabled rule over the whole population and rewrite ``findings``.
 
     Returns ``{"findings": {rule: count}, "total", "severity": {label: count}, "mentions",
     "persons", "notification_counts", "computed_at", "timings": {step: seconds}}``.
     """
-    config = load_config() if config is None else config
     t0 = time.perf_counter()
     c0 = time.process_time()
     frame = mentions_frame(store)
@@ -112,7 +112,6 @@ def run_analytics(store: Store, config: dict[str, Any] | None = None) -> dict[st
 
 def findings_for(store: Store, person_id: str | None = None, rule: str | None = None) -> list[dict[str, Any]]:
     """Findings as dicts (evidence parsed), optionally for one person (as subject or in the evidence) or rule."""
-    import json
 
     where, params = [], []
     if person_id is not None:

@@ -36,11 +36,15 @@ import traceback
 import uuid
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable
 
-from core.config import load_config
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
+from findings.alerts import raise_alerts
+from findings.analytics import run_analytics
+from ingest.drops import ingest_drop
+from linkage.run import link
 
 STAGES = ("ingest", "link", "analytics", "alerts")
 
@@ -143,7 +147,7 @@ def run_nightly(
     store: Store,
     drop_dir: str | Path,
     *,
-    config: dict[str, Any] | None = None,
+    config: Mapping[str, Any],
     fault_after_stage: str | None = None,
     run_id: str | None = None,
     link_engine: Any = None,
@@ -156,10 +160,6 @@ def run_nightly(
     rolling back (the runs row says 'failed' with the error). ``store`` may be a
     ``Store.session()`` of the API process (its own cursor, in a background thread).
     ``on_stage(stage)`` is called after each stage, inside the open transaction (tests)."""
-    from findings.alerts import raise_alerts
-    from findings.analytics import run_analytics
-    from ingest.drops import ingest_drop
-    from linkage.run import link
 
     fault_after_stage = fault_after_stage or os.environ.get("INTEL_FAULT_AFTER") or None
     if fault_after_stage is not None and fault_after_stage not in STAGES:
@@ -167,7 +167,7 @@ def run_nightly(
     drop_dir = Path(drop_dir)
     if not drop_dir.is_dir():
         raise IntelError(f"drop folder {drop_dir} does not exist")
-    cfg = config if config is not None else load_config()
+    cfg = config
     started = _now()
     run_id = run_id or f"run-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     lock = RunLock(lock_path(store))

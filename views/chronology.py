@@ -23,10 +23,10 @@ import csv
 import html
 import io
 from datetime import date, datetime, time, timedelta
+from collections.abc import Mapping
 from typing import Any
 
 from views.chronology_sources import SnapshotReader, StoreReader
-from core.config import load_config
 from core.errors import IntelError, NotFound
 from core.store import Store
 
@@ -201,7 +201,8 @@ def chronology(
     harm_only: bool = False,
     health_clearance: bool = True,
     export: bool = False,
-    config: dict[str, Any] | None = None,
+    *,
+    config: Mapping[str, Any],
     today: date | None = None,
     reader: StoreReader | SnapshotReader | None = None,
 ) -> dict[str, Any]:
@@ -211,7 +212,7 @@ def chronology(
     API passes its in-memory snapshot of the same committed state when it has a current one."""
     if (person_id is None) == (household_key is None):
         raise IntelError("give a person id or a household key (one of them)")
-    cfg = config if config is not None else load_config()
+    cfg = config
     ccfg = cfg.get("chronology", {})
     date_from = _parse_date(date_from, "--from")
     date_to = _parse_date(date_to, "--to")

@@ -24,6 +24,8 @@ import polars as pl
 from core.errors import IntelError, NotFound
 from core.sorted_frame import SortedFrame
 from core.store import Store
+from findings.alerts import _list_sql, _shape, list_alerts_for
+from linkage.identity import resolve_person_id
 
 M_COLS = ("mention_id, source, event_key, event_id, event_date, role, event_type, forename_raw, "
           "middle_names_raw, surname_raw, dob, address_raw, postcode, household_key, restriction")
@@ -49,7 +51,6 @@ class StoreReader:
         self.store = store
 
     def resolve(self, person_id: str) -> str:
-        from linkage.identity import resolve_person_id
 
         return resolve_person_id(self.store, person_id)
 
@@ -115,7 +116,6 @@ class StoreReader:
         """Alerts not closed about these persons or this household, newest first, each marked
         ``rests_on_hub_only`` when its evidence includes a hub_only record (its explanation is
         derived from it, so an export format must not carry it)."""
-        from findings.alerts import list_alerts_for
 
         alerts = [a for a in list_alerts_for(self.store, person_ids=person_ids, household_key=household_key)
                   if a["status"] != "closed"]
@@ -132,7 +132,6 @@ def _open_alerts_of(store: Store) -> tuple[list[dict[str, Any]], set[str]]:
     """Every alert not closed, newest first, shaped as list_alerts_for shapes them (with the raw
     person ids its query matches on, under ``_person_id`` / ``_person_ids``), and which of their
     evidence records are hub_only."""
-    from findings.alerts import _list_sql, _shape
 
     raw = store.rows(f"SELECT * FROM ({_list_sql('TRUE')}) t WHERE status <> 'closed' ORDER BY raised_at DESC, alert_id DESC")
     alerts = _shape(store, raw, with_history=False)

@@ -15,6 +15,7 @@ large neighbourhoods collapsed into counted groups).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,11 @@ import polars as pl
 
 from graphs import network as gnet
 from graphs.harm import prepare
-from core.config import load_config
 from core.errors import IntelError, NotFound
 from core.sorted_frame import SortedFrame
 from core.store import Store
+from graphs.network import _mode
+from linkage.identity import resolve_person_id
 
 FORMATS = ("json", "graphml", "svg")
 
@@ -44,20 +46,12 @@ WHERE {where}
 
 
 def resolve_person(store: Store, person_id: str) -> str:
-    """The current id of ``person_id`` (linkage's resolver when there is one); NotFound naming it."""
+    """The current id of ``person_id`` (merged ids followed); NotFound naming it. A person known
+    only through the analytics' own tables (no linkage row yet) answers as itself."""
     try:
-        from linkage.identity import resolve_person_id
-    except ImportError:  # pragma: no cover - linkage always ships with the service
-        resolve_person_id = None
-    if resolve_person_id is not None:
-        try:
-            return resolve_person_id(store, person_id)
-        except NotFound:
-            pass
-    else:
-        row = store.rows("SELECT merged_into FROM persons WHERE person_id = ? AND status = 'merged'", [person_id])
-        if row and row[0]["merged_into"]:
-            return resolve_person(store, row[0]["merged_into"])
+        return resolve_person_id(store, person_id)
+    except NotFound:
+        pass
     if store.rows("SELECT count(*) AS n FROM person_mentions WHERE person_id = ?", [person_id])[0]["n"]:
         return person_id
     raise NotFound(f"no person {person_id!r}: not a known person id (see `intel export persons`)")
@@ -267,7 +261,6 @@ def _labels(rows: pl.DataFrame) -> dict[str, str]:
     """person_id -> label: each person's most frequent name ("Forename Surname", title case; the
     smallest of equally frequent ones) with the birth year of their most frequent dob. In Python:
     a view's rows are few, and polars calls cost more than they do."""
-    from graphs.network import _mode
 
     names: dict[str, dict[str, int]] = {}
     dobs: dict[str, dict[Any, int]] = {}
@@ -287,8 +280,8 @@ def _labels(rows: pl.DataFrame) -> dict[str, str]:
     return labels
 
 
-def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
-                 config: dict[str, Any] | None = None, collapse_over: int = 8, *,
+def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json", *,
+                 config: Mapping[str, Any], collapse_over: int = 8,
                  memory: NetworkSnapshot | None = None, resolved: bool = False) -> dict[str, Any] | str:
     """A person's network for MARAC: a dict (``json``) or the text of a GraphML or SVG document.
 
@@ -298,7 +291,6 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
         raise IntelError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     if not 1 <= int(hops) <= 4:
         raise IntelError(f"hops must be between 1 and 4, got {hops}")
-    config = load_config() if config is None else config
     pid = person_id if resolved else resolve_person(store, person_id)
     if memory is not None and memory.has(pid):
         snapshot, source = True, memory

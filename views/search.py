@@ -31,97 +31,37 @@ known person, not for listing the population.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import polars as pl
 from rapidfuzz.distance import JaroWinkler
 
-from ingest import normalise
 from core.errors import IntelError
 from core.store import Store
 
-if TYPE_CHECKING:
-    from views.search_memory import MemorySearchIndex
-
-WEIGHTS = {"forename": 0.25, "surname": 0.35, "dob": 0.30, "postcode": 0.10}
-BLOCK_JW = 0.80
-MISSING_SCORE = 0.3
-MIN_SCORE = 0.55
-MAX_CANDIDATE_MENTIONS = 20000
-
-
-@lru_cache(maxsize=1)
-def _nicknames() -> dict[str, frozenset[str]]:
-    """name -> every formal form it may stand for (a formal name stands for itself)."""
-    from linkage.features import nickname_pairs
-
-    forms: dict[str, set[str]] = {}
-    for nick, canon in nickname_pairs():
-        forms.setdefault(nick, {nick}).add(canon)
-        forms.setdefault(canon, {canon})
-    return {k: frozenset(v) for k, v in forms.items()}
-
-
-def _forms(name: str) -> frozenset[str]:
-    return _nicknames().get(name, frozenset({name}))
-
-
-def _norm(kind: str, value: str | None) -> str | None:
-    if value is None or str(value).strip() == "":
-        return None
-    return _normalised(kind, str(value))
-
-
-@lru_cache(maxsize=65536)
-def _normalised(kind: str, value: str) -> str | None:
-    """The query normalised as ingest normalises a record (a polars expression: ~0.6 ms a call,
-    so the same value is not normalised twice)."""
-    fn = {"name": normalise.name, "postcode": normalise.postcode}[kind]
-    return pl.select(fn(pl.lit(value, dtype=pl.Utf8))).item()
-
-
-@lru_cache(maxsize=8192)
-def _forename_block_forms(q_fore: str) -> list[str]:
-    """Every name that is a form of the same formal name as ``q_fore`` (the forename block's
-    list): one pass over the nickname table (it was a pass calling _forms per entry, ~5 ms a search)."""
-    mine = _forms(q_fore)
-    return sorted(mine | {n for n, fs in _nicknames().items() if fs & mine})
-
-
-def _parse_dob(value: str | date | None) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
-        try:
-            from datetime import datetime
-
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise IntelError(f"dob must be a date, YYYY-MM-DD or DD/MM/YYYY; got {value!r}")
-
-
-def _swapped(d: date) -> date | None:
-    if d.day > 12 or d.day == d.month:
-        return None
-    try:
-        return date(d.year, d.day, d.month)
-    except ValueError:
-        return None
-
+from views.search_blocking import (
+    BLOCK_JW,
+    CANDIDATE_COLUMNS,
+    Candidates,
+    INDEX_ROWS_SQL,
+    MAX_CANDIDATE_MENTIONS,
+    MIN_SCORE,
+    MISSING_SCORE,
+    WEIGHTS,
+    forename_block_forms,
+    name_forms,
+    norm_value,
+    parse_dob,
+    day_month_swapped,
+)
+from views.search_memory import MemorySearchIndex
 
 def forename_score(q: str, f: str | None) -> float | None:
     if not f:
         return None
     best = JaroWinkler.similarity(q, f)
-    if best < 0.95 and _forms(q) & _forms(f):
+    if best < 0.95 and name_forms(q) & name_forms(f):
         best = 0.95
     return best
 
@@ -169,14 +109,6 @@ def postcode_score(q: str, p: str | None) -> float | None:
     return 0.0
 
 
-# One row per mention and surname key: the surname, and each part of a double-barrelled one.
-_INDEX_ROWS_SQL = (
-    "SELECT pm.person_id, m.mention_id, m.forename, m.surname, m.dob, m.postcode, k.sur_key "
-    "FROM mentions m JOIN person_mentions pm USING (mention_id), "
-    "(SELECT unnest(CASE WHEN m.surname IS NULL THEN [NULL::VARCHAR] ELSE list_filter(list_distinct(list_append("
-    "string_split(replace(m.surname, ' ', '-'), '-'), m.surname)), lambda x: x <> '') END) AS sur_key) k")
-
-
 def index_stamp(store: Store) -> str:
     """What the search index must have been built from: changes with every ingest and every
     change of persons (each writes mentions or person_history)."""
@@ -198,7 +130,7 @@ def refresh_index(store: Store) -> dict[str, Any]:
     with store.transaction():
         stamp = index_stamp(store)
         store.execute(
-            f"CREATE OR REPLACE TABLE search_index AS SELECT * FROM ({_INDEX_ROWS_SQL}) "
+            f"CREATE OR REPLACE TABLE search_index AS SELECT * FROM ({INDEX_ROWS_SQL}) "
             "ORDER BY sur_key, forename, dob")
         store.execute("CREATE INDEX search_index_dob ON search_index (dob)")
         store.execute("CREATE INDEX search_index_postcode ON search_index (postcode)")
@@ -218,13 +150,13 @@ def _sql_candidate_rows(store: Store, q_fore: str | None, q_sur: str | None, q_d
     # block reads only the row groups of its first letter.
     fore_sql, fore_params = None, []
     if q_fore:
-        forms = list(_forename_block_forms(q_fore))
+        forms = list(forename_block_forms(q_fore))
         fore_sql = ("(list_contains(?, m.forename) OR (left(m.forename, 1) = ? AND "
                     "jaro_winkler_similarity(m.forename, ?) >= ?))")
         fore_params = [forms, q_fore[0], q_fore, BLOCK_JW]
     dob_sql, dob_params = None, []
     if q_dob:
-        swapped = _swapped(q_dob)
+        swapped = day_month_swapped(q_dob)
         # two of day / month / year equal, or day and month swapped
         dob_sql = ("(((year(m.dob) = ?)::INT + (month(m.dob) = ?)::INT + (day(m.dob) = ?)::INT) >= 2"
                    + (" OR m.dob = ?)" if swapped else ")"))
@@ -246,14 +178,14 @@ def _sql_candidate_rows(store: Store, q_fore: str | None, q_sur: str | None, q_d
                            f"AND {other_sql}", [k[0], chr(ord(k[0]) + 1), k, BLOCK_JW, *other_params]))
     # the rest are equality lookups, answered by the index's ART indexes on dob and postcode
     if q_dob:
-        for d in [q_dob] + ([_swapped(q_dob)] if _swapped(q_dob) else []):
+        for d in [q_dob] + ([day_month_swapped(q_dob)] if day_month_swapped(q_dob) else []):
             blocks.append(("m.dob = ?", [d]))
     if pc_sql and fore_sql:
         blocks.append((f"{pc_sql} AND {fore_sql}", pc_params + fore_params))
     elif pc_sql and not q_sur:
         blocks.append((pc_sql, pc_params))
 
-    source = "search_index m" if index_is_current(store) else f"({_INDEX_ROWS_SQL}) m"
+    source = "search_index m" if index_is_current(store) else f"({INDEX_ROWS_SQL}) m"
     sql = " UNION ".join(f"SELECT person_id, mention_id, forename, surname, dob, postcode FROM {source} WHERE {b}"
                          for b, _ in blocks)
     params = [v for _, p in blocks for v in p]
@@ -261,41 +193,6 @@ def _sql_candidate_rows(store: Store, q_fore: str | None, q_sur: str | None, q_d
     # double-barrelled name once for each key near the query, counting it twice in matched_mentions
     return store.connection.execute(f"SELECT DISTINCT * FROM ({sql}) LIMIT {MAX_CANDIDATE_MENTIONS + 1}",
                                     params).fetchall()
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """Candidate mentions as columns of codes, one entry per mention: ``codes[col][i]`` indexes
-    ``values[col]`` for the columns person, mention, forename, surname, dob and postcode. Codes
-    of person and mention ascend with their ids (ties are broken by id, so order must survive
-    coding). Columns, not rows, because under load turning ~400 candidates into Python tuples
-    and scoring them one by one was most of a search's time; the candidates share few distinct
-    values, so each distinct value is scored once and the rest is numpy."""
-
-    codes: dict[str, np.ndarray]
-    values: dict[str, Any]        # col -> a list or dict indexed by code (code 0: missing)
-
-    def __len__(self) -> int:
-        return len(self.codes["mention"])
-
-    def rows(self) -> list[tuple[Any, ...]]:
-        """(person_id, mention_id, forename, surname, dob, postcode) per candidate."""
-        cols = [[self.values[c][k] for k in self.codes[c].tolist()] for c in _CANDIDATE_COLUMNS]
-        return list(zip(*cols))
-
-    @classmethod
-    def from_rows(cls, rows: list[tuple[Any, ...]]) -> Candidates:
-        codes, values = {}, {}
-        for i, col in enumerate(_CANDIDATE_COLUMNS):
-            column = [row[i] for row in rows]
-            vocab = [None, *sorted({v for v in column if v is not None})]
-            index = {v: k for k, v in enumerate(vocab)}
-            codes[col] = np.array([index[v] for v in column], dtype=np.int64)
-            values[col] = vocab
-        return cls(codes, values)
-
-
-_CANDIDATE_COLUMNS = ("person", "mention", "forename", "surname", "dob", "postcode")
 
 
 def _rank(found: Candidates, scorers: list[tuple[str, Any, Any]], min_score: float, limit: int,
@@ -326,8 +223,8 @@ def _rank(found: Candidates, scorers: list[tuple[str, Any, Any]], min_score: flo
     page = []
     for j in ranked[offset: offset + limit].tolist():
         i = int(kept[best[j]])
-        code = {c: int(found.codes[c][i]) for c in _CANDIDATE_COLUMNS}
-        value = {c: found.values[c][code[c]] for c in _CANDIDATE_COLUMNS}
+        code = {c: int(found.codes[c][i]) for c in CANDIDATE_COLUMNS}
+        value = {c: found.values[c][code[c]] for c in CANDIDATE_COLUMNS}
         page.append({"person_id": value["person"], "score": round(float(kept_score[best[j]]), 4),
                      "forename": value["forename"], "surname": value["surname"], "dob": value["dob"],
                      "postcode": value["postcode"],
@@ -352,10 +249,10 @@ def search_persons(
     """Candidate persons, best first: {query, total, candidates: [{person_id, score, forename,
     surname, dob, postcode, matched_mentions, field_scores}]}. ``index``: find the candidates in
     memory (the API's snapshot) instead of by SQL; the same candidates either way."""
-    q_fore, q_sur, q_pc = _norm("name", forename), _norm("name", surname), _norm("postcode", postcode)
+    q_fore, q_sur, q_pc = norm_value("name", forename), norm_value("name", surname), norm_value("postcode", postcode)
     if postcode not in (None, "") and q_pc is None:
         raise IntelError(f"postcode {postcode!r} is not a UK postcode")
-    q_dob = _parse_dob(dob)
+    q_dob = parse_dob(dob)
     given = {k: v for k, v in (("forename", q_fore), ("surname", q_sur), ("dob", q_dob), ("postcode", q_pc))
              if v is not None}
     if len(given) < 2:

@@ -12,14 +12,12 @@ surnames are filtered with numpy - so a search's blocking costs well under a mil
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
-
 import numpy as np
 import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from views.search import _INDEX_ROWS_SQL, BLOCK_JW, Candidates, _forename_block_forms, _swapped
+from views.search_blocking import BLOCK_JW, INDEX_ROWS_SQL, Candidates, forename_block_forms, day_month_swapped
 from core.store import Store
 
 _NO_DOB = np.iinfo(np.int32).min
@@ -88,7 +86,7 @@ class MemorySearchIndex:
 
     @classmethod
     def build(cls, store: Store) -> MemorySearchIndex:
-        return cls(store.df(_INDEX_ROWS_SQL))
+        return cls(store.df(INDEX_ROWS_SQL))
 
     # -- the blocks ------------------------------------------------------------------------------
     def _equal(self, order: np.ndarray, ordered: np.ndarray, value: int) -> np.ndarray:
@@ -104,12 +102,12 @@ class MemorySearchIndex:
         fore_ok = None
         if q_fore:   # forename in the forms of the same formal name, or same initial and JW >= BLOCK_JW
             fore_ok = np.zeros(len(self._fore_vocab), dtype=bool)
-            for form in _forename_block_forms(q_fore):
+            for form in forename_block_forms(q_fore):
                 if form in self._fore_code:
                     fore_ok[self._fore_code[form]] = True
             for word in _near(q_fore, self._fore_by_letter.get(q_fore[0], [])):
                 fore_ok[self._fore_code[word]] = True
-        swapped = _swapped(q_dob) if q_dob else None
+        swapped = day_month_swapped(q_dob) if q_dob else None
         day_number = (lambda d: (d - _EPOCH).days)
 
         def fore(r: np.ndarray) -> np.ndarray:

@@ -10,10 +10,13 @@ import pytest
 
 from core.errors import Conflict, IntelError, NotFound
 from access.users import add_user, authenticate, list_users, revoke_user
+from core.config import load_config
+
+CONFIG = load_config()
 
 
 def test_token_is_returned_once_and_only_its_hash_is_stored(store):
-    u = add_user(store, "alice", "analyst")
+    u = add_user(store, "alice", "analyst", config=CONFIG)
     assert len(u["token"]) >= 40
     row = store.rows("SELECT * FROM users")[0]
     assert row["token_sha256"] == hashlib.sha256(u["token"].encode()).hexdigest()
@@ -21,27 +24,27 @@ def test_token_is_returned_once_and_only_its_hash_is_stored(store):
     assert authenticate(store, u["token"]) == {"name": "alice", "role": "analyst"}
     assert authenticate(store, u["token"][:-1] + "x") is None
     assert authenticate(store, "") is None and authenticate(store, None) is None
-    assert add_user(store, "bob", "marac")["token"] != u["token"]
+    assert add_user(store, "bob", "marac", config=CONFIG)["token"] != u["token"]
 
 
 def test_bad_names_roles_and_duplicates_are_refused(store):
     with pytest.raises(IntelError, match="role must be one of"):
-        add_user(store, "alice", "superuser")
+        add_user(store, "alice", "superuser", config=CONFIG)
     with pytest.raises(IntelError, match="user name"):
-        add_user(store, "alice smith", "analyst")
-    add_user(store, "alice", "analyst")
+        add_user(store, "alice smith", "analyst", config=CONFIG)
+    add_user(store, "alice", "analyst", config=CONFIG)
     with pytest.raises(Conflict):
-        add_user(store, "alice", "admin")
+        add_user(store, "alice", "admin", config=CONFIG)
 
 
 def test_revoke_stops_the_token_and_keeps_the_row(store):
-    u = add_user(store, "alice", "analyst")
+    u = add_user(store, "alice", "analyst", config=CONFIG)
     revoke_user(store, "alice", by="admin1")
     assert authenticate(store, u["token"]) is None
     assert list_users(store)[0]["revoked_by"] == "admin1"
     with pytest.raises(NotFound):
         revoke_user(store, "alice")
-    again = add_user(store, "alice", "marac")  # a new token after revocation
+    again = add_user(store, "alice", "marac", config=CONFIG)  # a new token after revocation
     assert authenticate(store, again["token"])["role"] == "marac"
 
 

@@ -28,8 +28,11 @@ def test_a_hub_file_overrides_only_what_it_names_and_changes_are_seen(tmp_path: 
     assert load_config(hub)["harm"]["police"]["roles"] == ["subject"]
 
 
-def test_callers_get_their_own_copy() -> None:
-    load_config()["harm"]["police"]["roles"].append("witness")
+def test_no_caller_can_change_what_another_reads() -> None:
+    with pytest.raises(TypeError, match="read-only"):
+        load_config()["harm"]["police"]["roles"].append("witness")
+    with pytest.raises(TypeError, match="read-only"):
+        load_config()["harm"]["police"] = {}
     assert "witness" not in load_config()["harm"]["police"]["roles"]
 
 

@@ -13,6 +13,8 @@ from core.config import load_config
 from core.errors import Conflict, IntelError, NotFound
 from tests.views.test_chronology import add_mention, merge
 
+CONFIG = load_config()
+
 NOW = datetime(2026, 1, 1)
 
 
@@ -154,21 +156,21 @@ def test_alerts_follow_merge_and_split(store):
     assert rules(store) == {"marac_criteria": 2}
     # P2 merges into P1 (the older id survives): the alert follows, nothing new is raised
     merge(store, "P2", "P1")
-    r = raise_alerts(store, "r2", now=NOW)
+    r = raise_alerts(store, "r2", now=NOW, config=CONFIG)
     assert r["raised"] == 0 and r["alerts_followed_identity"] == 1
     assert {a["person_id"] for a in list_alerts(store)} == {"P1", "P9"}
     # list_alerts resolves a merged id even before a run has followed it
     merge(store, "P9", "P1")
     assert {a["person_id"] for a in list_alerts(store)} == {"P1"}
-    assert raise_alerts(store, "r3", now=NOW)["raised"] == 0
+    assert raise_alerts(store, "r3", now=NOW, config=CONFIG)["raised"] == 0
     # a split: two of P1's three incidents move to a new id P7: the alert names both, stays with the larger part
     store.execute("INSERT INTO persons VALUES ('P7', 'active', NULL, now(), NULL)")
     store.execute("UPDATE person_mentions SET person_id = 'P7' WHERE mention_id IN ('police:20')")
-    raise_alerts(store, "r4", now=NOW)
+    raise_alerts(store, "r4", now=NOW, config=CONFIG)
     moved = next(a for a in list_alerts(store) if "police:20" in a["evidence"]["mention_ids"])
     assert moved["person_id"] == "P1" and moved["person_ids"] == ["P1", "P7"]
     store.execute("UPDATE person_mentions SET person_id = 'P7' WHERE mention_id IN ('police:21', 'police:22')")
-    raise_alerts(store, "r5", now=NOW)
+    raise_alerts(store, "r5", now=NOW, config=CONFIG)
     moved = get_alert(store, moved["alert_id"])
     assert moved["person_id"] == "P7" and moved["person_ids"] == ["P7"]
 
@@ -203,7 +205,7 @@ def test_lifecycle(store):
     with pytest.raises(IntelError):
         list_alerts(store, status="open")
     # the run never touches alert_events: raising again leaves the status
-    raise_alerts(store, "r2", now=NOW)
+    raise_alerts(store, "r2", now=NOW, config=CONFIG)
     assert get_alert(store, aid)["status"] == "closed"
 
 

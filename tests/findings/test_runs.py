@@ -17,6 +17,9 @@ from findings.alerts import act_on_alert, list_alerts
 from core.errors import Conflict
 from findings.runs import STAGES, InjectedFault, RunLock, get_run, lock_path, run_nightly
 from core.store import Store
+from core.config import load_config
+
+CONFIG = load_config()
 
 ROOT = Path(__file__).resolve().parents[2]
 # the data a run must not change when it has nothing new (its own bookkeeping - runs, link_runs,
@@ -31,7 +34,7 @@ def world(tmp_path_factory):
     base = tmp_path_factory.mktemp("world")
     generate_world(base / "w", households=300, seed=5, nightly_days=3)
     with Store(base / "base.duckdb") as store:
-        report = run_nightly(store, base / "w" / "drop")
+        report = run_nightly(store, base / "w" / "drop", config=CONFIG)
     assert report["status"] == "completed"
     nights = sorted((base / "w" / "nightly").iterdir())
     return {"db": base / "base.duckdb", "nights": nights, "base_report": report}
@@ -55,18 +58,18 @@ def test_report_and_idempotent(world, db):
     assert set(r["stages"]) == set(STAGES) and r["new_alerts"] > 0
     assert all(r["stages"][s]["seconds"] >= 0 for s in STAGES) and "rejected_rows" in r
     with Store(db) as store:
-        night = run_nightly(store, world["nights"][0])
+        night = run_nightly(store, world["nights"][0], config=CONFIG)
         assert night["status"] == "completed" and night["loaded_rows"] > 0
         assert night["stages"]["link"]["mode"] == "incremental"
         assert get_run(store, night["run_id"])["status"] == "completed"
         before = data_digest(store)
         alerts_before = len(list_alerts(store))
-        again = run_nightly(store, world["nights"][0])
+        again = run_nightly(store, world["nights"][0], config=CONFIG)
         assert again["status"] == "completed" and again["loaded_rows"] == 0 and again["new_alerts"] == 0
         assert data_digest(store) == before
         assert len(list_alerts(store)) == alerts_before
         # the base drop again: nothing either
-        assert run_nightly(store, Path(world["db"]).parent / "w" / "drop")["new_alerts"] == 0
+        assert run_nightly(store, Path(world["db"]).parent / "w" / "drop", config=CONFIG)["new_alerts"] == 0
 
 
 def test_lock(world, db, tmp_path):
@@ -76,13 +79,13 @@ def test_lock(world, db, tmp_path):
         before = store.content_digest()
         try:
             with pytest.raises(Conflict, match=f"pid {os.getpid()}"):
-                run_nightly(store, world["nights"][0])
+                run_nightly(store, world["nights"][0], config=CONFIG)
             assert store.content_digest() == before   # not even a runs row
         finally:
             held.release()
         # a lock file left by a dead process (no flock held) is stale: taken over and reported
         lock_path(store).write_text(json.dumps({"run_id": "dead", "pid": 999999, "host": os.uname().nodename}))
-        r = run_nightly(store, world["nights"][0])
+        r = run_nightly(store, world["nights"][0], config=CONFIG)
         assert r["status"] == "completed" and r["stale_lock"]["run_id"] == "dead"
         assert r["stale_lock"]["holder_alive"] is False
     # the CLI: a second run is refused with exit 3 and a clear message
@@ -101,11 +104,11 @@ def test_fault_between_stages_then_rerun(world, db, stage):
     with Store(db) as store:
         before = data_digest(store)
         with pytest.raises(InjectedFault):
-            run_nightly(store, world["nights"][1], fault_after_stage=stage)
+            run_nightly(store, world["nights"][1], fault_after_stage=stage, config=CONFIG)
         assert data_digest(store) == before          # the store serves the last complete state
         failed = store.rows("SELECT status, error FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1")[0]
         assert failed["status"] == "failed" and stage in failed["error"]
-        done = run_nightly(store, world["nights"][1])
+        done = run_nightly(store, world["nights"][1], config=CONFIG)
         assert done["status"] == "completed" and done["loaded_rows"] > 0
 
 
@@ -148,7 +151,7 @@ def test_users_act_while_a_run_is_open(world, db):
             finally:
                 user.close()
 
-        report = run_nightly(store.session(), world["nights"][1], on_stage=during)
+        report = run_nightly(store.session(), world["nights"][1], on_stage=during, config=CONFIG)
         assert report["status"] == "completed"
         assert seen == {"mentions": mentions_before, "ack": "acknowledged"}
         assert store.scalar("SELECT count(*) FROM mentions") > mentions_before

@@ -13,6 +13,8 @@ from views.chronology import WorkingCalendar, chronology, decision_timescale, to
 from core.config import load_config
 from core.errors import IntelError, NotFound
 
+CONFIG = load_config()
+
 # --- hand-made rows (shared with test_alerts / test_runs) ------------------------------------
 
 _row = 0
@@ -84,7 +86,7 @@ def family(store):
 
 def test_order_header_roles_others_and_link(store):
     family(store)
-    c = chronology(store, person_id="P1", today=date(2025, 12, 31))
+    c = chronology(store, person_id="P1", today=date(2025, 12, 31), config=CONFIG)
     ev = [e for e in c["events"] if e["kind"] == "event"]
     dates = [e["event_date"] for e in c["events"]]
     assert dates == sorted(dates)
@@ -107,7 +109,7 @@ def test_order_header_roles_others_and_link(store):
 
 def test_derived_events(store):
     family(store)
-    c = chronology(store, person_id="P1", today=date(2025, 12, 31))
+    c = chronology(store, person_id="P1", today=date(2025, 12, 31), config=CONFIG)
     derived = [e for e in c["events"] if e["kind"] == "derived"]
     kinds = [(e["derived_type"], e["event_date"][:10]) for e in derived]
     assert ("first_contact", "2025-01-10") in kinds and ("first_contact", "2025-03-01") in kinds
@@ -141,7 +143,7 @@ def test_timescales_working_calendar():
 
 def test_timescale_on_entries(store):
     family(store)
-    c = chronology(store, person_id="P1")
+    c = chronology(store, person_id="P1", config=CONFIG)
     sc = {e["event_key"]: e["timescale"] for e in c["events"] if e["kind"] == "event" and e["source"] == "social_care"}
     assert sc["social_care:C1"]["met"] is True
     assert sc["social_care:C2"]["met"] is False and sc["social_care:C2"]["elapsed_hours"] == 6
@@ -149,28 +151,28 @@ def test_timescale_on_entries(store):
 
 def test_filters(store):
     family(store)
-    c = chronology(store, person_id="P1", date_from="2025-03-01", date_to="2025-06-30")
+    c = chronology(store, person_id="P1", date_from="2025-03-01", date_to="2025-06-30", config=CONFIG)
     assert {e["event_date"][:10] for e in c["events"]} <= {"2025-03-01", "2025-03-07", "2025-06-01"}
     assert "police:I2" in {e["event_key"] for e in c["events"]}
-    c = chronology(store, person_id="P1", sources="police,health")
+    c = chronology(store, person_id="P1", sources="police,health", config=CONFIG)
     assert {e["source"] for e in c["events"] if e["kind"] == "event"} == {"police", "health"}
-    c = chronology(store, person_id="P1", harm_only=True)
+    c = chronology(store, person_id="P1", harm_only=True, config=CONFIG)
     assert {e["event_key"] for e in c["events"]} == {"health:E1", "police:I1", "social_care:C1", "social_care:C2"}
     assert c["person"]["counts_by_agency"]["police"] == 2  # the header describes the whole record
     with pytest.raises(IntelError):
-        chronology(store, person_id="P1", sources=["fire"])
+        chronology(store, person_id="P1", sources=["fire"], config=CONFIG)
     with pytest.raises(IntelError):
-        chronology(store, person_id="P1", date_from="2025-13-01")
+        chronology(store, person_id="P1", date_from="2025-13-01", config=CONFIG)
     with pytest.raises(NotFound):
-        chronology(store, person_id="P404")
+        chronology(store, person_id="P404", config=CONFIG)
 
 
 def test_restricted_rows(store):
     family(store)
-    full = chronology(store, person_id="P1")
+    full = chronology(store, person_id="P1", config=CONFIG)
     assert any(e["event_key"] == "health:E2" and e["event_type"] == "sexual_health" for e in full["events"])
     # no health clearance: only that a health contact happened, and when
-    c = chronology(store, person_id="P1", health_clearance=False)
+    c = chronology(store, person_id="P1", health_clearance=False, config=CONFIG)
     e2 = next(e for e in c["events"] if e["event_key"] == "health:E2")
     assert e2["restricted"] is True and e2["event_date"] == "2025-07-01" and e2["source"] == "health"
     assert "event_type" not in e2 and "presentation" not in e2 and "others" not in e2 and "role" not in e2
@@ -178,7 +180,7 @@ def test_restricted_rows(store):
     assert "uprn:999" not in {a["household_key"] for a in c["person"]["addresses"]}
     assert "uprn:999" in {a["household_key"] for a in full["person"]["addresses"]}
     # hub_only never in an export
-    exp = chronology(store, person_id="P1", export=True)
+    exp = chronology(store, person_id="P1", export=True, config=CONFIG)
     assert "police:I2" not in {e["event_key"] for e in exp["events"]}
     for text in (to_csv(full), to_html(full), to_csv(exp), to_html(exp)):
         assert "I2" not in text and "missing_person" not in text and "X4" not in text
@@ -194,10 +196,10 @@ def test_merged_id_resolves_and_household(store):
     add_mention(store, "police", "X9", "I9", "2025-09-01T10:00", "victim", "violence", "P9",
                 forename="amy", surname="jones", dob="2018-03-01", household="uprn:200", prob=0.9)
     merge(store, "P9", "P1")
-    c = chronology(store, person_id="P9")
+    c = chronology(store, person_id="P9", config=CONFIG)
     assert c["person"]["person_id"] == "P1" and "merged into P1" in c["person"]["note"]
     assert "police:I9" in {e["event_key"] for e in c["events"]}
-    h = chronology(store, household_key=H1)
+    h = chronology(store, household_key=H1, config=CONFIG)
     assert h["household"]["members"] == ["P1", "P2", "P3"]
     keys = {e["event_key"] for e in h["events"] if e["kind"] == "event"}
     assert keys == {"health:E1", "police:I1", "social_care:C1"}
@@ -205,7 +207,7 @@ def test_merged_id_resolves_and_household(store):
     assert sorted(m["person_id"] for m in i1["household_members"]) == ["P1", "P2", "P3"]
     assert any(e.get("derived_type") == "new_adult_at_household" for e in h["events"])
     with pytest.raises(NotFound):
-        chronology(store, household_key="uprn:nowhere")
+        chronology(store, household_key="uprn:nowhere", config=CONFIG)
 
 
 def test_exports_withhold_alert_explanations_that_rest_on_hub_only_records(store):
@@ -216,7 +218,7 @@ def test_exports_withhold_alert_explanations_that_rest_on_hub_only_records(store
             "INSERT INTO alerts (alert_id, alert_key, rule, person_id, person_ids, severity, raised_at, explanation, "
             "evidence, evidence_items) VALUES (?, ?, 'repeat_victim', 'P1', ['P1'], 'high', '2025-09-01', ?, ?, ?)",
             [alert_id, f"k{alert_id}", text, json.dumps({"mention_ids": evidence}), evidence])
-    full = chronology(store, person_id="P1")
+    full = chronology(store, person_id="P1", config=CONFIG)
     assert {a["alert_id"]: a["rests_on_hub_only"] for a in full["person"]["open_alerts"]} == {
         "A0000001": True, "A0000002": False}
     assert "secretly" in json.dumps(full, default=str)  # the hub itself sees it

@@ -15,6 +15,9 @@ from views.chronology_sources import SnapshotReader, StoreReader
 from core.errors import IntelError, NotFound
 from findings.runs import run_nightly
 from core.store import Store
+from core.config import load_config
+
+CONFIG = load_config()
 
 TODAY = date(2026, 11, 23)
 VIEWERS = [dict(health_clearance=True, export=False), dict(health_clearance=False, export=False),
@@ -26,9 +29,9 @@ def world_store(tmp_path_factory):
     base = tmp_path_factory.mktemp("sources")
     generate_world(base / "w", households=150, seed=12, nightly_days=2)
     store = Store(base / "s.duckdb")
-    run_nightly(store, base / "w" / "drop")
+    run_nightly(store, base / "w" / "drop", config=CONFIG)
     for night in sorted((base / "w" / "nightly").iterdir()):
-        run_nightly(store, night)
+        run_nightly(store, night, config=CONFIG)
     alerts = list_alerts(store, limit=6)
     assert len(alerts) >= 4
     for a in alerts[:4]:
@@ -72,21 +75,21 @@ def test_unknown_ids_and_a_newer_state(world_store):
     store = world_store
     snap = SnapshotReader.build(store)
     with pytest.raises(NotFound):
-        chronology(store, person_id="no-such-person", reader=snap)
+        chronology(store, person_id="no-such-person", reader=snap, config=CONFIG)
     with pytest.raises(NotFound):
-        chronology(store, household_key="no-such-household", reader=snap)
+        chronology(store, household_key="no-such-household", reader=snap, config=CONFIG)
     with pytest.raises(IntelError):
-        chronology(store, reader=snap)
+        chronology(store, reader=snap, config=CONFIG)
     # an alert acknowledged after the snapshot was taken: the old snapshot still shows it new (it
     # is one state, never patched); with_alerts_from shows the change, keeping the frames
     alert = next(a for a in list_alerts(store, status="new", limit=50) if a["person_id"])
     person = alert["person_id"]
-    before = {a["alert_id"]: a["status"] for a in chronology(store, person_id=person, reader=snap)["person"]["open_alerts"]}
+    before = {a["alert_id"]: a["status"] for a in chronology(store, person_id=person, reader=snap, config=CONFIG)["person"]["open_alerts"]}
     assert before[alert["alert_id"]] == "new"
     act_on_alert(store, alert["alert_id"], "acknowledge", "a.analyst", "seen")
-    stale = chronology(store, person_id=person, reader=snap)["person"]["open_alerts"]
+    stale = chronology(store, person_id=person, reader=snap, config=CONFIG)["person"]["open_alerts"]
     assert {a["alert_id"]: a["status"] for a in stale}[alert["alert_id"]] == "new"
     fresh = snap.with_alerts_from(store)
-    sql = chronology(store, person_id=person, today=TODAY)
-    assert chronology(store, person_id=person, today=TODAY, reader=fresh) == sql
+    sql = chronology(store, person_id=person, today=TODAY, config=CONFIG)
+    assert chronology(store, person_id=person, today=TODAY, reader=fresh, config=CONFIG) == sql
     assert {a["alert_id"]: a["status"] for a in sql["person"]["open_alerts"]}[alert["alert_id"]] == "acknowledged"

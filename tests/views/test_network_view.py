@@ -17,6 +17,8 @@ from ingest.drops import ingest_drop
 from views.network_view import neighbourhood, network_view
 from tests.findings.test_analytics import _base_rows, _link_by_ref, _row, _write
 
+CONFIG = load_config()
+
 
 @pytest.fixture
 def world(store, tmp_path):
@@ -38,7 +40,7 @@ def _nodes(view, kind=None):
 
 
 def test_json_is_cytoscape_elements_with_roles_dates_and_harm(world):
-    v = network_view(world, "V", hops=1)
+    v = network_view(world, "V", hops=1, config=CONFIG)
     people = _nodes(v, "person")
     assert set(people) == {"person:V", "person:O", "person:C"}
     assert people["person:V"]["centre"] and people["person:V"]["cls"] == "victim"
@@ -57,10 +59,10 @@ def test_json_is_cytoscape_elements_with_roles_dates_and_harm(world):
 
 
 def test_two_hops_reach_further_and_collapse_lone_events(world):
-    one = _nodes(network_view(world, "V", hops=1), "person")
-    two = network_view(world, "V", hops=2)
+    one = _nodes(network_view(world, "V", hops=1, config=CONFIG), "person")
+    two = network_view(world, "V", hops=2, config=CONFIG)
     assert "person:W" not in one and "person:W" in _nodes(two, "person")  # V -> O -> W
-    v = network_view(world, "W", hops=1)
+    v = network_view(world, "W", hops=1, config=CONFIG)
     groups = _nodes(v, "group")
     assert [g["label"] for g in groups.values()] == ["12 police events"]
     assert not [n for n in _nodes(v, "event") if "WX" in n]
@@ -68,20 +70,20 @@ def test_two_hops_reach_further_and_collapse_lone_events(world):
 
 def test_merged_and_unknown_ids(world):
     world.execute("INSERT INTO persons VALUES ('V', 'active', NULL, now(), NULL), ('OLDV', 'merged', 'V', now(), NULL)")
-    assert network_view(world, "OLDV", hops=1)["person_id"] == "V"
+    assert network_view(world, "OLDV", hops=1, config=CONFIG)["person_id"] == "V"
     with pytest.raises(NotFound, match="NOBODY"):
-        network_view(world, "NOBODY")
+        network_view(world, "NOBODY", config=CONFIG)
 
 
 def test_svg_and_graphml(world):
-    svg = network_view(world, "V", hops=2, fmt="svg")
+    svg = network_view(world, "V", hops=2, fmt="svg", config=CONFIG)
     assert svg.startswith("<svg") and "Legend" in svg and "suspect / alleged perpetrator" in svg
     assert "Sarah Hughes (b. 1991)" in svg and "2024-01-05" in svg and "#d62728" in svg
     import xml.etree.ElementTree as ET
 
     root = ET.fromstring(svg)  # well-formed, one element per node and edge at least
     assert root.tag.endswith("svg") and len(list(root)) > 10
-    g = nx.read_graphml(io.BytesIO(network_view(world, "V", hops=2, fmt="graphml").encode()))
+    g = nx.read_graphml(io.BytesIO(network_view(world, "V", hops=2, fmt="graphml", config=CONFIG).encode()))
     assert g.nodes["person:V"]["cls"] == "victim"
 
 
@@ -99,10 +101,10 @@ def test_cli_network_writes_the_file(world, tmp_path):
 
 
 def test_live_tables_when_not_in_the_analytics_snapshot(world):
-    snap = network_view(world, "V", hops=2)
+    snap = network_view(world, "V", hops=2, config=CONFIG)
     assert snap["source"] == "analytics snapshot"
     world.execute("DELETE FROM network_mentions")
-    live = network_view(world, "V", hops=2)
+    live = network_view(world, "V", hops=2, config=CONFIG)
     assert live["source"] == "live tables"
     assert set(_nodes(live)) == set(_nodes(snap))
 
@@ -120,14 +122,14 @@ def test_a_restricting_view_over_the_snapshot_is_respected(world):
     real = f'"{db}".main.network_mentions'
     world.execute(f"CREATE OR REPLACE TEMP VIEW network_mentions AS SELECT * FROM {real} "
                   "WHERE event_key <> 'police:E0'")
-    v = network_view(world, "V", hops=1)
+    v = network_view(world, "V", hops=1, config=CONFIG)
     assert "event:police:E0" not in _nodes(v)
     # O's part in the events with V is hidden; O's other records are not: O must not appear as V's tie
     world.execute(f"CREATE OR REPLACE TEMP VIEW network_mentions AS SELECT * FROM {real} "
                   "WHERE NOT (person_id = 'O' AND event_key IN ('police:E0', 'police:E1', 'police:E2'))")
-    assert "person:O" not in _nodes(network_view(world, "V", hops=2))
+    assert "person:O" not in _nodes(network_view(world, "V", hops=2, config=CONFIG))
     world.execute("DROP VIEW temp.main.network_mentions")
-    assert "person:O" in _nodes(network_view(world, "V", hops=2))
+    assert "person:O" in _nodes(network_view(world, "V", hops=2, config=CONFIG))
 
 
 def _canonical(view):
@@ -147,7 +149,7 @@ def test_the_snapshot_in_memory_draws_what_sql_draws(tmp_path_factory):
     base = tmp_path_factory.mktemp("netmem")
     generate_world(base / "w", households=120, seed=31)
     with Store(base / "s.duckdb") as store:
-        run_nightly(store, base / "w" / "drop")
+        run_nightly(store, base / "w" / "drop", config=CONFIG)
         memory = NetworkSnapshot.build(store)
         persons = [r["person_id"] for r in store.rows(
             "SELECT DISTINCT person_id FROM network_mentions ORDER BY person_id")]
@@ -155,8 +157,8 @@ def test_the_snapshot_in_memory_draws_what_sql_draws(tmp_path_factory):
         with_findings = 0
         for i, pid in enumerate(persons[:250]):
             hops = 1 + i % 3
-            sql = network_view(store, pid, hops=hops)
-            assert _canonical(network_view(store, pid, hops=hops, memory=memory, resolved=True)) == _canonical(sql), pid
+            sql = network_view(store, pid, hops=hops, config=CONFIG)
+            assert _canonical(network_view(store, pid, hops=hops, memory=memory, resolved=True, config=CONFIG)) == _canonical(sql), pid
             # the rows themselves, in order (element ids follow it), and the distances
             rows, distance = neighbourhood(store, pid, hops)
             mem_rows, mem_distance = memory.neighbourhood(pid, hops)
