@@ -33,7 +33,7 @@ def finding(store, key, rule, person, mentions, events, severity="high", househo
 
 
 def rules(store, run="r1", **kw):
-    return raise_alerts(store, run, now=NOW, **kw)["raised_by_rule"]
+    return raise_alerts(store, run, kw.pop("config", CONFIG), now=NOW, **kw)["raised_by_rule"]
 
 
 def test_marac_criteria(store):
@@ -52,7 +52,7 @@ def test_marac_criteria(store):
     assert sorted(got["P2"]["evidence"]["mention_ids"]) == ["police:20", "police:21", "police:22"]
     assert got["P2"]["status"] == "new" and got["P2"]["severity"] == "high"
     # a hub that wants 4 incidents
-    cfg = load_config()
+    cfg = copy.deepcopy(load_config())
     cfg["alerts"]["rules"]["marac_criteria"]["incidents"] = 4
     store.execute("DELETE FROM alerts")
     assert raise_alerts(store, "r2", cfg, now=NOW)["raised_by_rule"] == {"marac_criteria": 1}
@@ -115,7 +115,7 @@ def test_new_risk_link_everywhere_when_configured(store):
     t1 = add_mention(store, "police", "T1", "I1", "2025-12-30", "other", "other", "P1", forename="dan", surname="x",
                      dob="1980-01-01", household=H)
     assert rules(store, "q1", new_mention_ids=[t1]) == {}
-    cfg = load_config()
+    cfg = copy.deepcopy(load_config())
     cfg["alerts"]["rules"]["new_risk_link"]["only_new_household"] = False
     assert rules(store, "q2", new_mention_ids=[t1], config=cfg) == {"new_risk_link": 1}
 
@@ -129,7 +129,7 @@ def test_findings_rules_config_and_dedupe(store):
             ["police:I0", "police:I1", "police:I2"])
     finding(store, "harm_proximity:P2", "harm_proximity", "P2", ["police:Q1"], ["police:J1"], severity="low")
     finding(store, "networks:P2", "networks", "P2", ["police:Q1"], ["police:J1"], severity="high")
-    cfg = load_config()
+    cfg = copy.deepcopy(load_config())
     cfg["alerts"]["rules"]["networks"]["enabled"] = False
     raised = raise_alerts(store, "n1", cfg, now=NOW)["raised_by_rule"]
     assert raised == {"repeat_victim": 1}          # harm_proximity low < medium; networks off

@@ -3,6 +3,8 @@ reasons and evidence; keys stable across runs, hash changes only with the eviden
 
 from __future__ import annotations
 
+import copy
+
 import csv
 import json
 from pathlib import Path
@@ -100,7 +102,7 @@ def test_rerun_keeps_keys_and_hashes_and_new_evidence_changes_hash(store, tmp_pa
 def test_config_switches_rules_and_thresholds(store, tmp_path):
     ingest_drop(store, _write(tmp_path / "d1", _base_rows()))
     _link_by_ref(store)
-    cfg = load_config()
+    cfg = copy.deepcopy(load_config())
     cfg["rules"]["repeat_victim"]["min_events"] = 4
     cfg["rules"]["serial_perpetrator"]["enabled"] = False
     res = run_analytics(store, cfg)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 
 import polars as pl
 from hypothesis import given, settings, strategies as st
@@ -128,7 +130,7 @@ def test_the_hub_config_reaches_the_trusted_agency_ids(tmp_path) -> None:
                       "version) VALUES ('health:H1', 'health', 'H1', 'health:E1', 'E1', '2025-01-01', 'patient', 'gp', "
                       "'NHS1', 'none', 'd', 'f', 's', 1, '2025-01-02', 1)")
         assert trusted_refs(store) == {"health:H1": ("health", "NHS1")}
-        hub = load_config()
+        hub = copy.deepcopy(load_config())
         hub["identity"]["trusted_ref_sources"] = []
         assert trusted_refs(store, hub) == {}
 

@@ -53,18 +53,18 @@ def test_every_chronology_is_the_same_from_the_snapshot(world_store):
     with_alerts = 0
     for i, pid in enumerate(persons):
         viewer = VIEWERS[i % len(VIEWERS)]
-        sql = chronology(store, person_id=pid, today=TODAY, **viewer)
-        assert chronology(store, person_id=pid, today=TODAY, reader=snap, **viewer) == sql, pid
+        sql = chronology(store, person_id=pid, today=TODAY, config=CONFIG, **viewer)
+        assert chronology(store, person_id=pid, today=TODAY, reader=snap, config=CONFIG, **viewer) == sql, pid
         with_alerts += bool(sql["person"]["open_alerts"])
     for i, key in enumerate(households):
         viewer = VIEWERS[i % len(VIEWERS)]
         try:
-            sql = chronology(store, household_key=key, today=TODAY, **viewer)
+            sql = chronology(store, household_key=key, today=TODAY, config=CONFIG, **viewer)
         except NotFound:
             with pytest.raises(NotFound):
-                chronology(store, household_key=key, today=TODAY, reader=snap, **viewer)
+                chronology(store, household_key=key, today=TODAY, reader=snap, config=CONFIG, **viewer)
             continue
-        assert chronology(store, household_key=key, today=TODAY, reader=snap, **viewer) == sql, key
+        assert chronology(store, household_key=key, today=TODAY, reader=snap, config=CONFIG, **viewer) == sql, key
     # the comparison covered what could differ: open alerts in headers, merged ids resolved
     assert with_alerts > 0
     for pid in merged:

@@ -11,7 +11,8 @@ import pytest
 
 from fixtures.world import generate_world
 from ingest.drops import ingest_drop
-from views.search import _norm, _sql_candidate_rows, search_persons
+from views.search import _sql_candidate_rows, search_persons
+from views.search_blocking import norm_value as _norm
 from views.search_memory import MemorySearchIndex
 from core.store import Store
 
