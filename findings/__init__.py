@@ -1,1 +1,1 @@
-"""Findings: what the hub learns from the linked data (analytics, alerts, runs, metrics)."""
+"""What the hub should know: whole-population analytics, alerts, the nightly run and the hub's performance metrics."""

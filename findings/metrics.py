@@ -23,7 +23,7 @@ from findings.metrics_product import product_tables
 from findings.metrics_repeats import repeat_tables
 from findings.metrics_settings import BY_CHOICES, MetricsSettings
 from findings.timescales import elapsed_hours
-from intel.errors import IntelError
+from core.errors import IntelError
 
 AGENCIES = ("police", "social_care", "health")
 REFERRAL_SOURCES = ("police", "health", "education", "self", "family", "public", "anonymous", "other_la", "other")

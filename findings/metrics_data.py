@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from intel.store import Store
+from core.store import Store
 
 # an event counts when at least one of its rows may leave the hub
 _SHAREABLE_EVENTS = """

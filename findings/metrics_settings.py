@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from findings.timescales import WorkingCalendar, timescale_spec
-from intel.errors import IntelError
+from core.errors import IntelError
 
 BY_CHOICES = ("month", "quarter")
 

@@ -17,7 +17,7 @@ from typing import Any
 import holidays as holidays_lib
 import numpy as np
 
-from intel.errors import IntelError
+from core.errors import IntelError
 
 _ORIGIN = np.datetime64("1970-01-05", "D")   # a Monday: any fixed day works, this one reads well
 _WHERE = "config [chronology.working_calendar]"

@@ -1,1 +1,1 @@
-"""Views: what people read (chronologies, network views, search, the metrics report)."""
+"""What people read: chronologies, network views, search (each read through a reader) and the metrics report."""

@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from intel.errors import IntelError
-from intel.serialise import json_default
+from core.errors import IntelError
+from core.serialise import json_default
 from views.metrics_charts import chart_svg
 
 FORMATS = ("json", "csv", "html")

@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field
 
 from api.problems import dumps
 from api.security import Principal, db, guard, set_subject
+from core.errors import IntelError
+from core.store import Store
 from findings.metrics import compute_hub_metrics
-from intel.errors import IntelError
-from intel.store import Store
 from views.metrics_report import FORMATS, render
 
 router = APIRouter(tags=["metrics"])

@@ -12,9 +12,9 @@ import pytest
 
 from findings.metrics import compute_hub_metrics, parse_range
 from findings.metrics_settings import MetricsSettings
-from intel.config import load_config
-from intel.errors import IntelError
-from intel.store import Store
+from core.config import load_config
+from core.errors import IntelError
+from core.store import Store
 
 
 def _config(threshold: int = 1, **metrics: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from findings.timescales import WorkingCalendar, decision_timescale, elapsed_hours
-from intel.errors import IntelError
+from core.errors import IntelError
 
 # gov.uk's bank holidays in England and Wales, 2020-2027: the list this project kept by hand before
 HAND_KEPT = """2020-01-01 2020-04-10 2020-04-13 2020-05-08 2020-05-25 2020-08-31 2020-12-25 2020-12-28

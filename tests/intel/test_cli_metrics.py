@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from intel.cli import app
-from intel.store import Store
-from tests.findings.conftest import build_hub
+from core.store import Store
+from tests.findings.metrics_hub import build_hub
 
 runner = CliRunner()
 

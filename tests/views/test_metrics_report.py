@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -11,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from findings.metrics import compute_hub_metrics
-from intel.config import load_config
-from intel.errors import IntelError
-from intel.store import Store
-from tests.findings.conftest import build_hub
+from core.config import load_config
+from core.errors import IntelError
+from core.store import Store
+from tests.findings.metrics_hub import build_hub
 from views.metrics_report import CSV_COLUMNS, render, write_report
 
 
@@ -27,7 +28,7 @@ def hub(tmp_path_factory) -> Path:
 
 
 def _compute(hub: Path, threshold: int) -> dict:
-    cfg = load_config()
+    cfg = copy.deepcopy(load_config())
     cfg["metrics"]["small_count_threshold"] = threshold
     with Store(hub, read_only=True) as store:
         return compute_hub_metrics(store, cfg, date_from="2026-01-01", date_to="2026-03-31")
