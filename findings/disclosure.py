@@ -11,7 +11,8 @@ Rules, applied to every table in this order (``threshold`` = [metrics] small_cou
    suppressed cell could be recovered by subtraction, so the smallest other non-zero cell is
    suppressed too (or the 'all' cell, when there is none);
 5. **derived**: a share is suppressed with its part or whole, a median or percentile with the
-   count it is of, or when that count is below the threshold.
+   count it is of, or when that count is below the threshold (a share or median that does not
+   apply, such as a median of nothing, stays None and is not marked).
 A suppressed value is None and its column is named in the row's ``suppressed``.
 """
 
@@ -48,11 +49,11 @@ def suppress(tables: list[MetricTable], threshold: int) -> None:
             _secondary(t, counts, marks)
         for row, m in zip(t.rows, marks):                                # 5. derived
             for part, whole, share in t.pairs:
-                if share and (part in m or whole in m):
+                if share and row.get(share) is not None and (part in m or whole in m):
                     m.add(share)
             for stat, of in t.stats.items():
                 n = row.get(of)
-                if of in m or (n is not None and 0 < n < threshold):
+                if row.get(stat) is not None and (of in m or (n is not None and 0 < n < threshold)):
                     m.add(stat)
             for c in m:
                 row[c] = None

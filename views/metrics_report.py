@@ -84,7 +84,35 @@ def _cell(value: Any, kind: str, suppressed: bool) -> str:
     return f"<td>{html.escape(str(value).replace('_', ' '))}</td>"
 
 
+def _crosstab(m: dict[str, Any]) -> str | None:
+    """A breakdown with one count (period x category) as people read it: a row per period, a
+    column per category, the total last. None for any other shape."""
+    cols = m["columns"]
+    dims = [c for c in cols if c["kind"] == "dim"]
+    values = [c for c in cols if c["kind"] not in ("period", "dim")]
+    if len(dims) != 1 or len(values) != 1 or not any(c["kind"] == "period" for c in cols):
+        return None
+    dim, value = dims[0]["name"], values[0]
+    cats = list(dict.fromkeys(r[dim] for r in m["rows"]))
+    grid = {(r["period"], r[dim]): r for r in m["rows"]}
+    head = "<th>Period</th>" + "".join(
+        f"<th class='num'>{html.escape(str(c).replace('_', ' '))}</th>" for c in cats)
+    body = []
+    for period in dict.fromkeys(r["period"] for r in m["rows"]):
+        cells = []
+        for c in cats:
+            r = grid.get((period, c), {})
+            cell = _cell(r.get(value["name"]), value["kind"], value["name"] in r.get("suppressed", []))
+            cells.append(cell.replace("<td class='num", "<td class='num total") if c == "all" else cell)
+        body.append(f"<tr><td>{html.escape(period)}</td>{''.join(cells)}</tr>")
+    return (f"<table><caption>{html.escape(value['label'])} by {html.escape(dims[0]['label'].lower())}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
 def _table(m: dict[str, Any]) -> str:
+    crosstab = _crosstab(m)
+    if crosstab is not None:
+        return crosstab
     cols = m["columns"]
     head = "".join(f"<th class='{'num' if c['kind'] not in ('period', 'dim') else ''}'>{html.escape(c['label'])}</th>"
                    for c in cols)
@@ -103,7 +131,7 @@ h3{font-size:11pt;margin:1.2em 0 .2em}p.def{color:#444;margin:.2em 0 .5em;max-wi
 .meta{color:#333}.meta td{padding:1px 12px 1px 0}.toc{columns:2;font-size:9.5pt}
 table{border-collapse:collapse;margin:.3em 0 1em;font-size:9pt}th,td{border:1px solid #bbb;padding:2px 6px;text-align:left}
 th{background:#eef2f6}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}td.c{color:#8a5a00;font-style:italic}
-td.na{color:#888}tr.total td{font-weight:bold;background:#f6f6f6}.unavailable{background:#fff4e5;border-left:4px solid #E69F00;padding:6px 10px}
+td.na{color:#888}tr.total td,td.total{font-weight:bold;background:#f6f6f6}caption{text-align:left;font-size:8.5pt;color:#555;padding-bottom:2px}.unavailable{background:#fff4e5;border-left:4px solid #E69F00;padding:6px 10px}
 .empty{background:#eef6ff;border-left:4px solid #0072B2;padding:6px 10px}figure{margin:0}svg{max-width:100%;height:auto}
 .metric{page-break-inside:avoid;break-inside:avoid}
 @media print{body{margin:0;font-size:9pt}h2{page-break-before:auto}.toc{display:none}a{color:inherit;text-decoration:none}}
