@@ -73,18 +73,21 @@ def current_table(data: Any) -> MetricTable:
         "persons_now", "The product", "Persons and the review queue now",
         "Active persons (after linkage); those known to two agencies or more; the clerical review queue's size and the "
         "age of its items in days. As the store is now, whatever the report's range.",
-        [Column("measure", "Measure", "dim"), Column("count", "Count", COUNT), Column("value", "Value", "value")],
+        [Column("measure", "Measure", "dim"), Column("count", "Count", COUNT), Column("share", "Share of persons", "share"),
+         Column("days", "Days", "value")],
         chart={"kind": "none"})
     persons, cross = cur.get("persons"), cur.get("cross_agency_persons")
-    t.rows = [{"measure": "persons", "count": persons, "value": None},
-              {"measure": "cross-agency persons", "count": cross,
-               "value": round(cross / persons, 4) if persons and cross is not None else None}]
+    t.rows = [{"measure": "persons", "count": persons, "share": None, "days": None},
+              {"measure": "persons known to two agencies or more", "count": cross,
+               "share": round(cross / persons, 4) if persons and cross is not None else None, "days": None}]
+    t.pairs = [("count", "count", "share")]   # a share goes with its count when that is suppressed
     queue = cur.get("review_queue")
     if queue is None:
-        t.rows.append({"measure": "review queue (not in this store)", "count": None, "value": None})
+        t.rows.append({"measure": "review queue (none in this store)", "count": None, "share": None, "days": None})
     else:
-        t.rows.append({"measure": "review queue", "count": queue.get("size"), "value": None})
-        t.rows += [{"measure": f"review queue {k.replace('_', ' ')}", "count": None, "value": v}
+        t.rows.append({"measure": "review queue: links awaiting a decision", "count": queue.get("size"), "share": None,
+                       "days": None})
+        t.rows += [{"measure": f"review queue: {k.replace('_', ' ')}", "count": None, "share": None, "days": v}
                    for k, v in queue.items() if k != "size"]
     return t
 

@@ -124,7 +124,7 @@ def test_the_products_own_figures(report) -> None:
     assert runs["2026-03"]["max_seconds"] == 120.0
     now = {r["measure"]: r for r in _metric(report, "persons_now")["rows"]}
     # P30's only row is hub_only; P1 and P2 are known to social care and health
-    assert (now["persons"]["count"], now["cross-agency persons"]["count"]) == (7, 2)
+    assert (now["persons"]["count"], now["persons known to two agencies or more"]["count"]) == (7, 2)
 
 
 def test_health_confidential_detail_only_for_a_viewer_with_clearance(hub_db: Path) -> None:
