@@ -124,12 +124,15 @@ def link(
     db: DbOption = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="Retrain the model, then rescore and recluster everything.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Rescore and recluster everything (default: only new and changed mentions).")] = False,
+    config: Annotated[Optional[Path], typer.Option("--config", help="The hub's config TOML (default: $INTEL_CONFIG).")] = None,
 ) -> None:
     """Link mentions into persons (stable person ids; people's decisions always hold)."""
+    from intel.config import load_config
     from linkage.run import link as run_link
 
+    cfg = run_guarded(lambda: load_config(config))
     with opened_store(db) as store:
-        emit(run_link(store, retrain=retrain, full=full))
+        emit(run_link(store, retrain=retrain, full=full, config=cfg))
 
 
 @app.command()
@@ -140,12 +143,15 @@ def decide(
     by: Annotated[str, typer.Option("--by", help="Who decides (recorded).")] = "",
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
     db: DbOption = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="The hub's config TOML (default: $INTEL_CONFIG).")] = None,
 ) -> None:
     """Record that two records are the same person or different people; takes effect now."""
+    from intel.config import load_config
     from linkage.decisions import decide as record_decision
 
+    cfg = run_guarded(lambda: load_config(config))
     with opened_store(db) as store:
-        emit(record_decision(store, mention_a, mention_b, decision, by, reason))
+        emit(record_decision(store, mention_a, mention_b, decision, by, reason, config=cfg))
 
 
 export_app = typer.Typer(help="Export what the store knows.", no_args_is_help=True)
@@ -172,16 +178,19 @@ def evaluate(
         Optional[str],
         typer.Option("--sweep", help="Also evaluate these thresholds, e.g. 0.8,0.9,0.95 (nothing is written)."),
     ] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="The hub's config TOML (default: $INTEL_CONFIG).")] = None,
 ) -> None:
     """Pairwise and B-cubed precision, recall and F1 of the persons against a ground truth."""
+    from intel.config import load_config
     from linkage.evaluate import evaluate as run_evaluate
 
     try:
         thresholds = [float(t) for t in sweep.split(",") if t.strip()] if sweep else None
     except ValueError:
         fail(f"--sweep must be numbers separated by commas, got {sweep!r}")
+    cfg = run_guarded(lambda: load_config(config))
     with opened_store(db, read_only=True) as store:
-        emit(run_evaluate(store, truth, sweep=thresholds))
+        emit(run_evaluate(store, truth, sweep=thresholds, config=cfg))
 
 
 # --- linkage: model (explain a pair's score) --------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from intel.config import load_config
 from intel.errors import Conflict, IntelError, NotFound
 from intel.store import Store
 from linkage.identity import scalar
@@ -84,7 +83,7 @@ def decide(
     by: str,
     reason: str,
     *,
-    config: dict[str, Any] | None = None,
+    config: dict[str, Any],
 ) -> dict[str, Any]:
     """Record a person's judgement that two mentions are the 'same' person or 'different' people,
     and recluster the persons around them now. Refuses (IntelError / NotFound / Conflict, store
@@ -105,7 +104,6 @@ def decide(
         if not scalar(store, "SELECT count(*) FROM mentions WHERE mention_id = ?", [m]):
             raise NotFound(f"no record {m!r} (give SOURCE:RECORD_ID, e.g. police:P000123)")
     a, b = min(a, b), max(a, b)
-    config = config if config is not None else load_config()
     threshold = identity_threshold(config)
     now = utc_now()
     with store.transaction():

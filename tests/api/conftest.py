@@ -110,14 +110,14 @@ FROM mentions a JOIN mentions b ON a.mention_id < b.mention_id WHERE {where}
 """
 
 
-def _score_all(store: Store, model: Any) -> dict:
+def _score_all(store: Store, model: Any, config: Any = None) -> dict:
     store.execute("DELETE FROM link_edges")
     store.execute("INSERT INTO link_edges SELECT * FROM (" + _PAIR_SQL.format(where="true")
                   + ") WHERE match_probability >= 0.5")
     return {}
 
 
-def _score_mentions(store: Store, model: Any, ids: list[str]) -> dict:
+def _score_mentions(store: Store, model: Any, ids: list[str], config: Any = None) -> dict:
     store.register("_ids", pl.DataFrame({"m": ids}))
     try:
         store.execute("DELETE FROM link_edges WHERE mention_a IN (SELECT m FROM _ids) OR mention_b IN (SELECT m FROM _ids)")
@@ -129,7 +129,7 @@ def _score_mentions(store: Store, model: Any, ids: list[str]) -> dict:
     return {}
 
 
-ENGINE = SimpleNamespace(load_or_train=lambda store, retrain=False: SimpleNamespace(model_id="rules"),
+ENGINE = SimpleNamespace(load_or_train=lambda store, config, retrain=False: SimpleNamespace(model_id="rules"),
                          score_all=_score_all, score_mentions=_score_mentions)
 
 

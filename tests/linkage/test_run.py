@@ -49,13 +49,13 @@ WHERE {where}
 """
 
 
-def _score_all(store: Store, model: Any) -> dict:
+def _score_all(store: Store, model: Any, config: Any = None) -> dict:
     store.execute("CREATE OR REPLACE TABLE link_edges AS " + _PAIR_SQL.format(where="true")
                   + " AND match_probability >= 0.5")
     return {"edges": scalar(store, "SELECT count(*) FROM link_edges")}
 
 
-def _score_mentions(store: Store, model: Any, ids: list[str]) -> dict:
+def _score_mentions(store: Store, model: Any, ids: list[str], config: Any = None) -> dict:
     store.register("_ids", pl.DataFrame({"m": ids}))
     try:
         store.execute("DELETE FROM link_edges WHERE mention_a IN (SELECT m FROM _ids) OR mention_b IN (SELECT m FROM _ids)")
@@ -67,7 +67,7 @@ def _score_mentions(store: Store, model: Any, ids: list[str]) -> dict:
     return {"mentions": len(ids)}
 
 
-RULES = SimpleNamespace(load_or_train=lambda store, retrain=False: SimpleNamespace(model_id="rules"),
+RULES = SimpleNamespace(load_or_train=lambda store, config, retrain=False: SimpleNamespace(model_id="rules"),
                         score_all=_score_all, score_mentions=_score_mentions)
 
 
