@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from api.audit_queue import AuditQueue
 from api.lens import apply_lens
 from api.problems import PROBLEM_MEDIA, Problem, ProblemModel, dumps, install
+from api.routes.review import router as review_router
 from api.runs import RunManager
 from api.security import AuditMiddleware, Principal, RequestSessions, add_detail, db, guard, set_subject
 from api.snapshot import SnapshotKeeper
@@ -440,6 +441,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
 
     _network_routes(app)
     _explain_routes(app)
+    app.include_router(review_router)
     return app
 
 

@@ -31,7 +31,7 @@ _SCHEMA = {"mention_a": pl.Utf8, "mention_b": pl.Utf8, "kind": pl.Utf8}
 
 def cannot_link_kinds(config: dict[str, Any]) -> list[str]:
     """The kinds the configuration asks for (``[identity] cannot_link``), checked."""
-    kinds = config.get("identity", {}).get("cannot_link", list(KINDS))
+    kinds = config.get("identity", {}).get("cannot_link", ["same_event"])
     if not isinstance(kinds, list) or any(k not in KINDS for k in kinds):
         raise IntelError(f"config [identity] cannot_link must be a list drawn from {list(KINDS)}, got {kinds!r}")
     if "twin" in kinds and not float(config.get("linkage", {}).get("twin_weight", -30.0)):

@@ -49,7 +49,8 @@ def _describe(row: dict[str, Any]) -> str:
             f"by {row['decided_by']} on {row['decided_at']:%Y-%m-%d %H:%M})")
 
 
-def _check(store: Store, a: str, b: str, decision: str) -> None:
+def check_decision(store: Store, a: str, b: str, decision: str) -> None:
+    """Refuse (Conflict) a judgement on a < b that contradicts earlier ones, naming them."""
     rows = store.rows("SELECT * FROM link_decisions ORDER BY decision_id")
     for r in rows:
         if (r["mention_a"], r["mention_b"]) == (a, b) and r["decision"] != decision:
@@ -107,7 +108,7 @@ def decide(
     threshold = identity_threshold(config)
     now = utc_now()
     with store.transaction():
-        _check(store, a, b, decision)  # inside: no decision can slip in between the check and the write
+        check_decision(store, a, b, decision)  # inside: no decision can slip in between the check and the write
         decision_id = int(scalar(store, "SELECT coalesce(max(decision_id), 0) FROM link_decisions")) + 1
         store.execute("INSERT INTO link_decisions VALUES (?, ?, ?, ?, ?, ?, ?)",
                       [decision_id, a, b, decision, by, reason, now])

@@ -36,14 +36,17 @@ def test_pairs_of_one_event_and_twins_but_not_nicknames_or_initials(tmp_path: Pa
         _mention(store, "police", "P2", "I2", "bill", "reid", "1980-01-01")           # nickname: not a twin
         _mention(store, "police", "P3", "I3", "w", "reid", "1980-01-01")              # initial: not a twin
         _mention(store, "health", "H2", "E2", "sir", "reid", "1980-01-01")            # title: not a twin
-        pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, load_config()).rows()}
+        both = load_config()
+        both["identity"]["cannot_link"] = ["same_event", "twin"]
+        pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, both).rows()}
         assert pairs == {("social_care:A", "social_care:B"): "same_event"}
         # scoped: only pairs touching the scope
-        assert cannot_link_pairs(store, load_config(), scope=["police:P1"]).height == 0
+        assert cannot_link_pairs(store, both, scope=["police:P1"]).height == 0
         _mention(store, "police", "P4", "I4", "george", "reid", "1980-01-01")         # a twin of william
-        pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, load_config(), scope=["police:P4"]).rows()}
+        pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, both, scope=["police:P4"]).rows()}
         assert pairs == {("police:P1", "police:P4"): "twin", ("police:P2", "police:P4"): "twin"}
-        hub = load_config()
+        assert cannot_link_pairs(store, load_config(), scope=["police:P4"]).height == 0   # the default: one event only
+        hub = both
         hub["linkage"]["twin_weight"] = 0          # the hub turned the twin level off
         assert cannot_link_kinds(hub) == ["same_event"]
         hub["identity"]["cannot_link"] = ["same_event", "cousins"]
