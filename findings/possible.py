@@ -19,8 +19,8 @@ from typing import Any
 import polars as pl
 
 from graphs.pipeline import compute_all
-from intel.analytics import mentions_frame
-from intel.store import Store
+from findings.analytics import mentions_frame
+from core.store import Store
 from linkage.clusters import cluster_mentions
 
 GROUP_SEPARATOR = "+"

@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from findings.possible import possible_findings
-from intel.store import Store
+from core.store import Store
 from linkage.explain import explain_pair
 from linkage.review import held_apart, review_links, review_threshold
 from linkage.run import identity_threshold

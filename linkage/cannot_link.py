@@ -20,8 +20,8 @@ from typing import Any
 
 import polars as pl
 
-from intel.errors import IntelError
-from intel.store import Store
+from core.errors import IntelError
+from core.store import Store
 from linkage import features as F
 from linkage.comparisons import TITLES
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from intel.errors import Conflict, IntelError, NotFound
-from intel.store import Store
+from core.errors import Conflict, IntelError, NotFound
+from core.store import Store
 from linkage.identity import scalar
 from linkage.run import identity_threshold, recluster, utc_now
 

@@ -17,8 +17,8 @@ from typing import Any
 from splink.internals.charts import WaterfallChart
 from splink.internals.waterfall_chart import records_to_waterfall_data
 
-from intel.errors import IntelError, NotFound
-from intel.store import Store
+from core.errors import IntelError, NotFound
+from core.store import Store
 from linkage import features as F
 from linkage.model import LinkageModel, latest_model, open_linker
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import polars as pl
 
-from intel.errors import Conflict, IntelError, NotFound
-from intel.store import Store
+from core.errors import Conflict, IntelError, NotFound
+from core.store import Store
 from linkage.cannot_link import cannot_link_pairs
 from linkage.decisions import DECISIONS, check_decision, decide
 from linkage.run import identity_threshold, unlinkable_mentions

@@ -35,8 +35,8 @@ from typing import Any
 
 import polars as pl
 
-from intel.errors import IntelError
-from intel.store import Store
+from core.errors import IntelError
+from core.store import Store
 from linkage.cannot_link import cannot_link_pairs
 from linkage.clusters import cluster_mentions, components
 from linkage import model as _model, scoring as _scoring

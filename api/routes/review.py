@@ -24,10 +24,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.problems import dumps
+from api.routes.common import ok
 from api.security import Principal, add_detail, db, guard, set_subject
 from findings.review import review_queue
-from intel.store import Store
+from core.store import Store
 from linkage.explain import explain_pair
 from linkage.review import settle_check
 
@@ -47,10 +47,6 @@ class ReviewDecision(BaseModel):
     reason: str = Field(..., min_length=1, max_length=2000)
 
 
-def _json(obj: object, status: int = 200) -> Response:
-    return Response(dumps(obj), status_code=status, media_type="application/json")
-
-
 @router.get("/links/review", summary="Doubtful links for a person to settle, ranked by what is at stake")
 def review_list(request: Request, q: Annotated[ReviewQuery, Query()], who: Principal = Depends(guard("decide")),
                 store: Store = Depends(db)) -> Response:
@@ -63,7 +59,7 @@ def review_list(request: Request, q: Annotated[ReviewQuery, Query()], who: Princ
     add_detail(request, returned=[it["item_id"] for it in items])
     nxt = (str(request.url.include_query_params(offset=q.offset + q.limit, limit=q.limit))
            if q.offset + q.limit < queue["total"] else None)
-    return _json({**queue, "limit": q.limit, "offset": q.offset, "next": nxt, "items": items})
+    return ok({**queue, "limit": q.limit, "offset": q.offset, "next": nxt, "items": items})
 
 
 @router.post("/links/review/decisions", summary="Settle a review item: same person, or different people")
@@ -80,4 +76,4 @@ def review_decide(request: Request, body: ReviewDecision, who: Principal = Depen
                    decision_id=result.get("decision_id"))
     else:
         add_detail(request, queue_id=result["queue_id"])
-    return _json(result, status)
+    return ok(result, status)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from intel.config import load_config
+from core.config import load_config
 from tests.api.conftest import ENGINE, Clients
 from tests.api.test_routes import is_problem
 
@@ -15,7 +17,7 @@ from tests.api.test_routes import is_problem
 def api(world, db_copy):
     """The conftest's app with the review band widened to [0.5, 0.999): the rules scorer gives
     0.6 to two fields equal, so Jon / John and their like are queued."""
-    cfg = load_config()
+    cfg = copy.deepcopy(load_config())
     cfg["identity"]["review_threshold"] = 0.5
     app = create_app(db_copy, config=cfg, run_options={"link_engine": ENGINE})
     with TestClient(app, follow_redirects=False) as client:

@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from findings.review import review_queue
 from fixtures.world import generate_world
-from intel.analytics import run_analytics
+from findings.analytics import run_analytics
 from intel.cli import app
-from intel.config import load_config
-from intel.ingest import ingest_drop
-from intel.store import Store
+from core.config import load_config
+from ingest.drops import ingest_drop
+from core.store import Store
 from linkage.run import link
 from tests.linkage.test_run import RULES
 

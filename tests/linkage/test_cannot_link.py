@@ -3,6 +3,7 @@ settings reaching Splink's comparisons and the clustering through `intel nightly
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -11,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.world import generate_world
-from intel.config import load_config
-from intel.errors import IntelError
-from intel.store import Store
+from core.config import load_config
+from core.errors import IntelError
+from core.store import Store
 from linkage.cannot_link import cannot_link_kinds, cannot_link_pairs
 from linkage.comparisons import TWIN_U
 
@@ -36,7 +37,7 @@ def test_pairs_of_one_event_and_twins_but_not_nicknames_or_initials(tmp_path: Pa
         _mention(store, "police", "P2", "I2", "bill", "reid", "1980-01-01")           # nickname: not a twin
         _mention(store, "police", "P3", "I3", "w", "reid", "1980-01-01")              # initial: not a twin
         _mention(store, "health", "H2", "E2", "sir", "reid", "1980-01-01")            # title: not a twin
-        both = load_config()
+        both = copy.deepcopy(load_config())
         both["identity"]["cannot_link"] = ["same_event", "twin"]
         pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, both).rows()}
         assert pairs == {("social_care:A", "social_care:B"): "same_event"}

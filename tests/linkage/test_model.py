@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from intel.config import load_config
-from intel.errors import IntelError
+from core.config import load_config
+from core.errors import IntelError
 from linkage.explain import explain_pair
 from linkage.model import SPLINK_VERSION, latest_model, load_or_train, settings_creator
 from tests.linkage.test_model_data import edge, trained_copy

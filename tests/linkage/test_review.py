@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from intel.errors import Conflict, IntelError, NotFound
-from intel.store import Store
+from core.errors import Conflict, IntelError, NotFound
+from core.store import Store
 from linkage.review import review_links, review_threshold, settle
 from tests.linkage.test_run import RULES, add_mentions, persons
 from linkage.run import link

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from intel.config import load_config
-
-from intel.errors import NotFound
+from core.config import load_config
+from core.errors import NotFound
 from linkage.model import latest_model, linkage_config
 from linkage.scoring import score_all, score_mentions
 from tests.linkage.test_model_data import trained_copy
