@@ -88,6 +88,23 @@ def ingest(
 
 
 @app.command()
+def encode(
+    drop_dir: Annotated[Path, typer.Argument(help="The agency's clear drop folder (the extract contract).")],
+    out_dir: Annotated[Path, typer.Argument(help="A new folder for the encoded drop to send to the hub.")],
+    key_file: Annotated[Optional[Path], typer.Option(
+        "--key-file", help="The partners' shared linkage key (a file of >= 32 bytes of secret).")] = None,
+    local: Annotated[Optional[Path], typer.Option(
+        "--local", help="Folder the agency keeps (lookup.csv: record_id -> identity; rejected.csv). "
+                        "Default: OUT_DIR.local beside OUT_DIR.")] = None,
+) -> None:
+    """Encode a drop before sending it: identifiers become keyed Bloom filters and tokens
+    (docs/encoded-extracts.md); the identities stay in the agency's local lookup."""
+    from ingest.encode import encode_drop
+
+    emit(run_guarded(lambda: encode_drop(drop_dir, out_dir, key_file, local)))
+
+
+@app.command()
 def generate(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the drop and its ground truth into.")],
     households: Annotated[int, typer.Option(help="Number of households in the world.")] = 1000,

@@ -1,0 +1,1 @@
+"""Bottom floor: the store, configuration, errors, serialisation, schema and shipped defaults."""

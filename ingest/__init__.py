@@ -1,0 +1,1 @@
+"""Ingest floor: reading, checking, encoding and loading the agencies' extracts."""
