@@ -319,7 +319,8 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
     )
     out = out.with_columns(household_key_expr().alias("household_key"))
     if file.encoded:   # identifiers are NULL above; the household is the agency's keyed token
-        out = out.with_columns(pl.format("hh:{}", b(rows["tok_household"])).alias("household_key"))
+        out = out.with_columns(pl.format("hh:{}", b(rows["tok_household"])).alias("household_key"),
+                               b(rows["tok_person_ref"]).alias("person_ref"))   # a keyed pseudonym
     return out.with_columns(
         pl.lit(provenance["drop_id"]).alias("drop_id"),
         pl.lit(file.path.name).alias("file_name"),

@@ -28,9 +28,11 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 
+from core.store_mode import is_encoded
 from intel.config import load_config
 from intel.errors import IntelError
 from intel.store import Store
+from linkage import encoded
 from linkage import features as F
 
 log = logging.getLogger(__name__)
@@ -407,7 +409,9 @@ def train(store: Store) -> LinkageModel:
     cfg = linkage_config(store)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    with SplinkSession(store, settings_creator(), ordered=True) as s:
+    enc = is_encoded(store)   # an encoded store's model: linkage/encoded.py
+    creator = encoded.settings_creator(cfg) if enc else settings_creator()
+    with SplinkSession(store, creator, ordered=True) as s:
         n = int(F.scalar(store, f"SELECT count(*) FROM {s.table}"))
         timings["features_s"] = round(time.perf_counter() - t0, 3)
         t = time.perf_counter()
@@ -426,7 +430,7 @@ def train(store: Store) -> LinkageModel:
             max_pairs=float(cfg["u_max_pairs"]), seed=int(cfg["u_seed"]))
         timings["u_s"] = round(time.perf_counter() - t, 3)
         sessions = []
-        for name, rule in EM_SESSIONS:
+        for name, rule in (encoded.EM_SESSIONS if enc else EM_SESSIONS):
             t = time.perf_counter()
             try:
                 s.linker.training.estimate_parameters_using_expectation_maximisation(

@@ -35,9 +35,11 @@ from typing import Any
 
 import polars as pl
 
+from core.store_mode import is_encoded
 from intel.config import load_config
 from intel.errors import IntelError
 from intel.store import Store
+from linkage import encoded
 from linkage.identity import scalar
 from linkage.clusters import cluster_mentions
 from linkage.identity import write_identity
@@ -85,6 +87,8 @@ def decision_pairs(store: Store) -> tuple[list[tuple[str, str]], list[tuple[str,
 
 
 def unlinkable_mentions(store: Store) -> list[str]:
+    if is_encoded(store):
+        return [r[0] for r in store.connection.execute(encoded.UNLINKABLE_SQL).fetchall()]
     return [r[0] for r in store.df(
         f"SELECT mention_id FROM mentions WHERE {_IDENTIFIER_COUNT} < 2 ORDER BY mention_id").rows()]
 
