@@ -30,7 +30,7 @@ from api.snapshot import SnapshotKeeper
 from intel.audit import AuditJournal, AuditWriter, journal_path
 from intel.chronology_sources import SnapshotReader, StoreReader
 from intel.config import load_config
-from intel.errors import NotFound
+from intel.errors import IntelError, NotFound
 from intel.store import Store
 from intel.users import ActiveUsers
 
@@ -67,6 +67,9 @@ class SearchQuery(PageQuery):
     surname: str | None = Field(None, max_length=100)
     dob: date | None = Field(None, description="YYYY-MM-DD")
     postcode: str | None = Field(None, max_length=16)
+    reference: str | None = Field(None, max_length=140, description=(
+        "An agency record reference, SOURCE:RECORD_ID (e.g. police:P00001216): the way to search an "
+        "encoded store, which holds no names (docs/encoded-extracts.md). Not combined with the other fields."))
 
 
 class AlertsQuery(PageQuery):
@@ -244,15 +247,23 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     async def search(request: Request, q: Annotated[SearchQuery, Query()],
                      who: Principal = Depends(guard("search")), store: Store = Depends(db)) -> Response:
         from intel.search import search_persons
+        from views.reference_search import search_by_reference
 
         snap = app.state.snapshot.current()   # candidates from memory; SQL while it is rebuilt
 
         def work() -> Response:
             query = {k: v for k, v in (("forename", q.forename), ("surname", q.surname), ("dob", q.dob),
-                                       ("postcode", q.postcode)) if v not in (None, "")}
+                                       ("postcode", q.postcode), ("reference", q.reference)) if v not in (None, "")}
             set_subject(request, "search", None, query=query)
-            found = search_persons(store, forename=q.forename, surname=q.surname, dob=q.dob, postcode=q.postcode,
-                                   limit=q.limit, offset=q.offset, index=snap.search if snap else None)
+            if q.reference is not None:
+                if len(query) > 1:
+                    raise IntelError("reference is searched alone: leave out forename, surname, dob and postcode")
+                found = search_by_reference(store, q.reference, health_clearance=who.health_clearance)
+                found["candidates"] = found["candidates"][q.offset: q.offset + q.limit]
+                found["truncated"] = False
+            else:
+                found = search_persons(store, forename=q.forename, surname=q.surname, dob=q.dob, postcode=q.postcode,
+                                       limit=q.limit, offset=q.offset, index=snap.search if snap else None)
             add_detail(request, returned=[c["person_id"] for c in found["candidates"]])
             body = _page(request, found["candidates"], q.limit, q.offset, found["total"])
             body["query"], body["truncated"] = found["query"], found["truncated"]

@@ -37,10 +37,18 @@ _ADDRESS_NUMBER = re.compile(r"^\S*[0-9]\S*")
 LOOKUP_COLUMNS = ("person_ref", "forename", "middle_names", "surname", "dob", "sex", "address", "postcode", "uprn")
 
 
-def _map(series: pl.Series, fn) -> pl.Series:
-    """``fn`` applied once per distinct non-null value (names and dates repeat a great deal)."""
-    mapping = {v: fn(v) for v in series.drop_nulls().unique().to_list()}
-    return series.replace_strict(mapping, default=None, return_dtype=pl.String).alias(series.name)
+def _map(series: pl.Series, fn, cache: dict[str, str | None]) -> pl.Series:
+    """``fn`` applied once per distinct non-null value (names and dates repeat a great deal),
+    remembered in ``cache`` across the drop's files."""
+    uniq = series.drop_nulls().unique()
+    values = []
+    for v in uniq.to_list():
+        got = cache.get(v, cache)
+        if got is cache:
+            got = cache[v] = fn(v)
+        values.append(got)
+    return series.replace_strict(uniq, pl.Series(values, dtype=pl.String), default=None,
+                                 return_dtype=pl.String).alias(series.name)
 
 
 def _soundex(name: str) -> str | None:
@@ -48,7 +56,8 @@ def _soundex(name: str) -> str | None:
     return jellyfish.soundex(letters) if letters else None
 
 
-def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys) -> pl.DataFrame:
+def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys,
+                 caches: dict[str, dict] | None = None) -> pl.DataFrame:
     """The encoded rows of a checked frame (all-String contract columns): clear identifiers out,
     ``ec.ENCODED_COLUMNS`` in."""
     b = norm.blank_to_null
@@ -70,7 +79,7 @@ def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys) -> pl.DataFram
     bf = {c: (lambda v, c=c: pprl.b64(f[c].encode(v))) for c in ec.FILTERS}
     tok = {c: (lambda v, c=c: t[c].token(v)) for c in ec.TOKENS}
 
-    def year_window(d: str) -> str:
+    def year_window(d: str) -> str:   # cached per date by _map; the masks per year by the field
         y = int(d[:4])
         return pprl.b64(f["enc_dob_year"].encode_tokens(str(y + i) for i in range(-ec.YEAR_WINDOW, ec.YEAR_WINDOW + 1)))
 
@@ -78,39 +87,42 @@ def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys) -> pl.DataFram
         return lambda v: (lambda x: None if x is None else fn(x))(pre(v))
 
     dob = n["dob"]
-    out = {
-        "enc_forename": _map(n["forename"], bf["enc_forename"]),
-        "enc_middle_names": _map(n["middle_names"], bf["enc_middle_names"]),
-        "enc_surname": _map(n["surname"], bf["enc_surname"]),
-        "enc_dob": _map(dob, bf["enc_dob"]),
-        "enc_dob_year": _map(dob, year_window),
-        "enc_address": _map(n["address"], bf["enc_address"]),
-        "enc_postcode": _map(n["pc_value"], bf["enc_postcode"]),
-        "tok_forename": _map(n["forename"], tok["tok_forename"]),
-        "tok_surname": _map(n["surname"], tok["tok_surname"]),
-        "tok_forename_sx": _map(n["forename"], maybe(tok["tok_forename_sx"], _soundex)),
-        "tok_surname_sx": _map(n["surname"], maybe(tok["tok_surname_sx"], _soundex)),
-        "tok_dob": _map(dob, tok["tok_dob"]),
-        "tok_dob_year": _map(dob, lambda d: tok["tok_dob_year"](d[:4])),
-        "tok_dob_month": _map(dob, lambda d: tok["tok_dob_month"](str(int(d[5:7])))),
-        "tok_dob_day": _map(dob, lambda d: tok["tok_dob_day"](str(int(d[8:10])))),
-        "tok_postcode": _map(n["pc_value"], tok["tok_postcode"]),
-        "tok_postcode_sector": _map(n["postcode"], lambda p: tok["tok_postcode_sector"](p[:-2])),
-        "tok_address": _map(n["address"], tok["tok_address"]),
-        "tok_address_number": _map(n["address"], maybe(
+    specs = {   # output column: (normalised input, function of one distinct value)
+        "enc_forename": ("forename", bf["enc_forename"]),
+        "enc_middle_names": ("middle_names", bf["enc_middle_names"]),
+        "enc_surname": ("surname", bf["enc_surname"]),
+        "enc_dob": ("dob", bf["enc_dob"]),
+        "enc_dob_year": ("dob", year_window),
+        "enc_address": ("address", bf["enc_address"]),
+        "enc_postcode": ("pc_value", bf["enc_postcode"]),
+        "tok_forename": ("forename", tok["tok_forename"]),
+        "tok_surname": ("surname", tok["tok_surname"]),
+        "tok_forename_sx": ("forename", maybe(tok["tok_forename_sx"], _soundex)),
+        "tok_surname_sx": ("surname", maybe(tok["tok_surname_sx"], _soundex)),
+        "tok_dob": ("dob", tok["tok_dob"]),
+        "tok_dob_year": ("dob", lambda d: tok["tok_dob_year"](d[:4])),
+        "tok_dob_month": ("dob", lambda d: tok["tok_dob_month"](str(int(d[5:7])))),
+        "tok_dob_day": ("dob", lambda d: tok["tok_dob_day"](str(int(d[8:10])))),
+        "tok_postcode": ("pc_value", tok["tok_postcode"]),
+        "tok_postcode_sector": ("postcode", lambda p: tok["tok_postcode_sector"](p[:-2])),
+        "tok_address": ("address", tok["tok_address"]),
+        "tok_address_number": ("address", maybe(
             tok["tok_address_number"], lambda a: (m.group(0) if (m := _ADDRESS_NUMBER.match(a)) else None))),
-        "tok_uprn": _map(n["uprn"], tok["tok_uprn"]),
-        "tok_person_ref": _map(n["person_ref"], tok["tok_person_ref"]),
-        "tok_household": _map(n["household"], tok["tok_household"]),
-        "postcode_district": n["postcode"].str.split(" ").list.first(),
+        "tok_uprn": ("uprn", tok["tok_uprn"]),
+        "tok_person_ref": ("person_ref", tok["tok_person_ref"]),
+        "tok_household": ("household", tok["tok_household"]),
     }
+    caches = caches if caches is not None else {}
+    out = {c: _map(n[col], fn, caches.setdefault(c, {})) for c, (col, fn) in specs.items()}
+    out["postcode_district"] = n["postcode"].str.split(" ").list.first()
     keep = [c for c in frame.columns if c not in ec.CLEAR_IDENTIFIERS and c != "_row"]
     encoded = frame.select(keep).with_columns(**{c: s.fill_null("") for c, s in out.items()})
     if "location_postcode" in encoded.columns:   # police: where it happened, cut to its district
         encoded = encoded.with_columns(
             norm.postcode(pl.col("location_postcode")).str.split(" ").list.first().fill_null("")
             .alias("location_postcode"),
-            _map(frame.select(norm.uprn(pl.col("location_uprn"))).to_series(), tok["tok_uprn"])
+            _map(frame.select(norm.uprn(pl.col("location_uprn"))).to_series(), tok["tok_uprn"],
+                 caches.setdefault("location_uprn", {}))
             .fill_null("").alias("location_uprn"))
     return encoded
 
@@ -165,11 +177,12 @@ def _encode_files(files: list[SourceFile], keys: ec.Keys, out: Path, local: Path
     per_file: dict[str, Any] = {}
     manifest_files: dict[str, Any] = {}
     lookups, rejected = [], []
+    caches: dict[str, dict] = {}   # distinct values encoded once across the drop's files
     for f in files:
         problems = check_rows(f)
         bad = problems["_row"].unique()
         good = f.frame.filter(~pl.col("_row").is_in(bad.implode()))
-        encoded = encode_frame(good, f.source, keys)
+        encoded = encode_frame(good, f.source, keys, caches)
         name = f.path.stem + ".csv"
         if name in manifest_files:
             raise IntelError(f"{f.path.name}: two files of the drop would both be written as {name}")

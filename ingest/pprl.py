@@ -136,9 +136,14 @@ class BloomField:
         return self.encode_tokens(bigrams(value))
 
 
+# byte -> the byte with its bits in reverse order
+_REVERSE_BITS = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
 def _to_bytes(bits: int, l: int) -> bytes:
-    # reverse the bit order so that filter bit 0 is the most significant bit of byte 0
-    return int(f"{bits:0{l}b}"[::-1], 2).to_bytes(l // 8, "big")
+    # filter bit i is bit i % 8 (from the least significant) of byte i // 8 of the little-endian
+    # integer; clkhash puts it at the most significant end of its byte, so each byte is mirrored
+    return bits.to_bytes(l // 8, "little").translate(_REVERSE_BITS)
 
 
 def b64(data: bytes) -> str:
@@ -155,7 +160,7 @@ class TokenField:
     key: bytes
 
     def token(self, value: str) -> str:
-        return hmac.new(self.key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+        return hmac.digest(self.key, value.encode("utf-8"), "sha256")[:8].hex()
 
 
 TOKEN_HEX = 16

@@ -41,6 +41,7 @@ import polars as pl
 from rapidfuzz.distance import JaroWinkler
 
 from intel import normalise
+from core.store_mode import is_encoded
 from intel.errors import IntelError
 from intel.store import Store
 
@@ -352,6 +353,10 @@ def search_persons(
     """Candidate persons, best first: {query, total, candidates: [{person_id, score, forename,
     surname, dob, postcode, matched_mentions, field_scores}]}. ``index``: find the candidates in
     memory (the API's snapshot) instead of by SQL; the same candidates either way."""
+    if is_encoded(store):
+        raise IntelError("this store links encoded identifiers and holds no names, dates of birth or postcodes to "
+                         "search: search by agency record reference instead (reference=police:P00001216); see "
+                         "docs/encoded-extracts.md")
     q_fore, q_sur, q_pc = _norm("name", forename), _norm("name", surname), _norm("postcode", postcode)
     if postcode not in (None, "") and q_pc is None:
         raise IntelError(f"postcode {postcode!r} is not a UK postcode")

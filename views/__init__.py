@@ -1,0 +1,1 @@
+"""Views floor: chronologies, network views and search, read from the store."""
