@@ -1,1 +1,1 @@
-"""Ingest floor: reading, checking, encoding and loading the agencies' extracts."""
+"""Data in: the extract contract, normalisation, agency column mappings and loading a drop."""

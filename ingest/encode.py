@@ -29,9 +29,9 @@ import polars as pl
 
 from ingest import encoded_contract as ec
 from ingest import pprl
-from intel import normalise as norm
-from intel.errors import IntelError
-from intel.ingest import MANIFEST, SourceFile, check_rows, household_key_expr, read_drop
+from ingest import normalise as norm
+from core.errors import IntelError
+from ingest.drops import MANIFEST, SourceFile, check_rows, household_key_expr, read_drop
 
 _ADDRESS_NUMBER = re.compile(r"^\S*[0-9]\S*")
 LOOKUP_COLUMNS = ("person_ref", "forename", "middle_names", "surname", "dob", "sex", "address", "postcode", "uprn")

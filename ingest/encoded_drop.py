@@ -26,7 +26,7 @@ import polars as pl
 from core.store_mode import CLEAR, ENCODED, store_encoding
 from ingest import encoded_contract as ec
 from ingest import pprl
-from intel.errors import IntelError
+from core.errors import IntelError
 
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from intel.errors import IntelError
+from core.errors import IntelError
 
 SCHEME = "mash-intel-pprl/1"
 MIN_KEY_BYTES = 32

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import polars as pl
 
+from core.store import Store
 from core.store_mode import is_encoded
-from intel.store import Store
 from linkage import encoded
 
 NICKNAMES_CSV = Path(__file__).parent / "data" / "nicknames.csv"

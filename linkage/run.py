@@ -35,10 +35,10 @@ from typing import Any
 
 import polars as pl
 
+from core.config import load_config
+from core.errors import IntelError
+from core.store import Store
 from core.store_mode import is_encoded
-from intel.config import load_config
-from intel.errors import IntelError
-from intel.store import Store
 from linkage import encoded
 from linkage.identity import scalar
 from linkage.clusters import cluster_mentions

@@ -1,1 +1,1 @@
-"""Views floor: chronologies, network views and search, read from the store."""
+"""What people read: chronologies, network views and search, each read through a reader."""

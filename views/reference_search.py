@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from intel.contract import SOURCES
-from intel.errors import IntelError
+from ingest.contract import SOURCES
+from core.errors import IntelError
 
 MAX_REFERENCE = 140
 

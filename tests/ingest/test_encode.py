@@ -13,9 +13,9 @@ import pytest
 
 from fixtures.world import generate_world
 from ingest.encode import encode_drop
-from intel.errors import IntelError
-from intel.ingest import ingest_drop
-from intel.store import Store
+from core.errors import IntelError
+from ingest.drops import ingest_drop
+from core.store import Store
 
 KEY = "5f" * 32
 OTHER_KEY = "a7" * 32

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest import pprl
-from intel.errors import IntelError
+from core.errors import IntelError
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "clkhash_vectors.json").read_text())
 

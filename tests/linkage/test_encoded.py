@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 
 from fixtures.world import generate_world
 from ingest.encode import encode_drop
-from intel.config import load_config
-from intel.runs import run_nightly
-from intel.store import Store
-from intel.users import add_user
+from core.config import load_config
+from findings.runs import run_nightly
+from core.store import Store
+from access.users import add_user
 from linkage.evaluate import evaluate_frames
 
 PURPOSE = {"X-Purpose": "MASH strategy discussion for a referral"}
@@ -70,7 +70,7 @@ def clear_words(base: Path) -> set[str]:
 
 def contract_vocabulary() -> set[str]:
     """Words of the contract's own values ('green' is a RAG rating as well as a surname)."""
-    from intel import contract
+    from ingest import contract
     values = [*contract.SOURCES, *contract.RESTRICTIONS, *[v for vs in contract.EVENT_TYPES.values() for v in vs],
               *[v for vs in contract.ROLES.values() for v in vs],
               *[v for cols in contract.SOURCE_COLUMNS.values() for vs in cols.values() if isinstance(vs, tuple)

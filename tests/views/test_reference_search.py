@@ -2,7 +2,7 @@
 
 import pytest
 
-from intel.errors import IntelError
+from core.errors import IntelError
 from views.reference_search import parse_reference
 
 
