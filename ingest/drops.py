@@ -318,9 +318,11 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
         pl.col("_row").cast(pl.Int64).alias("row_number"),
     )
     out = out.with_columns(household_key_expr().alias("household_key"))
-    if file.encoded:   # identifiers are NULL above; the household is the agency's keyed token
-        out = out.with_columns(pl.format("hh:{}", b(rows["tok_household"])).alias("household_key"),
-                               b(rows["tok_person_ref"]).alias("person_ref"))   # a keyed pseudonym
+    if file.encoded:   # identifiers are NULL above: the household and person_ref are keyed tokens
+        out = out.with_columns(
+            pl.when(b(rows["tok_uprn"]).is_not_null()).then(pl.format("uprn:{}", b(rows["tok_uprn"])))
+            .otherwise(pl.format("addr:{}", b(rows["tok_household"]))).alias("household_key"),
+            b(rows["tok_person_ref"]).alias("person_ref"))
     return out.with_columns(
         pl.lit(provenance["drop_id"]).alias("drop_id"),
         pl.lit(file.path.name).alias("file_name"),

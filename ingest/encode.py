@@ -51,6 +51,21 @@ def _map(series: pl.Series, fn, cache: dict[str, str | None]) -> pl.Series:
                                  return_dtype=pl.String).alias(series.name)
 
 
+_SKIP_WORDS = ("flat", "apartment", "apt", "unit", "the")
+
+
+def _address_signature() -> pl.Expr:
+    """``postcode|numbers|street word`` of a normalised address: the same expression as
+    ``graphs.households.address_signature`` (graphs is on this floor, so it is not imported;
+    tests/ingest/test_encode.py holds the two equal). The hub resolves households on its token."""
+    words = pl.col("address").str.extract_all(r"[a-z][a-z'-]*")
+    nums = pl.col("address").str.extract_all(r"\d+[a-z]?").list.join(" ")
+    street = words.list.eval(pl.element().filter(~pl.element().is_in(list(_SKIP_WORDS)))).list.first()
+    return (pl.when(pl.col("address").is_not_null() & pl.col("postcode").is_not_null())
+            .then(pl.format("{}|{}|{}", pl.col("postcode"), nums, street.fill_null("")))
+            .otherwise(None))
+
+
 def _soundex(name: str) -> str | None:
     letters = re.sub(r"[^a-z]", "", name)
     return jellyfish.soundex(letters) if letters else None
@@ -74,7 +89,7 @@ def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys,
         norm.uprn(pl.col("uprn")).alias("uprn"),
         pl.format(f"{source}|{{}}", b(pl.col("person_ref"))).alias("person_ref"),
     )
-    n = n.with_columns(household_key_expr().alias("household"))
+    n = n.with_columns(household_key_expr().alias("household"), _address_signature().alias("address_sig"))
     f, t = keys.filters, keys.tokens
     bf = {c: (lambda v, c=c: pprl.b64(f[c].encode(v))) for c in ec.FILTERS}
     tok = {c: (lambda v, c=c: t[c].token(v)) for c in ec.TOKENS}
@@ -111,6 +126,7 @@ def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys,
         "tok_uprn": ("uprn", tok["tok_uprn"]),
         "tok_person_ref": ("person_ref", tok["tok_person_ref"]),
         "tok_household": ("household", tok["tok_household"]),
+        "tok_address_sig": ("address_sig", tok["tok_address_sig"]),
     }
     caches = caches if caches is not None else {}
     out = {c: _map(n[col], fn, caches.setdefault(c, {})) for c, (col, fn) in specs.items()}

@@ -45,6 +45,8 @@ TOKENS: dict[str, str] = {
     "tok_uprn": "uprn",
     "tok_person_ref": "person_ref",  # of "source|person_ref": meaningless across agencies
     "tok_household": "household",    # of "uprn:N" or "addr:<address>|<postcode>": the household key
+    "tok_address_sig": "household",  # of the address signature (postcode|numbers|street word): one
+                                     # key per home however the address was written (graphs/households.py)
 }
 
 # Left in clear: the postcode district (where in the area, not which street).

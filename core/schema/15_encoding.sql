@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS mention_encodings (
     tok_uprn            VARCHAR,
     tok_person_ref      VARCHAR,
     tok_household       VARCHAR,
+    tok_address_sig     VARCHAR,
     postcode_district   VARCHAR,
     drop_id             VARCHAR NOT NULL
 );

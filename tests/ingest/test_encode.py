@@ -208,3 +208,25 @@ def test_an_encoded_drop_is_refused_by_a_clear_store(world, tmp_path):
         with pytest.raises(IntelError, match="this store links clear identifiers and the drop is encoded"):
             ingest_drop(store, world["enc"])
         assert store.content_digest() == before
+
+
+def test_the_encoders_address_signature_is_the_households_one(world):
+    from graphs.households import address_signature
+    from ingest.encode import _address_signature
+
+    lookup = pl.read_csv(world["local"] / "lookup.csv", infer_schema=False)
+    frame = lookup.select(norm_address(pl.col("address")).alias("address"),
+                          norm_postcode(pl.col("postcode")).alias("postcode"))
+    ours = frame.select(_address_signature()).to_series()
+    theirs = frame.select(address_signature()).to_series()
+    assert ours.drop_nulls().len() > 100 and ours.equals(theirs, check_names=False)
+
+
+def norm_address(expr):
+    from ingest import normalise
+    return normalise.address(expr)
+
+
+def norm_postcode(expr):
+    from ingest import normalise
+    return normalise.postcode(expr)

@@ -38,8 +38,9 @@ def encoded_world(tmp_path_factory):
     logging.getLogger().addHandler(handler)
     try:
         with Store(base / "enc.duckdb") as store:
-            report = run_nightly(store, base / "enc", config=load_config())
-            token = add_user(store, "ana", "analyst")["token"]
+            config = load_config()
+            report = run_nightly(store, base / "enc", config=config)
+            token = add_user(store, "ana", "analyst", config=config)["token"]
     finally:
         logging.getLogger().removeHandler(handler)
     log_text = "\n".join(f"{r.getMessage()}" for r in records)
