@@ -90,6 +90,14 @@ def test_imports_run_down() -> None:
     assert not wrong, "imports that run up or sideways:\n" + "\n".join(wrong)
 
 
+def test_only_the_command_line_imports_the_synthetic_world() -> None:
+    """fixtures/ makes fake people: the service itself must never depend on it (tests, bench and
+    the CLI's generate and demo commands do)."""
+    users = [f"{rel}:{node.lineno}" for rel, tree in modules().items() if not rel.startswith(("intel/", "fixtures/"))
+             for node, target, _ in imports_of(tree, rel) if target.split(".")[0] == "fixtures"]
+    assert not users, f"the service imports fixtures/: {users}"
+
+
 def test_no_two_modules_import_each_other() -> None:
     graph = nx.DiGraph()
     names = {module_name(rel) for rel in modules()}
