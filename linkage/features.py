@@ -27,6 +27,8 @@ from pathlib import Path
 import polars as pl
 
 from core.store import Store
+from core.store_mode import is_encoded
+from linkage import encoded
 
 NICKNAMES_CSV = Path(__file__).parent / "data" / "nicknames.csv"
 NICKNAME_TABLE = "linkage_nicknames"
@@ -156,15 +158,17 @@ def build_features(store: Store, table: str = FEATURES_TABLE, mention_ids: Seque
     Returns the number of rows.
     """
     register_nicknames(store)
+    # an encoded store (docs/encoded-extracts.md) has tokens and filters instead of identifiers
+    select = encoded.features_sql if is_encoded(store) else features_sql
     if mention_ids is None:
         # ordered for training (random sampling of u is then repeatable); scoring needs no order
-        sql(store, f"CREATE OR REPLACE TEMP TABLE {table} AS {features_sql()}"
+        sql(store, f"CREATE OR REPLACE TEMP TABLE {table} AS {select()}"
             + (" ORDER BY mention_id" if ordered else ""))
     else:
         ids_table(store, "_linkage_feature_ids", mention_ids)
         try:
             sql(store, f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"{features_sql('WHERE mention_id IN (SELECT mention_id FROM _linkage_feature_ids)')} ORDER BY mention_id")
+                f"{select('WHERE mention_id IN (SELECT mention_id FROM _linkage_feature_ids)')} ORDER BY mention_id")
         finally:
             sql(store, "DROP TABLE IF EXISTS _linkage_feature_ids")
     return int(scalar(store, f"SELECT count(*) FROM {table}"))

@@ -30,6 +30,8 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from core.errors import IntelError
 from core.store import Store
+from core.store_mode import is_encoded
+from linkage import encoded
 from linkage import features as F
 from linkage.blocking import BLOCKING_RULES, PRIOR_RULES
 from linkage.comparisons import TWIN_WEIGHT, comparisons
@@ -197,7 +199,9 @@ def train(store: Store, config: dict[str, Any]) -> LinkageModel:
     cfg = linkage_config(config)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    with SplinkSession(store, settings_creator(config), ordered=True) as s:
+    enc = is_encoded(store)   # an encoded store's model: linkage/encoded.py
+    creator = encoded.settings_creator(cfg) if enc else settings_creator(config)
+    with SplinkSession(store, creator, ordered=True) as s:
         n = int(F.scalar(store, f"SELECT count(*) FROM {s.table}"))
         timings["features_s"] = round(time.perf_counter() - t0, 3)
         t = time.perf_counter()
@@ -216,7 +220,7 @@ def train(store: Store, config: dict[str, Any]) -> LinkageModel:
             max_pairs=float(cfg["u_max_pairs"]), seed=int(cfg["u_seed"]))
         timings["u_s"] = round(time.perf_counter() - t, 3)
         sessions = []
-        for name, rule in EM_SESSIONS:
+        for name, rule in (encoded.EM_SESSIONS if enc else EM_SESSIONS):
             t = time.perf_counter()
             try:
                 s.linker.training.estimate_parameters_using_expectation_maximisation(

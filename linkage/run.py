@@ -37,9 +37,11 @@ import polars as pl
 
 from core.errors import IntelError
 from core.store import Store
+from core.store_mode import is_encoded
+from linkage import encoded
+from linkage import model as _model, scoring as _scoring
 from linkage.cannot_link import cannot_link_pairs
 from linkage.clusters import cluster_mentions, components
-from linkage import model as _model, scoring as _scoring
 from linkage.identity import scalar
 from linkage.identity import write_identity
 
@@ -85,6 +87,8 @@ def decision_pairs(store: Store) -> tuple[list[tuple[str, str]], list[tuple[str,
 
 
 def unlinkable_mentions(store: Store) -> list[str]:
+    if is_encoded(store):
+        return [r[0] for r in store.connection.execute(encoded.UNLINKABLE_SQL).fetchall()]
     return [r[0] for r in store.df(
         f"SELECT mention_id FROM mentions WHERE {_IDENTIFIER_COUNT} < 2 ORDER BY mention_id").rows()]
 
