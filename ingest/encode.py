@@ -131,6 +131,8 @@ def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys,
         "tok_person_ref": ("person_ref", tok["tok_person_ref"]),
         "tok_household": ("household", tok["tok_household"]),
         "tok_address_sig": ("address_sig", tok["tok_address_sig"]),
+        "tok_forename_initial": ("forename", lambda v: tok["tok_forename_initial"](v[0])),
+        "tok_surname_initial": ("surname", lambda v: tok["tok_surname_initial"](v[0])),
     }
     caches = caches if caches is not None else {}
     out = {c: _map(n[col], fn, caches.setdefault(c, {})) for c, (col, fn) in specs.items()}
