@@ -19,6 +19,7 @@ Tables made here are TEMP tables on the store's connection: they never reach the
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -215,14 +216,13 @@ def mentions_frame(rows: pl.DataFrame) -> pl.DataFrame:
     For tests and benchmarks that load data which has no events (FEBRL, historical_50k) before
     ``intel ingest`` is involved.
     """
-    import datetime as dt
-
     frame = rows.with_columns(
         (pl.col("source") + ":" + pl.col("record_id")).alias("mention_id"))
     n = frame.height
     extra = {
-        "event_id": pl.lit("E0"),
-        "event_key": pl.col("source") + ":E0",
+        # one event per record: records that share an event would be cannot-link pairs
+        "event_id": "E" + pl.col("record_id"),
+        "event_key": pl.col("source") + ":E" + pl.col("record_id"),
         "event_date": pl.lit(dt.datetime(2020, 1, 1)),
         "role": pl.lit("other"), "event_type": pl.lit("other"), "restriction": pl.lit("none"),
         "drop_id": pl.lit("synthetic"), "file_name": pl.lit("synthetic"), "file_sha256": pl.lit("0"),
