@@ -31,7 +31,7 @@ from ingest import encoded_contract as ec
 from ingest import pprl
 from ingest import normalise as norm
 from core.errors import IntelError
-from ingest.drops import MANIFEST, SourceFile, _normalise_distinct, check_rows, household_key_expr, read_drop
+from ingest.drops import MANIFEST, SourceFile, normalise_distinct, check_rows, household_key_expr, read_drop
 
 _ADDRESS_NUMBER = re.compile(r"^\S*[0-9]\S*")
 LOOKUP_COLUMNS = ("person_ref", "forename", "middle_names", "surname", "dob", "sex", "address", "postcode", "uprn")
@@ -77,7 +77,7 @@ def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys,
     ``ec.ENCODED_COLUMNS`` in."""
     b = norm.blank_to_null
     # names, addresses and postcodes repeat a great deal: normalised once per distinct value
-    rows = _normalise_distinct(frame, {"forename": norm.name, "middle_names": norm.name, "surname": norm.name,
+    rows = normalise_distinct(frame, {"forename": norm.name, "middle_names": norm.name, "surname": norm.name,
                                        "address": norm.address, "postcode": norm.postcode})
     frame = rows   # the join may reorder rows: every column below comes from this one frame
     n = rows.select(
