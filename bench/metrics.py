@@ -112,7 +112,7 @@ def in_process(db: Path, first: date, last: date) -> dict:
     out = {}
     with Store(db, read_only=True) as store:
         t = time.perf_counter()
-        data = load_metrics_data(store, first, last, settings)
+        data = load_metrics_data(store, first, last, settings, cfg)
         out["read_s"] = round(time.perf_counter() - t, 2)
     out["rows_read"] = {"events": data.events.height, "contacts": data.contacts.height,
                         "person_rows": data.person_rows.height, "alerts": data.alerts.height,

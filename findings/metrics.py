@@ -247,7 +247,7 @@ def compute_hub_metrics(store: Any, config: Any, *, date_from: date | str | None
     period (IntelError) before reading any rows; reads only."""
     settings = MetricsSettings.from_config(config)
     first, last, by = parse_range(date_from, date_to, by, today)
-    data = load_metrics_data(store, first, last, settings, health_clearance=health_clearance)
+    data = load_metrics_data(store, first, last, settings, config, health_clearance=health_clearance, today=today)
     report = hub_metrics(data, settings, first, last, by)
     report["report"]["health_detail"] = health_clearance
     return report

@@ -14,12 +14,13 @@ carry is decided here, once, for every metric (the lens):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import polars as pl
 
 from core.store import Store
+from linkage.review import review_links
 
 # an event counts when at least one of its rows may leave the hub
 _SHAREABLE_EVENTS = """
@@ -76,8 +77,8 @@ def latest_event_date(store: Store) -> date | None:
     return found.date() if found is not None else None
 
 
-def load_metrics_data(store: Store, first: date, last: date, settings: Any, *,
-                      health_clearance: bool = True) -> MetricsData:
+def load_metrics_data(store: Store, first: date, last: date, settings: Any, config: Any, *,
+                      health_clearance: bool = True, today: date | None = None) -> MetricsData:
     """Rows for a report of ``first`` .. ``last`` (inclusive dates). Person rows reach back
     ``settings.lookback_days`` further (a repeat needs the previous one)."""
     end = last + timedelta(days=1)
@@ -96,33 +97,38 @@ def load_metrics_data(store: Store, first: date, last: date, settings: Any, *,
     runs = store.df("SELECT run_id, status, started_at, finished_at FROM runs WHERE started_at >= ? AND started_at < ?",
                     [first, end])
     return MetricsData(events=events, contacts=contacts, person_rows=person_rows, alerts=alerts,
-                       alert_events=alert_events, runs=runs, current=current_figures(store),
+                       alert_events=alert_events, runs=runs,
+                       current=current_figures(store, config, today or datetime.now(timezone.utc).date()),
                        as_at=latest_event_date(store))
 
 
-def current_figures(store: Store) -> dict[str, Any]:
+def current_figures(store: Store, config: Any, today: date) -> dict[str, Any]:
     """The product's figures as they are now: persons, persons known to two agencies or more
-    (counting only rows that may leave the hub), and the clerical review queue where the store
-    has one."""
+    (counting only rows that may leave the hub), and the clerical review queue."""
     row = store.rows(
         "SELECT count(*) AS persons, count(*) FILTER (WHERE agencies >= 2) AS cross_agency FROM ("
         " SELECT pm.person_id, count(DISTINCT m.source) AS agencies FROM person_mentions pm"
         " JOIN mentions m USING (mention_id) JOIN persons p USING (person_id)"
         " WHERE p.status = 'active' AND m.restriction <> 'hub_only' GROUP BY pm.person_id)")[0]
     return {"persons": row["persons"], "cross_agency_persons": row["cross_agency"],
-            "review_queue": review_queue_figures(store)}
+            "review_queue": review_queue_figures(store, config, today)}
 
 
-def review_queue_figures(store: Store) -> dict[str, Any] | None:
-    """Size and age of the clerical review queue (issue 14), or None where this store has none."""
-    if "review_candidates" not in store.tables():
-        return None
-    cols = {r["column_name"] for r in store.rows(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'review_candidates'")}
-    since = "first_seen_at" if "first_seen_at" in cols else None
-    if since is None:
-        return {"size": store.scalar("SELECT count(*) FROM review_candidates"), "age_days": None}
-    row = store.rows(
-        f"SELECT count(*) AS size, median(date_diff('day', {since}, now()::TIMESTAMP)) AS median_age,"
-        f" max(date_diff('day', {since}, now()::TIMESTAMP)) AS oldest FROM review_candidates")[0]
-    return {"size": row["size"], "median_age_days": row["median_age"], "oldest_age_days": row["oldest"]}
+def review_queue_figures(store: Store, config: Any, today: date) -> dict[str, Any]:
+    """The clerical review queue (linkage/review.py: one item per pair of persons whose strongest
+    link lies in the review band): its size, and how long its items have waited, in days since
+    the later of an item's two records arrived (the queue is derived each night, so that is the
+    earliest an item could have been queued)."""
+    links = review_links(store, config)
+    if links.height == 0:
+        return {"size": 0, "median_age_days": None, "oldest_age_days": None}
+    store.register("_mq_links", links.select("mention_a", "mention_b"))
+    try:
+        ages = store.df(
+            "SELECT date_diff('day', greatest(a.ingested_at, b.ingested_at)::DATE, ?::DATE) AS age FROM _mq_links l "
+            "JOIN mentions a ON a.mention_id = l.mention_a JOIN mentions b ON b.mention_id = l.mention_b", [today])
+    finally:
+        store.unregister("_mq_links")
+    age = ages["age"].cast(pl.Float64)
+    return {"size": links.height, "median_age_days": round(float(age.median()), 1),
+            "oldest_age_days": int(age.max())}

@@ -81,14 +81,13 @@ def current_table(data: Any) -> MetricTable:
               {"measure": "persons known to two agencies or more", "count": cross,
                "share": round(cross / persons, 4) if persons and cross is not None else None, "days": None}]
     t.pairs = [("count", "count", "share")]   # a share goes with its count when that is suppressed
-    queue = cur.get("review_queue")
-    if queue is None:
-        t.rows.append({"measure": "review queue (none in this store)", "count": None, "share": None, "days": None})
-    else:
-        t.rows.append({"measure": "review queue: links awaiting a decision", "count": queue.get("size"), "share": None,
-                       "days": None})
-        t.rows += [{"measure": f"review queue: {k.replace('_', ' ')}", "count": None, "share": None, "days": v}
-                   for k, v in queue.items() if k != "size"]
+    queue = cur.get("review_queue") or {}
+    t.rows += [{"measure": "review queue: pairs of persons awaiting a decision", "count": queue.get("size"),
+                "share": None, "days": None},
+               {"measure": "review queue: median days waiting", "count": None, "share": None,
+                "days": queue.get("median_age_days")},
+               {"measure": "review queue: oldest, days waiting", "count": None, "share": None,
+                "days": queue.get("oldest_age_days")}]
     return t
 
 

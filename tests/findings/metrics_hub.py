@@ -31,9 +31,10 @@ def add_event(store: Store, source: str, event_id: str, when: str, event_type: s
         mention = f"{source}:{record}"
         store.execute(
             "INSERT INTO mentions (mention_id, source, record_id, event_key, event_id, event_date, role, event_type, "
-            "person_ref, restriction, drop_id, file_name, file_sha256, row_number, ingested_at, version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'd1', 'f.csv', 'x', 1, ?, 1)",
-            [mention, source, record, f"{source}:{event_id}", event_id, _dt(when), role, event_type, ref, restriction, NOW])
+            "person_ref, forename, surname, restriction, drop_id, file_name, file_sha256, row_number, ingested_at, version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'alex', ?, ?, 'd1', 'f.csv', 'x', 1, ?, 1)",
+            [mention, source, record, f"{source}:{event_id}", event_id, _dt(when), role, event_type, ref,
+             person_id.lower(), restriction, NOW])
         store.execute("INSERT INTO person_mentions VALUES (?, ?, NULL, FALSE)", [mention, person_id])
         store.execute("INSERT INTO persons SELECT ?, 'active', NULL, ?, NULL WHERE NOT EXISTS "
                       "(SELECT 1 FROM persons WHERE person_id = ?)", [person_id, NOW, person_id])
@@ -71,6 +72,11 @@ def build_hub(store: Store) -> None:
     # health: P1 at the emergency department; P2 at CAMHS (health_confidential)
     add_event(store, "health", "H1", "2026-01-07T14:00", "emergency_department", [("P1", "patient", "NHS1", "none")])
     add_event(store, "health", "H2", "2026-03-15T14:00", "camhs", [("P2", "patient", "NHS2", "health_confidential")])
+    # the clerical review band: P3 and P4 may be one child (0.95); P1's two records are one already;
+    # a weak link is below the band
+    for a, b, p in (("social_care:C4-0", "social_care:C9-0", 0.95), ("health:H1-0", "social_care:C1-0", 0.97),
+                    ("police:D1-1", "social_care:C2-0", 0.4)):
+        store.execute("INSERT INTO link_edges VALUES (?, ?, ?, 4.0, 'M1', ?)", [a, b, p, NOW])
     # alerts and what people did with them; nightly runs
     for alert_id, rule, raised in (("A0000001", "repeat_victim", "2026-01-10T08:00"),
                                    ("A0000002", "repeat_victim", "2026-02-05T09:00"),

@@ -27,6 +27,7 @@ def _config(threshold: int = 1, **metrics: Any) -> dict[str, Any]:
 def _report(db: Path, cfg: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
     kw.setdefault("date_from", "2026-01-01")
     kw.setdefault("date_to", "2026-03-31")
+    kw.setdefault("today", date(2026, 4, 11))
     with Store(db, read_only=True) as store:
         return compute_hub_metrics(store, cfg or _config(), **kw)
 
@@ -125,6 +126,10 @@ def test_the_products_own_figures(report) -> None:
     now = {r["measure"]: r for r in _metric(report, "persons_now")["rows"]}
     # P30's only row is hub_only; P1 and P2 are known to social care and health
     assert (now["persons"]["count"], now["persons known to two agencies or more"]["count"]) == (7, 2)
+    assert now["persons known to two agencies or more"]["share"] == round(2 / 7, 4)
+    # one pair of persons in the review band (P3, P4), its records in since 1 April
+    assert now["review queue: pairs of persons awaiting a decision"]["count"] == 1
+    assert now["review queue: oldest, days waiting"]["days"] == 10
 
 
 def test_health_confidential_detail_only_for_a_viewer_with_clearance(hub_db: Path) -> None:
