@@ -246,17 +246,19 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs). The server holds the store while it runs: start
-    nightly runs with POST /runs and manage users with /users while it does."""
+    """Serve the HTTP API (OpenAPI docs at /docs) and the analysts' web workspace (at /). The server
+    holds the store while it runs: start nightly runs with POST /runs and manage users with /users
+    while it does."""
     import uvicorn
 
-    from api.app import create_app
+    from web import served_app
 
     try:
-        application = create_app(db)
+        application = served_app(db)
     except (IntelError, StoreError) as exc:
         fail(str(exc))
-    typer.echo(f"serving {application.state.store.path} on http://{host}:{port} (docs: /docs)", err=True)
+    typer.echo(f"serving {application.state.store.path} on http://{host}:{port} (workspace: /, docs: /docs)",
+               err=True)
     # no Server header (what software runs here is nobody's business), and X-Forwarded-* not
     # read: no client address is used or logged, and not parsing them is a little less per request
     uvicorn.run(application, host=host, port=port, workers=1, log_level="warning", server_header=False,
