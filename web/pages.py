@@ -26,7 +26,19 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 SOURCES = {"police": "Police", "social_care": "Children's social care", "health": "Health"}
 templates.env.filters["agency"] = lambda s: SOURCES.get(s, s or "")
 templates.env.filters["words"] = lambda s: (s or "").replace("_", " ")
-templates.env.filters["pct"] = lambda p: "" if p is None else f"{float(p) * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def _pct(p: float | None) -> str:
+    """A probability as a percentage; one short of certain never shows as 100%."""
+    if p is None:
+        return ""
+    text = f"{float(p) * 100:.2f}".rstrip("0").rstrip(".")
+    if text == "100" and float(p) < 1:
+        return "> 99.99%"
+    return "< 0.01%" if text == "0" and float(p) > 0 else text + "%"
+
+
+templates.env.filters["pct"] = _pct
 templates.env.filters["day"] = lambda d: (str(d) or "")[:10] if d else ""
 templates.env.filters["urlpart"] = lambda s: quote(str(s), safe="")
 

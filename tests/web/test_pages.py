@@ -166,6 +166,8 @@ def test_filters_csv_and_print(web):
     assert "police:P5" not in r.text                # hub_only never leaves in an export
     r = web.client.get(f"/w/person/{sarah}/print")
     assert "OFFICIAL-SENSITIVE" in r.text and "analyst1" in r.text
+    assert "child concern" not in r.text            # the hub_only record: shown on screen, never printed
+    assert "child concern" in web.client.get(f"/w/person/{sarah}").text
 
 
 def test_acknowledge_then_close_with_reasons(web):

@@ -146,6 +146,8 @@ async def person_print(request: Request, person_id: str = PERSON_ID,
     if errors:
         raise PageError(400, "Chronology: not accepted", " ".join(errors.values()))
     chron, _ = await person_parts(request, session, person_id, params)
+    # paper leaves the hub as exports do: hub_only records are never printed
+    chron["entries"] = [e for e in chron["entries"] if e.get("restriction") != "hub_only"]
     return render(request, "print.html", chron=chron, header=chron["person"], form=form, title="Chronology")
 
 

@@ -8,19 +8,19 @@
   function colour(cls) { return (legend[cls] || legend.other || {colour: "#9e9e9e"}).colour; }
   function shape(cls) { return shapes[(legend[cls] || legend.other || {shape: "circle"}).shape] || "ellipse"; }
   var style = [
-    {selector: "node", style: {"label": "data(label)", "font-size": 10, "color": "#1a1a1a",
+    {selector: "node", style: {"label": "data(label)", "font-size": 11, "color": "#1a1a1a", "min-zoomed-font-size": 7,
       "text-valign": "bottom", "text-margin-y": 3, "text-wrap": "ellipsis", "text-max-width": 120,
       "text-background-color": "#ffffff", "text-background-opacity": 0.8, "text-background-padding": 1}},
-    {selector: "node[type = 'person']", style: {"width": 26, "height": 26,
+    {selector: "node[type = 'person']", style: {"width": 26, "height": 26, "font-weight": "bold", "z-index": 10,
       "background-color": function (n) { return colour(n.data("cls")); },
       "shape": function (n) { return shape(n.data("cls")); }}},
     {selector: "node[?centre]", style: {"border-width": 4, "border-color": "#000000", "width": 34, "height": 34,
       "font-weight": "bold"}},
     {selector: "node[type = 'event']", style: {"shape": "diamond", "width": 16, "height": 16,
-      "background-color": "#5b5b5b", "font-size": 8}},
+      "background-color": "#5b5b5b", "font-size": 8, "min-zoomed-font-size": 10}},
     {selector: "node[type = 'event'][?harm]", style: {"border-width": 3, "border-color": "#c62828"}},
     {selector: "node[type = 'household']", style: {"shape": "rectangle", "width": 18, "height": 14,
-      "background-color": "#2e7d32", "font-size": 8}},
+      "background-color": "#2e7d32", "font-size": 8, "min-zoomed-font-size": 10}},
     {selector: "edge", style: {"width": 1.5, "line-color": "#8a8a8a", "curve-style": "bezier"}},
     {selector: "edge[?harm]", style: {"line-color": "#c62828", "width": 2.5}},
     {selector: ":selected", style: {"overlay-color": "#1565c0", "overlay-opacity": 0.25}}
@@ -28,7 +28,7 @@
   var cy = cytoscape({container: document.getElementById("cy"), elements: data.elements, style: style,
     wheelSensitivity: 0.3, minZoom: 0.2, maxZoom: 4});
   var layout = {name: "fcose", quality: "default", randomize: false, animate: false, nodeSeparation: 120,
-    idealEdgeLength: 110, nodeRepulsion: 12000, padding: 24};
+    idealEdgeLength: 90, nodeRepulsion: 30000, padding: 24};
   try { cy.layout(layout).run(); } catch (e) { cy.layout({name: "cose", animate: false}).run(); }
   cy.fit(undefined, 30);
   if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }   /* a small network is not blown up */
@@ -45,6 +45,9 @@
     }
   });
   cy.on("tap", "edge", function (evt) { selected.textContent = evt.target.data("reason") || ""; });
+  /* hovering an event or household shows its label whatever the zoom */
+  cy.on("mouseover", "node[type != 'person']", function (evt) { evt.target.style("min-zoomed-font-size", 0); });
+  cy.on("mouseout", "node[type != 'person']", function (evt) { evt.target.removeStyle("min-zoomed-font-size"); });
   cy.on("mouseover", "node[type = 'person']", function () { document.getElementById("cy").style.cursor = "pointer"; });
   cy.on("mouseout", "node", function () { document.getElementById("cy").style.cursor = ""; });
   window.workspaceNetwork = cy;   /* browser tests read node positions from it */
