@@ -36,6 +36,10 @@ def mount(app: FastAPI) -> FastAPI:
     async def home() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/", status_code=303)
 
+    @app.get(PREFIX + "/{rest:path}", include_in_schema=False)   # after every page: what none of them is
+    async def no_such_page(request: Request, rest: str):
+        return error_page(request, 404, "No such page", f"There is no workspace page at {PREFIX}/{rest[:80]}.")
+
     @app.exception_handler(GoTo)
     async def go_to(request: Request, exc: GoTo) -> RedirectResponse:
         return RedirectResponse(exc.url, status_code=303)

@@ -22,11 +22,45 @@ def _by():
 
 
 def _wait(driver, condition, timeout: float = 15):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout).until(condition)
+    # a page being replaced mid-check (after a click) is retried, not a failure
+    return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                         ).until(condition)
+
+
+UNLABELLED = """
+return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button')).filter(function (e) {
+  if (e.tagName === 'BUTTON') { return !(e.textContent.trim() || e.getAttribute('aria-label')); }
+  return !((e.id && document.querySelector('label[for="' + e.id + '"]')) || e.closest('label') || e.getAttribute('aria-label'));
+}).map(function (e) { return e.outerHTML.slice(0, 120); });
+"""
+
+
+# WCAG AA: text contrast at least 4.5:1 (3:1 for large text: 24px, or 18.66px bold) against the
+# first opaque background behind it
+LOW_CONTRAST = """
+function rgb(s) { var m = s.match(/[\\d.]+/g).map(Number); return {c: m.slice(0, 3), a: m.length > 3 ? m[3] : 1}; }
+function lum(c) { c = c.map(function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; }
+function bg(e) { for (; e; e = e.parentElement) { var b = rgb(getComputedStyle(e).backgroundColor); if (b.a > 0.9) return b.c; }
+  return [255, 255, 255]; }
+var bad = [];
+document.querySelectorAll('body *').forEach(function (e) {
+  var own = Array.from(e.childNodes).some(function (n) { return n.nodeType === 3 && n.textContent.trim(); });
+  var st = getComputedStyle(e);
+  if (!own || st.visibility === 'hidden' || st.display === 'none' || e.closest('.sr, .skip, svg')) return;
+  var l1 = lum(rgb(st.color).c), l2 = lum(bg(e)), ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+  var size = parseFloat(st.fontSize), large = size >= 24 || (size >= 18.66 && parseInt(st.fontWeight) >= 700);
+  if (ratio < (large ? 3 : 4.5)) bad.push(e.tagName + ' ' + ratio.toFixed(2) + ' ' + e.textContent.trim().slice(0, 40));
+});
+return bad;
+"""
 
 
 def _shot(driver, name: str) -> None:
+    assert driver.execute_script(UNLABELLED) == [], f"controls without a label on {driver.current_url}"
+    assert driver.execute_script(LOW_CONTRAST) == [], f"text below WCAG AA contrast on {driver.current_url}"
     folder = os.environ.get("WEB_SCREENS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)

@@ -132,6 +132,8 @@ def test_unknown_person_alert_and_household_say_so(web):
     csrf = web.csrf(web.client.get("/w/alerts").text)
     r = web.client.post("/w/alerts/A9999999/acknowledge", data={"csrf": csrf, "reason": "r", "form_id": "f1"})
     assert r.status_code == 404 and "A9999999" in r.text
+    r = web.client.get("/w/no-such-page")
+    assert r.status_code == 404 and "No such page" in r.text and r.headers["content-type"].startswith("text/html")
     r = web.client.get("/w/person/P00000001/network?hops=7")
     assert r.status_code == 400 and "hops must be 1 or 2" in r.text
     assert digest(web) == before
