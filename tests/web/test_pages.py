@@ -169,7 +169,9 @@ def test_filters_csv_and_print(web):
     r = web.client.get(f"/w/person/{sarah}/print")
     assert "OFFICIAL-SENSITIVE" in r.text and "analyst1" in r.text
     assert "child concern" not in r.text            # the hub_only record: shown on screen, never printed
-    assert "child concern" in web.client.get(f"/w/person/{sarah}").text
+    page = web.client.get(f"/w/person/{sarah}").text
+    assert "child concern" in page
+    assert "Mark Hughes (b. 1988)</a> (suspect)" in page     # the others by name, with their role
 
 
 def test_acknowledge_then_close_with_reasons(web):

@@ -19,7 +19,7 @@ router = APIRouter()
 @router.get("/person/{person_id}/pack")
 async def pack(request: Request, person_id: str = Path(..., min_length=1, max_length=64),
                session: WebSession = Depends(with_purpose)) -> Response:
-    chron, _ = await person_parts(request, session, person_id, {})
+    chron, _, names = await person_parts(request, session, person_id, {})
     resolved = chron["person"]["person_id"]
     # the picture as the API draws it for export (restricted records never leave in an export format)
     svg = check(request, await backend(request).get(session, f"/persons/{quote(resolved)}/network",
@@ -30,5 +30,5 @@ async def pack(request: Request, person_id: str = Path(..., min_length=1, max_le
     chron["entries"] = [e for e in chron["entries"] if e.get("restriction") != "hub_only"]
     alerts = [a for a in chron["person"].get("open_alerts", []) if not a.get("rests_on_hub_only")]
     printed = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return render(request, "pack.html", chron=chron, header=chron["person"], svg=svg, printed=printed,
+    return render(request, "pack.html", chron=chron, header=chron["person"], svg=svg, printed=printed, names=names,
                   alerts=alerts)

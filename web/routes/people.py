@@ -94,9 +94,10 @@ def chronology_filters(request: Request) -> tuple[dict[str, Any], dict[str, str]
     return params, errors, form
 
 
-async def person_parts(request: Request, session: WebSession, person_id: str,
-                       params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(the chronology with every entry, the person's records or None for a role without that right)."""
+async def person_parts(request: Request, session: WebSession, person_id: str, params: dict[str, Any]
+                       ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]:
+    """(the chronology with every entry, the person's records or None for a role without that
+    right, the names of the people around them by person id, as the role may see them)."""
     api = backend(request)
     chron = check(request, await api.get(session, f"/persons/{quote(person_id)}/chronology",
                                           params={**params, "limit": 500}), f"Person {person_id}")
@@ -108,11 +109,20 @@ async def person_parts(request: Request, session: WebSession, person_id: str,
         events += more["events"]["items"]
         chron["events"]["next"], offset = more["events"].get("next"), offset + 500
     chron["entries"] = events
-    record = None
-    if "person" in rights(request, session):
-        record = check(request, await api.get(session, f"/persons/{quote(chron['person']['person_id'])}"),
-                       f"Person {person_id}")
-    return chron, record
+    resolved, allowed = quote(chron["person"]["person_id"]), rights(request, session)
+    record_answer, network_answer = await asyncio.gather(
+        api.get(session, f"/persons/{resolved}") if "person" in allowed else _nothing(),
+        api.get(session, f"/persons/{resolved}/network", params={"hops": 1}) if "network" in allowed else _nothing())
+    record = check(request, record_answer, f"Person {person_id}") if record_answer else None
+    names = {}
+    if network_answer is not None and network_answer.ok:   # the names of the others, as the network shows them
+        names = {n["data"]["person_id"]: n["data"]["label"] for n in network_answer.body["elements"]["nodes"]
+                 if n["data"].get("type") == "person"}
+    return chron, record, names
+
+
+async def _nothing() -> None:
+    return None
 
 
 @router.get("/person/{person_id}")
@@ -120,9 +130,9 @@ async def person(request: Request, person_id: str = PERSON_ID, session: WebSessi
     params, errors, form = chronology_filters(request)
     if errors:
         params = {}
-    chron, record = await person_parts(request, session, person_id, params)
+    chron, record, names = await person_parts(request, session, person_id, params)
     return render(request, "person.html", status=400 if errors else 200, chron=chron, header=chron["person"],
-                  record=record, errors=errors, form=form, query=request.url.query,
+                  record=record, names=names, errors=errors, form=form, query=request.url.query,
                   timeline=_timeline(chron["entries"]))
 
 
@@ -145,10 +155,11 @@ async def person_print(request: Request, person_id: str = PERSON_ID,
     params, errors, form = chronology_filters(request)
     if errors:
         raise PageError(400, "Chronology: not accepted", " ".join(errors.values()))
-    chron, _ = await person_parts(request, session, person_id, params)
+    chron, _, names = await person_parts(request, session, person_id, params)
     # paper leaves the hub as exports do: hub_only records are never printed
     chron["entries"] = [e for e in chron["entries"] if e.get("restriction") != "hub_only"]
-    return render(request, "print.html", chron=chron, header=chron["person"], form=form, title="Chronology")
+    return render(request, "print.html", chron=chron, header=chron["person"], form=form, title="Chronology",
+                  names=names)
 
 
 @router.get("/household/{household_key:path}")
