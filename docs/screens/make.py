@@ -27,21 +27,22 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+from access.users import add_user  # noqa: E402
+from core.config import load_config  # noqa: E402
+from core.store import Store  # noqa: E402
+from web import served_app  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=Path("docs/screens"))
     a = ap.parse_args()
-    from intel.store import Store
-    from intel.users import add_user
-    from web import served_app
-
     work = Path(tempfile.mkdtemp(prefix="screens-"))
     db = work / "screens.duckdb"
     shutil.copy(a.db, db)
     with Store(db) as store:
-        tokens = {role: add_user(store, f"{role}.screens", role)["token"] for role in ("analyst", "admin")}
+        tokens = {role: add_user(store, f"{role}.screens", role, config=load_config())["token"] for role in ("analyst", "admin")}
         person = store.scalar("SELECT person_id FROM alerts WHERE person_id IS NOT NULL GROUP BY person_id ORDER BY count(*) DESC, person_id LIMIT 1")
         name = store.rows("SELECT m.forename_raw AS f, m.surname_raw AS s, m.dob FROM person_mentions pm JOIN mentions m "
                           "USING (mention_id) WHERE pm.person_id = ? AND m.dob IS NOT NULL LIMIT 1", [person])[0]

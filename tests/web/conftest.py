@@ -16,23 +16,24 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from access.users import add_user
+from core.config import load_config
+from core.store import Store
+from findings.runs import run_nightly
 from tests.api.conftest import ENGINE, ROLES, first_drop, write_drop
+from web import served_app
 
 PURPOSE = {"case_ref": "MASH-2026-0142", "reason": "strategy discussion for a police referral"}
 
 
 @pytest.fixture(scope="session")
 def web_world(tmp_path_factory) -> dict[str, Any]:
-    from intel.config import load_config
-    from intel.runs import run_nightly
-    from intel.store import Store
-    from intel.users import add_user
-
     base = tmp_path_factory.mktemp("web")
     db_file = base / "base.duckdb"
+    config = load_config()
     with Store(db_file) as store:
-        run_nightly(store, write_drop(base / "drop1", first_drop()), config=load_config(), link_engine=ENGINE)
-        tokens = {role: add_user(store, f"{role}1", role)["token"] for role in ROLES}
+        run_nightly(store, write_drop(base / "drop1", first_drop()), config=config, link_engine=ENGINE)
+        tokens = {role: add_user(store, f"{role}1", role, config=config)["token"] for role in ROLES}
         people = dict(store.df("SELECT m.mention_id, pm.person_id FROM person_mentions pm "
                                "JOIN mentions m USING (mention_id)").rows())
         restricted = store.rows("SELECT mention_id, event_key, restriction FROM mentions WHERE restriction <> 'none'")
@@ -40,8 +41,6 @@ def web_world(tmp_path_factory) -> dict[str, Any]:
 
 
 def _app(db: Path):
-    from web import served_app
-
     return served_app(db, run_options={"link_engine": ENGINE})
 
 
