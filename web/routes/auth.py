@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from web.pages import (PREFIX, audit, checked_form, redirect, render, safe_next, sessions, signed_in,
-                       with_purpose)
+from web.pages import PREFIX, audit, checked_form, redirect, render, rights, safe_next, sessions, signed_in
 from web.sessions import COOKIE, PRE_COOKIE, WebSession
 
 router = APIRouter()
 CASE_REF_MAX, REASON_MAX = 64, 500
+# the API's rights whose routes read or change personal data (the API asks X-Purpose on them)
+PERSONAL_RIGHTS = frozenset({"search", "person", "chronology", "network", "alerts", "decide", "explain"})
 
 
 def _cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
@@ -51,6 +53,8 @@ async def signin(request: Request) -> Response:
         return response
     session = sessions(request).create(user["name"], user["role"], token)
     audit(request, session, action="signin", status=200)
+    if rights(request, session) & PERSONAL_RIGHTS:   # the purpose first, for a role that reads personal data
+        target = f"{PREFIX}/purpose?next={quote(target, safe='')}"
     response = redirect(target)
     _cookie(request, response, COOKIE, session.sid)
     response.delete_cookie(PRE_COOKIE, path=PREFIX)
@@ -98,5 +102,6 @@ async def purpose(request: Request, session: WebSession = Depends(signed_in)) ->
 
 
 @router.get("/")
-async def home(request: Request, session: WebSession = Depends(with_purpose)) -> Response:
+async def home(request: Request, session: WebSession = Depends(signed_in)) -> Response:
+    """What this role may open (no personal data here: the purpose is asked by the pages that show it)."""
     return render(request, "home.html")
