@@ -101,15 +101,28 @@ def _waterfall(explain: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not explain:
         return []
     bars, total = [], float(explain.get("prior", {}).get("match_weight") or explain.get("prior_weight") or 0.0)
-    bars.append({"label": "prior (before any comparison)", "weight": total, "start": 0.0, "end": total, "detail": ""})
+    bars.append({"label": "prior (before any comparison)", "weight": total, "start": 0.0, "end": total,
+                 "detail": "how often two records match at random", "values": ""})
     for c in explain.get("comparisons", []):
         w = float(c.get("match_weight") or 0.0) + float(c.get("tf_adjustment_weight") or 0.0)
-        detail = f"{c.get('value_a')} / {c.get('value_b')}: {c.get('level')}"
+        level = str(c.get("level") or "")
+        detail = "no match at any level" if level == "All other comparisons" else level
+        values = f"A: {_plain(c.get('value_a'))} · B: {_plain(c.get('value_b'))}"
         bars.append({"label": (c.get("comparison") or "").replace("_", " "), "weight": w, "start": total,
-                     "end": total + w, "detail": detail})
+                     "end": total + w, "detail": detail, "values": values})
         total += w
     span = max(max(abs(x["start"]), abs(x["end"])) for x in bars) or 1.0
     for x in bars:
         lo, hi = sorted((x["start"], x["end"]))
         x["left"], x["width"] = round(50 + 50 * lo / span, 2), max(round(50 * (hi - lo) / span, 2), 0.4)
     return bars
+
+
+def _plain(value: Any) -> str:
+    """A compared value as a person would write it: the first of Splink's composite values."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else "(none)"
+    text = str(value)
+    return text.split(", ")[0] if text.startswith(("[", "(")) is False and ", " in text else text
