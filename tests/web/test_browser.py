@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from tests.web.conftest import PURPOSE
 
 
@@ -185,7 +183,6 @@ def test_admin_runs_page(live_server, browser_factory):
 
 
 def test_marac_sees_no_restricted_row_on_any_page(live_server, browser_factory):
-    By = _by()
     d = browser_factory()
     world = live_server.world
     sarah = world["person"]["police:P1"]
