@@ -252,3 +252,26 @@ def test_revoked_token_ends_the_session(web):
     r = web.client.get(f"/w/person/{web.world['person']['police:P1']}")
     assert r.status_code == 303 and "revoked=1" in r.headers["location"]
     assert web.client.get("/w/search").status_code == 303
+
+
+def test_the_review_queue_settles_an_item_once(web):
+    web.sign_in("analyst")
+    person = web.world["person"]
+    page = web.client.get("/w/review").text
+    assert 'id="review-queue"' in page and "Jon Smith" in page and "John Smith" in page
+    link = re.search(r'href="(/w/review\?pa=[^"]*item=[^"]*)"', page).group(1).replace("&amp;", "&")
+    page = web.client.get(link).text
+    assert person["police:P7"] in page and person["social_care:S2"] in page and 'name="item"' in page
+    form = {"csrf": web.csrf(page), "form_id": re.search(r'name="form_id" value="([^"]+)"', page).group(1),
+            "a": "police:P7", "b": "social_care:S2", "item": re.search(r'name="item" value="([^"]+)"', page).group(1),
+            "decision": "different", "reason": "different addresses and schools"}
+    before = count(web, "SELECT count(*) FROM link_decisions")
+    r = web.client.post("/w/review", data=form)
+    assert r.status_code == 303 and r.headers["location"].startswith("/w/review?queue=1")
+    assert "Recorded" in web.client.get(r.headers["location"]).text
+    assert count(web, "SELECT count(*) FROM link_decisions") == before + 1
+    assert "Nothing to review" in web.client.get("/w/review").text
+    # the same item again (a fresh form): the API says it is no longer queued; nothing recorded
+    r = web.client.post("/w/review", data={**form, "form_id": "again", "decision": "same"})
+    assert "Not recorded" in web.client.get(r.headers["location"]).text
+    assert count(web, "SELECT count(*) FROM link_decisions") == before + 1
