@@ -157,6 +157,18 @@ def test_bad_dates_and_empty_search_are_messages_on_the_form(web):
     assert r.status_code == 400 and "not a date" in r.text
 
 
+def test_pages_allow_no_inline_script_and_send_no_referrer(web):
+    web.sign_in("analyst")
+    sarah = web.world["person"]["police:P1"]
+    for url in ("/w/search", f"/w/person/{sarah}", f"/w/person/{sarah}/network", f"/w/person/{sarah}/pack", "/w/review"):
+        r = web.client.get(url)
+        directives = [d.strip() for d in r.headers["content-security-policy"].split(";")]
+        assert "script-src 'self'" in directives and "frame-ancestors 'self'" in directives
+        assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
+        inline = [t for t in re.findall(r"<script[^>]*>", r.text) if "src=" not in t and "application/json" not in t]
+        assert not inline and "onclick=" not in r.text, url
+
+
 def test_filters_csv_and_print(web):
     web.sign_in("analyst")
     sarah = web.world["person"]["police:P1"]
