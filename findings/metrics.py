@@ -56,6 +56,8 @@ def parse_range(date_from: date | str | None, date_to: date | str | None, by: st
 def _date(value: date | str | None, name: str) -> date | None:
     if value is None or isinstance(value, date):
         return value
+    if not str(value).strip():   # a form's empty field: the default
+        return None
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
