@@ -219,7 +219,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     )
     app.state.store = owner
     app.state.config = cfg
-    app.state.audit = AuditWriter(owner)   # moves in what a crash left in the journal
+    app.state.audit = AuditWriter(owner, cfg)   # moves in what a crash left in the journal
     journal = AuditJournal(journal_path(owner.path)) if cfg.get("api", {}).get("audit_journal", True) else None
     app.state.audit_queue = AuditQueue(owner, app.state.audit, journal=journal)
     app.state.users = ActiveUsers(owner)
