@@ -27,6 +27,7 @@ from intel import normalise as norm
 from intel.errors import IntelError
 from intel.mapping import MappingProfile, apply_profile, parse_mapping_options  # noqa: F401 (CLI uses it)
 from intel.store import Store
+from ingest.replacements import refuse_erasures
 
 MANIFEST = "manifest.json"
 _EARLIEST_DATE = datetime(1900, 1, 1)
@@ -42,6 +43,7 @@ class SourceFile:
     frame: pl.DataFrame  # every column String, plus "_row" (1-based data row number)
     mapping: str | None = None
     extra_columns: tuple[str, ...] = ()
+    absent_columns: tuple[str, ...] = ()   # contract columns the file lacks (loaded as empty)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -110,12 +112,13 @@ def read_source_file(path: Path, source: str, mapping: MappingProfile | None) ->
         raise IntelError(f"{path.name}: missing required column(s) {', '.join(missing)}")
     known = set(contract.COMMON_COLUMNS) | set(contract.SOURCE_COLUMNS[source])
     extra = tuple(c for c in frame.columns if c not in known)
+    absent = tuple(sorted(c for c in known if c not in frame.columns))
     for column in known:
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(column))
     frame = frame.select(sorted(known)).with_row_index("_row", offset=1)
     return SourceFile(path=path, source=source, sha256=_sha256(path), frame=frame,
-                      mapping=mapping.name if mapping else None, extra_columns=extra)
+                      mapping=mapping.name if mapping else None, extra_columns=extra, absent_columns=absent)
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -193,6 +196,11 @@ def _rule_checks(source: str) -> list[tuple[str, pl.Expr]]:
             pl.format(f"{c} '{{}}' is not one of: {', '.join(allowed)}", value))
 
     checks: list[tuple[str, pl.Expr]] = []
+    for c in (*contract.COMMON_COLUMNS, *contract.SOURCE_COLUMNS[source]):
+        limit = contract.MAX_LENGTHS.get(c, contract.DEFAULT_MAX_LENGTH)
+        length = pl.col(c).str.len_chars()
+        checks.append((c, pl.when(length > limit).then(
+            pl.format(f"{c} is {{}} characters long; the contract allows at most {limit}", length))))
     for c in contract.REQUIRED_COLUMNS:
         checks.append((c, pl.when(~present(c)).then(pl.lit(f"{c} is required"))))
     checks.append(enum("role", contract.ROLES[source]))
@@ -372,8 +380,11 @@ def normalise_events(file: SourceFile, rows: pl.DataFrame, provenance: dict[str,
 
 
 def _quarantine_rows(file: SourceFile, problems: pl.DataFrame, provenance: dict[str, Any]) -> pl.DataFrame:
+    # a value over its length limit is kept cut to the limit (a 1 MB "name" is not stored whole)
+    cut = [pl.col(c).str.slice(0, contract.MAX_LENGTHS.get(c, contract.DEFAULT_MAX_LENGTH))
+           for c in file.frame.columns if c != "_row"]
     raw = file.frame.filter(pl.col("_row").is_in(problems["_row"].unique().implode())).select(
-        "_row", pl.struct(pl.exclude("_row")).struct.json_encode().alias("raw_row"))
+        "_row", pl.struct(cut).struct.json_encode().alias("raw_row"))
     return problems.join(raw, on="_row", how="left").select(
         pl.lit(provenance["drop_id"]).alias("drop_id"),
         pl.lit(file.path.name).alias("file_name"),
@@ -429,6 +440,7 @@ def ingest_drop(
         problems = check_rows(f)
         bad_rows = problems["_row"].unique()
         good = f.frame.filter(~pl.col("_row").is_in(bad_rows.implode()))
+        refuse_erasures(store, f.path.name, f.source, f.absent_columns, good, manifest)
         plans.append((f, good, problems))
         per_file[f.path.name] = {
             "source": f.source, "status": "loaded", "rows": f.frame.height, "loaded": good.height,
