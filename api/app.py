@@ -207,7 +207,7 @@ def worker_threads(cfg: dict[str, Any]) -> int:
 def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
                config: dict[str, Any] | None = None, run_options: dict[str, Any] | None = None) -> FastAPI:
     cfg = config if config is not None else load_config()
-    owner = store if store is not None else Store(db_path)
+    owner = store if store is not None else Store(db_path, create=False)
     app = FastAPI(
         title="mash-intel API",
         version="1",

@@ -45,10 +45,12 @@ def fail(message: str, code: int = 2) -> None:
 
 
 @contextmanager
-def opened_store(db: Path | None, *, read_only: bool = False) -> Iterator[Store]:
-    """Open the store for one command, turning known errors into a clear exit 2."""
+def opened_store(db: Path | None, *, read_only: bool = False, create: bool = False) -> Iterator[Store]:
+    """Open the store for one command, turning known errors into a clear exit 2. Only ``intel
+    init`` and ``ingest --create`` make a store (``create``); every other command refuses a path
+    that is not an existing store of this project."""
     try:
-        store = Store(db, read_only=read_only)
+        store = Store(db, read_only=read_only, create=create)
     except StoreError as exc:
         fail(str(exc))
     try:
@@ -77,13 +79,16 @@ def ingest(
         Optional[list[str]],
         typer.Option("--mapping", help="SOURCE=PROFILE.toml: map an agency's own export onto the contract."),
     ] = None,
+    create: Annotated[bool, typer.Option("--create", help="Make the store if there is none at --db (its folder must exist).")] = False,
 ) -> None:
     """Validate and load a drop into the store (refused whole, with exit 2, if unusable)."""
     from intel.ingest import ingest_drop
     from intel.mapping import parse_mapping_options
 
     mappings = run_guarded(lambda: parse_mapping_options(mapping or []))
-    with opened_store(db) as store:
+    if create:
+        _refuse_missing_folder(db)
+    with opened_store(db, create=create) as store:
         emit(ingest_drop(store, drop_dir, mappings=mappings))
 
 
@@ -113,6 +118,36 @@ def demo(
     from intel.demo import run_demo
 
     emit(run_guarded(lambda: run_demo(folder, households=households, seed=seed)))
+
+
+def _refuse_missing_folder(db: Path | None) -> Path:
+    from intel.store import default_db_path
+
+    path = db if db is not None else default_db_path()
+    if not path.parent.is_dir():
+        fail(f"the folder {path.parent} does not exist: create it first (a store is never made in a folder "
+             "that a typo invented)")
+    return path
+
+
+@app.command()
+def init(
+    db: DbOption = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="The hub's config TOML (default: $INTEL_CONFIG).")] = None,
+) -> None:
+    """Make a new, empty store (and its audit key, mode 0600, and anchor: docs/audit.md)."""
+    from intel.audit import open_chain
+    from intel.config import load_config
+    from intel.store import SCHEMA_VERSION
+
+    cfg = run_guarded(lambda: load_config(config))
+    path = _refuse_missing_folder(db)
+    if path.exists() or path.is_symlink():
+        fail(f"{path} exists already: nothing was changed (a store is made once; use it with --db)")
+    with opened_store(path, create=True) as store:
+        keys, anchor = open_chain(store, cfg)
+        emit({"store": store.path, "schema_version": SCHEMA_VERSION, "audit_key": keys.path,
+              "audit_anchor": anchor.path})
 
 
 # --- later areas register their commands below, one section each -----------------------------
@@ -520,7 +555,7 @@ def nightly(
 
     cfg = run_guarded(lambda: load_config(config))
     try:
-        store = Store(db)
+        store = Store(db, create=False)
     except StoreError as exc:
         fail(str(exc))
     try:
@@ -549,9 +584,24 @@ def runs(
     with opened_store(db, read_only=True) as store:
         emit(get_run(store, run_id) if run_id else {"runs": list_runs(store)})
 
-def main() -> None:  # pragma: no cover - the console entry point
-    app()
+def main() -> None:
+    """The console entry point: no traceback reaches a user. A refusal is exit 2 with its message
+    (each command's own handling); anything unforeseen is exit 1 with one line naming it."""
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        raise SystemExit(130) from None
+    except (IntelError, StoreError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    except Exception as exc:  # noqa: BLE001 - the one place every command's surprise is caught
+        typer.echo(f"error: {type(exc).__name__}: {exc} (an internal error: please report it; the store is "
+                   "left as it was by the command's transaction)", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

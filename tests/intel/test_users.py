@@ -47,6 +47,7 @@ def test_revoke_stops_the_token_and_keeps_the_row(store):
 
 def test_cli_prints_the_token_alone_on_the_last_line(tmp_path):
     db = tmp_path / "c.duckdb"
+    subprocess.run([sys.executable, "-m", "intel.cli", "init", "--db", str(db)], check=True, capture_output=True)
     out = subprocess.run([sys.executable, "-m", "intel.cli", "users", "add", "carol", "--role", "admin", "--db", str(db)],
                          capture_output=True, text=True, check=True).stdout
     *json_part, token = out.rstrip("\n").split("\n")
