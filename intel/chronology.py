@@ -25,6 +25,7 @@ import io
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from core.spreadsheet_cells import neutralise
 from intel.chronology_sources import SnapshotReader, StoreReader
 from intel.config import load_config
 from intel.errors import IntelError, NotFound
@@ -585,13 +586,14 @@ def _cell(e: dict[str, Any], col: str) -> str:
 
 
 def to_csv(chron: dict[str, Any]) -> str:
-    """The entries as CSV, one row each (hub_only removed)."""
+    """The entries as CSV, one row each (hub_only removed; cells a spreadsheet would run as a
+    formula neutralised: core/spreadsheet_cells.py)."""
     chron = export_view(chron)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for e in chron["events"]:
-        w.writerow([_cell(e, c) for c in CSV_COLUMNS])
+        w.writerow([neutralise(_cell(e, c)) for c in CSV_COLUMNS])
     return buf.getvalue()
 
 

@@ -26,6 +26,7 @@ from intel import contract
 from intel import normalise as norm
 from intel.errors import IntelError
 from intel.mapping import MappingProfile, apply_profile, parse_mapping_options  # noqa: F401 (CLI uses it)
+from core.spreadsheet_cells import neutralise_frame
 from intel.store import Store
 from ingest.replacements import refuse_erasures
 
@@ -526,5 +527,6 @@ def _write_report(store: Store, drop_dir: Path, drop_id: str, quarantine: list[p
     folder = base / f"{drop_dir.resolve().name}-{drop_id}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "quarantine.csv"
-    pl.concat(quarantine).select("file_name", "row_number", "column_name", "reason", "raw_row").write_csv(path)
+    report = pl.concat(quarantine).select("file_name", "row_number", "column_name", "reason", "raw_row")
+    neutralise_frame(report).write_csv(path)    # opened in a spreadsheet: no cell runs (core/spreadsheet_cells.py)
     return str(path)
