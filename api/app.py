@@ -32,7 +32,7 @@ from intel.chronology_sources import SnapshotReader, StoreReader
 from intel.config import load_config
 from intel.errors import NotFound
 from intel.store import Store
-from intel.users import ActiveUsers
+from intel.users import ActiveUsers, token_days
 
 def _id() -> Any:
     return PathParam(..., min_length=1, max_length=64)
@@ -222,7 +222,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     app.state.audit = AuditWriter(owner, cfg)   # moves in what a crash left in the journal
     journal = AuditJournal(journal_path(owner.path)) if cfg.get("api", {}).get("audit_journal", True) else None
     app.state.audit_queue = AuditQueue(owner, app.state.audit, journal=journal)
-    app.state.users = ActiveUsers(owner)
+    app.state.users = ActiveUsers(owner, token_days(cfg))
     app.state.runs = RunManager(owner, cfg, run_options)
     app.state.runs.drain_at_start()
     app.state.runs.refresh_search_index()

@@ -299,7 +299,7 @@ def serve(
     application.state.audit_queue.close()   # the last entries are committed before exit
 
 
-users_app = typer.Typer(help="API users: add (prints a token), revoke, list.", no_args_is_help=True)
+users_app = typer.Typer(help="API users: add or rotate (prints a token), revoke, list.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 
@@ -335,6 +335,25 @@ def users_add(
         _cli_audit(store, "intel users add", created["name"], {"role": role})
     token = created.pop("token")
     emit(created)
+    sys.stdout.write(token + "\n")
+
+
+@users_app.command("rotate")
+def users_rotate(
+    name: Annotated[str, typer.Argument(help="The user whose token is replaced.")],
+    db: DbOption = None,
+) -> None:
+    """Issue a new token for a user (before or after the old one expires: [api] token_days, default 90);
+    the old token stops working now. Prints the user as JSON, then the new token alone on the LAST line."""
+    from intel.config import load_config
+    from intel.users import rotate_user
+
+    cfg = run_guarded(lambda: load_config(None))
+    with opened_store(db) as store:
+        rotated = rotate_user(store, name, by=_cli_actor(), config=cfg)
+        _cli_audit(store, "intel users rotate", name, {"expires_at": rotated["expires_at"]})
+    token = rotated.pop("token")
+    emit(rotated)
     sys.stdout.write(token + "\n")
 
 

@@ -11,6 +11,9 @@ CREATE TABLE IF NOT EXISTS users (
     revoked_at    TIMESTAMP,
     revoked_by    VARCHAR
 );
+-- when the token stops working ([api] token_days after it was issued; `intel users rotate` issues
+-- a new one). NULL: issued before expiry was recorded, so created_at + token_days.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS expires_at TIMESTAMP;
 
 -- Append-only: who read or changed what, when, why, and what they got. Nothing updates or
 -- deletes it (the API has no route to). Each entry carries the MAC of the one before it and its
