@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from intel.errors import IntelError
+from core.errors import IntelError
 
 KEY_SUFFIX = ".audit-key"
 ANCHOR_SUFFIX = ".audit-anchor"

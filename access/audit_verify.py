@@ -24,9 +24,9 @@ import hmac
 from typing import Any
 
 from access.audit_chain import Anchor, AuditKeys, audit_paths, load_keys
-from intel.audit import GENESIS, entry_mac
-from intel.errors import IntelError
-from intel.store import Store
+from access.audit import GENESIS, entry_mac
+from core.errors import IntelError
+from core.store import Store
 
 
 def _problem(kind: str, first: int | None, last: int | None, why: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from intel.store import Store
+from core.store import Store
 
 RESTRICTIONS = ("none", "hub_only", "health_confidential")
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from intel.errors import IntelError
-from intel.store import Store
+from core.errors import IntelError
+from core.store import Store
 
 # contract column -> (table, store column, SQL for "holds a value")
 _MENTION_COLUMNS = {

@@ -13,9 +13,9 @@ import pytest
 
 from access.audit_chain import audit_paths, load_keys
 from access.audit_verify import verify
-from intel.audit import GENESIS, AuditJournal, AuditWriter, journal_path, _FIELDS
-from intel.errors import IntelError
-from intel.store import Store
+from access.audit import GENESIS, AuditJournal, AuditWriter, journal_path, _FIELDS
+from core.errors import IntelError
+from core.store import Store
 
 ENTRY = dict(user_name="alice", role="marac", method="GET", endpoint="/persons/{person_id}/chronology",
              path="/persons/P00000001/chronology", status=200, subject_kind="person", subject_id="P00000001",

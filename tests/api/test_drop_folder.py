@@ -7,7 +7,7 @@ import os
 import pytest
 
 from api.runs import drops_folder, resolve_drop
-from intel.errors import IntelError
+from core.errors import IntelError
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 
 from access.lens import Lens
 from fixtures.world import generate_world
-from intel.config import load_config
-from intel.store import Store
-from intel.users import add_user
+from core.config import load_config
+from core.store import Store
+from access.users import add_user
 from tests.api.conftest import ENGINE, PURPOSE, ROLES
 
 SECRET = "Zebhidden"     # planted in the middle names of every restricted record, with its number
@@ -53,7 +53,7 @@ def _restrict(drop: Path) -> None:
 
 @pytest.fixture(scope="module")
 def leaky(tmp_path_factory) -> dict[str, Any]:
-    from intel.runs import run_nightly
+    from findings.runs import run_nightly
 
     base = tmp_path_factory.mktemp("leaks")
     generate_world(base / "w", households=40, seed=5)
@@ -61,7 +61,7 @@ def leaky(tmp_path_factory) -> dict[str, Any]:
     db = base / "leaks.duckdb"
     with Store(db) as store:
         run_nightly(store, base / "w" / "drop", config=load_config(), link_engine=ENGINE)
-        tokens = {role: add_user(store, f"{role}1", role)["token"] for role in ROLES}
+        tokens = {role: add_user(store, f"{role}1", role, config=load_config())["token"] for role in ROLES}
         mentions = store.rows("SELECT m.mention_id, m.event_key, m.restriction, m.role, m.household_key, "
                               "m.middle_names_raw, pm.person_id FROM mentions m "
                               "LEFT JOIN person_mentions pm USING (mention_id)")
@@ -90,11 +90,27 @@ def _sample(leaky: dict[str, Any]) -> dict[str, list[str]]:
             "name": ["analyst1"], "run_id": [], "a": [restricted[0]["mention_id"]]}
 
 
+def _walk(routes, prefix: str = ""):
+    """Every route, looking inside included routers (FastAPI 0.165 wraps each in an _IncludedRouter)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            yield from _walk(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
+        elif hasattr(route, "routes") and not hasattr(route, "methods"):
+            yield from _walk(route.routes, prefix + getattr(route, "path", ""))
+        else:
+            if prefix:
+                route = type("Prefixed", (), {"path": prefix + route.path, "methods": getattr(route, "methods", ()),
+                                               "param_convertors": getattr(route, "param_convertors", {})})()
+            yield route
+
+
 def _routes(app) -> list[tuple[str, list[str], dict[str, list[str]]]]:
     """(path, its path parameters, query parameters with their offered values) of every GET route."""
     schema = app.openapi()["paths"]
     out = []
-    for route in app.routes:
+    for route in _walk(app.routes):
         if "GET" not in getattr(route, "methods", ()) or route.path in ("/docs", "/redoc", "/openapi.json",
                                                                           "/docs/oauth2-redirect", "/health"):
             continue

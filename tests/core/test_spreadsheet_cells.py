@@ -21,9 +21,9 @@ def test_each_trigger_is_prefixed_and_other_text_is_left_alone():
 
 
 def test_the_quarantine_report_and_the_persons_export_are_neutralised(store, tmp_path, monkeypatch):
-    from intel.ingest import ingest_drop
+    from ingest.drops import ingest_drop
     from linkage import export
-    from tests.intel.test_ingest import make_drop, row
+    from tests.ingest.test_ingest import make_drop, row
 
     drop = make_drop(tmp_path / "d", {"police.csv": [row("police", record_id="=1+1", role="@bad", forename=EVIL[0])]})
     report = ingest_drop(store, drop)["quarantine_report"]
@@ -38,7 +38,7 @@ def test_the_quarantine_report_and_the_persons_export_are_neutralised(store, tmp
 
 
 def test_a_chronology_csv_neutralises_agency_text():
-    from intel import chronology
+    from views import chronology
 
     chron = {"export": True, "person": {"person_id": "P00000001"}, "events": [
         {c: None for c in chronology.CSV_COLUMNS} | {"event_type": "=1+1", "summary": "@x", "source": "police"}]}

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from intel.cli import app
-from intel.errors import IntelError
-from intel.ingest import ingest_drop
-from tests.intel.test_ingest import make_drop, police_rows, row, write_csv
+from core.errors import IntelError
+from ingest.drops import ingest_drop
+from tests.ingest.test_ingest import make_drop, police_rows, row, write_csv
 
 
 def _first(store, tmp_path: Path) -> list[dict]:
@@ -53,7 +53,7 @@ def test_the_cli_refuses_it_with_exit_2_and_the_store_unchanged(store, tmp_path)
     store.close()
     done = CliRunner().invoke(app, ["ingest", str(drop), "--db", str(tmp_path / "test.duckdb")])
     assert done.exit_code == 2 and "no surname column" in done.output and "no sex column" in done.output
-    from intel.store import Store
+    from core.store import Store
     with Store(tmp_path / "test.duckdb") as again:
         assert again.content_digest() == before
 

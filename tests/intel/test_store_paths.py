@@ -15,7 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from intel.cli import app
-from intel.store import Store, StoreError
+from core.store import Store, StoreError
 
 runner = CliRunner()
 
