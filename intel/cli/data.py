@@ -1,4 +1,4 @@
-"""Data in: ``intel ingest``, ``intel generate`` and ``intel demo``."""
+"""Data in: ``intel ingest``, ``intel encode``, ``intel generate`` and ``intel demo``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 
 from fixtures.world import generate_world
 from ingest.drops import ingest_drop
+from ingest.encode import encode_drop
 from ingest.mapping import parse_mapping_options
 from access.audit import open_chain
 from core.store import SCHEMA_VERSION
@@ -48,6 +49,21 @@ def init(db: DbOption = None, config: ConfigOption = None) -> None:
         keys, anchor = open_chain(store, cfg)
         emit({"store": store.path, "schema_version": SCHEMA_VERSION, "audit_key": keys.path,
               "audit_anchor": anchor.path})
+
+
+@app.command()
+def encode(
+    drop_dir: Annotated[Path, typer.Argument(help="The agency's clear drop folder (the extract contract).")],
+    out_dir: Annotated[Path, typer.Argument(help="A new folder for the encoded drop to send to the hub.")],
+    key_file: Annotated[Optional[Path], typer.Option(
+        "--key-file", help="The partners' shared linkage key (a file of >= 32 bytes of secret).")] = None,
+    local: Annotated[Optional[Path], typer.Option(
+        "--local", help="Folder the agency keeps (lookup.csv: record_id -> identity; rejected.csv). "
+                        "Default: OUT_DIR.local beside OUT_DIR.")] = None,
+) -> None:
+    """Encode a drop before sending it: identifiers become keyed Bloom filters and tokens
+    (docs/encoded-extracts.md); the identities stay in the agency's local lookup."""
+    emit(run_guarded(lambda: encode_drop(drop_dir, out_dir, key_file, local)))
 
 
 @app.command()
