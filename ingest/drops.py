@@ -294,7 +294,7 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
     b = norm.blank_to_null
     # Names, addresses and postcodes repeat a great deal (a family, a street): normalise each
     # distinct value once and join the results back, instead of running the regexes per row.
-    rows = _normalise_distinct(rows, {"forename": norm.name, "middle_names": norm.name, "surname": norm.name,
+    rows = normalise_distinct(rows, {"forename": norm.name, "middle_names": norm.name, "surname": norm.name,
                                       "address": norm.address, "postcode": norm.postcode})
     out = rows.select(
         pl.format(f"{source}:{{}}", b(pl.col("record_id"))).alias("mention_id"),
@@ -340,7 +340,7 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
     )
 
 
-def _normalise_distinct(rows: pl.DataFrame, functions: dict[str, Any]) -> pl.DataFrame:
+def normalise_distinct(rows: pl.DataFrame, functions: dict[str, Any]) -> pl.DataFrame:
     """``rows`` with a ``_norm_<column>`` for each column, computed once per distinct value."""
     for column, fn in functions.items():
         distinct = rows.select(pl.col(column).unique()).with_columns(fn(pl.col(column)).alias(f"_norm_{column}"))

@@ -31,7 +31,7 @@ from ingest import encoded_contract as ec
 from ingest import pprl
 from ingest import normalise as norm
 from core.errors import IntelError
-from ingest.drops import MANIFEST, SourceFile, check_rows, household_key_expr, read_drop
+from ingest.drops import MANIFEST, SourceFile, normalise_distinct, check_rows, household_key_expr, read_drop
 
 _ADDRESS_NUMBER = re.compile(r"^\S*[0-9]\S*")
 LOOKUP_COLUMNS = ("person_ref", "forename", "middle_names", "surname", "dob", "sex", "address", "postcode", "uprn")
@@ -76,15 +76,19 @@ def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys,
     """The encoded rows of a checked frame (all-String contract columns): clear identifiers out,
     ``ec.ENCODED_COLUMNS`` in."""
     b = norm.blank_to_null
-    n = frame.select(
-        norm.name(pl.col("forename")).alias("forename"),
-        norm.name(pl.col("middle_names")).alias("middle_names"),
-        norm.name(pl.col("surname")).alias("surname"),
+    # names, addresses and postcodes repeat a great deal: normalised once per distinct value
+    rows = normalise_distinct(frame, {"forename": norm.name, "middle_names": norm.name, "surname": norm.name,
+                                       "address": norm.address, "postcode": norm.postcode})
+    frame = rows   # the join may reorder rows: every column below comes from this one frame
+    n = rows.select(
+        pl.col("_norm_forename").alias("forename"),
+        pl.col("_norm_middle_names").alias("middle_names"),
+        pl.col("_norm_surname").alias("surname"),
         norm.iso_date(pl.col("dob")).dt.strftime("%Y-%m-%d").alias("dob"),
-        norm.address(pl.col("address")).alias("address"),
-        norm.postcode(pl.col("postcode")).alias("postcode"),
+        pl.col("_norm_address").alias("address"),
+        pl.col("_norm_postcode").alias("postcode"),
         # a postcode that is not a UK one is compared as sent, stripped and upper-cased
-        pl.coalesce(norm.postcode(pl.col("postcode")),
+        pl.coalesce(pl.col("_norm_postcode"),
                     b(pl.col("postcode")).str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")).alias("pc_value"),
         norm.uprn(pl.col("uprn")).alias("uprn"),
         pl.format(f"{source}|{{}}", b(pl.col("person_ref"))).alias("person_ref"),
@@ -127,11 +131,13 @@ def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys,
         "tok_person_ref": ("person_ref", tok["tok_person_ref"]),
         "tok_household": ("household", tok["tok_household"]),
         "tok_address_sig": ("address_sig", tok["tok_address_sig"]),
+        "tok_forename_initial": ("forename", lambda v: tok["tok_forename_initial"](v[0])),
+        "tok_surname_initial": ("surname", lambda v: tok["tok_surname_initial"](v[0])),
     }
     caches = caches if caches is not None else {}
     out = {c: _map(n[col], fn, caches.setdefault(c, {})) for c, (col, fn) in specs.items()}
     out["postcode_district"] = n["postcode"].str.split(" ").list.first()
-    keep = [c for c in frame.columns if c not in ec.CLEAR_IDENTIFIERS and c != "_row"]
+    keep = [c for c in frame.columns if c not in ec.CLEAR_IDENTIFIERS and c != "_row" and not c.startswith("_norm_")]
     encoded = frame.select(keep).with_columns(**{c: s.fill_null("") for c, s in out.items()})
     if "location_postcode" in encoded.columns:   # police: where it happened, cut to its district
         encoded = encoded.with_columns(

@@ -45,6 +45,8 @@ TOKENS: dict[str, str] = {
     "tok_uprn": "uprn",
     "tok_person_ref": "person_ref",  # of "source|person_ref": meaningless across agencies
     "tok_household": "household",    # of "uprn:N" or "addr:<address>|<postcode>": the household key
+    "tok_forename_initial": "initial",  # the first letter, keyed (one key for both names: swaps); 26
+    "tok_surname_initial": "initial",   # values, so it blocks with other keys only (docs/threat-model.md)
     "tok_address_sig": "household",  # of the address signature (postcode|numbers|street word): one
                                      # key per home however the address was written (graphs/households.py)
 }
@@ -57,7 +59,7 @@ ENCODED_COLUMNS = tuple(FILTERS) + tuple(TOKENS) + CLEAR_ADDED
 # Key purposes in derivation order: never reorder (a new purpose goes at the end).
 KEY_PURPOSES = tuple(FILTERS) + ("name", "phonetic", "dob", "dob_year", "dob_day_month", "postcode",
                                  "postcode_sector", "address", "address_number", "uprn", "person_ref",
-                                 "household")
+                                 "household", "initial")
 
 # the rows-need-two-identifiers rule, read on the encoded columns
 IDENTIFIER_COLUMNS = ("enc_forename", "enc_surname", "tok_dob", "tok_person_ref")

@@ -14,8 +14,8 @@ the same two sessions), scoring, clustering and stable ids are shared and unchan
   of the filters, ``2 |A & B| / (|A| + |B|)`` computed with ``bit_count`` in DuckDB, where it has
   string similarity (a Dice of bigram filters tracks the values' bigram overlap); the birth
   year's numeric-neighbourhood filter for "within 5 years" and "a generation apart".
-- **Blocking**: the clear rules with keyed tokens for values, the keyed Soundex codes where they
-  use an initial (an initial cannot be read from a token), the postcode district (clear) as is.
+- **Blocking**: the clear rules with keyed tokens for values and keyed initials for initials, the
+  postcode district (clear) as is, and two rules on the keyed Soundex codes.
 
 Only the store's own connection is used (``store.connection``); TEMP tables never reach the file.
 """
@@ -53,6 +53,11 @@ def features_sql(where: str = "") -> str:
         CASE WHEN e.tok_forename_sx IS NULL OR e.tok_surname_sx IS NULL THEN NULL
              ELSE least(e.tok_forename_sx, e.tok_surname_sx) || '|' || greatest(e.tok_forename_sx, e.tok_surname_sx)
              END AS phonetic_key,
+        e.tok_forename_initial AS forename_initial,
+        e.tok_surname_initial AS surname_initial,
+        CASE WHEN e.tok_forename_initial IS NULL OR e.tok_surname_initial IS NULL THEN NULL
+             ELSE least(e.tok_forename_initial, e.tok_surname_initial) || '|'
+                  || greatest(e.tok_forename_initial, e.tok_surname_initial) END AS initials_key,
         e.tok_dob AS dob,
         e.tok_dob_year AS dob_year,
         e.tok_dob_month AS dob_month,
@@ -108,6 +113,7 @@ def comparisons(cfg: dict[str, Any]) -> list[Any]:
             _duck(f"{dice('forename')} >= 0.6", "dice >= 0.60"),
             *twin,
             _duck(f"{dice('forename')} >= 0.4", "dice >= 0.40"),
+            _duck("forename_initial_l = forename_initial_r", "same initial"),
             cll.ElseLevel(),
         ])
     surname = cl.CustomComparison(
@@ -179,28 +185,29 @@ def comparisons(cfg: dict[str, Any]) -> list[Any]:
 
 _DOB_PART = "(l.dob_year = r.dob_year OR l.dob_month = r.dob_month OR l.dob_day = r.dob_day)"
 
-# The clear model's rules (linkage/model.py, with their reasons) on tokens; an initial becomes the
-# keyed Soundex code, which is as coarse a key for a name's typos and safer to hold.
+# The clear model's rules (linkage/model.py, with their reasons) on keyed tokens, initials as
+# keyed initials; and two on the keyed Soundex codes (typos in both names).
 BLOCKING_RULES = [
     "l.name_key = r.name_key AND l.dob_year = r.dob_year",
     "l.name_key = r.name_key AND l.postcode_district = r.postcode_district",
     "l.name_key = r.name_key AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
-    "l.dob = r.dob AND l.phonetic_key = r.phonetic_key",
+    "l.dob = r.dob AND l.initials_key = r.initials_key",
     "l.forename = r.forename AND l.dob = r.dob",
     "l.surname = r.surname AND l.dob = r.dob",
-    "l.surname = r.surname AND l.dob_year = r.dob_year AND l.forename_sx = r.forename_sx",
-    "l.forename = r.forename AND l.dob_year = r.dob_year AND l.surname_sx = r.surname_sx",
-    "l.phonetic_key = r.phonetic_key AND l.dob_year = r.dob_year AND l.postcode_district = r.postcode_district",
+    "l.surname = r.surname AND l.dob_year = r.dob_year AND l.forename_initial = r.forename_initial",
+    "l.forename = r.forename AND l.dob_year = r.dob_year AND l.surname_initial = r.surname_initial",
     "l.postcode = r.postcode AND l.forename = r.forename",
     "l.postcode = r.postcode AND l.dob_year = r.dob_year",
     "l.name_key = r.name_key AND l.address = r.address",
-    "l.forename = r.forename AND l.address = r.address AND l.surname_sx = r.surname_sx",
-    "l.surname = r.surname AND l.address = r.address AND l.forename_sx = r.forename_sx",
-    "l.dob = r.dob AND l.address_number = r.address_number AND l.forename_sx = r.forename_sx",
-    "l.dob = r.dob AND l.address_number = r.address_number AND l.surname_sx = r.surname_sx",
+    "l.forename = r.forename AND l.address = r.address AND l.surname_initial = r.surname_initial",
+    "l.surname = r.surname AND l.address = r.address AND l.forename_initial = r.forename_initial",
+    "l.dob = r.dob AND l.address_number = r.address_number AND l.forename_initial = r.forename_initial",
+    "l.dob = r.dob AND l.address_number = r.address_number AND l.surname_initial = r.surname_initial",
     "l.name_key = r.name_key AND l.address_number = r.address_number AND l.postcode_district = r.postcode_district",
-    "l.surname = r.surname AND l.postcode = r.postcode AND l.forename_sx = r.forename_sx AND " + _DOB_PART,
-    "l.postcode = r.postcode AND l.address_number = r.address_number AND l.forename_sx = r.forename_sx",
+    "l.surname = r.surname AND l.postcode = r.postcode AND l.forename_initial = r.forename_initial AND " + _DOB_PART,
+    "l.postcode = r.postcode AND l.address_number = r.address_number AND l.forename_initial = r.forename_initial",
+    "l.dob = r.dob AND l.phonetic_key = r.phonetic_key",
+    "l.phonetic_key = r.phonetic_key AND l.dob_year = r.dob_year AND l.postcode_district = r.postcode_district",
     "l.source = r.source AND l.person_ref = r.person_ref",
 ]
 

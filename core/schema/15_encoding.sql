@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS mention_encodings (
     tok_person_ref      VARCHAR,
     tok_household       VARCHAR,
     tok_address_sig     VARCHAR,
+    tok_forename_initial VARCHAR,
+    tok_surname_initial VARCHAR,
     postcode_district   VARCHAR,
     drop_id             VARCHAR NOT NULL
 );

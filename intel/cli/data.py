@@ -73,11 +73,14 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same world.")] = 1,
     nightly_days: Annotated[int, typer.Option(
         help="Hold back the last N days' events as daily drops in OUT_DIR/nightly/YYYY-MM-DD/.")] = 0,
+    noise: Annotated[str, typer.Option(
+        help="Noise profile: standard, or hard (4 in 10 records without a dob, weak addresses).")] = "standard",
 ) -> None:
     """Write a deterministic synthetic safeguarding world: OUT_DIR/drop/ in the contract, OUT_DIR/truth/."""
     if households < 1:
         fail(f"--households must be at least 1, got {households}")
-    emit(run_guarded(lambda: generate_world(out_dir, households=households, seed=seed, nightly_days=nightly_days)))
+    emit(run_guarded(lambda: generate_world(out_dir, households=households, seed=seed, nightly_days=nightly_days,
+                                            noise=noise)))
 
 
 @app.command()

@@ -26,12 +26,15 @@ def link(
     db: DbOption = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="Retrain the model, then rescore and recluster everything.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Rescore and recluster everything (default: only new and changed mentions).")] = False,
+    one_to_one: Annotated[Optional[str], typer.Option(
+        "--one-to-one", help="SOURCE_A,SOURCE_B: two clean lists, one record per person in each; matched one-to-one.")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Link mentions into persons (stable person ids; people's decisions always hold)."""
     cfg = edge_config(config)
+    pair = [p.strip() for p in one_to_one.split(",")] if one_to_one is not None else None
     with opened_store(db) as store:
-        emit(run_link(store, retrain=retrain, full=full, config=cfg))
+        emit(run_link(store, retrain=retrain, full=full, config=cfg, one_to_one=pair))
 
 
 @app.command()
