@@ -157,6 +157,18 @@ def test_bad_dates_and_empty_search_are_messages_on_the_form(web):
     assert r.status_code == 400 and "not a date" in r.text
 
 
+def test_pages_allow_no_inline_script_and_send_no_referrer(web):
+    web.sign_in("analyst")
+    sarah = web.world["person"]["police:P1"]
+    for url in ("/w/search", f"/w/person/{sarah}", f"/w/person/{sarah}/network", f"/w/person/{sarah}/pack", "/w/review"):
+        r = web.client.get(url)
+        directives = [d.strip() for d in r.headers["content-security-policy"].split(";")]
+        assert "script-src 'self'" in directives and "frame-ancestors 'self'" in directives
+        assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
+        inline = [t for t in re.findall(r"<script[^>]*>", r.text) if "src=" not in t and "application/json" not in t]
+        assert not inline and "onclick=" not in r.text, url
+
+
 def test_filters_csv_and_print(web):
     web.sign_in("analyst")
     sarah = web.world["person"]["police:P1"]
@@ -252,3 +264,26 @@ def test_revoked_token_ends_the_session(web):
     r = web.client.get(f"/w/person/{web.world['person']['police:P1']}")
     assert r.status_code == 303 and "revoked=1" in r.headers["location"]
     assert web.client.get("/w/search").status_code == 303
+
+
+def test_the_review_queue_settles_an_item_once(web):
+    web.sign_in("analyst")
+    person = web.world["person"]
+    page = web.client.get("/w/review").text
+    assert 'id="review-queue"' in page and "Jon Smith" in page and "John Smith" in page
+    link = re.search(r'href="(/w/review\?pa=[^"]*item=[^"]*)"', page).group(1).replace("&amp;", "&")
+    page = web.client.get(link).text
+    assert person["police:P7"] in page and person["social_care:S2"] in page and 'name="item"' in page
+    form = {"csrf": web.csrf(page), "form_id": re.search(r'name="form_id" value="([^"]+)"', page).group(1),
+            "a": "police:P7", "b": "social_care:S2", "item": re.search(r'name="item" value="([^"]+)"', page).group(1),
+            "decision": "different", "reason": "different addresses and schools"}
+    before = count(web, "SELECT count(*) FROM link_decisions")
+    r = web.client.post("/w/review", data=form)
+    assert r.status_code == 303 and r.headers["location"].startswith("/w/review?queue=1")
+    assert "Recorded" in web.client.get(r.headers["location"]).text
+    assert count(web, "SELECT count(*) FROM link_decisions") == before + 1
+    assert "Nothing to review" in web.client.get("/w/review").text
+    # the same item again (a fresh form): the API says it is no longer queued; nothing recorded
+    r = web.client.post("/w/review", data={**form, "form_id": "again", "decision": "same"})
+    assert "Not recorded" in web.client.get(r.headers["location"]).text
+    assert count(web, "SELECT count(*) FROM link_decisions") == before + 1
