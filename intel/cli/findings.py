@@ -97,7 +97,7 @@ def nightly(
     last complete state); 2: refused input; 3: another run holds the lock."""
     cfg = edge_config(config)
     try:
-        store = Store(db)
+        store = Store(db, create=False)
     except StoreError as exc:
         fail(str(exc))
     try:
