@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import IntelError
+from core.spreadsheet_cells import neutralise
 from core.serialise import json_default
 from views.metrics_charts import chart_svg
 
@@ -44,14 +45,15 @@ def _dims(metric: dict[str, Any]) -> list[str]:
 
 def to_csv(report: dict[str, Any]) -> str:
     """Long ("tidy") CSV: one figure a row, ISO dates, plain numbers, a byte-order mark so Excel
-    reads it as UTF-8. Power BI and Excel pivot it by metric, period, category and measure."""
+    reads it as UTF-8. Power BI and Excel pivot it by metric, period, category and measure. A
+    category an agency sent (a referral source, say) is neutralised so no spreadsheet runs it."""
     spans = {p["label"]: p for p in report["report"]["periods"]}
     buf = io.StringIO()
     buf.write("\ufeff")
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     for m in report["metrics"]:
-        base = [m["id"], m["section"], m["title"]]
+        base = [m["id"], m["section"], neutralise(m["title"])]
         if not m["available"]:
             w.writerow([*base, "", "", "", "", "", "", "", "", "", "unavailable: " + (m["reason"] or "")])
             continue
@@ -65,8 +67,9 @@ def to_csv(report: dict[str, Any]) -> str:
                     continue
                 v = row.get(c["name"])
                 status = "suppressed" if c["name"] in row.get("suppressed", []) else ("" if v is not None else "not applicable")
-                w.writerow([*base, row.get("period", ""), span.get("start", ""), span.get("end", ""), breakdown, category,
-                            c["name"], c["label"], _UNITS.get(c["kind"], ""), "" if v is None else v, status])
+                w.writerow([*base, row.get("period", ""), span.get("start", ""), span.get("end", ""), breakdown,
+                            neutralise(category), c["name"], c["label"], _UNITS.get(c["kind"], ""),
+                            "" if v is None else v, status])
     return buf.getvalue()
 
 
