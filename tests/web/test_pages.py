@@ -97,6 +97,11 @@ def test_purpose_is_asked_checked_and_audited_with_every_page(web):
     r = web.client.post("/w/purpose", data={"csrf": csrf, "case_ref": "", "reason": "x", "next": "/w/"})
     assert r.status_code == 400
     assert "Give the case reference" in r.text and "at least 10 characters" in r.text
+    # an accent or a typographic dash (not ASCII: X-Purpose is a header) is folded, not a failure
+    r = web.client.post("/w/purpose", data={"csrf": csrf, "next": "/w/search", "case_ref": "MASH–7",
+                                            "reason": "Zoë’s referral\n from school"})
+    assert r.status_code == 303
+    assert "Purpose: <strong>MASH-7</strong>" in web.client.get("/w/search").text
     r = web.client.post("/w/purpose", data={"csrf": csrf, "next": "/w/search", **PURPOSE})
     assert r.status_code == 303 and r.headers["location"] == "/w/search"
     sarah = web.world["person"]["police:P1"]
