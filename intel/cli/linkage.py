@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from findings.possible_alerts import sync_possible_alerts
 from findings.review import review_queue
 from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store
 from intel.cli.reads import PurposeOption, audited_read
@@ -52,9 +53,12 @@ def decide(
     cfg = edge_config(config)
     with opened_store(db) as store:
         if review:
-            emit(settle(store, mention_a, mention_b, decision, by, reason, config=cfg))
+            result = settle(store, mention_a, mention_b, decision, by, reason, config=cfg)
         else:
-            emit(record_decision(store, mention_a, mention_b, decision, by, reason, config=cfg))
+            result = record_decision(store, mention_a, mention_b, decision, by, reason, config=cfg)
+        # possible alerts resting on this link are confirmed or closed now, not at the next run
+        result["possible_alerts"] = sync_possible_alerts(store, None, cfg)
+        emit(result)
 
 
 @app.command()
