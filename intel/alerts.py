@@ -39,6 +39,9 @@ from intel.store import Store
 ANALYTICS_RULES = ("repeat_victim", "harm_proximity", "victim_offender_overlap", "serial_perpetrator",
                    "escalation", "networks")
 OWN_RULES = ("marac_criteria", "new_risk_link")
+# mentions with each one's household as its dwelling (findings.dwellings); the sent key as household_key_sent
+PLACED = ("(SELECT m.* REPLACE (coalesce(md.dwelling_key, m.household_key) AS household_key), "
+          "m.household_key AS household_key_sent FROM mentions m LEFT JOIN mention_dwellings md USING (mention_id))")
 STATUSES = ("new", "acknowledged", "closed")
 ACTIONS = {"acknowledge": ("new", "acknowledged"), "close": ("acknowledged", "closed")}
 
@@ -320,9 +323,9 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
     store.register("_tonight", pl.DataFrame({"mention_id": list(new_mentions)}, schema={"mention_id": pl.Utf8}))
     try:
         tonight = store.rows(
-            "SELECT pm.person_id, m.mention_id, m.event_key, m.event_date, m.household_key FROM mentions m "
+            f"SELECT pm.person_id, m.mention_id, m.event_key, m.event_date, m.household_key FROM {PLACED} m "
             "JOIN _tonight t ON t.mention_id = m.mention_id JOIN person_mentions pm ON pm.mention_id = m.mention_id "
-            "WHERE m.household_key IS NOT NULL AND (m.version = 1 OR ? OR m.household_key IS DISTINCT FROM ("
+            "WHERE m.household_key IS NOT NULL AND (m.version = 1 OR ? OR m.household_key_sent IS DISTINCT FROM ("
             "  SELECT arg_max(h.household_key, h.version) FROM mentions_history h WHERE h.mention_id = m.mention_id))",
             [bool(rule.get("resent_same_household", False))])
         if not tonight:
@@ -332,7 +335,7 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
         offences: dict[str, list[dict[str, Any]]] = {}
         for r in store.rows(
                 "SELECT pm.person_id, m.mention_id, m.event_key FROM person_mentions pm "
-                "JOIN _tonight_people tp ON tp.person_id = pm.person_id JOIN mentions m ON m.mention_id = pm.mention_id "
+                f"JOIN _tonight_people tp ON tp.person_id = pm.person_id JOIN {PLACED} m ON m.mention_id = pm.mention_id "
                 "WHERE list_contains(?::VARCHAR[], m.role) AND m.mention_id NOT IN (SELECT mention_id FROM _tonight) "
                 "ORDER BY m.event_date, m.mention_id", [offender_roles]):
             offences.setdefault(r["person_id"], []).append(r)
@@ -342,7 +345,7 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
         if rule.get("only_new_household", True):
             known_at = {(r["person_id"], r["household_key"]) for r in store.rows(
                 "SELECT DISTINCT pm.person_id, m.household_key FROM person_mentions pm "
-                "JOIN _tonight_people tp ON tp.person_id = pm.person_id JOIN mentions m ON m.mention_id = pm.mention_id "
+                f"JOIN _tonight_people tp ON tp.person_id = pm.person_id JOIN {PLACED} m ON m.mention_id = pm.mention_id "
                 "WHERE m.household_key IS NOT NULL AND m.mention_id NOT IN (SELECT mention_id FROM _tonight)")}
         proximity: dict[str, list[dict[str, Any]]] = {}
         if "findings" in store.tables():
@@ -362,10 +365,10 @@ def _new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[
     store.register("_risk_households", pl.DataFrame({"household_key": households}, schema={"household_key": pl.Utf8}))
     try:
         at = store.rows(
-            "WITH there AS (SELECT DISTINCT pm.person_id FROM mentions m JOIN _risk_households h ON h.household_key = m.household_key "
+            f"WITH there AS (SELECT DISTINCT pm.person_id FROM {PLACED} m JOIN _risk_households h ON h.household_key = m.household_key "
             "  JOIN person_mentions pm ON pm.mention_id = m.mention_id) "
             "SELECT pm.person_id, m.mention_id, m.event_date::DATE AS date, m.household_key, m.dob, m.role "
-            "FROM person_mentions pm JOIN there USING (person_id) JOIN mentions m ON m.mention_id = pm.mention_id")
+            f"FROM person_mentions pm JOIN there USING (person_id) JOIN {PLACED} m ON m.mention_id = pm.mention_id")
     finally:
         store.unregister("_risk_households")
     frame = pl.DataFrame({"person_id": [r["person_id"] for r in at], "date": [r["date"] for r in at],

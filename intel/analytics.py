@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from findings.dwellings import place_dwellings
 from graphs.pipeline import RULES, compute_all
 from intel.config import load_config
 from intel.errors import IntelError
@@ -22,13 +23,15 @@ from intel.store import Store
 
 MENTIONS_SQL = """
 SELECT m.mention_id, m.event_key, m.source, m.event_type, m.role, CAST(m.event_date AS DATE) AS date,
-       coalesce(p.merged_into, pm.person_id) AS person_id, m.household_key, m.dob,
+       coalesce(p.merged_into, pm.person_id) AS person_id, coalesce(md.dwelling_key, m.household_key) AS household_key,
+       m.household_key AS household_key_sent, m.dob,
        m.address, m.postcode, m.uprn, m.forename_raw AS forename, m.surname_raw AS surname,
        e.dash_risk, e.initial_rag, e.final_rag, e.presentation, e.safeguarding_concern
 FROM mentions m
 JOIN person_mentions pm USING (mention_id)
 LEFT JOIN persons p ON p.person_id = pm.person_id AND p.status = 'merged'
 LEFT JOIN events e USING (event_key)
+LEFT JOIN mention_dwellings md USING (mention_id)
 """
 
 FINDINGS_COLUMNS = ("finding_key", "rule", "subject", "person_id", "household_key", "first_date", "last_date",
@@ -60,6 +63,7 @@ def run_analytics(store: Store, config: dict[str, Any] | None = None) -> dict[st
     config = load_config() if config is None else config
     t0 = time.perf_counter()
     c0 = time.process_time()
+    dwellings = place_dwellings(store)
     frame = mentions_frame(store)
     t_read = time.perf_counter() - t0
     unlinked = store.rows("SELECT count(*) AS n FROM mentions m ANTI JOIN person_mentions pm USING (mention_id)")[0]["n"]
@@ -105,6 +109,7 @@ def run_analytics(store: Store, config: dict[str, Any] | None = None) -> dict[st
         "persons": frame["person_id"].n_unique() if frame.height else 0,
         "mentions_without_person": int(unlinked or 0),
         "notification_counts": nc.height,
+        "dwellings": dwellings,
         "computed_at": computed_at.isoformat(),
         "timings": timings,
     }

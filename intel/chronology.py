@@ -25,6 +25,7 @@ import io
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from findings.dwellings import dwelling_of
 from intel.chronology_sources import SnapshotReader, StoreReader
 from intel.config import load_config
 from intel.errors import IntelError, NotFound
@@ -231,6 +232,7 @@ def chronology(
         subjects = [resolved]
     else:
         resolved = None
+        household_key = dwelling_of(store, household_key)
         subjects = reader.household_persons(household_key)
         if not subjects:
             raise NotFound(f"no household {household_key!r} (no person recorded there)")

@@ -31,10 +31,19 @@ E_COLS = ("event_key, dash_risk, initial_rag, final_rag, decision_date, outcome,
           "safeguarding_concern, location_postcode")
 NEAR_COLS = "event_key, mention_id, role, restriction, event_date, dob, household_key"
 
+# mentions with each one's household as its dwelling (findings.dwellings; the sent key until analytics placed it)
+PLACED = ("(SELECT m.* REPLACE (coalesce(md.dwelling_key, m.household_key) AS household_key) "
+          "FROM mentions m LEFT JOIN mention_dwellings md USING (mention_id))")
+
 _PM_FIELDS = ("mention_id", "person_id", "link_probability", "confirmed")
 _M_FIELDS = tuple(c.strip() for c in M_COLS.split(","))
 _E_FIELDS = tuple(c.strip() for c in E_COLS.split(","))
 _NEAR_FIELDS = tuple(c.strip() for c in NEAR_COLS.split(","))
+
+
+def _placed(column: str) -> str:
+    """``m.<column>``, the household as the mention's dwelling (``md``: mention_dwellings)."""
+    return "coalesce(md.dwelling_key, m.household_key) AS household_key" if column == "household_key" else f"m.{column}"
 
 
 def _in(values: list[str]) -> str:
@@ -54,7 +63,7 @@ class StoreReader:
         return resolve_person_id(self.store, person_id)
 
     def household_persons(self, household_key: str) -> list[str]:
-        there = [r["mention_id"] for r in self.store.rows("SELECT mention_id FROM mentions WHERE household_key = ?",
+        there = [r["mention_id"] for r in self.store.rows(f"SELECT mention_id FROM {PLACED} WHERE household_key = ?",
                                                           [household_key])]
         return sorted(set(self._persons_of(there).values()))
 
@@ -67,7 +76,7 @@ class StoreReader:
         if not pm:
             return []
         ids = [r["mention_id"] for r in pm]
-        mentions = {r["mention_id"]: r for r in store.rows(f"SELECT {M_COLS} FROM mentions WHERE mention_id IN ({_in(ids)})", ids)}
+        mentions = {r["mention_id"]: r for r in store.rows(f"SELECT {M_COLS} FROM {PLACED} WHERE mention_id IN ({_in(ids)})", ids)}
         keys = sorted({m["event_key"] for m in mentions.values()})
         events = {r["event_key"]: r for r in store.rows(f"SELECT {E_COLS} FROM events WHERE event_key IN ({_in(keys)})", keys)}
         out = []
@@ -92,10 +101,10 @@ class StoreReader:
         parts = []
         params: list[Any] = []
         if event_keys:
-            parts.append(f"SELECT TRUE AS participant, {NEAR_COLS} FROM mentions WHERE event_key IN ({_in(event_keys)})")
+            parts.append(f"SELECT TRUE AS participant, {NEAR_COLS} FROM {PLACED} WHERE event_key IN ({_in(event_keys)})")
             params += event_keys
         if household_keys:
-            parts.append(f"SELECT FALSE AS participant, {NEAR_COLS} FROM mentions WHERE household_key IN ({_in(household_keys)})")
+            parts.append(f"SELECT FALSE AS participant, {NEAR_COLS} FROM {PLACED} WHERE household_key IN ({_in(household_keys)})")
             params += household_keys
         if not parts:
             return [], []
@@ -179,13 +188,15 @@ class SnapshotReader:
             # person_mentions' row order is the order StoreReader returns a person's rows in
             mine = store.df(
                 f"SELECT pm.rowid AS _pm_order, pm.mention_id, pm.person_id, pm.link_probability, pm.confirmed, "
-                f"{', '.join('m.' + c for c in _M_FIELDS if c != 'mention_id')}, "
+                f"{', '.join(_placed(c) for c in _M_FIELDS if c != 'mention_id')}, "
                 f"{', '.join('e.' + c for c in _E_FIELDS if c != 'event_key')} "
                 "FROM person_mentions pm JOIN mentions m ON m.mention_id = pm.mention_id "
+                "LEFT JOIN mention_dwellings md ON md.mention_id = m.mention_id "
                 "LEFT JOIN events e ON e.event_key = m.event_key ORDER BY pm.person_id, pm.rowid")
             near = store.df(
-                f"SELECT m.rowid AS _m_order, {', '.join('m.' + c for c in _NEAR_FIELDS)}, pm.person_id "
-                "FROM mentions m LEFT JOIN person_mentions pm ON pm.mention_id = m.mention_id")
+                f"SELECT m.rowid AS _m_order, {', '.join(_placed(c) for c in _NEAR_FIELDS)}, pm.person_id "
+                "FROM mentions m LEFT JOIN mention_dwellings md ON md.mention_id = m.mention_id "
+                "LEFT JOIN person_mentions pm ON pm.mention_id = m.mention_id")
             alerts, hub_only = _open_alerts_of(store)
         merged_into = {p: (m if s == "merged" else None)
                        for p, s, m in zip(persons["person_id"].to_list(), persons["status"].to_list(),

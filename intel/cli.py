@@ -94,13 +94,18 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same world.")] = 1,
     nightly_days: Annotated[int, typer.Option(
         help="Hold back the last N days' events as daily drops in OUT_DIR/nightly/YYYY-MM-DD/.")] = 0,
+    uprn_rate: Annotated[float | None, typer.Option(
+        help="Share of rows every agency sends with a UPRN (default: each agency's own rate).")] = None,
 ) -> None:
     """Write a deterministic synthetic safeguarding world: OUT_DIR/drop/ in the contract, OUT_DIR/truth/."""
     from fixtures.world import generate_world
 
     if households < 1:
         fail(f"--households must be at least 1, got {households}")
-    emit(run_guarded(lambda: generate_world(out_dir, households=households, seed=seed, nightly_days=nightly_days)))
+    if uprn_rate is not None and not 0.0 <= uprn_rate <= 1.0:
+        fail(f"--uprn-rate must be between 0 and 1, got {uprn_rate}")
+    emit(run_guarded(lambda: generate_world(out_dir, households=households, seed=seed, nightly_days=nightly_days,
+                                            uprn_rate=uprn_rate)))
 
 
 @app.command()

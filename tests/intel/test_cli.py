@@ -23,7 +23,8 @@ def test_generate_writes_a_drop_and_truth_and_refuses_bad_sizes(tmp_path: Path) 
     assert len(list((tmp_path / "w" / "nightly").iterdir())) == 2
     for args, message in [(["--households", "0"], "--households must be at least 1"),
                           (["--nightly-days", "999"], "nightly_days must be between 0 and 365"),
-                          (["--households", "many"], "Invalid value")]:
+                          (["--households", "many"], "Invalid value"),
+                          (["--uprn-rate", "2"], "--uprn-rate must be between 0 and 1, got 2.0")]:
         result = runner.invoke(app, ["generate", str(tmp_path / "x"), *args])
         assert result.exit_code == 2, args
         assert message in result.output + result.stderr, (args, result.output)
