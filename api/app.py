@@ -27,6 +27,7 @@ from api.problems import PROBLEM_MEDIA, Problem, ProblemModel, dumps, install
 from api.runs import RunManager
 from api.security import AuditMiddleware, Principal, RequestSessions, add_detail, db, guard, set_subject
 from api.snapshot import SnapshotKeeper
+from findings.alert_config import MARAC_RULES
 from intel.audit import AuditJournal, AuditWriter, journal_path
 from intel.chronology_sources import SnapshotReader, StoreReader
 from intel.config import load_config
@@ -70,8 +71,11 @@ class SearchQuery(PageQuery):
 
 
 class AlertsQuery(PageQuery):
-    status: Literal["new", "acknowledged", "closed", "all"] | None = None
-    rule: str | None = Field(None, max_length=64)
+    # checked by intel.alerts.check_filters: an unknown value is a 400 naming the choices
+    status: str | None = Field(None, max_length=32, description="new, baseline, acknowledged, closed, open or all")
+    rule: str | None = Field(None, max_length=64, description="One rule, e.g. repeat_victim")
+    severity: str | None = Field(None, max_length=16, description="low, medium or high")
+    person_id: str | None = Field(None, max_length=64, description="Alerts naming this person (a merged id finds its survivor's)")
 
 
 class NetworkQuery(BaseModel):
@@ -147,6 +151,15 @@ def person_access(request: Request, store: Store, who: Principal, person_id: str
         raise Problem(307, "merged", f"person {person_id} was merged into {resolved}",
                       headers={"Location": location}, extra={"person_id": resolved, "requested_id": person_id})
     return resolved
+
+
+def _marac_lens(store: Store) -> dict[str, Any]:
+    """What a MARAC coordinator's alert queue holds: MARAC-criteria and escalation alerts about
+    people with a domestic-abuse record."""
+    people = [r["person_id"] for r in store.rows(
+        "SELECT DISTINCT pm.person_id FROM person_mentions pm JOIN mentions m USING (mention_id) "
+        "WHERE m.event_type = 'domestic_abuse'")]
+    return {"rules": list(MARAC_RULES), "person_ids": people}
 
 
 def household_access(request: Request, store: Store, who: Principal, household_key: str) -> None:
@@ -329,16 +342,19 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
                store: Store = Depends(db)) -> Response:
         from intel.alerts import list_alerts
 
-        set_subject(request, "alert", None, status=q.status, rule=q.rule)
-        rows = list_alerts(store, status=q.status, rule=q.rule, limit=q.limit + 1, offset=q.offset)
-        items = rows[: q.limit]
-        add_detail(request, returned=[a["alert_id"] for a in items])
-        return ok(_page(request, items, q.limit, q.offset, None, more=len(rows) > q.limit))
+        set_subject(request, "alert", None, status=q.status, rule=q.rule, person_id=q.person_id)
+        page = list_alerts(store, status=q.status, rule=q.rule, severity=q.severity, person_id=q.person_id,
+                           limit=q.limit, offset=q.offset, config=app.state.config, with_total=True,
+                           **(_marac_lens(store) if who.domestic_abuse_only else {}))
+        add_detail(request, returned=[a["alert_id"] for a in page["items"]])
+        return ok(_page(request, page["items"], q.limit, q.offset, page["total"]))
 
     def _act(request: Request, alert_id: str, action: str, body: AlertAction, who: Principal, store: Store) -> Response:
         from intel.alerts import act_on_alert
 
         set_subject(request, "alert", alert_id, action=action)
+        if who.domestic_abuse_only:   # a MARAC coordinator lists their alerts; the hub acts on them
+            raise Problem(403, "forbidden-role", f"the {who.role} role may list alerts but not act on them")
         result = act_on_alert(store, alert_id, action, who.name, body.reason)
         app.state.snapshot.invalidate(alerts_only=True)   # a chronology's header lists open alerts
         return ok(result)

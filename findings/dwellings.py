@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import polars as pl
 
 from graphs.dwellings import resolve_dwellings
 from intel.store import Store

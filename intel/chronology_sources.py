@@ -141,9 +141,9 @@ def _open_alerts_of(store: Store) -> tuple[list[dict[str, Any]], set[str]]:
     """Every alert not closed, newest first, shaped as list_alerts_for shapes them (with the raw
     person ids its query matches on, under ``_person_id`` / ``_person_ids``), and which of their
     evidence records are hub_only."""
-    from intel.alerts import _list_sql, _shape
+    from intel.alerts import _list_sql, _shape, _triage_columns
 
-    raw = store.rows(f"SELECT * FROM ({_list_sql('TRUE')}) t WHERE status <> 'closed' ORDER BY raised_at DESC, alert_id DESC")
+    raw = store.rows(f"SELECT * FROM ({_list_sql('TRUE', _triage_columns(store))}) t WHERE status <> 'closed' ORDER BY raised_at DESC, alert_id DESC")
     alerts = _shape(store, raw, with_history=False)
     for a, r in zip(alerts, raw):
         a["_person_id"], a["_person_ids"] = r["person_id"], r["person_ids"]

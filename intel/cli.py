@@ -113,11 +113,12 @@ def demo(
     folder: Annotated[Path, typer.Option("--folder", help="Where to put the demo store and data.")] = Path("demo"),
     households: Annotated[int, typer.Option(help="World size (about 20 mentions per household).")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Erase a used demo store (users, decisions, alert actions).")] = False,
 ) -> None:
     """Generate a world, ingest it and run every later stage, then print what was found."""
     from intel.demo import run_demo
 
-    emit(run_guarded(lambda: run_demo(folder, households=households, seed=seed)))
+    emit(run_guarded(lambda: run_demo(folder, households=households, seed=seed, fresh=fresh)))
 
 
 # --- later areas register their commands below, one section each -----------------------------
@@ -398,28 +399,35 @@ app.add_typer(alerts_app, name="alerts")
 @alerts_app.callback()
 def alerts_list(
     ctx: typer.Context,
-    status: Annotated[str, typer.Option("--status", help="new, acknowledged, closed or all.")] = "all",
+    status: Annotated[str, typer.Option("--status", help="new, baseline, acknowledged, closed, open or all.")] = "open",
     rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="json (a list of alert objects) or table.")] = "json",
+    person: Annotated[Optional[str], typer.Option("--person", help="Only alerts naming this person.")] = None,
+    severity: Annotated[Optional[str], typer.Option("--severity", help="low, medium or high.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="At most this many.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json ({total, items}) or table.")] = "json",
+    config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """List alerts, newest first (status derived from the latest acknowledgement or closure)."""
+    """List alerts, strongest first: severity, then score (how far past the rule's threshold), then newest."""
     if ctx.invoked_subcommand is not None:
         return
     from intel.alerts import list_alerts
+    from intel.config import load_config
 
     if fmt not in ("json", "table"):
         fail(f"--format must be json or table, got {fmt!r}")
+    cfg = run_guarded(lambda: load_config(config))
     with opened_store(db, read_only=True) as store:
-        alerts = list_alerts(store, status=status, rule=rule)
+        page = list_alerts(store, status=status, rule=rule, person_id=person, severity=severity, limit=limit,
+                           config=cfg, with_total=True)
     if fmt == "json":
-        emit(alerts)
+        emit(page)
         return
-    head = f"{'alert':<10} {'rule':<24} {'person':<10} {'severity':<8} {'status':<12} {'raised':<16} explanation"
+    head = f"{'alert':<10} {'rule':<24} {'person':<10} {'severity':<8} {'score':>5} {'status':<12} {'raised':<16} explanation"
     lines = [head] + [
-        f"{a['alert_id']:<10} {a['rule']:<24} {a['person_id'] or '-':<10} {a['severity']:<8} {a['status']:<12} "
-        f"{str(a['raised_at'])[:16]:<16} {a['explanation'][:100]}" for a in alerts]
-    sys.stdout.write("\n".join(lines) + "\n")
+        f"{a['alert_id']:<10} {a['rule']:<24} {a['person_id'] or '-':<10} {a['severity']:<8} {a['score'] or 0:>5.1f} "
+        f"{a['status']:<12} {str(a['raised_at'])[:16]:<16} {a['explanation'][:100]}" for a in page["items"]]
+    sys.stdout.write("\n".join(lines) + f"\n{page['total']} alert(s)\n")
 
 
 def _act(alert_id: str, action: str, by: str, reason: str, db: Path | None) -> None:

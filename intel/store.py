@@ -8,6 +8,7 @@ name order on every open; each statement is idempotent (``IF NOT EXISTS``).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,9 +25,20 @@ class StoreError(Exception):
     """The store cannot be opened or used; the message says why and what to do."""
 
 
-def default_db_path() -> Path:
-    """``INTEL_DB`` if set, else ``./intel.duckdb``."""
-    return Path(os.environ.get("INTEL_DB") or DEFAULT_DB)
+DEMO_DB = Path("demo") / "intel.duckdb"
+
+
+def default_db_path(read_only: bool = False) -> Path:
+    """``INTEL_DB`` if set, else ``./intel.duckdb``. A reader where there is none but ``./run demo``
+    left ``demo/intel.duckdb`` reads that one (so the README's next command works after the demo;
+    said on stderr); a writer never falls back (it would write into the demo)."""
+    if os.environ.get("INTEL_DB"):
+        return Path(os.environ["INTEL_DB"])
+    if read_only and not Path(DEFAULT_DB).exists() and DEMO_DB.exists():
+        print(f"reading the demo's store {DEMO_DB} (no ./{DEFAULT_DB}; --db or INTEL_DB choose another)",
+              file=sys.stderr)
+        return DEMO_DB
+    return Path(DEFAULT_DB)
 
 
 class Store:
@@ -37,7 +49,7 @@ class Store:
     """
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
-        self.path = Path(path) if path is not None else default_db_path()
+        self.path = Path(path) if path is not None else default_db_path(read_only)
         self.read_only = read_only
         if read_only and not self.path.exists():
             raise StoreError(f"no store at {self.path}: run `intel ingest` or `intel demo` first")
