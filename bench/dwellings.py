@@ -45,8 +45,8 @@ import polars as pl
 from fixtures.world import generate_world
 from graphs.dwellings import resolve_dwellings
 from graphs.households import household_spells
-from intel.ingest import ingest_drop
-from intel.store import Store
+from ingest.drops import ingest_drop
+from core.store import Store
 
 
 def truth_addresses(world: Path) -> pl.DataFrame:
@@ -120,8 +120,8 @@ def run(households: int, seed: int, uprn_rate: float, keep: Path | None) -> dict
 def chronology_moves(folder: Path, sample: int = 30, seed: int = 1) -> dict[str, Any]:
     import random
 
-    from intel.chronology import chronology
-    from intel.config import load_config
+    from views.chronology import chronology
+    from core.config import load_config
 
     world = folder / "world"
     truth = truth_addresses(world)

@@ -1,1 +1,1 @@
-"""Findings: whole-population analytics, the triaged alert queue, nightly runs (the floor above graphs/ and linkage/)."""
+"""What the hub should know: whole-population analytics, alerts and the nightly run."""

@@ -23,7 +23,7 @@ import polars as pl
 
 from findings.alert_config import ANALYTICS_RULES, OWN_RULES, enabled, severe_enough
 from graphs.households import household_spells
-from intel.store import Store
+from core.store import Store
 
 # mentions with each one's household as its dwelling (findings.dwellings); the sent key as household_key_sent
 PLACED = ("(SELECT m.* REPLACE (coalesce(md.dwelling_key, m.household_key) AS household_key), "

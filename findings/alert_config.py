@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from intel.errors import IntelError
+from core.errors import IntelError
 
 ANALYTICS_RULES = ("repeat_victim", "harm_proximity", "victim_offender_overlap", "serial_perpetrator",
                    "escalation", "networks")

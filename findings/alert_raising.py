@@ -32,7 +32,7 @@ import polars as pl
 
 from findings.alert_candidates import finding_candidates, marac_candidates, new_risk_candidates
 from findings.alert_config import alert_config
-from intel.store import Store
+from core.store import Store
 
 ALERT_SCHEMA = {
     "alert_id": pl.Utf8, "alert_key": pl.Utf8, "rule": pl.Utf8, "person_id": pl.Utf8,

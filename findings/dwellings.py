@@ -8,7 +8,7 @@ from typing import Any
 
 
 from graphs.dwellings import resolve_dwellings
-from intel.store import Store
+from core.store import Store
 
 DWELLING_OF = "coalesce(md.dwelling_key, m.household_key)"
 """SQL for a mention ``m``'s household as a dwelling, with ``LEFT JOIN mention_dwellings md USING

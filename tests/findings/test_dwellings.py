@@ -11,8 +11,8 @@ import pytest
 from bench.dwellings import measure, truth_addresses
 from findings.dwellings import place_dwellings
 from fixtures.world import generate_world
-from intel.ingest import ingest_drop
-from intel.store import Store
+from ingest.drops import ingest_drop
+from core.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,195 @@
+"""Alerts as the hub reads and works them: the triaged queue listed (filters checked, strongest
+first, with a total), one alert, and the lifecycle.
+
+How alerts are raised and updated (one open alert per person per rule, the first load as the
+baseline): findings/alert_raising.py; what each rule says: findings/alert_candidates.py.
+
+**Status** is derived, never stored on the alert: the latest user action in ``alert_events``
+(acknowledged, closed), else ``baseline`` for an alert the first load raised and no run has
+added to, else ``new``; an acknowledged alert a later run added evidence to reads ``new`` again.
+
+**Order**: severity (high first), then score (how far past its rule's threshold), then the latest
+raise or update, newest first.
+
+**Lifecycle** new/baseline -> acknowledged -> closed, with who, when and why: appended to
+``alert_events`` (never updated), so a user's acknowledgement never conflicts with a nightly run
+that is writing ``alerts`` at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from core.errors import Conflict, IntelError, NotFound
+from core.store import Store
+from findings.alert_config import SEVERITIES, STATUS_FILTERS, rule_names
+from linkage.identity import resolve_person_id
+
+ACTIONS = {"acknowledge": (("new", "baseline"), "acknowledged"), "close": (("acknowledged",), "closed")}
+_SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+def _triage_columns(store: Store) -> bool:
+    """Whether the alerts table has the triage columns (a store last written before them, opened
+    read-only, has not been migrated: it reads as it did)."""
+    return bool(store.scalar("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'alerts' "
+                             "AND column_name IN ('baseline', 'updated_at', 'score', 'updates')") == 4)
+
+
+def _list_sql(where: str = "TRUE", triage: bool = True) -> str:
+    """Alerts (those matching ``where``) with their derived status (module docstring)."""
+    old = "" if triage else ", NULL::DOUBLE AS score, FALSE AS baseline, NULL::TIMESTAMP AS updated_at, '[]' AS updates"
+    return f"""
+WITH a AS (SELECT *{old} FROM alerts WHERE {where}),
+latest AS (
+    SELECT alert_id, status, acted_at, row_number() OVER (PARTITION BY alert_id ORDER BY acted_at DESC,
+                              CASE status WHEN 'closed' THEN 0 ELSE 1 END) AS rn
+    FROM alert_events WHERE alert_id IN (SELECT alert_id FROM a))
+SELECT a.*,
+       CASE WHEN l.status IS NULL THEN
+                CASE WHEN coalesce(a.baseline, FALSE) AND a.updated_at IS NULL THEN 'baseline' ELSE 'new' END
+            WHEN l.status = 'acknowledged' AND a.updated_at > l.acted_at THEN 'new'
+            ELSE l.status END AS status
+FROM a
+LEFT JOIN latest l ON l.alert_id = a.alert_id AND l.rn = 1
+"""
+
+
+def _order_key(r: dict[str, Any]) -> tuple:
+    """Sorted on, descending: severity, score, latest raise or update, alert id."""
+    return (_SEVERITY_RANK.get(r["severity"], -1), r.get("score") or 0.0, r.get("updated_at") or r["raised_at"],
+            r["alert_id"])
+
+
+def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) -> list[dict[str, Any]]:
+    history: dict[str, list[dict[str, Any]]] = {}
+    if with_history and rows:
+        for h in store.rows("SELECT alert_id, action, status, by_name, reason, acted_at FROM alert_events "
+                            "WHERE alert_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY acted_at, action_id",
+                            [[r["alert_id"] for r in rows]]):
+            history.setdefault(h.pop("alert_id"), []).append(
+                {"action": h["action"], "status": h["status"], "by": h["by_name"], "reason": h["reason"], "at": h["acted_at"]})
+    subjects = sorted({r["person_id"] for r in rows if r["person_id"]})
+    merged = {r["person_id"] for r in store.rows(
+        f"SELECT person_id FROM persons WHERE status = 'merged' AND person_id IN ({', '.join('?' * len(subjects))})",
+        subjects)} if subjects else set()
+    out = []
+    for r in rows:
+        person = r["person_id"]
+        if person in merged:
+            person = resolve_person_id(store, person)
+        out.append({
+            "alert_id": r["alert_id"], "rule": r["rule"], "person_id": person,
+            "person_ids": sorted(set(r["person_ids"] or []) | ({person} if person else set())),
+            "household_id": r["household_key"], "household_key": r["household_key"],
+            "severity": r["severity"], "score": r.get("score"), "raised_at": r["raised_at"],
+            "updated_at": r.get("updated_at"), "run_id": r["run_id"],
+            "status": r["status"], "explanation": r["explanation"], "evidence": json.loads(r["evidence"]),
+            "first_date": r["first_date"], "last_date": r["last_date"], "finding_key": r["finding_key"],
+            "alert_key": r["alert_key"], "previous_alert_id": r["previous_alert_id"],
+            "updates": json.loads(r.get("updates") or "[]"),
+            "history": history.get(r["alert_id"], []),
+        })
+    return out
+
+
+def check_filters(status: str | None = None, rule: str | None = None, severity: str | None = None,
+                  config: dict[str, Any] | None = None) -> None:
+    """Refuse an unknown status, rule or severity, naming the choices (IntelError: exit 2 / 400)."""
+    if status is not None and status not in STATUS_FILTERS:
+        raise IntelError(f"unknown status {status!r}; use one of {', '.join(STATUS_FILTERS)}")
+    if rule is not None and rule not in (names := rule_names(config)):
+        raise IntelError(f"unknown rule {rule!r}; rules are {', '.join(names)}")
+    if severity is not None and severity not in SEVERITIES:
+        raise IntelError(f"unknown severity {severity!r}; use one of {', '.join(SEVERITIES)}")
+
+
+def list_alerts(store: Store, status: str | None = None, rule: str | None = None, limit: int | None = None,
+                offset: int = 0, *, person_id: str | None = None, severity: str | None = None,
+                rules: list[str] | None = None, person_ids: list[str] | None = None,
+                config: dict[str, Any] | None = None, with_total: bool = False) -> list[dict[str, Any]] | dict[str, Any]:
+    """Alerts, strongest first (module docstring). Filters: ``status`` (new, baseline,
+    acknowledged, closed, open = not closed, all/None), ``rule``, ``severity``, ``person_id`` (a
+    merged id finds its survivor's alerts), and for a restricted lens ``rules`` / ``person_ids``
+    (only these). ``with_total``: ``{"total": n, "items": [...]}`` instead of the list."""
+    check_filters(status, rule, severity, config)
+    if limit is not None and limit < 0 or offset < 0:
+        raise IntelError("limit and offset must not be negative")
+    where, params = [], []
+    if rule is not None:
+        where.append("rule = ?")
+        params.append(rule)
+    if severity is not None:
+        where.append("severity = ?")
+        params.append(severity)
+    if rules is not None:
+        where.append("list_contains(?::VARCHAR[], rule)")
+        params.append(list(rules))
+    if person_id is not None:
+        try:
+            survivor = resolve_person_id(store, person_id)
+        except NotFound:
+            survivor = person_id
+        # the survivor and every id merged into it (alerts move onto the survivor at the next run)
+        wanted = sorted({person_id, survivor} | {r["person_id"] for r in store.rows(
+            "SELECT person_id FROM persons WHERE merged_into = ?", [survivor])})
+        where.append("(list_contains(?::VARCHAR[], person_id) OR list_has_any(person_ids, ?::VARCHAR[]))")
+        params += [wanted, wanted]
+    if person_ids is not None:
+        where.append("(list_contains(?::VARCHAR[], person_id) OR list_has_any(person_ids, ?::VARCHAR[]))")
+        params += [list(person_ids), list(person_ids)]
+    rows = store.rows(_list_sql(" AND ".join(where) or "TRUE", _triage_columns(store)), params)
+    if status == "open":
+        rows = [r for r in rows if r["status"] != "closed"]
+    elif status not in (None, "all"):
+        rows = [r for r in rows if r["status"] == status]
+    rows.sort(key=_order_key, reverse=True)
+    total = len(rows)
+    page = rows[offset: None if limit is None else offset + limit]
+    items = _shape(store, page)
+    return {"total": total, "items": items} if with_total else items
+
+
+def get_alert(store: Store, alert_id: str) -> dict[str, Any]:
+    rows = store.rows(_list_sql("alert_id = ?", _triage_columns(store)), [alert_id])
+    if not rows:
+        raise NotFound(f"no alert {alert_id!r}")
+    return _shape(store, rows)[0]
+
+
+def list_alerts_for(store: Store, person_ids: list[str], household_key: str | None = None) -> list[dict[str, Any]]:
+    """Alerts about any of these (current) person ids or this household, newest first."""
+    # narrow first (three columns), then the whole rows by primary key
+    ids = [r["alert_id"] for r in store.rows(
+        "SELECT alert_id FROM alerts WHERE list_contains(?::VARCHAR[], person_id) "
+        "OR list_has_any(person_ids, ?::VARCHAR[]) OR household_key = ?", [person_ids, person_ids, household_key])]
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    rows = store.rows(f"SELECT * FROM ({_list_sql(f'alert_id IN ({marks})', _triage_columns(store))}) t ORDER BY raised_at DESC, alert_id DESC", ids)
+    return _shape(store, rows, with_history=False)
+
+
+def act_on_alert(store: Store, alert_id: str, action: str, by: str, reason: str) -> dict[str, Any]:
+    """Acknowledge (new or baseline -> acknowledged) or close (acknowledged -> closed) an alert.
+
+    Appends one row to alert_events. Refuses (store unchanged): an unknown action or an empty
+    ``by`` / ``reason`` (IntelError), an unknown alert (NotFound), a transition the alert's
+    status does not allow (Conflict)."""
+    if action not in ACTIONS:
+        raise IntelError(f"unknown action {action!r}; use 'acknowledge' or 'close'")
+    if not (by or "").strip():
+        raise IntelError("--by: say who is acting on the alert")
+    if not (reason or "").strip():
+        raise IntelError("--reason: say why")
+    before, after = ACTIONS[action]
+    with store.transaction():
+        current = get_alert(store, alert_id)
+        if current["status"] not in before:
+            raise Conflict(f"alert {alert_id} is {current['status']}; '{action}' needs it to be {' or '.join(before)}")
+        store.execute("INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      [uuid.uuid4().hex, alert_id, action, after, by.strip(), reason.strip(), datetime.now()])
+    return get_alert(store, alert_id)
