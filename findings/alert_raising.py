@@ -25,13 +25,14 @@ user's acknowledgement never conflicts with a run writing at the same time.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import polars as pl
 
 from findings.alert_candidates import finding_candidates, marac_candidates, new_risk_candidates
 from findings.alert_config import alert_config
+from findings.as_of import extract_date
 from core.store import Store
 
 ALERT_SCHEMA = {
@@ -41,15 +42,6 @@ ALERT_SCHEMA = {
     "evidence_items": pl.List(pl.Utf8), "subject_mentions": pl.List(pl.Utf8), "first_date": pl.Date,
     "last_date": pl.Date, "finding_key": pl.Utf8, "previous_alert_id": pl.Utf8, "score": pl.Float64,
     "baseline": pl.Boolean, "updated_at": pl.Datetime("us"), "updates": pl.Utf8}
-
-
-def extract_date(store: Store, now: datetime) -> date | None:
-    """The date the data runs to: the latest extract date of a loaded drop (not after ``now``),
-    else the latest event date. Windows such as "in the last 12 months" count back from it."""
-    value = store.scalar("SELECT max(extract_date) FROM drops WHERE extract_date <= ?", [now.date()])
-    if value is None:
-        value = store.scalar("SELECT max(event_date) FROM mentions WHERE event_date <= ?", [now])
-    return value.date() if isinstance(value, datetime) else value
 
 
 def _persons_of(store: Store, mention_ids: list[str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from findings.as_of import extract_date
 from findings.dwellings import place_dwellings
 from graphs.pipeline import RULES, compute_all
 from core.errors import IntelError
@@ -69,7 +70,8 @@ def run_analytics(store: Store, config: Mapping[str, Any]) -> dict[str, Any]:
     unlinked = store.rows("SELECT count(*) AS n FROM mentions m ANTI JOIN person_mentions pm USING (mention_id)")[0]["n"]
     if unlinked:
         print(f"analytics: {unlinked} mentions have no person yet (run linkage); they are left out", file=sys.stderr)
-    result = compute_all(frame, config)
+    # notification counts "over the 12 months" run to the extract date, not the clock
+    result = compute_all(frame, config, as_of=extract_date(store, datetime.now()))
     findings: pl.DataFrame = result["findings"]
     computed_at = datetime.now().replace(microsecond=0)
     t1 = time.perf_counter()

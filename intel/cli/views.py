@@ -21,12 +21,13 @@ app = typer.Typer()
 def chronology(
     person_id: Annotated[Optional[str], typer.Argument(help="The person (a merged id resolves to the survivor).")] = None,
     household: Annotated[Optional[str], typer.Option("--household", help="A household key instead of a person.")] = None,
-    date_from: Annotated[Optional[str], typer.Option("--from", help="Only entries on or after this date (YYYY-MM-DD).")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="Only entries on or after this date (2025-01-31 or 31/01/2025).")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="Only entries on or before this date.")] = None,
     sources: Annotated[Optional[str], typer.Option("--sources", help="Only these agencies, e.g. police,health.")] = None,
     harm_only: Annotated[bool, typer.Option("--harm-only", help="Only events where the person was harmed.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="json, csv or html (csv and html never include hub-only records).")] = "json",
     no_health_clearance: Annotated[bool, typer.Option("--no-health-clearance", help="View as someone without health clearance.")] = False,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Count 'the last 12 months' back from this date (default: the latest drop's extract date).")] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -37,7 +38,8 @@ def chronology(
     with opened_store(db, read_only=True) as store:
         chron = build_chronology(store, person_id=person_id, household_key=household, date_from=date_from,
                                  date_to=date_to, sources=sources, harm_only=harm_only,
-                                 health_clearance=not no_health_clearance, export=fmt != "json", config=cfg)
+                                 health_clearance=not no_health_clearance, export=fmt != "json", config=cfg,
+                                 today=as_of)
         if fmt == "json":
             emit(chron)
         else:
