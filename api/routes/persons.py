@@ -24,10 +24,14 @@ router = APIRouter()
 
 
 class SearchQuery(PageQuery):
+    # any one of reference, person_ref, postcode, a name with birth_year; or two of the name/dob/postcode fields
     forename: str | None = Field(None, max_length=100)
     surname: str | None = Field(None, max_length=100)
-    dob: date | None = Field(None, description="YYYY-MM-DD")
+    dob: str | None = Field(None, max_length=20, description="1993-03-16 or 16/03/1993")
+    birth_year: str | None = Field(None, max_length=8, description="With a name, e.g. 1993")
     postcode: str | None = Field(None, max_length=16)
+    reference: str | None = Field(None, max_length=200, description="An agency's record: source:record_id")
+    person_ref: str | None = Field(None, max_length=100, description="An agency's person reference")
 
 
 class ChronologyQuery(PageQuery):
@@ -55,9 +59,11 @@ async def search(request: Request, q: Annotated[SearchQuery, Query()],
 
     def work() -> Response:
         query = {k: v for k, v in (("forename", q.forename), ("surname", q.surname), ("dob", q.dob),
-                                   ("postcode", q.postcode)) if v not in (None, "")}
+                                   ("birth_year", q.birth_year), ("postcode", q.postcode), ("reference", q.reference),
+                                   ("person_ref", q.person_ref)) if v not in (None, "")}
         set_subject(request, "search", None, query=query)
         found = search_persons(store, forename=q.forename, surname=q.surname, dob=q.dob, postcode=q.postcode,
+                               birth_year=q.birth_year, reference=q.reference, person_ref=q.person_ref,
                                limit=q.limit, offset=q.offset, index=snap.search if snap else None)
         add_detail(request, returned=[c["person_id"] for c in found["candidates"]])
         body = page(request, found["candidates"], q.limit, q.offset, found["total"])

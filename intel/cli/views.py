@@ -1,4 +1,4 @@
-"""What people read: ``intel chronology`` and ``intel network``."""
+"""What people read: ``intel search``, ``intel chronology`` and ``intel network``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from core.serialise import json_default
 from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store
 from views.chronology import chronology as build_chronology, to_csv, to_html
 from views.network_view import network_view
+from views.search import search_persons
 
 app = typer.Typer()
 
@@ -66,3 +67,22 @@ def network(
     out.write_text(text, encoding="utf-8")
     emit({"person_id": view["person_id"] if fmt == "json" else person_id, "format": fmt, "out": out,
           "bytes": len(text.encode())})
+
+
+@app.command()
+def search(
+    reference: Annotated[Optional[str], typer.Option("--reference", help="An agency's record, e.g. police:P00001033.")] = None,
+    person_ref: Annotated[Optional[str], typer.Option("--person-ref", help="An agency's person reference.")] = None,
+    forename: Annotated[Optional[str], typer.Option("--forename")] = None,
+    surname: Annotated[Optional[str], typer.Option("--surname")] = None,
+    dob: Annotated[Optional[str], typer.Option("--dob", help="1993-03-16 or 16/03/1993.")] = None,
+    birth_year: Annotated[Optional[str], typer.Option("--birth-year", help="With a name, e.g. 1993.")] = None,
+    postcode: Annotated[Optional[str], typer.Option("--postcode")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 20,
+    db: DbOption = None,
+) -> None:
+    """Find a person by any one of: an agency reference, a person_ref, a postcode, a name with a birth
+    year; or two of forename, surname, date of birth and postcode. Best first, names as recorded."""
+    with opened_store(db, read_only=True) as store:
+        emit(search_persons(store, reference=reference, person_ref=person_ref, forename=forename, surname=surname,
+                            dob=dob, birth_year=birth_year, postcode=postcode, limit=limit))

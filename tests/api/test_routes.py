@@ -188,7 +188,11 @@ def test_search_ranks_fuzzy_candidates_and_paginates(api):
     second = api.get("analyst", "/persons?surname=Hughes&postcode=NB1 4QL&limit=1&offset=1").json()
     assert second["items"][0]["person_id"] != body["items"][0]["person_id"]
     is_problem(api.get("analyst", "/persons?surname=Hughes"), 400, "invalid-request")   # one field is fishing
-    is_problem(api.get("analyst", "/persons?surname=Hughes&dob=notadate"), 422, "validation")
+    is_problem(api.get("analyst", "/persons?surname=Hughes&dob=notadate"), 400, "invalid-request")
+    # any one identifier an analyst has; UK dates
+    assert api.get("analyst", "/persons?surname=Hughes&dob=14/07/1991").json()["items"][0]["person_id"] == sarah
+    assert [c["person_id"] for c in api.get("analyst", "/persons?reference=police:P1").json()["items"]] == [sarah]
+    assert api.get("analyst", "/persons?surname=Hughes&birth_year=1991").json()["items"][0]["person_id"] == sarah
 
 
 def test_alerts_list_paginate_and_act(api):
