@@ -66,6 +66,8 @@ class Store:
                 "with POST /runs and use the API, or stop the server first; otherwise wait for the "
                 f"other command to finish. ({exc})"
             ) from exc
+        # no progress bar: DuckDB draws it on stdout, where a command prints its one JSON object
+        self._con.execute("SET enable_progress_bar = false")
         self._in_transaction = False
         if not read_only:
             self.apply_schema()

@@ -30,6 +30,10 @@ PLACED = ("(SELECT m.* REPLACE (coalesce(md.dwelling_key, m.household_key) AS ho
           "m.household_key AS household_key_sent FROM mentions m LEFT JOIN mention_dwellings md USING (mention_id))")
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _ratio(measure: Any, threshold: Any) -> float:
     try:
         return round(float(measure) / float(threshold), 2) if threshold else float(measure or 0)
@@ -90,7 +94,7 @@ def marac_candidates(store: Store, acfg: dict[str, Any], as_of: date | None) -> 
         high = sorted({r["event_key"] for r in rs if r["dash_risk"] in levels})
         reasons = []
         if high:
-            reasons.append(f"a DASH risk grading of {'/'.join(levels)} ({len(high)} incident(s))")
+            reasons.append(f"a DASH risk grading of {'/'.join(levels)} ({_n(len(high), 'incident')})")
         if len(incidents) >= need:
             reasons.append(f"{len(incidents)} domestic-abuse incidents in the {window} days to {as_of} "
                            f"(potential escalation: {need} or more)")
@@ -210,7 +214,7 @@ def new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[s
     for pid, places in per_person.items():
         why = []
         if pid in offences:
-            why.append(f"an offender history ({len(offences[pid])} record(s) as {'/'.join(offender_roles)})")
+            why.append(f"an offender history ({_n(len(offences[pid]), 'record')} as {' or '.join(r.replace('_', ' ') for r in offender_roles)})")
         if pid in proximity:
             why.append("a harm_proximity finding")
         tonight_ids = sorted(t["mention_id"] for p in places for t in p["tonight"])
@@ -218,15 +222,15 @@ def new_risk_candidates(store: Store, acfg: dict[str, Any], new_mentions: list[s
         child_mentions = sorted(m for p in places for q, _ in p["children"] for m in info[q]["mentions"].get(p["household"], []))
         mention_ids = tonight_ids + [o["mention_id"] for o in offences.get(pid, [])] + child_mentions
         events = sorted({t["event_key"] for p in places for t in p["tonight"]} | {o["event_key"] for o in offences.get(pid, [])})
-        where = "; ".join(f"household {p['household']}, where child(ren) "
-                          + ", ".join(f"{q}" + (f" (aged {a})" if a is not None else "") for q, a in sorted(p["children"]))
-                          + " live" for p in places)
+        where = "; ".join(f"{p['household']}, where "
+                          + ", ".join(q + (" (a child by role)" if a is None else "") for q, a in sorted(p["children"]))
+                          + (" lives" if len(p["children"]) == 1 else " live") for p in places)
         on = max(p["on"] for p in places)
         out.append({
             "alert_key": f"new_risk_link:{pid}", "rule": "new_risk_link", "person_id": pid,
             "household_key": places[0]["household"] if len(places) == 1 else None,
             "severity": rule.get("severity", "high"),
-            "explanation": f"{pid}, with {' and '.join(why)}, appears in tonight's drop ({', '.join(tonight_ids)}) "
+            "explanation": f"{pid}, with {' and '.join(why)}, is recorded in tonight's drop ({', '.join(tonight_ids)}) "
                            f"at {where}.",
             "evidence": {"events": events, "mention_ids": mention_ids, "tonight_mention_ids": tonight_ids,
                          "offender_mention_ids": [o["mention_id"] for o in offences.get(pid, [])],

@@ -33,6 +33,7 @@ import polars as pl
 from findings.alert_candidates import finding_candidates, marac_candidates, new_risk_candidates
 from findings.alert_config import alert_config
 from findings.as_of import extract_date
+from findings.describe import in_words
 from core.store import Store
 
 ALERT_SCHEMA = {
@@ -126,6 +127,9 @@ def raise_alerts(store: Store, run_id: str | None, config: dict[str, Any], *,
         candidates = finding_candidates(store, acfg) + marac_candidates(store, acfg, as_of)
         if not baseline:
             candidates += new_risk_candidates(store, acfg, new_mention_ids)
+        # words, not codes: names, ages and addresses in every reason (findings.describe)
+        for c, text in zip(candidates, in_words(store, [c["explanation"] for c in candidates], as_of)):
+            c["explanation"] = text
         existing = _open_alerts(store)
         by_key: dict[str, list[dict[str, Any]]] = {}
         by_person: dict[tuple[str, str], list[dict[str, Any]]] = {}

@@ -25,7 +25,9 @@ from typing import Any
 
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
+from findings import describe
 from findings.alert_config import SEVERITIES, STATUS_FILTERS, rule_names
+from findings.as_of import extract_date
 from linkage.identity import resolve_person_id
 
 ACTIONS = {"acknowledge": (("new", "baseline"), "acknowledged"), "close": (("acknowledged",), "closed")}
@@ -65,6 +67,8 @@ def _order_key(r: dict[str, Any]) -> tuple:
 
 
 def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) -> list[dict[str, Any]]:
+    """Alerts as read; listed or got one by one (``with_history``) they carry their history and their
+    ``subject`` in words (findings.describe)."""
     history: dict[str, list[dict[str, Any]]] = {}
     if with_history and rows:
         for h in store.rows("SELECT alert_id, action, status, by_name, reason, acted_at FROM alert_events "
@@ -72,6 +76,7 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) 
                             [[r["alert_id"] for r in rows]]):
             history.setdefault(h.pop("alert_id"), []).append(
                 {"action": h["action"], "status": h["status"], "by": h["by_name"], "reason": h["reason"], "at": h["acted_at"]})
+    words = _subject_words(store, rows) if with_history else {}
     subjects = sorted({r["person_id"] for r in rows if r["person_id"]})
     merged = {r["person_id"] for r in store.rows(
         f"SELECT person_id FROM persons WHERE status = 'merged' AND person_id IN ({', '.join('?' * len(subjects))})",
@@ -83,6 +88,7 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) 
             person = resolve_person_id(store, person)
         out.append({
             "alert_id": r["alert_id"], "rule": r["rule"], "person_id": person,
+            **({"subject": words.get(r["alert_id"])} if with_history else {}),
             "person_ids": sorted(set(r["person_ids"] or []) | ({person} if person else set())),
             "household_id": r["household_key"], "household_key": r["household_key"],
             "severity": r["severity"], "score": r.get("score"), "raised_at": r["raised_at"],
@@ -94,6 +100,15 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) 
             "history": history.get(r["alert_id"], []),
         })
     return out
+
+
+def _subject_words(store: Store, rows: list[dict[str, Any]]) -> dict[str, str | None]:
+    """Each alert's subject as an analyst reads it: the person's name and age, or the household's address."""
+    as_of = extract_date(store, datetime.now())
+    people = describe.people(store, [r["person_id"] for r in rows if r["person_id"]])
+    places = describe.addresses(store, [r["household_key"] for r in rows if r["household_key"] and not r["person_id"]])
+    return {r["alert_id"]: describe.person_words(people.get(r["person_id"]), r["person_id"], as_of) if r["person_id"]
+            else places.get(r["household_key"], r["household_key"]) for r in rows}
 
 
 def check_filters(status: str | None = None, rule: str | None = None, severity: str | None = None,

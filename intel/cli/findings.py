@@ -55,10 +55,10 @@ def alerts_list(
     if fmt == "json":
         emit(found)
         return
-    head = f"{'alert':<10} {'rule':<24} {'person':<10} {'severity':<8} {'score':>5} {'status':<12} {'raised':<16} explanation"
+    head = f"{'alert':<10} {'rule':<24} {'about':<36} {'severity':<8} {'score':>5} {'status':<12} explanation"
     lines = [head] + [
-        f"{a['alert_id']:<10} {a['rule']:<24} {a['person_id'] or '-':<10} {a['severity']:<8} {a['score'] or 0:>5.1f} "
-        f"{a['status']:<12} {str(a['raised_at'])[:16]:<16} {a['explanation'][:100]}" for a in found["items"]]
+        f"{a['alert_id']:<10} {a['rule']:<24} {(a.get('subject') or a['person_id'] or '-')[:36]:<36} {a['severity']:<8} "
+        f"{a['score'] or 0:>5.1f} {a['status']:<12} {a['explanation'][:90]}" for a in found["items"]]
     sys.stdout.write("\n".join(lines) + f"\n{found['total']} alert(s)\n")
 
 
