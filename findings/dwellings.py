@@ -9,6 +9,7 @@ from typing import Any
 
 from graphs.dwellings import resolve_dwellings
 from core.store import Store
+from core.store_mode import is_encoded
 
 DWELLING_OF = "coalesce(md.dwelling_key, m.household_key)"
 """SQL for a mention ``m``'s household as a dwelling, with ``LEFT JOIN mention_dwellings md USING
@@ -18,7 +19,11 @@ DWELLING_OF = "coalesce(md.dwelling_key, m.household_key)"
 def place_dwellings(store: Store) -> dict[str, Any]:
     """Rewrite ``mention_dwellings`` (mention_id, dwelling_key) for every mention; returns counts:
     ``mentions``, ``sent_keys`` (distinct household keys as sent), ``dwellings`` (distinct after)."""
-    m = store.df("SELECT mention_id, household_key, address, postcode, uprn FROM mentions")
+    if is_encoded(store):   # keyed tokens of the UPRN and of the address signature (docs/encoded-extracts.md)
+        m = store.df("SELECT m.mention_id, m.household_key, m.address, m.postcode, x.tok_uprn AS uprn, "
+                     "x.tok_address_sig AS address_signature FROM mentions m LEFT JOIN mention_encodings x USING (mention_id)")
+    else:
+        m = store.df("SELECT mention_id, household_key, address, postcode, uprn FROM mentions")
     placed = resolve_dwellings(m).select("mention_id", "dwelling_key")
     with store.transaction():
         store.execute("DELETE FROM mention_dwellings")

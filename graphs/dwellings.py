@@ -21,6 +21,11 @@ row the key of its **dwelling**:
    it shares when exactly one known dwelling has them (else it stays without a household: a
    street name alone is not a house, nor is a postcode alone).
 
+In an encoded store the rows carry keyed tokens of the signature and of the UPRN
+(``address_signature``, ``uprn``) instead of the address: steps 1, 3 (rows sent with both) and 4
+work on the tokens; steps that need the address's words (a UPRN's signature put together from
+two rows, step 5) do not apply.
+
 A genuine move is a change of dwelling; everything that reads households (the rules, the graph's
 lived-at edges, chronologies, alerts, network views) reads ``dwelling_key``. Measured against the
 generator's truth in ``bench/dwellings.py`` (figures in docs/benchmarks.md).
@@ -85,7 +90,11 @@ def resolve_dwellings(mentions: pl.DataFrame) -> pl.DataFrame:
     address columns, ``dwelling_key`` is the sent ``household_key``."""
     if not {"address", "postcode", "uprn"} <= set(mentions.columns):
         return mentions.with_columns(dwelling_key=pl.col("household_key"))
-    m = mentions.with_columns(_sig=address_signature(), _street=street_part())
+    # an encoded store (docs/encoded-extracts.md) sends a keyed token of the signature, and of the
+    # UPRN, instead of the address: the same steps on the tokens, less those that need the words
+    encoded = "address_signature" in mentions.columns
+    m = mentions.with_columns(_sig=pl.col("address_signature") if encoded else address_signature(),
+                              _street=pl.lit(None, pl.Utf8) if encoded else street_part())
     m = m.join(uprn_signatures(m), on="_sig", how="left")
     key = (pl.when(pl.col("uprn").is_not_null()).then(pl.format("uprn:{}", "uprn"))
            .when(pl.col("_sig").is_not_null()).then(pl.coalesce("_uprn_key", pl.format("addr:{}", "_sig"))))

@@ -34,12 +34,12 @@ def rules_engine(*, four: float = 0.999, three: float = 0.98) -> SimpleNamespace
         return ("INSERT INTO link_edges SELECT * FROM ("
                 + _PAIR_SQL.format(four=four, three=three, where=where) + ") WHERE match_probability >= 0.5")
 
-    def score_all(store: Store, model: Any) -> dict:
+    def score_all(store: Store, model: Any, config: Any = None) -> dict:
         store.execute("DELETE FROM link_edges")
         store.execute(pairs("true"))
         return {"edges": store.rows("SELECT count(*) AS n FROM link_edges")[0]["n"]}
 
-    def score_mentions(store: Store, model: Any, ids: list[str]) -> dict:
+    def score_mentions(store: Store, model: Any, ids: list[str], config: Any = None) -> dict:
         store.register("_ids", pl.DataFrame({"m": ids}))
         try:
             store.execute("DELETE FROM link_edges WHERE mention_a IN (SELECT m FROM _ids) "
@@ -49,5 +49,5 @@ def rules_engine(*, four: float = 0.999, three: float = 0.98) -> SimpleNamespace
             store.unregister("_ids")
         return {"mentions": len(ids)}
 
-    return SimpleNamespace(load_or_train=lambda store, retrain=False: SimpleNamespace(model_id="rules"),
+    return SimpleNamespace(load_or_train=lambda store, config, retrain=False: SimpleNamespace(model_id="rules"),
                            score_all=score_all, score_mentions=score_mentions)

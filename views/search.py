@@ -39,6 +39,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from core.errors import IntelError
 from core.store import Store
+from core.store_mode import is_encoded
 
 from views.search_blocking import (
     BLOCK_JW,
@@ -55,7 +56,7 @@ from views.search_blocking import (
     parse_dob,
     day_month_swapped,
 )
-from views.search_lookup import as_recorded, exact_matches, year_candidate_rows, year_score
+from views.search_lookup import as_recorded, person_ref_matches, year_candidate_rows, year_score
 from views.search_memory import MemorySearchIndex
 
 def forename_score(q: str, f: str | None) -> float | None:
@@ -242,27 +243,31 @@ def search_persons(
     surname: str | None = None,
     dob: str | date | None = None,
     postcode: str | None = None,
-    reference: str | None = None,
     person_ref: str | None = None,
     birth_year: int | str | None = None,
     limit: int = 20,
     offset: int = 0,
     min_score: float = MIN_SCORE,
     index: MemorySearchIndex | None = None,
+    health_clearance: bool = True,
 ) -> dict[str, Any]:
     """Candidate persons, best first: {query, total, candidates: [{person_id, score, forename,
     surname, dob, postcode, mention_id, matched_mentions, field_scores}]}, names and postcode as
-    the best-matching record wrote them. Any one of: an agency ``reference`` (source:record_id), a
-    ``person_ref``, a ``postcode``, a name with a ``birth_year``; or two of forename, surname, dob,
-    postcode. ``index``: find name/dob/postcode candidates in memory (the API's snapshot) instead of
-    by SQL; the same candidates either way."""
+    the best-matching record wrote them. Any one of: a ``person_ref``, a ``postcode``, a name with a
+    ``birth_year``; or two of forename, surname, dob, postcode (an agency record reference:
+    views.reference_search). ``index``: find name/dob/postcode candidates in memory (the API's
+    snapshot) instead of by SQL; the same candidates either way. Without ``health_clearance`` a
+    person_ref held only by health_confidential records finds nobody."""
     if limit < 1 or offset < 0:
         raise IntelError("limit must be at least 1 and offset at least 0")
-    if reference not in (None, "") or person_ref not in (None, ""):
-        exact = exact_matches(store, reference=reference or None, person_ref=None if reference else person_ref)
-        query = {"reference": reference} if reference else {"person_ref": person_ref}
-        return {"query": query, "total": len(exact), "limit": limit, "offset": offset, "truncated": False,
-                "candidates": as_recorded(store, exact[offset: offset + limit])}
+    if person_ref not in (None, ""):
+        exact = person_ref_matches(store, person_ref, health_clearance=health_clearance)
+        return {"query": {"person_ref": person_ref}, "total": len(exact), "limit": limit, "offset": offset,
+                "truncated": False, "candidates": as_recorded(store, exact[offset: offset + limit])}
+    if is_encoded(store):
+        raise IntelError("this store links encoded identifiers and holds no names, dates of birth or postcodes to "
+                         "search: search by agency record reference instead (reference=police:P00001216); see "
+                         "docs/encoded-extracts.md")
     q_fore, q_sur, q_pc = norm_value("name", forename), norm_value("name", surname), norm_value("postcode", postcode)
     if postcode not in (None, "") and q_pc is None:
         raise IntelError(f"postcode {postcode!r} is not a UK postcode")

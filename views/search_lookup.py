@@ -1,6 +1,6 @@
-"""Search as analysts search, beyond a name and a date of birth (views.search ranks those):
+"""Search as analysts search, beyond a name and a date of birth (views.search ranks those; an
+agency record reference ``police:P00001033`` is views.reference_search):
 
-- an **agency reference** ``source:record_id`` (``police:P00001033``): the person holding that record;
 - a **person_ref** (a police nominal, a council id, a pseudonymised NHS number): every person
   holding a record with it (more than one when linkage has not joined them: worth a look);
 - a **name with a birth year**: candidates whose surname (or forename) is near and whose date of
@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from core.errors import IntelError
 from core.store import Store
 from views.search_blocking import BLOCK_JW, MAX_CANDIDATE_MENTIONS, forename_block_forms
 
@@ -23,23 +22,18 @@ _ROW = "pm.person_id, m.mention_id, m.forename, m.surname, m.dob, m.postcode"
 _FROM = "FROM mentions m JOIN person_mentions pm USING (mention_id)"
 
 
-def exact_matches(store: Store, *, reference: str | None = None, person_ref: str | None = None) -> list[dict[str, Any]]:
-    """Persons holding the record ``reference`` or records with ``person_ref``, as search
-    candidates (score 1: an identifier either matches or it does not), by person id."""
-    if reference is not None:
-        if ":" not in reference:
-            raise IntelError(f"reference {reference!r} must be source:record_id, e.g. police:P00001033")
-        rows = store.rows(f"SELECT {_ROW} {_FROM} WHERE m.mention_id = ?", [reference.strip()])
-        field = "reference"
-    else:
-        rows = store.rows(f"SELECT {_ROW} {_FROM} WHERE m.person_ref = ? ORDER BY m.mention_id", [person_ref.strip()])
-        field = "person_ref"
+def person_ref_matches(store: Store, person_ref: str, *, health_clearance: bool = True) -> list[dict[str, Any]]:
+    """Persons holding records with ``person_ref``, as search candidates (score 1: an identifier
+    either matches or it does not), by person id; health_confidential records only with clearance."""
+    hidden = "" if health_clearance else " AND m.restriction <> 'health_confidential'"
+    rows = store.rows(f"SELECT {_ROW} {_FROM} WHERE m.person_ref = ?{hidden} ORDER BY m.mention_id",
+                      [person_ref.strip()])
     by_person: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_person.setdefault(r["person_id"], []).append(r)
     return [{"person_id": p, "score": 1.0, "forename": rs[0]["forename"], "surname": rs[0]["surname"],
              "dob": rs[0]["dob"], "postcode": rs[0]["postcode"], "mention_id": rs[0]["mention_id"],
-             "field_scores": {field: 1.0}, "matched_mentions": len(rs)} for p, rs in sorted(by_person.items())]
+             "field_scores": {"person_ref": 1.0}, "matched_mentions": len(rs)} for p, rs in sorted(by_person.items())]
 
 
 def year_candidate_rows(store: Store, q_fore: str | None, q_sur: str | None, year: int) -> list[tuple[Any, ...]]:

@@ -13,6 +13,7 @@ from core.serialise import json_default
 from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store
 from views.chronology import chronology as build_chronology, to_csv, to_html
 from views.network_view import network_view
+from views.reference_search import search_by_reference
 from views.search import search_persons
 
 app = typer.Typer()
@@ -84,5 +85,8 @@ def search(
     """Find a person by any one of: an agency reference, a person_ref, a postcode, a name with a birth
     year; or two of forename, surname, date of birth and postcode. Best first, names as recorded."""
     with opened_store(db, read_only=True) as store:
-        emit(search_persons(store, reference=reference, person_ref=person_ref, forename=forename, surname=surname,
-                            dob=dob, birth_year=birth_year, postcode=postcode, limit=limit))
+        if reference is not None:
+            emit(search_by_reference(store, reference))
+        else:
+            emit(search_persons(store, person_ref=person_ref, forename=forename, surname=surname, dob=dob,
+                                birth_year=birth_year, postcode=postcode, limit=limit))

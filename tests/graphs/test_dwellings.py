@@ -52,3 +52,14 @@ def test_a_postcode_with_one_unclaimed_address_and_one_bare_uprn_pairs_them():
 def test_without_address_columns_the_sent_key_stands():
     m = pl.DataFrame({"household_key": ["uprn:1", None]})
     assert resolve_dwellings(m)["dwelling_key"].to_list() == ["uprn:1", None]
+
+
+def test_an_encoded_stores_keyed_signature_resolves_homes_the_same_way():
+    """An encoded store has no address: its keyed signature and UPRN tokens stand in for them."""
+    m = pl.DataFrame({
+        "address": [None] * 4, "postcode": [None] * 4,
+        "uprn": ["t-uprn", None, None, None],
+        "address_signature": ["t-sig1", "t-sig1", "t-sig2", "t-sig3"],
+        "household_key": ["uprn:t-uprn", "addr:t-a", "addr:t-b", "addr:t-c"],
+    }, schema_overrides={"address": pl.String, "postcode": pl.String})
+    assert resolve_dwellings(m)["dwelling_key"].to_list() == ["uprn:t-uprn", "uprn:t-uprn", "addr:t-sig2", "addr:t-sig3"]

@@ -103,14 +103,13 @@ def test_any_one_identifier_an_analyst_has(store):
     _people(store, ROWS)
     store.execute("UPDATE mentions SET person_ref = 'N1234567', forename_raw = 'Bill', surname_raw = 'O''Brien', "
                   "postcode_raw = 'nb21aa' WHERE mention_id = 'police:1'")
-    # an agency reference: the person holding that record, names as the agency wrote them
-    ref = search_persons(store, reference="police:1")
-    assert ref["total"] == 1 and ref["candidates"][0]["person_id"] == "P1"
+    # a person_ref, names as the agency wrote them
+    ref = search_persons(store, person_ref="N1234567")
+    assert [c["person_id"] for c in ref["candidates"]] == ["P1"] and ref["candidates"][0]["field_scores"] == {"person_ref": 1.0}
     assert (ref["candidates"][0]["forename"], ref["candidates"][0]["surname"]) == ("Bill", "O'Brien")
-    assert ref["candidates"][0]["field_scores"] == {"reference": 1.0}
-    assert search_persons(store, reference="police:999")["total"] == 0
-    # a person_ref
-    assert [c["person_id"] for c in search_persons(store, person_ref="N1234567")["candidates"]] == ["P1"]
+    assert search_persons(store, person_ref="N0000000")["total"] == 0
+    store.execute("UPDATE mentions SET restriction = 'health_confidential' WHERE mention_id = 'police:1'")
+    assert search_persons(store, person_ref="N1234567", health_clearance=False)["total"] == 0
     # a name with a birth year: the year scores like a date of birth
     by_year = search_persons(store, surname="O'Brien", birth_year="1990")
     assert by_year["candidates"][0]["person_id"] == "P1" and by_year["candidates"][0]["field_scores"]["dob"] == 1.0
@@ -120,7 +119,6 @@ def test_any_one_identifier_an_analyst_has(store):
     # UK dates
     assert search_persons(store, surname="obrien", dob="04/03/1990")["candidates"][0]["person_id"] == "P1"
     for kwargs, message in [({"surname": "obrien"}, "give one of: an agency reference"),
-                            ({"reference": "police1"}, "must be source:record_id"),
                             ({"surname": "obrien", "birth_year": "nineteen"}, "is not a year"),
                             ({"surname": "obrien", "dob": "31/02/1990"}, "dob")]:
         with pytest.raises(IntelError, match=message):
