@@ -98,12 +98,14 @@ def _is_first_load(store: Store) -> bool:
 
 
 def _open_alerts(store: Store) -> list[dict[str, Any]]:
-    """Every alert not closed (latest user action), with what matching needs."""
+    """Every confirmed alert (possible ones are findings/possible_alerts.py's), with whether it is
+    closed (latest user action) and what matching needs."""
     return store.rows(
         "WITH latest AS (SELECT alert_id, arg_max(status, acted_at) AS status FROM alert_events GROUP BY alert_id) "
         "SELECT a.alert_id, a.alert_key, a.rule, a.person_id, a.person_ids, a.household_key, a.evidence_items, "
         "a.explanation, a.updates, coalesce(l.status, 'new') = 'closed' AS closed "
-        "FROM alerts a LEFT JOIN latest l USING (alert_id) ORDER BY a.alert_id")
+        "FROM alerts a LEFT JOIN latest l USING (alert_id) "
+        "WHERE a.possible_links IS NULL ORDER BY a.alert_id")   # possible alerts: findings/possible_alerts.py
 
 
 def raise_alerts(store: Store, run_id: str | None, config: dict[str, Any], *,

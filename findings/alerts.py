@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -97,6 +98,9 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) 
             "first_date": r["first_date"], "last_date": r["last_date"], "finding_key": r["finding_key"],
             "alert_key": r["alert_key"], "previous_alert_id": r["previous_alert_id"],
             "updates": json.loads(r.get("updates") or "[]"),
+            # a finding that holds only through links in clerical review (findings/possible_alerts.py)
+            "possible": r.get("possible_links") is not None,
+            "possible_links": json.loads(r["possible_links"]) if r.get("possible_links") else [],
             "history": history.get(r["alert_id"], []),
         })
     return out
@@ -112,7 +116,7 @@ def _subject_words(store: Store, rows: list[dict[str, Any]]) -> dict[str, str | 
 
 
 def check_filters(status: str | None = None, rule: str | None = None, severity: str | None = None,
-                  config: dict[str, Any] | None = None) -> None:
+                  config: Mapping[str, Any] | None = None) -> None:
     """Refuse an unknown status, rule or severity, naming the choices (IntelError: exit 2 / 400)."""
     if status is not None and status not in STATUS_FILTERS:
         raise IntelError(f"unknown status {status!r}; use one of {', '.join(STATUS_FILTERS)}")
@@ -125,11 +129,13 @@ def check_filters(status: str | None = None, rule: str | None = None, severity: 
 def list_alerts(store: Store, status: str | None = None, rule: str | None = None, limit: int | None = None,
                 offset: int = 0, *, person_id: str | None = None, severity: str | None = None,
                 rules: list[str] | None = None, person_ids: list[str] | None = None,
-                config: dict[str, Any] | None = None, with_total: bool = False) -> list[dict[str, Any]] | dict[str, Any]:
+                config: Mapping[str, Any] | None = None, with_total: bool = False,
+                possible: bool | None = None) -> list[dict[str, Any]] | dict[str, Any]:
     """Alerts, strongest first (module docstring). Filters: ``status`` (new, baseline,
     acknowledged, closed, open = not closed, all/None), ``rule``, ``severity``, ``person_id`` (a
-    merged id finds its survivor's alerts), and for a restricted lens ``rules`` / ``person_ids``
-    (only these). ``with_total``: ``{"total": n, "items": [...]}`` instead of the list."""
+    merged id finds its survivor's alerts), ``possible`` (True only possible alerts, False only
+    confirmed ones, None both), and for a restricted lens ``rules`` / ``person_ids`` (only these).
+    ``with_total``: ``{"total": n, "items": [...]}`` instead of the list."""
     check_filters(status, rule, severity, config)
     if limit is not None and limit < 0 or offset < 0:
         raise IntelError("limit and offset must not be negative")
@@ -156,6 +162,8 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
     if person_ids is not None:
         where.append("(list_contains(?::VARCHAR[], person_id) OR list_has_any(person_ids, ?::VARCHAR[]))")
         params += [list(person_ids), list(person_ids)]
+    if possible is not None:
+        where.append("possible_links IS NOT NULL" if possible else "possible_links IS NULL")
     rows = store.rows(_list_sql(" AND ".join(where) or "TRUE", _triage_columns(store)), params)
     if status == "open":
         rows = [r for r in rows if r["status"] != "closed"]

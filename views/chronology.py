@@ -26,7 +26,9 @@ from datetime import date, datetime, time, timedelta
 from collections.abc import Mapping
 from typing import Any
 
+from access.lens import Lens, screen_alerts
 from core.dates import parse_date
+from core.spreadsheet_cells import neutralise
 from findings.as_of import extract_date
 from findings.dwellings import dwelling_of
 from views.chronology_sources import SnapshotReader, StoreReader
@@ -184,12 +186,8 @@ def _household_on(spells: list[dict[str, Any]], person_id: str, on: date) -> str
 
 
 def _visible(row: dict[str, Any], health_clearance: bool, export: bool) -> str:
-    """'full', 'masked' (that it happened and when) or 'hidden'."""
-    if row["restriction"] == "hub_only" and export:
-        return "hidden"
-    if row["restriction"] == "health_confidential" and not health_clearance:
-        return "masked"
-    return "full"
+    """'full', 'masked' (that it happened and when) or 'hidden': the viewer's lens (access/lens.py)."""
+    return Lens.of(health_clearance=health_clearance, export=export).visibility(row["restriction"])
 
 
 # --- the chronology --------------------------------------------------------------------------
@@ -287,7 +285,9 @@ def chronology(
         return True
 
     header = _header(rows, full_rows, spells, resolved, household_key, members, today, ccfg)
-    header["open_alerts"] = reader.open_alerts(members, household_key)
+    # alerts are derived text: shown only where the viewer sees all of their evidence (access/lens.py)
+    header["open_alerts"] = screen_alerts(reader.open_alerts(members, household_key),
+                                          Lens.of(health_clearance=health_clearance, export=export))
     if resolved is not None and resolved != person_id:
         header["requested_id"] = person_id
         header["note"] = f"{person_id} was merged into {resolved}; this is the chronology of {resolved}"
@@ -558,11 +558,10 @@ def export_view(chron: dict[str, Any]) -> dict[str, Any]:
     h["harm_events_last_12_months"] = sum(1 for e in real if e.get("harm") and w.get("from", "") <= e["event_date"][:10] <= w.get("to", "9999"))
     h["first_seen"] = min((e["event_date"][:10] for e in real), default=None)
     h["last_seen"] = max((e["event_date"][:10] for e in real), default=None)
-    h["open_alerts"] = [
-        {k: a[k] for k in ("alert_id", "rule", "severity", "status", "raised_at") if k in a}
-        | {"explanation": "withheld from exports: it rests on hub-only records"}
-        if a.get("rests_on_hub_only") else a
-        for a in h.get("open_alerts", [])]
+    # an alert resting on a hub-only record is left out (a "withheld" note would itself say one exists)
+    h["open_alerts"] = screen_alerts(h.get("open_alerts", []),
+                                     Lens.of(health_clearance=chron.get("viewer", {}).get("health_clearance", True),
+                                             export=True))
     h["header_note"] = "export: hub-only records removed; counts are of the entries shown"
     return {**chron, key: h, "events": events, "export": True}
 
@@ -600,13 +599,14 @@ def _cell(e: dict[str, Any], col: str) -> str:
 
 
 def to_csv(chron: dict[str, Any]) -> str:
-    """The entries as CSV, one row each (hub_only removed)."""
+    """The entries as CSV, one row each (hub_only removed; cells a spreadsheet would run as a
+    formula neutralised: core/spreadsheet_cells.py)."""
     chron = export_view(chron)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for e in chron["events"]:
-        w.writerow([_cell(e, c) for c in CSV_COLUMNS])
+        w.writerow([neutralise(_cell(e, c)) for c in CSV_COLUMNS])
     return buf.getvalue()
 
 

@@ -43,6 +43,18 @@ templates.env.filters["day"] = lambda d: (str(d) or "")[:10] if d else ""
 templates.env.filters["urlpart"] = lambda s: quote(str(s), safe="")
 
 
+# every page: personal data stays out of caches; no script, frame or form target but this site's
+# own (no inline script: a name in a record can never run); addresses with person ids and search
+# terms are not sent on as a referrer
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                "img-src 'self' data:; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 class GoTo(Exception):
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -104,7 +116,7 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
     ctx.update(request=request, session=session, prefix=PREFIX,
                rights=rights(request, session) if session else frozenset(), sources=SOURCES)
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
-    response.headers["Cache-Control"] = "no-store"    # personal data stays out of caches
+    response.headers.update(PAGE_HEADERS)
     return response
 
 

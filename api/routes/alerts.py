@@ -29,6 +29,8 @@ class AlertsQuery(PageQuery):
     severity: str | None = Field(None, max_length=16, description="low, medium or high")
     person_id: str | None = Field(None, max_length=64,
                                   description="Alerts naming this person (a merged id finds its survivor's)")
+    possible: bool | None = Field(None, description="true: only possible alerts (resting on links in review); "
+                                                    "false: only confirmed ones")
 
 
 class AlertAction(BaseModel):
@@ -47,9 +49,10 @@ def marac_lens(store: Store) -> dict[str, Any]:
 @router.get("/alerts", summary="Alerts, strongest first (severity, score, newest)")
 def alerts(request: Request, q: Annotated[AlertsQuery, Query()], who: Principal = Depends(guard("alerts")),
            store: Store = Depends(db)) -> Response:
-    set_subject(request, "alert", None, status=q.status, rule=q.rule, person_id=q.person_id)
+    set_subject(request, "alert", None, status=q.status, rule=q.rule, person_id=q.person_id, possible=q.possible)
     found = list_alerts(store, status=q.status, rule=q.rule, severity=q.severity, person_id=q.person_id,
-                        limit=q.limit, offset=q.offset, config=request.app.state.config, with_total=True,
+                        possible=q.possible, limit=q.limit, offset=q.offset, config=request.app.state.config,
+                        with_total=True,
                         **(marac_lens(store) if who.domestic_abuse_only else {}))
     add_detail(request, returned=[a["alert_id"] for a in found["items"]])
     return ok(page(request, found["items"], q.limit, q.offset, found["total"]))

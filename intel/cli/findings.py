@@ -40,6 +40,8 @@ def alerts_list(
     severity: Annotated[Optional[str], typer.Option("--severity", help="low, medium or high.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="At most this many.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="json ({total, items}) or table.")] = "json",
+    possible: Annotated[Optional[bool], typer.Option(
+        "--possible/--confirmed", help="Only possible alerts (resting on links in review), or only confirmed ones.")] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -51,7 +53,7 @@ def alerts_list(
     cfg = edge_config(config)
     with opened_store(db, read_only=True) as store:
         found = list_alerts(store, status=status, rule=rule, person_id=person, severity=severity, limit=limit,
-                            config=cfg, with_total=True)
+                            possible=possible, config=cfg, with_total=True)
     if fmt == "json":
         emit(found)
         return
@@ -101,7 +103,7 @@ def nightly(
     last complete state); 2: refused input; 3: another run holds the lock."""
     cfg = edge_config(config)
     try:
-        store = Store(db)
+        store = Store(db, create=False)
     except StoreError as exc:
         fail(str(exc))
     try:

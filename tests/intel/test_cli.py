@@ -58,9 +58,9 @@ def test_demo_runs_every_stage_and_ends_with_alerts_and_a_chronology(tmp_path: P
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.stdout)["total"] == report["alerts"]["open"]
     # search by an agency reference (the README's first question about a record)
-    found = json.loads(runner.invoke(app, ["search", "--reference", "police:P00000001"]).stdout)
+    found = json.loads(runner.invoke(app, ["search", "--reference", "police:P00000001", "--purpose", "testing the demo store"]).stdout)
     assert found["total"] == 1 and found["candidates"][0]["person_id"]
-    fishing = runner.invoke(app, ["search", "--surname", "Smith"])
+    fishing = runner.invoke(app, ["search", "--surname", "Smith", "--purpose", "testing the demo store"])
     assert fishing.exit_code == 2 and "give one of" in fishing.stderr
     # a demo store someone has used is not erased by running the demo again
     assert runner.invoke(app, ["users", "add", "alice", "--role", "analyst", "--db", "demo/intel.duckdb"]).exit_code == 0
@@ -80,6 +80,7 @@ def test_serve_starts_one_process_without_a_server_header_and_commits_the_audit_
         seen.update(kw, app=application)
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
+    assert runner.invoke(app, ["init", "--db", str(tmp_path / "s.duckdb")]).exit_code == 0
     result = runner.invoke(app, ["serve", "--db", str(tmp_path / "s.duckdb"), "--port", "18999"])
     assert result.exit_code == 0, result.output
     assert seen["port"] == 18999 and seen["host"] == "127.0.0.1" and seen["workers"] == 1

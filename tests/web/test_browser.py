@@ -146,14 +146,20 @@ def test_analyst_walk(live_server, browser_factory):
     first.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     _wait(d, lambda d: f"{alert_id} acknowledged" in d.find_element(By.CSS_SELECTOR, ".notice").text)
 
-    # review: two people side by side, decide
-    d.get(url + f"/w/review?pa={jon}&pb={john}")
+    # review: the queue's doubtful link, both people side by side, decide
+    d.find_element(By.LINK_TEXT, "Review").click()
+    _wait(d, lambda d: d.find_elements(By.ID, "review-queue"))
+    assert "Jon Smith" in d.find_element(By.ID, "review-queue").text
+    d.find_element(By.CSS_SELECTOR, "#review-queue a").click()
     _wait(d, lambda d: d.find_elements(By.ID, "decide-form"))
+    both = d.find_element(By.CSS_SELECTOR, ".side-by-side").text
+    assert jon in both and john in both and "Jon Smith" in both and "John Smith" in both
     d.find_element(By.CSS_SELECTOR, "input[name=decision][value=same]").click()
     d.find_element(By.ID, "decision-reason").send_keys("same birth date and name; the address moved")
     _shot(d, "08-review")
     d.find_element(By.CSS_SELECTOR, "#decide-form button[type=submit]").click()
     _wait(d, lambda d: "Recorded" in d.find_element(By.CSS_SELECTOR, ".notice").text)
+    assert "Nothing to review" in d.page_source          # the queue's one item is settled
 
     # print view and MARAC pack
     d.get(url + f"/w/person/{sarah}/print")

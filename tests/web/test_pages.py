@@ -97,6 +97,11 @@ def test_purpose_is_asked_checked_and_audited_with_every_page(web):
     r = web.client.post("/w/purpose", data={"csrf": csrf, "case_ref": "", "reason": "x", "next": "/w/"})
     assert r.status_code == 400
     assert "Give the case reference" in r.text and "at least 10 characters" in r.text
+    # an accent or a typographic dash (not ASCII: X-Purpose is a header) is folded, not a failure
+    r = web.client.post("/w/purpose", data={"csrf": csrf, "next": "/w/search", "case_ref": "MASH–7",
+                                            "reason": "Zoë’s referral\n from school"})
+    assert r.status_code == 303
+    assert "Purpose: <strong>MASH-7</strong>" in web.client.get("/w/search").text
     r = web.client.post("/w/purpose", data={"csrf": csrf, "next": "/w/search", **PURPOSE})
     assert r.status_code == 303 and r.headers["location"] == "/w/search"
     sarah = web.world["person"]["police:P1"]
@@ -134,6 +139,17 @@ def test_unknown_person_alert_and_household_say_so(web):
     csrf = web.csrf(web.client.get("/w/alerts").text)
     r = web.client.post("/w/alerts/A9999999/acknowledge", data={"csrf": csrf, "reason": "r", "form_id": "f1"})
     assert r.status_code == 404 and "A9999999" in r.text
+    for url, words in (("/w/alerts?status=bogus", "status must be one of"), ("/w/alerts?offset=x", "whole number"),
+                       ("/w/alerts?possible=perhaps", "possible must be"),
+                       ("/w/person/P00000001/network.pdf", "choose SVG or GraphML")):
+        r = web.client.get(url)
+        assert r.status_code in (400, 404) and words in r.text, url
+    r = web.client.get("/w/review?a=police:NOPE&b=police:P7")
+    assert r.status_code == 200 and "no mention" in r.text          # said on the page, nothing looked up further
+    page = web.client.get("/w/review?a=police:NOPE&b=police:P7").text
+    r = web.client.post("/w/review", data={"csrf": web.csrf(page), "form_id": "u1", "a": "police:NOPE",
+                                           "b": "police:P7", "decision": "same", "reason": "r"})
+    assert r.status_code == 404 and "NOPE" in r.text
     r = web.client.get("/w/no-such-page")
     assert r.status_code == 404 and "No such page" in r.text and r.headers["content-type"].startswith("text/html")
     r = web.client.get("/w/person/P00000001/network?hops=7")
@@ -155,6 +171,18 @@ def test_bad_dates_and_empty_search_are_messages_on_the_form(web):
     assert r.status_code == 400 and "before the start date" in r.text
     r = web.client.get(f"/w/person/{sarah}/chronology.csv?to=yesterday")
     assert r.status_code == 400 and "not a date" in r.text
+
+
+def test_pages_allow_no_inline_script_and_send_no_referrer(web):
+    web.sign_in("analyst")
+    sarah = web.world["person"]["police:P1"]
+    for url in ("/w/search", f"/w/person/{sarah}", f"/w/person/{sarah}/network", f"/w/person/{sarah}/pack", "/w/review"):
+        r = web.client.get(url)
+        directives = [d.strip() for d in r.headers["content-security-policy"].split(";")]
+        assert "script-src 'self'" in directives and "frame-ancestors 'self'" in directives
+        assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
+        inline = [t for t in re.findall(r"<script[^>]*>", r.text) if "src=" not in t and "application/json" not in t]
+        assert not inline and "onclick=" not in r.text, url
 
 
 def test_filters_csv_and_print(web):
@@ -236,7 +264,14 @@ def test_marac_sees_no_restricted_row_on_any_page(web):
         for row in hub_only:
             assert row["mention_id"] not in r.text and row["event_key"] not in r.text, (url, row)
         assert "emergency department" not in r.text.lower() and "assault" not in r.text.lower(), url
-    for url in ("/w/search", "/w/alerts", f"/w/person/{tom}", "/w/review?pa=P00000001&pb=P00000002"):
+    # a MARAC coordinator's alert queue (issue 15): marac_criteria and escalation alerts of their people only
+    r = web.client.get("/w/alerts?status=all")
+    assert r.status_code == 200
+    headings = re.findall(r'<h2 id="h-A\d+">(.*?)</h2>', r.text, flags=re.S)
+    assert all(("marac criteria" in h or "escalation" in h) for h in headings), headings
+    for row in hub_only:
+        assert row["mention_id"] not in r.text and row["event_key"] not in r.text, row
+    for url in ("/w/search", f"/w/person/{tom}", "/w/review?pa=P00000001&pb=P00000002"):
         r = web.client.get(url)
         assert r.status_code == 403 and "Not available to your role" in r.text, url
 
@@ -252,3 +287,26 @@ def test_revoked_token_ends_the_session(web):
     r = web.client.get(f"/w/person/{web.world['person']['police:P1']}")
     assert r.status_code == 303 and "revoked=1" in r.headers["location"]
     assert web.client.get("/w/search").status_code == 303
+
+
+def test_the_review_queue_settles_an_item_once(web):
+    web.sign_in("analyst")
+    person = web.world["person"]
+    page = web.client.get("/w/review").text
+    assert 'id="review-queue"' in page and "Jon Smith" in page and "John Smith" in page
+    link = re.search(r'href="(/w/review\?pa=[^"]*item=[^"]*)"', page).group(1).replace("&amp;", "&")
+    page = web.client.get(link).text
+    assert person["police:P7"] in page and person["social_care:S2"] in page and 'name="item"' in page
+    form = {"csrf": web.csrf(page), "form_id": re.search(r'name="form_id" value="([^"]+)"', page).group(1),
+            "a": "police:P7", "b": "social_care:S2", "item": re.search(r'name="item" value="([^"]+)"', page).group(1),
+            "decision": "different", "reason": "different addresses and schools"}
+    before = count(web, "SELECT count(*) FROM link_decisions")
+    r = web.client.post("/w/review", data=form)
+    assert r.status_code == 303 and r.headers["location"].startswith("/w/review?queue=1")
+    assert "Recorded" in web.client.get(r.headers["location"]).text
+    assert count(web, "SELECT count(*) FROM link_decisions") == before + 1
+    assert "Nothing to review" in web.client.get("/w/review").text
+    # the same item again (a fresh form): the API says it is no longer queued; nothing recorded
+    r = web.client.post("/w/review", data={**form, "form_id": "again", "decision": "same"})
+    assert "Not recorded" in web.client.get(r.headers["location"]).text
+    assert count(web, "SELECT count(*) FROM link_decisions") == before + 1

@@ -1,9 +1,12 @@
-"""Clerical review of a pair: two persons side by side, the match-weight waterfall of a pair of
-their records, and Same / Different / Not sure with a reason.
+"""Clerical review: the queue of doubtful links (GET /links/review, ranked by what is at stake),
+two persons side by side, the match-weight waterfall of a pair of their records, and Same /
+Different / Not sure with a reason.
 
-Issue 14's review queue has not landed: the page works on any pair (two person ids, e.g. ticked
-in search, or two record ids), over the API's decisions and explain routes (``intel decide``).
-A decision form carries a one-time id, so a double submit records one decision.
+An item of the queue is settled through the queue's own route (POST /links/review/decisions: a
+pair no longer queued is refused with the API's reason); any other pair (two person ids ticked in
+search, or two record ids) through POST /links/decisions, as ``intel decide``. "Not sure" changes
+nothing and is recorded in the audit log. A decision form carries a one-time id, so a double
+submit records one decision.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from web.sessions import WebSession, new_form_id
 
 router = APIRouter()
 DECISIONS = {"same": "Same person", "different": "Different people", "not_sure": "Not sure"}
+QUEUE_PAGE = 25
 
 
 async def _side(request: Request, session: WebSession, person_id: str) -> dict[str, Any]:
@@ -37,7 +41,12 @@ async def review(request: Request, session: WebSession = Depends(with_purpose)) 
     pa = (qp.get("pa") or (picked[0] if picked else "")).strip()[:64]
     pb = (qp.get("pb") or (picked[1] if len(picked) > 1 else "")).strip()[:64]
     a, b = (qp.get("a") or "").strip()[:200], (qp.get("b") or "").strip()[:200]
+    item = (qp.get("item") or "").strip()[:200]
     errors: dict[str, str] = {}
+    queue = None
+    if not (pa or pb or a or b or picked):
+        answer = await backend(request).get(session, "/links/review", params={"limit": QUEUE_PAGE})
+        queue = check(request, answer, "Review queue")
     if picked and len(picked) != 2:
         errors["form"] = "Tick exactly two people to compare."
     sides = {}
@@ -62,7 +71,8 @@ async def review(request: Request, session: WebSession = Depends(with_purpose)) 
             else:
                 check(request, answer, "Explanation")
     return render(request, "review.html", status=400 if errors.get("form") or errors.get("pair") else 200,
-                  pa=pa, pb=pb, a=a, b=b, sides=sides, explain=explain, errors=errors, decisions=DECISIONS,
+                  pa=pa, pb=pb, a=a, b=b, item=item, queue=queue, sides=sides, explain=explain, errors=errors,
+                  decisions=DECISIONS,
                   form_id=new_form_id(), notice=qp.get("done"), waterfall=_waterfall(explain))
 
 
@@ -71,22 +81,27 @@ async def decide(request: Request, session: WebSession = Depends(with_purpose)) 
     form = await checked_form(request, session)
     a, b = form.get("a", "").strip(), form.get("b", "").strip()
     decision, reason = form.get("decision", ""), " ".join(form.get("reason", "").split())
-    back = {k: form.get(k, "") for k in ("pa", "pb", "a", "b") if form.get(k)}
+    item = form.get("item", "").strip()
+    back = {k: form.get(k, "") for k in ("pa", "pb", "a", "b", "item") if form.get(k)}
     if decision not in DECISIONS:
         raise PageError(400, "Decision: not accepted", "Choose Same person, Different people or Not sure.")
     if not (a and b) or a == b:
         raise PageError(400, "Decision: not accepted", "A decision needs two different record ids.")
     if not reason:
         raise PageError(400, "Decision: not accepted", "Give a reason: it is recorded with the decision.")
-    url = f"{PREFIX}/review?" + urlencode(back)
+    # settled from the queue: back to the queue; any other pair: back to the pair
+    url = f"{PREFIX}/review?" + ("queue=1" if item else urlencode(back))
     if not sessions(request).first_use(session, form.get("form_id")):
         return redirect(url + "&done=" + quote("This decision was already recorded (the form was sent twice)."))
     if decision == "not_sure":   # nothing changes; the judgement is recorded in the audit log
         audit(request, session, action="review", status=200, subject_kind="mention_pair",
               subject_id="|".join(sorted((a, b))), decision="not_sure", reason=reason)
         return redirect(url + "&done=" + quote("Recorded as not sure: the records stay as they are."))
-    answer = await backend(request).post(session, "/links/decisions", json={
+    route = "/links/review/decisions" if item else "/links/decisions"
+    answer = await backend(request).post(session, route, json={
         "mention_a": a, "mention_b": b, "decision": decision, "reason": reason})
+    if answer.status == 409:   # no longer queued, or contradicts earlier decisions: the API says which
+        return redirect(url + "&done=" + quote(f"Not recorded: {answer.detail}"))
     body = check(request, answer, "Decision")
     if answer.status == 202:
         done = "Queued behind the nightly run in progress; it is applied when the run ends."
