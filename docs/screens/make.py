@@ -94,6 +94,8 @@ def main() -> None:
         shot("06-network")
         d.get(url + "/w/alerts")
         shot("07-alerts")
+        d.get(url + "/w/metrics")
+        shot("12-metrics")
         d.get(url + "/w/review")
         shot("08-review-queue")
         items = d.find_elements(By.CSS_SELECTOR, "#review-queue a")

@@ -5,7 +5,7 @@ calls one library function and prints one JSON object on stdout; progress and lo
 A refused input exits with status 2 and a message on stderr that says what is wrong and where;
 the library function guarantees the store is unchanged.
 
-Commands live one area to a module (``data``, ``linkage``, ``views``, ``findings``, ``service``),
+Commands live one area to a module (``data``, ``linkage``, ``views``, ``findings``, ``metrics``, ``service``),
 each a typer app merged here, so adding a command touches only its area's module.
 """
 
@@ -15,7 +15,7 @@ import typer
 
 from core.errors import IntelError
 from core.store import StoreError
-from intel.cli import audit, data, findings, linkage, service, views
+from intel.cli import audit, data, findings, linkage, metrics, service, views
 
 app = typer.Typer(
     help="mash-intel: repeat-victim and network intelligence for a Multi-Agency Safeguarding Hub.",
@@ -23,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for area in (data, linkage, views, findings, service, audit):
+for area in (data, linkage, views, findings, metrics, service, audit):
     app.add_typer(area.app)
 
 

@@ -28,7 +28,7 @@ from access.users import add_user
 
 CONFIG = load_config()
 
-ROLES = ("analyst", "marac", "admin")
+ROLES = ("analyst", "marac", "admin", "manager")
 PURPOSE = {"X-Purpose": "MASH strategy discussion for a referral"}
 
 

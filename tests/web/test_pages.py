@@ -310,3 +310,28 @@ def test_the_review_queue_settles_an_item_once(web):
     r = web.client.post("/w/review", data={**form, "form_id": "again", "decision": "same"})
     assert "Not recorded" in web.client.get(r.headers["location"]).text
     assert count(web, "SELECT count(*) FROM link_decisions") == before + 1
+
+
+def test_metrics_for_a_manager_without_a_purpose(web):
+    r = web.sign_in("manager", purpose=False)
+    assert "/w/purpose" not in str(r.url) and "Metrics" in r.text       # aggregates only: no purpose asked
+    page = web.client.get("/w/metrics")
+    assert page.status_code == 200 and 'title="Hub metrics report"' in page.text
+    report = web.client.get("/w/metrics/report.html")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    csv = web.client.get("/w/metrics/report.csv?by=quarter")
+    assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
+    r = web.client.get("/w/metrics?from=2025-13-01")
+    assert r.status_code == 400 and "is not a date" in r.text and "report-frame" not in r.text
+    r = web.client.get("/w/metrics?from=2025-06-01&to=2025-01-01")
+    assert r.status_code == 400 and "before the start date" in r.text
+    r = web.client.get("/w/metrics?by=week")
+    assert r.status_code == 400 and "month or quarter" in r.text
+    assert web.client.get("/w/search").status_code in (303, 403)      # and nothing personal
+    assert web.client.get(f"/w/person/{web.world['person']['police:P1']}").status_code in (303, 403)
+
+
+def test_metrics_are_not_for_marac(web):
+    web.sign_in("marac")
+    r = web.client.get("/w/metrics")
+    assert r.status_code == 403 and "Not available to your role" in r.text
