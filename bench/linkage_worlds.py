@@ -87,11 +87,12 @@ def mobile_men(world: Path, store: Store, truth: pl.DataFrame, possible_groups: 
     return {"mobile_men": len(men), "raised": raised, "possible": possibly, "missed": len(men) - raised - possibly}
 
 
-def one_world(profile: str, seed: int, households: int, workdir: Path) -> dict:
+def one_world(profile: str, seed: int, households: int, workdir: Path, linkage: dict | None = None) -> dict:
     world = workdir / f"{profile}-{seed}"
     t0 = time.perf_counter()
     generate_world(world, households=households, seed=seed, noise=profile)
-    cfg = load_config()
+    cfg = copy.deepcopy(load_config())
+    cfg["linkage"].update(linkage or {})
     truth = pl.read_csv(world / "truth" / "truth.csv", infer_schema=False)
     persons = pl.read_csv(world / "truth" / "persons.csv", infer_schema_length=0)
     with Store(workdir / f"{profile}-{seed}.duckdb") as store:
@@ -118,6 +119,7 @@ def one_world(profile: str, seed: int, households: int, workdir: Path) -> dict:
             band[str(low)] = review_links(store, variant).height
         res = {
             "bench": "linkage_world", "noise": profile, "seed": seed, "households": households,
+            "linkage": linkage or {},
             "mentions": rep["mentions_total"], "persons": rep["persons_active"],
             "pairwise": {k: round(ev["pairwise"][k], 4) for k in ("precision", "recall", "f1")},
             "bcubed_f1": round(ev["bcubed"]["f1"], 4),
@@ -142,10 +144,12 @@ def main() -> None:
     ap.add_argument("--seeds", default="31,32,33")
     ap.add_argument("--noise", default="standard,hard")
     ap.add_argument("--workdir", default="")
+    ap.add_argument("--name-only", action="store_true", help="[linkage] name_only_blocking = true")
     args = ap.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-worlds-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    results = [one_world(p, int(s), args.households, workdir)
+    linkage = {"name_only_blocking": True} if args.name_only else {}
+    results = [one_world(p, int(s), args.households, workdir, linkage)
                for p in args.noise.split(",") for s in args.seeds.split(",")]
     summary = {}
     for p in args.noise.split(","):

@@ -1,5 +1,6 @@
-"""Nothing leaks: every route that answers a GET - found by walking the app's routes, so new ones
-(the web workspace's pages too) are covered without editing this test - is called as every role,
+"""Nothing leaks: every route that answers a GET in the application `intel serve` runs - the API
+and the web workspace's pages, found by walking the app's routes, so new ones are covered
+without editing this test - is called as every role (pages signed in through their forms),
 in every format it offers, on a store where a good share of the records are hub_only or
 health_confidential; no answer may name a record, an all-hidden event or a planted detail that
 the role may not see in that format. And a MARAC coordinator gets the same answer for a person
@@ -22,6 +23,8 @@ from core.config import load_config
 from core.store import Store
 from access.users import add_user
 from tests.api.conftest import ENGINE, PURPOSE, ROLES
+from web import served_app
+from web.pages import PREFIX as WEB
 
 SECRET = "Zebhidden"     # planted in the middle names of every restricted record, with its number
 
@@ -125,30 +128,52 @@ def _routes(app) -> list[tuple[str, list[str], dict[str, list[str]]]]:
     return out
 
 
-def test_no_route_shows_a_role_what_it_may_not_see(leaky):
-    from api.app import create_app
+# workspace pages that are exports (a file, a printout, a pack): hub_only never in them
+_WEB_EXPORTS = ("print", "pack", ".csv", ".{fmt}", "report")
+_FMTS = ["json", "csv", "html", "svg", "graphml"]
+_CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 
+
+def _signed_in(client: TestClient, token: str) -> None:
+    """Sign in to the workspace through its forms, as a browser would, and state a purpose."""
+    page = client.get(f"{WEB}/signin")
+    r = client.post(f"{WEB}/signin", data={"csrf": _CSRF.search(page.text).group(1), "token": token,
+                                            "next": f"{WEB}/"}, follow_redirects=True)
+    client.post(f"{WEB}/purpose", data={"csrf": _CSRF.search(r.text).group(1), "next": f"{WEB}/",
+                                         "case_ref": "MASH-2026-0142", "reason": "leak test of every page"},
+                follow_redirects=True)
+
+
+def test_no_route_shows_a_role_what_it_may_not_see(leaky):
+    """Every GET route of the application ``intel serve`` runs (the API and the workspace's pages)."""
     cfg = load_config()
     share = [m["restriction"] for m in leaky["mentions"]]
     assert share.count("hub_only") > len(share) / 6 and share.count("health_confidential") > len(share) / 20
-    app = create_app(leaky["db"], config=cfg, run_options={"link_engine": ENGINE})
+    app = served_app(leaky["db"], config=cfg, run_options={"link_engine": ENGINE})
     sample = _sample(leaky)
-    run_id = app.state.store.scalar("SELECT run_id FROM runs LIMIT 1")
-    sample["run_id"] = [run_id]
+    sample["run_id"] = [app.state.store.scalar("SELECT run_id FROM runs LIMIT 1")]
+    sample["fmt"] = _FMTS
     a, b = leaky["mentions"][0]["mention_id"], leaky["mentions"][1]["mention_id"]
-    leaks, calls, answered = [], 0, 0
+    leaks, calls, answered, pages = [], 0, 0, 0
     routes = _routes(app)
+    paths = {p.replace(":path", "") for p, _, _ in routes}
     assert {"/persons/{person_id}/chronology", "/households/{household_key}/chronology",
-            "/persons/{person_id}/network", "/alerts"} <= {p.replace(":path", "") for p, _, _ in routes}
+            "/persons/{person_id}/network", "/alerts"} <= paths
+    assert any(p.startswith(WEB + "/person/") for p in paths), "the workspace's pages are walked too"
     try:
-        with TestClient(app, follow_redirects=True) as client:
-            for role in ROLES:
-                spec = cfg["api"]["roles"][role]
-                headers = {"Authorization": f"Bearer {leaky['tokens'][role]}", **PURPOSE}
+        for role in ROLES:
+            spec = cfg["api"]["roles"][role]
+            headers = {"Authorization": f"Bearer {leaky['tokens'][role]}", **PURPOSE}
+            with TestClient(app, follow_redirects=True) as client:
+                _signed_in(client, leaky["tokens"][role])
                 for path, params, offered in routes:
+                    if path.startswith((f"{WEB}/signin", f"{WEB}/purpose", f"{WEB}/static")):
+                        continue
+                    web = path.startswith(WEB)
                     fills = [{}]
                     for p in params:
-                        fills = [{**f, p: v} for f in fills for v in sample.get(p, ["x"])]
+                        values = sample.get(p, ["x"])[: 8 if web else None]
+                        fills = [{**f, p: v} for f in fills for v in values]
                     for fill in fills:
                         url = path
                         for k, v in fill.items():
@@ -157,13 +182,15 @@ def test_no_route_shows_a_role_what_it_may_not_see(leaky):
                             query = {"format": fmt} if "format" in offered else {}
                             if path == "/links/explain":
                                 query.update(a=a, b=b)
-                            if path == "/persons":
+                            if path in ("/persons", f"{WEB}/search"):
                                 query.update(surname="a")
-                            r = client.get(url, params=query, headers=headers)
+                            r = client.get(url, params=query, headers={} if web else headers)
                             calls += 1
                             answered += r.status_code == 200
+                            pages += web and r.status_code == 200
+                            export = (any(e in path for e in _WEB_EXPORTS) if web else fmt != "json")
                             lens = Lens.of(health_clearance=spec["health_clearance"],
-                                           export=fmt != "json" or spec["domestic_abuse_only"])
+                                           export=export or spec["domestic_abuse_only"])
                             text = r.text
                             found = {t for t in _forbidden(leaky["mentions"], lens)
                                      if re.search(re.escape(t) + r"(?![0-9])", text)}
@@ -174,7 +201,7 @@ def test_no_route_shows_a_role_what_it_may_not_see(leaky):
         app.state.snapshot.wait(60)
         app.state.audit_queue.close()
         app.state.store.close()
-    assert answered > 100, (calls, answered)
+    assert answered > 100 and pages > 20, (calls, answered, pages)
     assert not leaks, f"{len(leaks)} of {calls} answers name what their role may not see, e.g. {leaks[:8]}"
 
 
