@@ -63,16 +63,18 @@ def _table(tid: str, title: str, definition: str, unit: str, persons: str) -> Me
 
 
 def _fill(table: MetricTable, rows: pl.DataFrame, months: int, plist: list[Period], first: date, last: date) -> None:
+    """Rows period by period, the two bases side by side in each."""
+    flagged = {}
     for key, label in BASES:
-        if key not in rows.columns:
-            continue
-        if rows.height == 0:
-            table.rows += [{"period": p.label, "basis": label, "cases": 0, "repeats": 0, "repeat_rate": None,
-                            "persons": 0, "repeat_persons": 0} for p in plist]
-            continue
-        flagged = flag_repeats(rows, key, months).with_columns(pl.col("event_date").dt.date().alias("day"))
-        for p in plist:
-            sub = flagged.filter(pl.col("day").is_between(p.start, p.end))
+        if key in rows.columns and rows.height:
+            flagged[label] = flag_repeats(rows, key, months).with_columns(pl.col("event_date").dt.date().alias("day"))
+    for p in plist:
+        for key, label in BASES:
+            if label not in flagged:
+                table.rows.append({"period": p.label, "basis": label, "cases": 0, "repeats": 0, "repeat_rate": None,
+                                   "persons": 0, "repeat_persons": 0})
+                continue
+            sub = flagged[label].filter(pl.col("day").is_between(p.start, p.end))
             rep = sub.filter(pl.col("repeat"))
             cases, repeats = sub.height, rep.height
             table.rows.append({

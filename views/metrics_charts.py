@@ -65,7 +65,7 @@ def chart_svg(metric: dict[str, Any], periods: list[str]) -> str | None:
                    if (s is None or r[series_col] == s) and r.get(y) is not None]
             if not pts:
                 continue
-            label = _label(s) if s is not None else columns[y]["label"]
+            label = _label(s) if s is not None else columns[y]["label"].replace("Share to ", "to ")
             ax.plot([p for p, _ in pts], [v * 100 if columns[y]["kind"] == "share" else v for _, v in pts],
                     marker="o", color=_colour(s or "", i), label=label)
         if all(columns[y]["kind"] == "share" for y in spec["y"]):
@@ -91,7 +91,7 @@ def chart_svg(metric: dict[str, Any], periods: list[str]) -> str | None:
     if not handles:
         return None
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-    fig.subplots_adjust(left=0.08, right=0.78, bottom=0.22 if len(periods) > 8 else 0.12, top=0.95)
+    fig.subplots_adjust(left=0.08, right=0.76, bottom=0.22 if len(periods) > 8 else 0.12, top=0.95)
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()

@@ -88,6 +88,12 @@ def test_expired_session_signs_in_again_then_back(web):
         assert "session expired" in web.client.get(r.headers["location"]).text
     finally:
         sessions.clock = real
+    # a session in use all day still ends max_hours after sign-in
+    web.sign_in("analyst")
+    assert web.client.get("/w/search").status_code == 200
+    for open_session in list(sessions._open.values()):
+        open_session.created -= sessions.max_s + 1
+    assert web.client.get("/w/search").headers["location"].endswith("&expired=1")
 
 
 def test_purpose_is_asked_checked_and_audited_with_every_page(web):
