@@ -228,6 +228,31 @@ def evaluate(store: Store, truth: pl.DataFrame, thr: float, persons: pl.DataFram
     return res
 
 
+def one_to_one_run(name: str, rows: pl.DataFrame, truth: pl.DataFrame, workdir: Path, sources: list[str],
+                   **linkage: float) -> dict:
+    """A full link run in one-to-one mode (linkage/one_to_one.py) under [linkage] overrides,
+    evaluated on the persons it writes."""
+    import copy
+
+    from linkage.evaluate import evaluate_frames
+    from linkage.export import persons_frame
+    from linkage.run import link
+
+    cfg = copy.deepcopy(load_config())
+    cfg["linkage"].update(linkage)
+    with Store(workdir / f"{name}.duckdb") as store, PeakRSS() as mem:
+        load_rows(store, rows)
+        t = time.perf_counter()
+        report = link(store, config=cfg, retrain=True, one_to_one=sources)
+        seconds = time.perf_counter() - t
+        ev = evaluate_frames(persons_frame(store), truth)
+    res = {"bench": "one_to_one", "dataset": name, "linkage": linkage, "seconds": round(seconds, 1),
+           "peak_rss_gib": mem.gib, "one_to_one": report["scoring"].get("one_to_one"),
+           "pairwise": {k: round(ev["pairwise"][k], 4) for k in ("precision", "recall", "f1")}}
+    out(res)
+    return res
+
+
 def accuracy_run(name: str, rows: pl.DataFrame | None, truth: pl.DataFrame, workdir: Path,
                  drop: Path | None = None, persons: pl.DataFrame | None = None) -> dict:
     db = workdir / f"{name}.duckdb"
@@ -453,7 +478,7 @@ def overhead_run(db: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only (a few minutes)")
-    ap.add_argument("--only", default="", help="comma list: febrl4,historical,world,blocking,scale,incremental,overhead")
+    ap.add_argument("--only", default="", help="comma list: febrl4,one_to_one,historical,world,blocking,scale,incremental,overhead")
     ap.add_argument("--sizes", default="", help="scale sizes in mentions, e.g. 100000,1000000")
     ap.add_argument("--world-households", type=int, default=0)
     ap.add_argument("--workdir", default="")
@@ -492,6 +517,13 @@ def main() -> None:
                     os.environ.pop("INTEL_CONFIG", None)
                 else:
                     os.environ["INTEL_CONFIG"] = old_cfg
+        if "febrl4" in only or "one_to_one" in only:
+            rows, truth = febrl4()
+            # FEBRL4's A and B each hold one record per person: one-to-one mode
+            for name, overrides in (("febrl4_one_to_one", {}), ("febrl4_one_to_one_twin_off", {"twin_weight": 0.0}),
+                                    ("febrl4_one_to_one_twin_off_t0.1", {"twin_weight": 0.0,
+                                                                         "one_to_one_threshold": 0.1})):
+                one_to_one_run(name, rows, truth, workdir, ["police", "health"], **overrides)
         if "historical" in only:
             rows, truth = historical()
             accuracy_run("historical_50k", rows, truth, workdir)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ from core.store import Store
 from core.store_mode import is_encoded
 from linkage import encoded
 from linkage import model as _model, scoring as _scoring
+from linkage import one_to_one as _one_to_one
 from linkage.cannot_link import cannot_link_pairs
 from linkage.clusters import cluster_mentions, components
 from linkage.identity import scalar
@@ -143,8 +144,12 @@ def recluster(
     decided_by: str | None = None,
     reason: str | None = None,
     config: dict[str, Any],
+    one_to_one: tuple[pl.DataFrame, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Recluster the components around ``seeds`` (None: every mention) and write their persons.
+    ``one_to_one``: (accepted links, the two sources) of linkage/one_to_one.py: links between or
+    within those sources are replaced by the accepted ones, and no two records of one of them
+    share a person.
     ``config``: the run's configuration (the hub's file), for the trusted agency ids and the
     cannot-link kinds.
     Call inside ``store.transaction()``."""
@@ -157,9 +162,20 @@ def recluster(
     else:
         scope = closure(store, seeds, edges, same, unlinkable) & set(all_ids)
     narrowed = None if seeds is None else scope
-    clustering = cluster_mentions(scope, edges, threshold, same=same, different=different,
-                                  exclude_from_links=unlinkable,
-                                  trusted_refs=trusted_refs(store, config, scope=narrowed),
+    refs = trusted_refs(store, config, scope=narrowed)
+    link_threshold = threshold
+    if one_to_one is None:   # a decision after a one-to-one run keeps its assignment
+        one_to_one = _one_to_one.saved(store)
+    if one_to_one is not None:
+        accepted, sources = one_to_one
+        listed = dict(store.df("SELECT mention_id, source FROM mentions WHERE source IN (?, ?)", list(sources)).rows())
+        inside = pl.Series(list(listed), dtype=pl.Utf8)
+        edges = pl.concat([edges.filter(~(pl.col("mention_a").is_in(inside) & pl.col("mention_b").is_in(inside))),
+                           accepted.select(edges.columns).cast(edges.schema)])
+        refs.update({m: (src, f"one-to-one:{m}") for m, src in listed.items()})
+        link_threshold = min(threshold, float(accepted["match_probability"].min() or threshold))
+    clustering = cluster_mentions(scope, edges, link_threshold, same=same, different=different,
+                                  exclude_from_links=unlinkable, trusted_refs=refs,
                                   cannot_link=cannot_link_pairs(store, config, scope=narrowed))
     written = write_identity(store, clustering, now=now, run_id=run_id, decided_by=decided_by, reason=reason)
     in_scope_unlinkable = sorted(unlinkable & scope)
@@ -191,6 +207,7 @@ def link(
     run_id: str | None = None,
     config: dict[str, Any],
     engine: Any = None,
+    one_to_one: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Link every mention into persons; incremental unless first run, ``retrain`` or ``full``.
     Returns a JSON-able report. ``config``: the run's configuration (the hub's file over the
@@ -198,13 +215,15 @@ def link(
     is trained and the scoring, its ``[identity]`` ones the clustering. ``engine``: anything with
     ``load_or_train(store, config, retrain=)``, ``score_all(store, model, config)`` and
     ``score_mentions(store, model, ids, config)`` (default: linkage.model and linkage.scoring, the
-    Splink model)."""
+    Splink model). ``one_to_one``: two sources to match one-to-one (linkage/one_to_one.py; default
+    ``[linkage] one_to_one``, empty: dedupe-and-link); such a run is always full."""
     if engine is None:
         load_or_train, score_all, score_mentions = _model.load_or_train, _scoring.score_all, _scoring.score_mentions
     else:
         load_or_train, score_all, score_mentions = engine.load_or_train, engine.score_all, engine.score_mentions
 
     threshold = identity_threshold(config)
+    pair_sources = _one_to_one.one_to_one_sources(config, one_to_one)
     started = utc_now()
     run_id = run_id or f"link-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     if scalar(store, "SELECT count(*) FROM link_runs WHERE run_id = ?", [run_id]):
@@ -212,12 +231,17 @@ def link(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     with store.transaction():
+        if pair_sources is not None:
+            _one_to_one.check_sources(store, pair_sources)
         model = load_or_train(store, config, retrain=retrain)
         model_id = getattr(model, "model_id", None)
         timings["model_s"] = round(time.perf_counter() - t, 3)
         last_model = scalar(store, "SELECT model_id FROM link_runs ORDER BY finished_at DESC, run_id DESC LIMIT 1")
         never_linked = scalar(store, "SELECT count(*) FROM linked_mentions") == 0
+        was_one_to_one = _one_to_one.saved(store) is not None
         reasons = [r for r, on in (("--full", full), ("--retrain", retrain), ("first run", never_linked),
+                                   ("one-to-one", pair_sources is not None),
+                                   ("one-to-one off", pair_sources is None and was_one_to_one),
                                    ("model changed", not never_linked and last_model != model_id)) if on]
         mode = "full" if reasons else "incremental"
         changed = _changed_mentions(store)
@@ -240,10 +264,22 @@ def link(
             scoring_report, seeds, scored = {}, set(), 0
         timings["scoring_s"] = round(time.perf_counter() - t, 3)
 
+        matched = None
+        if pair_sources is not None:
+            t = time.perf_counter()
+            # the residual pass scores with the Splink model; a stand-in engine has only its own links
+            accepted, scoring_report["one_to_one"] = _one_to_one.match(store, model, config, pair_sources,
+                                                                       score_residual=engine is None)
+            matched = (accepted, pair_sources)
+            _one_to_one.save(store, accepted, pair_sources, run_id)
+            timings["one_to_one_s"] = round(time.perf_counter() - t, 3)
+        elif was_one_to_one:
+            store.execute("DELETE FROM link_one_to_one")
+
         t = time.perf_counter()
         why = f"link run ({mode}: {', '.join(reasons)})" if reasons else "link run (incremental)"
         clustered = recluster(store, seeds, threshold=threshold, now=started, run_id=run_id, reason=why,
-                              config=config)
+                              config=config, one_to_one=matched)
         timings["clustering_s"] = round(time.perf_counter() - t, 3)
 
         stamp = pl.DataFrame({"mention_id": changed_ids, "version": changed["version"].to_list()},

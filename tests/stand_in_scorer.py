@@ -3,7 +3,7 @@ probabilities are known (the identity layer, the API's world). It has the scorin
 ``linkage.run.link(engine=...)`` takes: ``load_or_train``, ``score_all`` and ``score_mentions``.
 
 A pair's probability is set by how many of forename, surname, dob and (same source) person_ref
-agree: four -> ``four``, three -> ``three``, two -> 0.6, fewer -> 0.01; pairs under 0.5 are not
+agree: four -> ``four``, three -> ``three``, two -> ``two`` (0.6), fewer -> 0.01; pairs under 0.5 are not
 kept, as the real scorer keeps only edges over its floor. The Splink model itself is exercised
 by tests/linkage/test_model.py and test_run_with_model.
 """
@@ -21,18 +21,18 @@ _PAIR_SQL = """
 SELECT a.mention_id AS mention_a, b.mention_id AS mention_b,
   CASE (a.forename = b.forename)::INT + (a.surname = b.surname)::INT + (a.dob = b.dob)::INT
        + (a.source = b.source AND a.person_ref = b.person_ref)::INT
-    WHEN 4 THEN {four} WHEN 3 THEN {three} WHEN 2 THEN 0.6 ELSE 0.01 END AS match_probability,
+    WHEN 4 THEN {four} WHEN 3 THEN {three} WHEN 2 THEN {two} ELSE 0.01 END AS match_probability,
   0.0 AS match_weight, 'rules' AS model_id, now()::TIMESTAMP AS scored_at
 FROM mentions a JOIN mentions b ON a.mention_id < b.mention_id WHERE {where}
 """
 
 
-def rules_engine(*, four: float = 0.999, three: float = 0.98) -> SimpleNamespace:
+def rules_engine(*, four: float = 0.999, three: float = 0.98, two: float = 0.6) -> SimpleNamespace:
     """The stand-in scorer with these probabilities for four and three agreeing fields."""
 
     def pairs(where: str) -> str:
         return ("INSERT INTO link_edges SELECT * FROM ("
-                + _PAIR_SQL.format(four=four, three=three, where=where) + ") WHERE match_probability >= 0.5")
+                + _PAIR_SQL.format(four=four, three=three, two=two, where=where) + ") WHERE match_probability >= 0.5")
 
     def score_all(store: Store, model: Any, config: Any = None) -> dict:
         store.execute("DELETE FROM link_edges")
