@@ -83,7 +83,7 @@ def test_encode_then_ingest_and_bad_keys_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["encoded"] > 0 and (tmp_path / "enc.local" / "lookup.csv").exists()
-    result = runner.invoke(app, ["ingest", str(tmp_path / "enc"), "--db", str(tmp_path / "s.duckdb")])
+    result = runner.invoke(app, ["ingest", str(tmp_path / "enc"), "--db", str(tmp_path / "s.duckdb"), "--create"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["ingest", str(tmp_path / "w" / "drop"), "--db", str(tmp_path / "s.duckdb")])
     assert result.exit_code == 2 and "links encoded identifiers" in result.output + result.stderr
