@@ -26,13 +26,16 @@ router = APIRouter()
 
 
 class SearchQuery(PageQuery):
+    # any one of reference, person_ref, postcode, a name with birth_year; or two of the name/dob/postcode fields
     forename: str | None = Field(None, max_length=100)
     surname: str | None = Field(None, max_length=100)
-    dob: date | None = Field(None, description="YYYY-MM-DD")
+    dob: str | None = Field(None, max_length=20, description="1993-03-16 or 16/03/1993")
+    birth_year: str | None = Field(None, max_length=8, description="With a name, e.g. 1993")
     postcode: str | None = Field(None, max_length=16)
     reference: str | None = Field(None, max_length=140, description=(
         "An agency record reference, SOURCE:RECORD_ID (e.g. police:P00001216): the way to search an "
         "encoded store, which holds no names (docs/encoded-extracts.md). Not combined with the other fields."))
+    person_ref: str | None = Field(None, max_length=100, description="An agency's person reference (nominal, council id, NHS-like id)")
 
 
 class ChronologyQuery(PageQuery):
@@ -60,7 +63,8 @@ async def search(request: Request, q: Annotated[SearchQuery, Query()],
 
     def work() -> Response:
         query = {k: v for k, v in (("forename", q.forename), ("surname", q.surname), ("dob", q.dob),
-                                   ("postcode", q.postcode), ("reference", q.reference)) if v not in (None, "")}
+                                   ("birth_year", q.birth_year), ("postcode", q.postcode), ("reference", q.reference),
+                                   ("person_ref", q.person_ref)) if v not in (None, "")}
         set_subject(request, "search", None, query=query)
         if q.reference is not None:
             if len(query) > 1:
@@ -70,7 +74,8 @@ async def search(request: Request, q: Annotated[SearchQuery, Query()],
             found["truncated"] = False
         else:
             found = search_persons(store, forename=q.forename, surname=q.surname, dob=q.dob, postcode=q.postcode,
-                                   limit=q.limit, offset=q.offset, index=snap.search if snap else None)
+                                   birth_year=q.birth_year, person_ref=q.person_ref, limit=q.limit, offset=q.offset,
+                                   index=snap.search if snap else None, health_clearance=who.health_clearance)
         add_detail(request, returned=[c["person_id"] for c in found["candidates"]])
         body = page(request, found["candidates"], q.limit, q.offset, found["total"])
         body["query"], body["truncated"] = found["query"], found["truncated"]
