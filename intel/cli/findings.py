@@ -14,6 +14,7 @@ from findings.alerts import act_on_alert, list_alerts
 from findings.analytics import run_analytics
 from findings.runs import get_run, list_runs, run_nightly
 from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store
+from intel.cli.reads import PurposeOption, audited_read
 
 app = typer.Typer()
 
@@ -42,18 +43,21 @@ def alerts_list(
     fmt: Annotated[str, typer.Option("--format", help="json ({total, items}) or table.")] = "json",
     possible: Annotated[Optional[bool], typer.Option(
         "--possible/--confirmed", help="Only possible alerts (resting on links in review), or only confirmed ones.")] = None,
+    purpose: PurposeOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """List alerts, strongest first: severity, then score (how far past the rule's threshold), then newest."""
+    """List alerts, strongest first: severity, then score (how far past the rule's threshold), then newest.
+    Alerts name people and the records behind them: a purpose is required and the read is audited."""
     if ctx.invoked_subcommand is not None:
         return
     if fmt not in ("json", "table"):
         fail(f"--format must be json or table, got {fmt!r}")
     cfg = edge_config(config)
-    with opened_store(db, read_only=True) as store:
-        found = list_alerts(store, status=status, rule=rule, person_id=person, severity=severity, limit=limit,
+    with audited_read(db, cfg, purpose, command="intel alerts", subject_kind="alert", subject_id=person) as read:
+        found = list_alerts(read.store, status=status, rule=rule, person_id=person, severity=severity, limit=limit,
                             possible=possible, config=cfg, with_total=True)
+        read.done(returned=[a["alert_id"] for a in found["items"]][:1000], status_filter=status, rule=rule)
     if fmt == "json":
         emit(found)
         return

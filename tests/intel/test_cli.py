@@ -87,3 +87,23 @@ def test_serve_starts_one_process_without_a_server_header_and_commits_the_audit_
     assert seen["server_header"] is False and seen["proxy_headers"] is False
     assert not seen["app"].state.audit_queue._thread.is_alive()   # closed once the server returned
     seen["app"].state.store.close()
+
+
+def test_encode_then_ingest_and_bad_keys_exit_2(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["generate", str(tmp_path / "w"), "--households", "8", "--seed", "2"]).exit_code == 0
+    (tmp_path / "k.key").write_text("9e" * 32)
+    (tmp_path / "short.key").write_text("short")
+    for args, message in [([], "--key-file is required"), (["--key-file", str(tmp_path / "none.key")], "does not exist"),
+                          (["--key-file", str(tmp_path / "short.key")], "at least 32 bytes")]:
+        result = runner.invoke(app, ["encode", str(tmp_path / "w" / "drop"), str(tmp_path / "enc"), *args])
+        assert result.exit_code == 2 and message in result.output + result.stderr, (args, result.output)
+        assert not (tmp_path / "enc").exists()
+    result = runner.invoke(app, ["encode", str(tmp_path / "w" / "drop"), str(tmp_path / "enc"),
+                                 "--key-file", str(tmp_path / "k.key")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["encoded"] > 0 and (tmp_path / "enc.local" / "lookup.csv").exists()
+    result = runner.invoke(app, ["ingest", str(tmp_path / "enc"), "--db", str(tmp_path / "s.duckdb"), "--create"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["ingest", str(tmp_path / "w" / "drop"), "--db", str(tmp_path / "s.duckdb")])
+    assert result.exit_code == 2 and "links encoded identifiers" in result.output + result.stderr
