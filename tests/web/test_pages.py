@@ -270,7 +270,14 @@ def test_marac_sees_no_restricted_row_on_any_page(web):
         for row in hub_only:
             assert row["mention_id"] not in r.text and row["event_key"] not in r.text, (url, row)
         assert "emergency department" not in r.text.lower() and "assault" not in r.text.lower(), url
-    for url in ("/w/search", "/w/alerts", f"/w/person/{tom}", "/w/review?pa=P00000001&pb=P00000002"):
+    # a MARAC coordinator's alert queue (issue 15): marac_criteria and escalation alerts of their people only
+    r = web.client.get("/w/alerts?status=all")
+    assert r.status_code == 200
+    headings = re.findall(r'<h2 id="h-A\d+">(.*?)</h2>', r.text, flags=re.S)
+    assert all(("marac criteria" in h or "escalation" in h) for h in headings), headings
+    for row in hub_only:
+        assert row["mention_id"] not in r.text and row["event_key"] not in r.text, row
+    for url in ("/w/search", f"/w/person/{tom}", "/w/review?pa=P00000001&pb=P00000002"):
         r = web.client.get(url)
         assert r.status_code == 403 and "Not available to your role" in r.text, url
 
