@@ -9,7 +9,7 @@ and households that tie them. Households are the analytics' one-key-per-home hou
 definition (graphs.harm), the same as the rules use.
 
 Formats: ``json`` (Cytoscape.js elements plus the centre's findings), ``graphml`` (networkx),
-``svg`` (graphs.network.to_svg: legend, people by class, harm in red, dates on links,
+``svg`` (views/network_picture.py over graphs/network_dot.py: households as boxes, people and events in words, harm in red,
 large neighbourhoods collapsed into counted groups).
 """
 

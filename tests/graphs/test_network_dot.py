@@ -34,3 +34,10 @@ def test_households_clusters_grouped_events_words_and_no_ids():
     for code in ("P0000000", "uprn:", "police:E", "health:G1"):
         assert code not in dot and not any(code in t for t in tips.values()), code
     assert any("harm in 3" in t for t in tips.values())
+
+
+def test_same_rows_same_picture_source_whatever_their_order():
+    def dot(rows):
+        g = gnet.build_graph(rows, "P00000001", {"P00000001": 0, "P00000002": 1})
+        return to_dot(g, "t", {})[0]
+    assert dot(_rows()) == dot(_rows().reverse())
