@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from graphs import harm as harm_mod
-from graphs import rules
+from graphs import rules, rules_groups
 from graphs.households import daily_households, household_spells, smooth_old_addresses
 
 RULES = ("repeat_victim", "harm_proximity", "victim_offender_overlap", "serial_perpetrator", "escalation", "networks")
@@ -105,11 +105,11 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
         lap("serial_perpetrator")
     p = rule_params(config, "escalation")
     if p.get("enabled", True):
-        out.append(rules.escalation(m, harmed, **_params(p)))
+        out.append(rules_groups.escalation(m, harmed, **_params(p)))
         lap("escalation")
     p = rule_params(config, "networks")
     if p.get("enabled", True):
-        out.append(rules.networks(m, harmed, near, **_params(p)))
+        out.append(rules_groups.networks(m, harmed, near, **_params(p)))
         lap("networks")
     findings = pl.concat(out) if out else rules.empty_findings()
     if as_of is None:
