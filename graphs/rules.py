@@ -24,6 +24,9 @@ calendar days (last date - first date < W days). Counted "events" are distinct `
   same incident with him (one incident is one relationship); the events against each pair less
   than ``window_days`` (1095) apart. A victim recorded at no household at all cannot be shown to
   be unconnected and is left out.
+The rules over time and groups live beside this module: escalation in graphs/escalation.py,
+networks in graphs/harm_networks.py; the findings frame in graphs/findings_frame.py.
+
 - **escalation** — for a child (harmed while under 18 by date of birth, or in a child role when no
   date of birth is known) and for a household (the harmed person's household at the time), its
   harm notifications are *rising in frequency*: at least ``min_recent`` (4) in the ``recent_days``
@@ -44,6 +47,7 @@ calendar days (last date - first date < W days). Counted "events" are distinct `
   households, and the people who bridge it (betweenness centrality, networkx on the component).
 """
 
+
 from __future__ import annotations
 
 from typing import Any
@@ -51,66 +55,7 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
-FINDING_COLUMNS = (
-    "rule", "subject", "person_id", "household_key", "first_date", "last_date", "measure",
-    "threshold", "explanation", "events", "mention_ids", "households", "persons", "sources",
-    "max_severity", "details",
-)
-
-LIST = pl.List(pl.Utf8)
-FINDING_SCHEMA = {
-    "rule": pl.Utf8, "subject": pl.Utf8, "person_id": pl.Utf8, "household_key": pl.Utf8,
-    "first_date": pl.Date, "last_date": pl.Date, "measure": pl.Int64, "threshold": pl.Int64,
-    "explanation": pl.Utf8, "events": LIST, "mention_ids": LIST, "households": LIST,
-    "persons": LIST, "sources": LIST, "max_severity": pl.Int32, "details": pl.Utf8,
-}
-
-
-def empty_findings() -> pl.DataFrame:
-    return pl.DataFrame(schema=FINDING_SCHEMA)
-
-
-def finish(df: pl.DataFrame) -> pl.DataFrame:
-    for col, dtype in FINDING_SCHEMA.items():
-        if col not in df.columns:
-            df = df.with_columns(pl.lit(None, dtype=dtype).alias(col))
-    return df.select([pl.col(c).cast(t) for c, t in FINDING_SCHEMA.items()])
-
-
-def uniq(col: str | pl.Expr) -> pl.Expr:
-    e = pl.col(col) if isinstance(col, str) else col
-    return e.drop_nulls().unique().sort()
-
-
-def days(a: pl.Expr) -> pl.Expr:
-    return a.dt.total_days()
-
-
-def window_hits(df: pl.DataFrame, by: list[str], window_days: int, count_expr: pl.Expr,
-                min_count: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rows of ``df`` (``by`` + ``date``) inside some window of ``window_days`` consecutive days
-    where ``count_expr`` reaches ``min_count``; and per group the peak count (``peak``)."""
-    if df.height == 0:
-        return df.head(0), pl.DataFrame(schema={**{b: df.schema[b] for b in by}, "peak": pl.Int64})
-    df = df.sort(by + ["date"])
-    rolled = df.rolling(index_column="date", period=f"{window_days}d", closed="right", group_by=by).agg(
-        count_expr.cast(pl.Int64).alias("n"))
-    ends = (rolled.filter(pl.col("n") >= min_count).group_by(by + ["date"]).agg(pl.col("n").max())
-            .rename({"date": "_end"}).sort("_end"))
-    peak = ends.group_by(by).agg(pl.col("n").max().alias("peak"))
-    hits = (
-        df.sort("date").join_asof(ends.select(by + ["_end"]), left_on="date", right_on="_end", by=by,
-                                  strategy="forward", check_sortedness=False)
-        .filter(pl.col("_end").is_not_null() & (days(pl.col("_end") - pl.col("date")) < window_days))
-        .drop("_end")
-    )
-    return hits, peak
-
-
-def counted(n: pl.Expr, one: str, many: str) -> pl.Expr:
-    """``n`` with its noun in the right number: '1 event', '3 events'."""
-    return pl.format("{} {}", n, pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many)))
-
+from graphs.findings_frame import counted, days, empty_findings, finish_findings, uniq, window_hits
 
 # -- repeat victim ---------------------------------------------------------------------------
 
@@ -125,7 +70,7 @@ def repeat_victim(harmed: pl.DataFrame, min_events: int = 3, window_days: int = 
         uniq("household_key").alias("households"), uniq("source").alias("sources"),
         pl.col("severity").max().alias("max_severity"),
     ).join(peak, on="person_id")
-    return finish(f.with_columns(
+    return finish_findings(f.with_columns(
         rule=pl.lit("repeat_victim"), subject=pl.lit("person"), measure=pl.col("peak"),
         threshold=pl.lit(min_events), persons=pl.concat_list([pl.col("person_id")]),
         explanation=pl.format(
@@ -179,7 +124,7 @@ def harm_proximity(near: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFram
         uniq("source").alias("sources"), pl.col("severity").max().alias("max_severity"),
     ).join(peak, on="person_id").join(lived, on="person_id", how="left").with_columns(
         pl.col("lived_at").fill_null(0))
-    return finish(f.with_columns(
+    return finish_findings(f.with_columns(
         rule=pl.lit("harm_proximity"), subject=pl.lit("person"), measure=pl.col("peak"),
         threshold=pl.lit(min_households),
         persons=pl.concat_list([pl.col("person_id"), pl.col("harmed_persons")]).list.unique().list.sort(),
@@ -214,7 +159,7 @@ def victim_offender_overlap(m: pl.DataFrame, harmed: pl.DataFrame, window_days: 
         uniq(pl.concat_list([pl.col("source"), pl.col("source_off")]).list.explode(keep_nulls=False, empty_as_null=False)).alias("sources"),
         pl.col("severity").max().alias("max_severity"),
     )
-    return finish(f.with_columns(
+    return finish_findings(f.with_columns(
         rule=pl.lit("victim_offender_overlap"), subject=pl.lit("person"),
         events=pl.concat_list(["harm_events", "offender_events"]).list.unique().list.sort(),
         measure=pl.col("harm_events").list.len() + pl.col("offender_events").list.len(),
@@ -291,7 +236,7 @@ def serial_perpetrator(m: pl.DataFrame, min_victims: int = 2, window_days: int =
         uniq("household_key").alias("households"), uniq("victim").alias("victims"),
         uniq("source").alias("sources"), pl.col("severity").max().alias("max_severity"),
     ).rename({"perp": "person_id"})
-    return finish(f.with_columns(
+    return finish_findings(f.with_columns(
         rule=pl.lit("serial_perpetrator"), subject=pl.lit("person"), measure=pl.col("victims").list.len(),
         threshold=pl.lit(min_victims),
         persons=pl.concat_list([pl.col("person_id"), pl.col("victims")]).list.unique().list.sort(),
