@@ -3,14 +3,14 @@ and concurrent requests share one write.
 
 One thread owns the writing: it takes every entry that arrived while it was busy and makes them
 durable together, then releases the requests waiting on them. With a journal (the server's
-default, :class:`intel.audit.AuditJournal`) "durable" is one fsync'd append to the journal file
+default, :class:`access.audit.AuditJournal`) "durable" is one fsync'd append to the journal file
 beside the store, and the entries move to ``audit_log`` in batches - at least every
 ``move_every_s`` or ``move_at`` entries, when asked (:meth:`AuditQueue.sync`) and at close. A
 DuckDB commit costs ~1 ms however few rows it holds: committed per batch of ~3 requests it was
 about a third of a chronology's server CPU. Without a journal each batch is one DuckDB commit.
 Nothing is answered before its entry is durable: a request that cannot be recorded gets a 500
 (api/security.py). A crash between the journal and the store loses nothing: the next start
-moves the journal's entries in first (:func:`intel.audit.recover_journal`).
+moves the journal's entries in first (:func:`access.audit.recover_journal`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import traceback
 from concurrent.futures import Future
 from typing import Any
 
-from intel.audit import AuditJournal, AuditWriter, store_entries
-from intel.store import Store
+from access.audit import AuditJournal, AuditWriter, store_entries
+from core.store import Store
 
 _STOP = object()
 _SYNC = object()

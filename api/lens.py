@@ -16,7 +16,7 @@ computes, it computes from what the viewer may see:
 
 from __future__ import annotations
 
-from intel.store import Store
+from core.store import Store
 
 
 def apply_lens(store: Store, *, drop_hub_only: bool, mask_health: bool) -> None:

@@ -15,9 +15,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from intel.errors import Conflict, IntelError, NotFound
-from intel.serialise import json_default
-from intel.store import StoreError
+from core.errors import Conflict, IntelError, NotFound
+from core.serialise import json_default
+from core.store import StoreError
 
 PROBLEM_MEDIA = "application/problem+json"
 
@@ -47,7 +47,7 @@ class Problem(Exception):
 def dumps(obj: Any) -> bytes:
     """Compact UTF-8 JSON. orjson: a network view's JSON took a tenth of the server's time with the
     standard library's encoder. Dates and date-times come out as isoformat() writes them; the
-    rest of the library's types (sets, decimals, paths) go through intel.serialise.json_default."""
+    rest of the library's types (sets, decimals, paths) go through core.serialise.json_default."""
     return orjson.dumps(obj, default=json_default, option=orjson.OPT_NON_STR_KEYS)
 
 

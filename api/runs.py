@@ -4,7 +4,7 @@ DuckDB lets one process write a database file; the server is that process. It ow
 and gives each request a cursor of its own (``Store.session()``); DuckDB's MVCC lets every
 cursor read the last committed state while another cursor's transaction is open.
 
-- ``POST /runs`` starts :func:`intel.runs.run_nightly` in a background thread on its own cursor.
+- ``POST /runs`` starts :func:`findings.runs.run_nightly` in a background thread on its own cursor.
   The run does all its work in ONE transaction, so requests keep being answered from the last
   complete state and see the new one only when the run commits.
 - What users write during a run - audit entries, alert acknowledgements (``alert_events``) -
@@ -30,8 +30,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from intel.errors import Conflict, IntelError, NotFound
-from intel.store import Store
+from core.errors import Conflict, IntelError, NotFound
+from core.store import Store
+from findings.runs import run_nightly
+from linkage.decisions import DECISIONS, decide
+from views.search import index_is_current, refresh_index
 
 
 def _now() -> datetime:
@@ -55,8 +58,7 @@ class RunManager:
 
     # -- the search index ------------------------------------------------------------------
     def refresh_search_index(self, store: Store | None = None) -> None:
-        """Rebuild intel.search's index now if it is stale (search reads the live tables meanwhile)."""
-        from intel.search import index_is_current, refresh_index
+        """Rebuild views.search's index now if it is stale (search reads the live tables meanwhile)."""
 
         session = store or self.store.session()
         try:
@@ -104,7 +106,6 @@ class RunManager:
         return run_id
 
     def _run(self, run_id: str, path: Path) -> None:
-        from intel.runs import run_nightly
 
         session = self.store.session()
         try:
@@ -137,7 +138,6 @@ class RunManager:
     # -- decisions -------------------------------------------------------------------------
     def decide(self, store: Store, a: str, b: str, decision: str, by: str, reason: str) -> tuple[int, dict[str, Any]]:
         """(200, the decision applied) or (202, the decision queued behind the run in progress)."""
-        from linkage.decisions import DECISIONS, decide
 
         if decision not in DECISIONS:
             raise IntelError(f"decision must be 'same' or 'different', got {decision!r}")
@@ -175,7 +175,6 @@ class RunManager:
 
     def apply_queue(self, store: Store) -> int:
         """Apply queued decisions in order (the caller holds identity_lock). Returns how many."""
-        from linkage.decisions import decide
 
         done = 0
         for q in self._pending(store):

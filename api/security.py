@@ -23,7 +23,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import Problem, dumps, problem_body, PROBLEM_MEDIA
-from intel.store import Store
+from core.store import Store
 
 bearer = HTTPBearer(auto_error=False, description="The token `intel users add` printed.")
 
@@ -98,7 +98,7 @@ def guard(right: str, *, personal: bool = True):
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
         x_purpose: str | None = Header(None, alias="X-Purpose", description=PURPOSE_DOC),
     ) -> Principal:
-        # async: the users are in memory (intel.users.ActiveUsers), so no worker thread is taken
+        # async: the users are in memory (access.users.ActiveUsers), so no worker thread is taken
         cfg = request.app.state.config["api"]
         entry = audit_state(request)
         entry["audited"] = True

@@ -5,8 +5,8 @@ At 1M mentions a chronology built with SQL costs ~18 ms of DuckDB point queries 
 filtered scan), which 20 concurrent clients on a small machine turn into half a second of
 queueing; a search's SQL blocks cost ~30 ms, a network view's queries ~16 ms.
 :class:`SnapshotKeeper` holds a :class:`ServingSnapshot` (an
-:class:`intel.chronology_sources.SnapshotReader`, an :class:`intel.search_memory.MemorySearchIndex`
-and an :class:`intel.network_view.NetworkSnapshot`) of the last committed state and says whether
+:class:`views.chronology_sources.SnapshotReader`, an :class:`views.search_memory.MemorySearchIndex`
+and an :class:`views.network_view.NetworkSnapshot`) of the last committed state and says whether
 it is still that state.
 
 Why it is never stale: only this process can write the store (DuckDB: one writing process),
@@ -32,10 +32,10 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from intel.chronology_sources import SnapshotReader
-from intel.network_view import NetworkSnapshot
-from intel.search_memory import MemorySearchIndex
-from intel.store import Store
+from views.chronology_sources import SnapshotReader
+from views.network_view import NetworkSnapshot
+from views.search_memory import MemorySearchIndex
+from core.store import Store
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@
     python -m bench.analytics timing --world DIR            (a generated world, e.g. 53,000 households)
     python -m bench.analytics all --households 2000 --big-world DIR --out docs/bench-analytics.md
 
-*validate*: generate a world, ingest its drop (intel.ingest), set ``person_mentions`` from the
+*validate*: generate a world, ingest its drop (ingest.drops), set ``person_mentions`` from the
 linkage run (``linkage.run.link``) or, labelled as such, from the generator's truth, run
-``intel.analytics.run_analytics``, then measure per rule
+``findings.analytics.run_analytics``, then measure per rule
 
 - **recall on planted cases**: the share of the generator's planted scenarios of the rule's kind
   that a finding of that rule names (the focus person; for escalation the child or one of the
@@ -40,10 +40,12 @@ from typing import Any
 import polars as pl
 
 from graphs.pipeline import RULES, compute_all
-from intel.analytics import mentions_frame, run_analytics
-from intel.config import load_config
-from intel.ingest import ingest_drop
-from intel.store import Store
+from findings.analytics import mentions_frame, run_analytics
+from core.config import load_config
+from ingest.drops import ingest_drop
+from core.store import Store
+
+CONFIG = load_config()
 
 KIND_RULE = {"repeat_victim": "repeat_victim", "harm_proximity": "harm_proximity",
              "victim_offender": "victim_offender_overlap", "serial_perpetrator": "serial_perpetrator",
@@ -204,18 +206,18 @@ def validate(households: int, seed: int, persons: str, workdir: Path) -> dict[st
 
 
 def network_timing(store: Store, n: int = 100, hops: int = 2, seed: int = 1) -> dict[str, Any]:
-    from intel.network_view import network_view
+    from views.network_view import network_view
 
     people = [r[0] for r in store.connection.execute(
         "SELECT DISTINCT person_id FROM person_mentions ORDER BY 1").fetchall()]
     rng = random.Random(seed)
     sample = rng.sample(people, min(n, len(people)))
-    network_view(store, sample[0], hops=hops)  # warm
+    network_view(store, sample[0], hops=hops, config=CONFIG)  # warm
     times, cpu, sizes = [], [], []
     load = os.getloadavg()[0]
     for p in sample:
         t, c = time.perf_counter(), time.process_time()
-        v = network_view(store, p, hops=hops)
+        v = network_view(store, p, hops=hops, config=CONFIG)
         times.append((time.perf_counter() - t) * 1000)
         cpu.append((time.process_time() - c) * 1000)
         sizes.append(len(v["elements"]["nodes"]))

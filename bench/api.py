@@ -5,7 +5,7 @@
 
 1. Setup (timed, reported, not the measurement). Either ``--db``: a copy of an existing store
    (e.g. the base store bench/nightly.py builds with Splink), or a store built here: a synthetic
-   world (fixtures.world, --households), its base drop ingested (intel.ingest), persons taken
+   world (fixtures.world, --households), its base drop ingested (ingest.drops), persons taken
    from the world's truth file (an oracle linkage: the persons the linkage aims at, so the
    benchmark does not wait for Splink; person and household sizes are the real ones), and the
    analytics run (households, findings). Cached in --workdir.
@@ -50,6 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 import polars as pl  # noqa: E402
+from core.config import load_config
+
+CONFIG = load_config()
 
 TARGETS_MS = {"chronology": 50.0, "network": 200.0, "search": 100.0}
 # GET /health (no store, no auth, no audit): what the framework, the sockets and this load
@@ -67,7 +70,7 @@ def log(msg: str) -> None:
 
 def build_store(workdir: Path, households: int, seed: int, world: Path | None = None) -> tuple[Path, dict]:
     """A store of a synthetic world with oracle persons and analytics, cached in workdir."""
-    from intel.store import Store
+    from core.store import Store
 
     db = workdir / (f"api-{world.name}.duckdb" if world else f"api-{households}-{seed}.duckdb")
     if db.exists():
@@ -85,8 +88,8 @@ def build_store(workdir: Path, households: int, seed: int, world: Path | None = 
     tmp = db.with_suffix(".building")
     tmp.unlink(missing_ok=True)
     with Store(tmp) as store:
-        from intel.analytics import run_analytics
-        from intel.ingest import ingest_drop
+        from findings.analytics import run_analytics
+        from ingest.drops import ingest_drop
 
         t = time.perf_counter()
         log("ingesting ...")
@@ -109,7 +112,7 @@ def build_store(workdir: Path, households: int, seed: int, world: Path | None = 
         timings["persons_s"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
         log("analytics ...")
-        run_analytics(store)
+        run_analytics(store, config=CONFIG)
         timings["analytics_s"] = round(time.perf_counter() - t, 1)
     tmp.rename(db)
     return db, timings
@@ -240,12 +243,12 @@ def main() -> None:
     shutil.copy(source, db)
     setup["setup_s"] = round(time.perf_counter() - t, 1)
 
-    from intel.store import Store
-    from intel.users import add_user
+    from core.store import Store
+    from access.users import add_user
 
     rng = random.Random(a.seed)
     with Store(db) as store:
-        token = add_user(store, f"bench{int(time.time())}", "analyst")["token"]
+        token = add_user(store, f"bench{int(time.time())}", "analyst", config=CONFIG)["token"]
         size = store.rows("SELECT (SELECT count(*) FROM mentions) AS mentions, "
                           "(SELECT count(DISTINCT person_id) FROM person_mentions) AS persons, "
                           "(SELECT count(DISTINCT household_key) FROM mentions) AS household_keys, "

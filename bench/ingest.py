@@ -36,8 +36,8 @@ def world(households: int, seed: int = 11) -> Path:
 
 def child(drop: str, db: str) -> None:
     """Runs in a fresh process: ingest one drop, print seconds and peak RSS."""
-    from intel.ingest import ingest_drop
-    from intel.store import Store
+    from ingest.drops import ingest_drop
+    from core.store import Store
 
     Path(db).unlink(missing_ok=True)
     started = time.perf_counter()

@@ -38,8 +38,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from intel.config import load_config  # noqa: E402
-from intel.store import Store  # noqa: E402
+from core.config import load_config  # noqa: E402
+from core.store import Store  # noqa: E402
 from linkage import features as F  # noqa: E402
 from linkage.model import load_or_train  # noqa: E402
 from linkage.scoring import score_all, score_mentions  # noqa: E402
@@ -113,10 +113,10 @@ def febrl4() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def contract_normalised(rows: pl.DataFrame) -> pl.DataFrame:
-    """Names and addresses normalised as `intel ingest` does (intel/normalise.py): these loaders
+    """Names and addresses normalised as `intel ingest` does (ingest/normalise.py): these loaders
     write ``mentions`` directly, and without this historical_50k's "w." / "spencer," / "th0mas"
     reached the model with their punctuation and digits, which ingest never lets through."""
-    from intel import normalise as norm
+    from ingest import normalise as norm
     return rows.with_columns(norm.name(pl.col("forename")).alias("forename"),
                              norm.name(pl.col("surname")).alias("surname"),
                              norm.address(pl.col("address")).alias("address"))
@@ -231,7 +231,7 @@ def accuracy_run(name: str, rows: pl.DataFrame | None, truth: pl.DataFrame, work
     db = workdir / f"{name}.duckdb"
     with Store(db) as store, PeakRSS() as mem:
         if drop is not None:
-            from intel.ingest import ingest_drop
+            from ingest.drops import ingest_drop
             ingest_drop(store, drop)
         else:
             load_rows(store, rows)
@@ -296,7 +296,7 @@ def blocking_recall(store: Store, truth: pl.DataFrame) -> dict:
 
 
 def world_store(households: int, seed: int, workdir: Path, name: str) -> tuple[Path, pl.DataFrame, float]:
-    from intel.ingest import ingest_drop
+    from ingest.drops import ingest_drop
 
     drop, truth = world(households, seed, workdir)
     db = workdir / f"{name}.duckdb"
@@ -496,7 +496,7 @@ def main() -> None:
             if "blocking" in only:
                 db = workdir / "world.duckdb"
                 if not db.exists():
-                    from intel.ingest import ingest_drop
+                    from ingest.drops import ingest_drop
                     with Store(db) as store:
                         ingest_drop(store, drop)
                 with Store(db) as store:

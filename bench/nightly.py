@@ -39,10 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fixtures.world import generate_world  # noqa: E402
-from intel.chronology import chronology  # noqa: E402
-from intel.config import load_config  # noqa: E402
-from intel.runs import run_nightly  # noqa: E402
-from intel.store import Store  # noqa: E402
+from views.chronology import chronology  # noqa: E402
+from core.config import load_config  # noqa: E402
+from findings.runs import run_nightly  # noqa: E402
+from core.store import Store  # noqa: E402
+
+CONFIG = load_config()
 
 
 def log(msg: str) -> None:
@@ -58,9 +60,9 @@ def build_base(work: Path, households: int, seed: int, nights: int) -> dict:
         log(f"reusing the base store {base_db}")
         return {**json.loads(meta_path.read_text()), "reused": True, "db": str(base_db), "world": str(world)}
     # the base is built stage by stage, each committed, so a failure late on can resume
-    from intel.alerts import raise_alerts
-    from intel.analytics import run_analytics
-    from intel.ingest import ingest_drop
+    from findings.alerts import raise_alerts
+    from findings.analytics import run_analytics
+    from ingest.drops import ingest_drop
     from linkage.run import link
 
     stages: dict[str, float] = {}
@@ -81,10 +83,10 @@ def build_base(work: Path, households: int, seed: int, nights: int) -> dict:
             stages["link_s"] = round(time.perf_counter() - t, 1)
             log(f"base link: {stages['link_s']} s")
         t = time.perf_counter()
-        run_analytics(store)
+        run_analytics(store, config=CONFIG)
         stages["analytics_s"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
-        alerts = raise_alerts(store, "base")
+        alerts = raise_alerts(store, "base", config=CONFIG)
         stages["alerts_s"] = round(time.perf_counter() - t, 1)
         mentions = store.scalar("SELECT count(*) FROM mentions")
         persons = store.scalar("SELECT count(*) FROM persons WHERE status = 'active'")
@@ -148,7 +150,7 @@ def main() -> None:
     shutil.copy(base["db"], db)
     with Store(db) as store:
         t = time.perf_counter()
-        report = run_nightly(store, drop)
+        report = run_nightly(store, drop, config=CONFIG)
         wall = time.perf_counter() - t
         log(f"nightly: {wall:.1f} s")
         mentions_after = store.scalar("SELECT count(*) FROM mentions")

@@ -33,8 +33,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from intel.config import load_config  # noqa: E402
-from intel.store import Store  # noqa: E402
+from core.config import load_config  # noqa: E402
+from core.store import Store  # noqa: E402
 
 
 def out(obj: dict) -> None:

@@ -1,5 +1,5 @@
 """graphs: the pure side of analytics. Rows (polars frames) in, graphs or frames out; this package
-never imports the store or opens anything (intel/analytics.py and intel/network_view.py are the
+never imports the store or opens anything (findings/analytics.py and views/network_view.py are the
 I/O edges).
 
 The graph model (issue 4):

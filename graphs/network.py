@@ -29,6 +29,7 @@ from typing import Any
 
 import networkx as nx
 import polars as pl
+import numpy as np
 
 CLASS_STYLE = {  # class: (fill, shape, legend)
     "victim": ("#d62728", "circle", "harmed (victim / child harmed)"),
@@ -419,7 +420,6 @@ def _node_radius(d: dict[str, Any]) -> float:
 
 def _positions(d_g: nx.Graph) -> dict[str, tuple[float, float]]:
     """Pixel positions: people fixed on rings, the rest relaxed between them (deterministic)."""
-    import numpy as np
 
     nodes = sorted(d_g)
     if not nodes:

@@ -1,6 +1,6 @@
 """Every rule over a whole population, from one mentions frame (pure: frame in, frames out).
 
-:func:`compute_all` is what ``intel.analytics.run_analytics`` runs on the store's frame, and what
+:func:`compute_all` is what ``findings.analytics.run_analytics`` runs on the store's frame, and what
 the benchmark runs on the *true world* (person := true person, household := true home) to measure
 precision: the same code on both.
 

@@ -1,7 +1,7 @@
 """The analytics rules, whole-population and vectorised (polars), pure: frames in, frames out.
 
 Each rule takes the prepared mentions frame (graphs.harm.prepare), the harmed records and/or the
-near-harm records, and its parameters (``[rules.<name>]`` in intel/defaults/30_analytics.toml),
+near-harm records, and its parameters (``[rules.<name>]`` in core/defaults/30_analytics.toml),
 and returns a *findings frame* with :data:`FINDING_COLUMNS`: one row per finding, with the reason
 (``explanation``) and the evidence (events, mention ids, households, people).
 
@@ -52,6 +52,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 FINDING_COLUMNS = (
     "rule", "subject", "person_id", "household_key", "first_date", "last_date", "measure",
@@ -399,8 +401,6 @@ def escalation(m: pl.DataFrame, harmed: pl.DataFrame, recent_days: int = 183, mi
 def components(pairs: pl.DataFrame, left: str, right: str) -> pl.DataFrame:
     """Connected components of the bipartite graph given as ``left``–``right`` pairs (scipy,
     vectorised): ``left`` -> ``component`` (an int)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
 
     lk = pairs[left].unique().sort()
     rk = pairs[right].unique().sort()

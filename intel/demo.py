@@ -11,9 +11,14 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from intel.store import Store
+from core.store import Store
+from findings.alerts import list_alerts
+from findings.runs import run_nightly
+from fixtures.world import generate_world
+from views.chronology import chronology
 
 
 def _stage(report: dict[str, Any], name: str, fn):
@@ -24,12 +29,7 @@ def _stage(report: dict[str, Any], name: str, fn):
     return result
 
 
-def run_demo(folder: Path, *, households: int = 1000, seed: int = 7) -> dict[str, Any]:
-    from fixtures.world import generate_world
-    from intel.alerts import list_alerts
-    from intel.chronology import chronology
-    from intel.runs import run_nightly
-
+def run_demo(folder: Path, *, config: Mapping[str, Any], households: int = 1000, seed: int = 7) -> dict[str, Any]:
     folder = Path(folder)
     world_dir = folder / "world"
     db_path = folder / "intel.duckdb"
@@ -45,7 +45,7 @@ def run_demo(folder: Path, *, households: int = 1000, seed: int = 7) -> dict[str
     with Store(db_path) as store:
         # The first nightly run over the whole drop: ingest -> link (full, trains the model) ->
         # analytics -> alerts, atomically, exactly as the scheduled run does it.
-        run = _stage(report, "nightly run", lambda: run_nightly(store, world_dir / "drop"))
+        run = _stage(report, "nightly run", lambda: run_nightly(store, world_dir / "drop", config=config))
         report["stages"]["nightly run"]["result"] = {
             "run_id": run["run_id"], "stages": {k: {kk: vv for kk, vv in v.items() if kk != "timings"}
                                                 for k, v in run["stages"].items()}}
@@ -60,7 +60,7 @@ def run_demo(folder: Path, *, households: int = 1000, seed: int = 7) -> dict[str
         # One chronology: the person the most alerts name, as an analyst would open first.
         person = _most_alerted(alerts)
         if person:
-            chron = chronology(store, person_id=person)
+            chron = chronology(store, person_id=person, config=config)
             report["chronology"] = {"person": chron["person"], "events": chron["events"][:15],
                                     "events_total": len(chron["events"])}
     return report

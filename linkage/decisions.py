@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from intel.config import load_config
-from intel.errors import Conflict, IntelError, NotFound
-from intel.store import Store
+from core.config import load_config
+from core.errors import Conflict, IntelError, NotFound
+from core.store import Store
 from linkage.identity import scalar
 from linkage.run import identity_threshold, recluster, utc_now
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from intel.errors import IntelError
-from intel.store import Store
+from core.errors import IntelError
+from core.store import Store
 
 TRUTH_COLUMNS = ("source", "record_id", "person")
 

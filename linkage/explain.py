@@ -14,8 +14,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from intel.errors import IntelError, NotFound
-from intel.store import Store
+from core.errors import IntelError, NotFound
+from core.store import Store
 from linkage import features as F
 from linkage.model import LinkageModel, latest_model, open_linker
 

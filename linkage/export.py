@@ -12,8 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from intel.errors import IntelError
-from intel.store import Store
+from core.errors import IntelError
+from core.store import Store
 from linkage.identity import scalar
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from intel.store import Store
+from core.store import Store
 
 NICKNAMES_CSV = Path(__file__).parent / "data" / "nicknames.csv"
 NICKNAME_TABLE = "linkage_nicknames"

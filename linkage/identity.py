@@ -26,8 +26,8 @@ from typing import Any
 
 import polars as pl
 
-from intel.errors import IntelError, NotFound
-from intel.store import Store
+from core.errors import IntelError, NotFound
+from core.store import Store
 from linkage.clusters import Clustering
 
 PERSON_ID_DIGITS = 8

@@ -28,9 +28,9 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 
-from intel.config import load_config
-from intel.errors import IntelError
-from intel.store import Store
+from core.config import load_config
+from core.errors import IntelError
+from core.store import Store
 from linkage import features as F
 
 log = logging.getLogger(__name__)
@@ -344,7 +344,7 @@ class TransactionSafeDuckDBAPI(DuckDBAPI):
     Splink probes for a table with ``PRAGMA table_info`` and drops a registered view by trying
     ``DROP TABLE`` first, catching the error; inside a transaction (every link run is one, and
     the nightly run wraps all its stages in one) that error aborts the transaction. These two
-    overrides ask the catalog instead. (Added for the nightly run, intel/runs.py.)"""
+    overrides ask the catalog instead. (Added for the nightly run, findings/runs.py.)"""
 
     def table_exists_in_database(self, table_name: str) -> bool:
         return self._con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",

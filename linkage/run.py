@@ -35,9 +35,9 @@ from typing import Any
 
 import polars as pl
 
-from intel.config import load_config
-from intel.errors import IntelError
-from intel.store import Store
+from core.config import load_config
+from core.errors import IntelError
+from core.store import Store
 from linkage.identity import scalar
 from linkage.clusters import cluster_mentions
 from linkage.identity import write_identity

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from intel.errors import NotFound
-from intel.store import Store
+from core.errors import NotFound
+from core.store import Store
 from linkage import features as F
 from linkage.model import LinkageModel, SplinkSession, linkage_config, open_linker
 

@@ -34,8 +34,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from intel.errors import IntelError, NotFound
-from intel.store import Store
+from core.errors import IntelError, NotFound
+from core.store import Store
 from linkage import features as F
 from linkage import model as _model
 from linkage.spark_session import SparkSettings, log, open_session, preflight

@@ -1,7 +1,7 @@
 """The Spark session the Spark link engine runs on: its settings, checked before any work.
 
 ``SparkSettings.from_config(config)`` reads the ``[spark]`` table (shipped defaults in
-``intel/defaults/23_spark.toml``) and refuses, with IntelError naming the key, anything Spark
+``core/defaults/23_spark.toml``) and refuses, with IntelError naming the key, anything Spark
 would fail on later: an unknown key, a master that is no Spark master URL, memory under the 1g
 the engine needs (Spark itself refuses an executor under 450m) or more than a local machine has,
 a checkpoint or work folder that cannot be written. ``preflight`` then checks what the settings
@@ -29,7 +29,7 @@ from typing import Any
 
 import psutil
 
-from intel.errors import IntelError
+from core.errors import IntelError
 
 MIN_MEMORY = 1 << 30            # 1 GiB: below this Splink's predict spills or dies on a small world
 MIN_JAVA = 17                   # Spark 4 runs on Java 17 and later

@@ -27,7 +27,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from intel.errors import IntelError
+from core.errors import IntelError
 
 # Anonymous (sqlglot does not model them) functions allowed in the Spark SQL, with their meaning
 # the same on both sides: Splink's jar UDFs and Spark built-ins the rewrite produces.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from intel.store import Store
+from core.store import Store
 
 
 @pytest.fixture

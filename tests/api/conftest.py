@@ -21,10 +21,12 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from intel import contract
-from intel.config import load_config
-from intel.store import Store
-from intel.users import add_user
+from ingest import contract
+from core.config import load_config
+from core.store import Store
+from access.users import add_user
+
+CONFIG = load_config()
 
 ROLES = ("analyst", "marac", "admin")
 PURPOSE = {"X-Purpose": "MASH strategy discussion for a referral"}
@@ -136,7 +138,7 @@ ENGINE = SimpleNamespace(load_or_train=lambda store, retrain=False: SimpleNamesp
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> dict[str, Any]:
     """The base store after one nightly run, plus user tokens; copied per test that writes."""
-    from intel.runs import run_nightly
+    from findings.runs import run_nightly
 
     base = tmp_path_factory.mktemp("world")
     db_file = base / "base.duckdb"
@@ -146,8 +148,8 @@ def world(tmp_path_factory) -> dict[str, Any]:
     with Store(db_file) as store:
         run_nightly(store, drop, config=load_config(), link_engine=ENGINE)
         for role in ROLES:
-            tokens[role] = add_user(store, f"{role}1", role)["token"]
-        revoked = add_user(store, "gone", "analyst")
+            tokens[role] = add_user(store, f"{role}1", role, config=CONFIG)["token"]
+        revoked = add_user(store, "gone", "analyst", config=CONFIG)
         store.execute("UPDATE users SET revoked_at = now() WHERE name = 'gone'")
         person = dict(store.df(
             "SELECT m.mention_id, pm.person_id FROM person_mentions pm JOIN mentions m USING (mention_id)").rows())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.api.conftest import PURPOSE
-from intel.audit import list_audit, verify
+from access.audit import list_audit, verify
 
 
 def last(api) -> dict:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from api.audit_queue import AuditQueue
-from intel.audit import AuditWriter, verify
+from access.audit import AuditWriter, verify
 
 ENTRY = dict(user_name="alice", role="analyst", method="GET", endpoint="/persons/{person_id}",
              path="/persons/P1", status=200, subject_kind="person", subject_id="P00000001", purpose="strategy")
@@ -61,7 +61,7 @@ def test_a_failed_commit_fails_its_requests_and_the_next_ones_are_stored(store):
 # -- with a journal (the server's default) --------------------------------------------------------
 
 def _journaled(store, **kw):
-    from intel.audit import AuditJournal, journal_path
+    from access.audit import AuditJournal, journal_path
 
     writer = AuditWriter(store)
     return AuditQueue(store, writer, journal=AuditJournal(journal_path(store.path)), **kw), journal_path(store.path)
@@ -94,7 +94,7 @@ def test_entries_move_by_themselves_after_a_while(store):
 
 
 def test_a_crash_loses_nothing_answered_the_next_start_moves_the_journal_in_first(store):
-    from intel.audit import AuditJournal, journal_path
+    from access.audit import AuditJournal, journal_path
 
     writer = AuditWriter(store)
     writer.write_many(store, [ENTRY])                            # one entry already in the store
@@ -113,8 +113,8 @@ def test_a_crash_loses_nothing_answered_the_next_start_moves_the_journal_in_firs
 
 
 def test_a_journal_that_does_not_continue_the_log_stops_the_start_and_changes_nothing(store):
-    from intel.audit import AuditJournal, journal_path
-    from intel.errors import IntelError
+    from access.audit import AuditJournal, journal_path
+    from core.errors import IntelError
 
     writer = AuditWriter(store)
     writer.write_many(store, [ENTRY])

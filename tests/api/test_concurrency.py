@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import httpx
 import uvicorn
 
-from intel.audit import verify
+from access.audit import verify
 from tests.api.conftest import ENGINE, PURPOSE
 
 RUN_PAUSE_S = 3.0  # the link stage sleeps this long inside the run's transaction

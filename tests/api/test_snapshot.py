@@ -3,6 +3,8 @@ write the server makes is visible in the very next request, before the snapshot 
 
 from __future__ import annotations
 
+import copy
+
 import time
 
 from tests.api.conftest import ENGINE
@@ -112,9 +114,9 @@ def test_snapshot_off_in_config(world, db_copy):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from intel.config import load_config
+    from core.config import load_config
 
-    cfg = load_config()
+    cfg = copy.deepcopy(load_config())
     cfg["api"]["snapshot"] = False
     app = create_app(db_copy, config=cfg, run_options={"link_engine": ENGINE})
     with TestClient(app) as client:

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from graphs.pipeline import compute_all
-from intel.config import load_config
+from core.config import load_config
 
 CFG = load_config()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 
 import polars as pl
 from hypothesis import given, settings, strategies as st
@@ -118,8 +120,8 @@ def test_trusted_agency_ids_stop_a_weak_record_chaining_two_people() -> None:
 
 def test_the_hub_config_reaches_the_trusted_agency_ids(tmp_path) -> None:
     """A hub that trusts no agency ids (its own config, not the defaults) gets no id constraint."""
-    from intel.config import load_config
-    from intel.store import Store
+    from core.config import load_config
+    from core.store import Store
     from linkage.run import trusted_refs
 
     with Store(tmp_path / "s.duckdb") as store:
@@ -128,7 +130,7 @@ def test_the_hub_config_reaches_the_trusted_agency_ids(tmp_path) -> None:
                       "version) VALUES ('health:H1', 'health', 'H1', 'health:E1', 'E1', '2025-01-01', 'patient', 'gp', "
                       "'NHS1', 'none', 'd', 'f', 's', 1, '2025-01-02', 1)")
         assert trusted_refs(store) == {"health:H1": ("health", "NHS1")}
-        hub = load_config()
+        hub = copy.deepcopy(load_config())
         hub["identity"]["trusted_ref_sources"] = []
         assert trusted_refs(store, hub) == {}
 

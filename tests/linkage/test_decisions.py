@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intel.errors import Conflict, IntelError, NotFound
+from core.errors import Conflict, IntelError, NotFound
 from linkage.decisions import decide
 from linkage.identity import resolve_person_id
 from tests.linkage.test_run import CONFIG, partition, persons, run, seed
@@ -93,8 +93,8 @@ def test_decisions_survive_a_real_retrain(tmp_path):
     """With the Splink model: a 'different' inside a linked person and a 'same' across two persons
     both hold through `link --retrain`."""
     from fixtures.world import generate_world
-    from intel.ingest import ingest_drop
-    from intel.store import Store
+    from ingest.drops import ingest_drop
+    from core.store import Store
     from linkage.run import link
 
     generate_world(tmp_path / "w", households=12, seed=4)

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from intel.errors import IntelError
+from core.errors import IntelError
 from linkage.evaluate import evaluate_frames, read_truth
 
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from intel.cli import app
-from intel.errors import NotFound
+from core.errors import NotFound
 from linkage.explain import explain_pair
 from tests.linkage.test_model_data import edge, trained_copy
 

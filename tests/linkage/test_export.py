@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from intel.cli import app
-from intel.errors import IntelError
-from intel.store import Store
+from core.errors import IntelError
+from core.store import Store
 from linkage.export import export_persons
 from tests.linkage.test_run import persons, run, seed
 

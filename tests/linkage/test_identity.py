@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from intel.errors import NotFound
+from core.errors import NotFound
 from linkage.clusters import cluster_mentions
 from linkage.identity import assign_person_ids, person_record, resolve_person_id, scalar, write_identity
 from tests.linkage.test_run import add_mentions

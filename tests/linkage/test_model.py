@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from intel.errors import IntelError
+from core.errors import IntelError
 from linkage.explain import explain_pair
 from linkage.model import SPLINK_VERSION, latest_model, load_or_train, settings_creator
 from tests.linkage.test_model_data import edge, trained_copy

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from intel.store import Store
+from core.store import Store
 from linkage.features import mentions_frame
 
 DOB = dt.date(2015, 3, 4)
@@ -56,7 +56,7 @@ def hand_rows(common_surname: str) -> pl.DataFrame:
 @lru_cache(maxsize=1)
 def _trained_store_file() -> Path:
     from fixtures.world import generate_world
-    from intel.ingest import ingest_drop
+    from ingest.drops import ingest_drop
     from linkage.model import load_or_train
     from linkage.scoring import score_all
 

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from intel.store import Store
+from core.store import Store
 from linkage.identity import scalar
 from linkage.run import link
 
@@ -195,7 +195,7 @@ def test_threshold_is_configurable_and_checked(store):
     link(store, config={"identity": {"threshold": 0.5}}, engine=RULES, full=True)
     assert ["health:h1", "police:1", "police:2", "police:5"] in partition(store)
     assert ["police:u"] in partition(store)  # unlinkable stays alone at any threshold
-    from intel.errors import IntelError
+    from core.errors import IntelError
     with pytest.raises(IntelError, match="threshold"):
         link(store, config={"identity": {"threshold": 2}}, engine=RULES)
 
@@ -210,7 +210,7 @@ def small_world(tmp_path_factory):
 
 
 def test_generated_world_nightly_incremental_equals_full(small_world, tmp_path):
-    from intel.ingest import ingest_drop
+    from ingest.drops import ingest_drop
 
     drops = [small_world / "drop"] + sorted((small_world / "nightly").iterdir())
     with Store(tmp_path / "inc.duckdb") as inc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intel.errors import NotFound
+from core.errors import NotFound
 from linkage.model import latest_model, linkage_config
 from linkage.scoring import score_all, score_mentions
 from tests.linkage.test_model_data import trained_copy

@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 
 from fixtures.world import generate_world
-from intel.ingest import ingest_drop
-from intel.store import Store
+from ingest.drops import ingest_drop
+from core.store import Store
 from linkage.run import link
 
 

@@ -1,0 +1,151 @@
+"""Persons: search, a person's record, person and household chronologies, the network view."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.lens import apply_lens
+from api.routes.common import PageQuery, in_memory_or_thread, ok, page, path_id
+from api.security import Principal, add_detail, db, guard, set_subject
+from api.subjects import household_access, person_access
+from core.store import Store
+from linkage.identity import person_record
+from views.chronology import chronology, to_csv, to_html
+from views.chronology_sources import SnapshotReader
+from views.network_view import network_view
+from views.search import search_persons
+
+router = APIRouter()
+
+
+class SearchQuery(PageQuery):
+    forename: str | None = Field(None, max_length=100)
+    surname: str | None = Field(None, max_length=100)
+    dob: date | None = Field(None, description="YYYY-MM-DD")
+    postcode: str | None = Field(None, max_length=16)
+
+
+class ChronologyQuery(PageQuery):
+    date_from: date | None = Field(None, alias="from", description="Only entries on or after this date.")
+    date_to: date | None = Field(None, alias="to", description="Only entries on or before this date.")
+    sources: str | None = Field(None, max_length=100, description="Comma-separated: police,social_care,health")
+    harm_only: bool = False
+    format: Literal["json", "csv", "html"] = "json"
+
+
+class NetworkQuery(BaseModel):
+    hops: int = Field(2, ge=1, le=3)
+    format: Literal["json", "graphml", "svg"] = "json"
+
+
+def _chronology_reader(app: FastAPI) -> SnapshotReader | None:
+    snap = app.state.snapshot.current()
+    return snap.chronology if snap is not None else None
+
+
+@router.get("/persons", tags=["persons"], summary="Search persons: ranked candidates with a match score")
+async def search(request: Request, q: Annotated[SearchQuery, Query()],
+                 who: Principal = Depends(guard("search")), store: Store = Depends(db)) -> Response:
+    snap = request.app.state.snapshot.current()   # candidates from memory; SQL while it is rebuilt
+
+    def work() -> Response:
+        query = {k: v for k, v in (("forename", q.forename), ("surname", q.surname), ("dob", q.dob),
+                                   ("postcode", q.postcode)) if v not in (None, "")}
+        set_subject(request, "search", None, query=query)
+        found = search_persons(store, forename=q.forename, surname=q.surname, dob=q.dob, postcode=q.postcode,
+                               limit=q.limit, offset=q.offset, index=snap.search if snap else None)
+        add_detail(request, returned=[c["person_id"] for c in found["candidates"]])
+        body = page(request, found["candidates"], q.limit, q.offset, found["total"])
+        body["query"], body["truncated"] = found["query"], found["truncated"]
+        return ok(body)
+
+    return await in_memory_or_thread(snap is not None, who, work)
+
+
+@router.get("/persons/{person_id}", tags=["persons"], summary="A person: their records and how they were linked")
+def person(request: Request, person_id: str = path_id(), who: Principal = Depends(guard("person")),
+           store: Store = Depends(db)) -> Response:
+    resolved = person_access(request, store, who, person_id)
+    return ok(person_record(store, resolved))
+
+
+def _chron_response(request: Request, chron: dict[str, Any], fmt: str, q: PageQuery) -> Response:
+    events = chron.get("events", [])
+    add_detail(request, entries=len(events), format=fmt)
+    if fmt == "csv":
+        return Response(to_csv(chron), media_type="text/csv; charset=utf-8")
+    if fmt == "html":
+        return Response(to_html(chron), media_type="text/html; charset=utf-8")
+    body = {k: v for k, v in chron.items() if k != "events"}
+    body["events"] = page(request, events[q.offset: q.offset + q.limit], q.limit, q.offset, len(events))
+    return ok(body)
+
+
+def _chron_args(who: Principal, fmt: str) -> dict[str, Any]:
+    # hub_only rows never leave in an export format (csv, html), nor to marac (not hub staff)
+    return {"health_clearance": who.health_clearance, "export": fmt != "json" or who.domestic_abuse_only}
+
+
+@router.get("/persons/{person_id}/chronology", tags=["chronologies"], summary="A person's chronology")
+async def person_chronology(
+    request: Request, q: Annotated[ChronologyQuery, Query()], person_id: str = path_id(),
+    who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
+) -> Response:
+    reader = _chronology_reader(request.app)   # None while a write is not yet in it: SQL then
+
+    def work() -> Response:
+        resolved = person_access(request, store, who, person_id, reader)
+        chron = chronology(store, person_id=resolved, date_from=q.date_from, date_to=q.date_to, sources=q.sources,
+                           harm_only=q.harm_only, config=request.app.state.config, reader=reader,
+                           **_chron_args(who, q.format))
+        return _chron_response(request, chron, q.format, q)
+
+    return await in_memory_or_thread(reader is not None, who, work)
+
+
+@router.get("/households/{household_key:path}/chronology", tags=["chronologies"], summary="A household's chronology")
+async def household_chronology(
+    request: Request, q: Annotated[ChronologyQuery, Query()],
+    household_key: str = PathParam(..., min_length=1, max_length=400),
+    who: Principal = Depends(guard("chronology")), store: Store = Depends(db),
+) -> Response:
+    reader = _chronology_reader(request.app)
+
+    def work() -> Response:
+        household_access(request, store, who, household_key)
+        chron = chronology(store, household_key=household_key, date_from=q.date_from, date_to=q.date_to,
+                           sources=q.sources, harm_only=q.harm_only, config=request.app.state.config, reader=reader,
+                           **_chron_args(who, q.format))
+        return _chron_response(request, chron, q.format, q)
+
+    return await in_memory_or_thread(reader is not None, who, work)
+
+
+@router.get("/persons/{person_id}/network", tags=["networks"], summary="A person's network (people and events)")
+async def network(request: Request, q: Annotated[NetworkQuery, Query()], person_id: str = path_id(),
+                  who: Principal = Depends(guard("network")), store: Store = Depends(db)) -> Response:
+    # hub_only rows never leave in an export format (graphml, svg) nor go to marac (not hub
+    # staff); a role without health clearance sees only that a health contact happened.
+    drop_hub_only, mask_health = q.format != "json" or who.domestic_abuse_only, not who.health_clearance
+    snap = request.app.state.snapshot.current()
+    # the snapshot in memory is unrestricted: only a viewer who needs no lens reads it
+    in_memory = snap is not None and not (drop_hub_only or mask_health)
+
+    def work() -> Response:
+        resolved = person_access(request, store, who, person_id, snap.chronology if snap else None)
+        add_detail(request, hops=q.hops, format=q.format)
+        if not in_memory:
+            apply_lens(store, drop_hub_only=drop_hub_only, mask_health=mask_health)
+        out = network_view(store, resolved, hops=q.hops, fmt=q.format, config=request.app.state.config,
+                           memory=snap.network if in_memory else None, resolved=True)
+        if q.format == "json":
+            return ok(out)
+        media = "application/graphml+xml" if q.format == "graphml" else "image/svg+xml"
+        return Response(out, media_type=media)
+
+    return await in_memory_or_thread(in_memory, who, work)

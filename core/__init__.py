@@ -1,0 +1,2 @@
+"""The bottom floor: the store (the only module that opens DuckDB), configuration, errors,
+serialisation, the schema and the shipped defaults. It imports nothing else of ours."""

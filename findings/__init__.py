@@ -1,0 +1,1 @@
+"""What the hub should know: whole-population analytics, alerts and the nightly run."""

@@ -1,0 +1,1 @@
+"""Data in: the extract contract, normalisation, agency column mappings and loading a drop."""

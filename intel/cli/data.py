@@ -1,0 +1,57 @@
+"""Data in: ``intel ingest``, ``intel generate`` and ``intel demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from fixtures.world import generate_world
+from ingest.drops import ingest_drop
+from ingest.mapping import parse_mapping_options
+from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store, run_guarded
+from intel.demo import run_demo
+
+app = typer.Typer()
+
+
+@app.command()
+def ingest(
+    drop_dir: Annotated[Path, typer.Argument(help="The drop folder: police*.csv, social_care*.csv, health*.csv ...")],
+    db: DbOption = None,
+    mapping: Annotated[
+        Optional[list[str]],
+        typer.Option("--mapping", help="SOURCE=PROFILE.toml: map an agency's own export onto the contract."),
+    ] = None,
+) -> None:
+    """Validate and load a drop into the store (refused whole, with exit 2, if unusable)."""
+    mappings = run_guarded(lambda: parse_mapping_options(mapping or []))
+    with opened_store(db) as store:
+        emit(ingest_drop(store, drop_dir, mappings=mappings))
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the drop and its ground truth into.")],
+    households: Annotated[int, typer.Option(help="Number of households in the world.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same world.")] = 1,
+    nightly_days: Annotated[int, typer.Option(
+        help="Hold back the last N days' events as daily drops in OUT_DIR/nightly/YYYY-MM-DD/.")] = 0,
+) -> None:
+    """Write a deterministic synthetic safeguarding world: OUT_DIR/drop/ in the contract, OUT_DIR/truth/."""
+    if households < 1:
+        fail(f"--households must be at least 1, got {households}")
+    emit(run_guarded(lambda: generate_world(out_dir, households=households, seed=seed, nightly_days=nightly_days)))
+
+
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Option("--folder", help="Where to put the demo store and data.")] = Path("demo"),
+    households: Annotated[int, typer.Option(help="World size (about 20 mentions per household).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    config: ConfigOption = None,
+) -> None:
+    """Generate a world, ingest it and run every later stage, then print what was found."""
+    cfg = edge_config(config)
+    emit(run_guarded(lambda: run_demo(folder, config=cfg, households=households, seed=seed)))

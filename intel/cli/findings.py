@@ -1,0 +1,123 @@
+"""What the hub should know: ``intel analytics``, ``alerts``, ``nightly`` and ``runs``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from core.errors import Conflict, IntelError
+from core.store import Store, StoreError
+from findings.alerts import act_on_alert, list_alerts
+from findings.analytics import run_analytics
+from findings.runs import get_run, list_runs, run_nightly
+from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store
+
+app = typer.Typer()
+
+
+@app.command()
+def analytics(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Run every analytics rule over the whole population and rewrite the findings (counts and timings)."""
+    cfg = edge_config(config)
+    with opened_store(db) as store:
+        emit(run_analytics(store, cfg))
+
+
+alerts_app = typer.Typer(help="Alerts: list them, acknowledge or close one.", invoke_without_command=True,
+                         no_args_is_help=False)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.callback()
+def alerts_list(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option("--status", help="new, acknowledged, closed or all.")] = "all",
+    rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json (a list of alert objects) or table.")] = "json",
+    db: DbOption = None,
+) -> None:
+    """List alerts, newest first (status derived from the latest acknowledgement or closure)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if fmt not in ("json", "table"):
+        fail(f"--format must be json or table, got {fmt!r}")
+    with opened_store(db, read_only=True) as store:
+        alerts = list_alerts(store, status=status, rule=rule)
+    if fmt == "json":
+        emit(alerts)
+        return
+    head = f"{'alert':<10} {'rule':<24} {'person':<10} {'severity':<8} {'status':<12} {'raised':<16} explanation"
+    lines = [head] + [
+        f"{a['alert_id']:<10} {a['rule']:<24} {a['person_id'] or '-':<10} {a['severity']:<8} {a['status']:<12} "
+        f"{str(a['raised_at'])[:16]:<16} {a['explanation'][:100]}" for a in alerts]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _act(alert_id: str, action: str, by: str, reason: str, db: Path | None) -> None:
+    with opened_store(db) as store:
+        emit(act_on_alert(store, alert_id, action, by, reason))
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[str, typer.Argument(help="The alert, e.g. A0000012.")],
+    by: Annotated[str, typer.Option("--by", help="Who is acknowledging it.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why / what was done.")],
+    db: DbOption = None,
+) -> None:
+    """Acknowledge a new alert (new -> acknowledged)."""
+    _act(alert_id, "acknowledge", by, reason, db)
+
+
+@alerts_app.command("close")
+def alerts_close(
+    alert_id: Annotated[str, typer.Argument(help="The alert.")],
+    by: Annotated[str, typer.Option("--by", help="Who is closing it.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it can be closed.")],
+    db: DbOption = None,
+) -> None:
+    """Close an acknowledged alert (acknowledged -> closed)."""
+    _act(alert_id, "close", by, reason, db)
+
+
+@app.command()
+def nightly(
+    drop_dir: Annotated[Path, typer.Argument(help="Tonight's drop folder.")],
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """The nightly run: ingest -> incremental link -> analytics -> alerts, all or nothing.
+
+    Prints the JSON run report. Exit 0: completed; 1: failed (rolled back; the store serves the
+    last complete state); 2: refused input; 3: another run holds the lock."""
+    cfg = edge_config(config)
+    try:
+        store = Store(db)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        emit(run_nightly(store, drop_dir, config=cfg))
+    except Conflict as exc:
+        fail(str(exc), code=3)
+    except IntelError as exc:
+        if getattr(exc, "run_report", None):
+            emit(exc.run_report)
+        fail(str(exc))
+    except Exception as exc:  # the run rolled back; report and exit 1
+        emit(getattr(exc, "run_report", None) or {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        fail(f"the nightly run failed: {type(exc).__name__}: {exc}", code=1)
+    finally:
+        store.close()
+
+
+@app.command()
+def runs(
+    run_id: Annotated[Optional[str], typer.Argument(help="One run's full report; default: the latest runs.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Nightly runs: status, times and reports."""
+    with opened_store(db, read_only=True) as store:
+        emit(get_run(store, run_id) if run_id else {"runs": list_runs(store)})

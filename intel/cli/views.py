@@ -1,0 +1,66 @@
+"""What people read: ``intel chronology`` and ``intel network``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from core.serialise import json_default
+from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store
+from views.chronology import chronology as build_chronology, to_csv, to_html
+from views.network_view import network_view
+
+app = typer.Typer()
+
+
+@app.command()
+def chronology(
+    person_id: Annotated[Optional[str], typer.Argument(help="The person (a merged id resolves to the survivor).")] = None,
+    household: Annotated[Optional[str], typer.Option("--household", help="A household key instead of a person.")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="Only entries on or after this date (YYYY-MM-DD).")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Only entries on or before this date.")] = None,
+    sources: Annotated[Optional[str], typer.Option("--sources", help="Only these agencies, e.g. police,health.")] = None,
+    harm_only: Annotated[bool, typer.Option("--harm-only", help="Only events where the person was harmed.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="json, csv or html (csv and html never include hub-only records).")] = "json",
+    no_health_clearance: Annotated[bool, typer.Option("--no-health-clearance", help="View as someone without health clearance.")] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Every event across agencies for a person or household, in date order, with a header."""
+    if fmt not in ("json", "csv", "html"):
+        fail(f"--format must be json, csv or html, got {fmt!r}")
+    cfg = edge_config(config)
+    with opened_store(db, read_only=True) as store:
+        chron = build_chronology(store, person_id=person_id, household_key=household, date_from=date_from,
+                                 date_to=date_to, sources=sources, harm_only=harm_only,
+                                 health_clearance=not no_health_clearance, export=fmt != "json", config=cfg)
+        if fmt == "json":
+            emit(chron)
+        else:
+            sys.stdout.write(to_csv(chron) if fmt == "csv" else to_html(chron))
+
+
+@app.command()
+def network(
+    person_id: Annotated[str, typer.Argument(help="The person id, e.g. P00000042 (merged ids are followed).")],
+    hops: Annotated[int, typer.Option("--hops", help="Person-to-person steps through shared events or households.")] = 2,
+    fmt: Annotated[str, typer.Option("--format", help="json (Cytoscape.js elements), graphml or svg.")] = "json",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the view to this file (default: stdout).")] = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """A person's network for MARAC. With --out, prints a JSON summary; without, the view itself."""
+    cfg = edge_config(config)
+    with opened_store(db, read_only=True) as store:
+        view = network_view(store, person_id, hops=hops, fmt=fmt, config=cfg)
+    text = json.dumps(view, default=json_default, indent=2, ensure_ascii=False) if fmt == "json" else view
+    if out is None:
+        sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
+        return
+    out.write_text(text, encoding="utf-8")
+    emit({"person_id": view["person_id"] if fmt == "json" else person_id, "format": fmt, "out": out,
+          "bytes": len(text.encode())})

@@ -1,0 +1,1 @@
+"""What people read: chronologies, network views and search, each read through a reader."""

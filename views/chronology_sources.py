@@ -1,0 +1,256 @@
+"""Where a chronology reads its records from: the store (SQL lookups) or a snapshot in memory.
+
+:func:`views.chronology.chronology` needs six lookups: resolve a person id, the persons of a
+household, a person's mentions with their events, the other records of those events and
+households, and the open alerts. Two readers answer them with the same results, in the same
+order (``tests/intel/test_chronology_sources.py`` compares them on every person and household
+of a generated world):
+
+- :class:`StoreReader` asks DuckDB. What the CLI uses, and the API while its snapshot is being
+  rebuilt. At 1M mentions each lookup costs DuckDB 1-5 ms (DuckDB 2.0 answers a point query
+  with a filtered scan of the column, not an index probe), so a chronology is ~18 ms of queries.
+- :class:`SnapshotReader` answers from frames sorted by each lookup key, built once from one
+  read transaction (so it is one committed state, never half a run). The API serves from it
+  (``api/snapshot.py`` says when it is current); a chronology then costs ~2 ms, mostly the
+  Python that assembles it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from core.errors import IntelError, NotFound
+from core.sorted_frame import SortedFrame
+from core.store import Store
+from findings.alerts import _list_sql, _shape, list_alerts_for
+from linkage.identity import resolve_person_id
+
+M_COLS = ("mention_id, source, event_key, event_id, event_date, role, event_type, forename_raw, "
+          "middle_names_raw, surname_raw, dob, address_raw, postcode, household_key, restriction")
+E_COLS = ("event_key, dash_risk, initial_rag, final_rag, decision_date, outcome, referral_source, presentation, "
+          "safeguarding_concern, location_postcode")
+NEAR_COLS = "event_key, mention_id, role, restriction, event_date, dob, household_key"
+
+_PM_FIELDS = ("mention_id", "person_id", "link_probability", "confirmed")
+_M_FIELDS = tuple(c.strip() for c in M_COLS.split(","))
+_E_FIELDS = tuple(c.strip() for c in E_COLS.split(","))
+_NEAR_FIELDS = tuple(c.strip() for c in NEAR_COLS.split(","))
+
+
+def _in(values: list[str]) -> str:
+    """Placeholders for a constant IN list."""
+    return ", ".join("?" * len(values)) if values else "NULL"
+
+
+class StoreReader:
+    """The chronology's lookups as SQL on the store (each a few small queries)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def resolve(self, person_id: str) -> str:
+
+        return resolve_person_id(self.store, person_id)
+
+    def household_persons(self, household_key: str) -> list[str]:
+        there = [r["mention_id"] for r in self.store.rows("SELECT mention_id FROM mentions WHERE household_key = ?",
+                                                          [household_key])]
+        return sorted(set(self._persons_of(there).values()))
+
+    def person_rows(self, person_ids: list[str]) -> list[dict[str, Any]]:
+        """Every mention of these persons with its event, in person_mentions' row order (the
+        header's ties keep that order)."""
+        store = self.store
+        pm = store.rows(f"SELECT mention_id, person_id, link_probability, confirmed FROM person_mentions "
+                        f"WHERE person_id IN ({_in(person_ids)})", person_ids)
+        if not pm:
+            return []
+        ids = [r["mention_id"] for r in pm]
+        mentions = {r["mention_id"]: r for r in store.rows(f"SELECT {M_COLS} FROM mentions WHERE mention_id IN ({_in(ids)})", ids)}
+        keys = sorted({m["event_key"] for m in mentions.values()})
+        events = {r["event_key"]: r for r in store.rows(f"SELECT {E_COLS} FROM events WHERE event_key IN ({_in(keys)})", keys)}
+        out = []
+        empty = dict.fromkeys(_E_FIELDS)
+        for r in pm:
+            m = mentions.get(r["mention_id"])
+            if m is not None:
+                out.append({**r, **m, **events.get(m["event_key"], empty)})
+        return out
+
+    def _persons_of(self, mention_ids: list[str]) -> dict[str, str]:
+        if not mention_ids:
+            return {}
+        return {r["mention_id"]: r["person_id"] for r in self.store.rows(
+            f"SELECT mention_id, person_id FROM person_mentions WHERE mention_id IN ({_in(mention_ids)})", mention_ids)}
+
+    def nearby(self, event_keys: list[str], household_keys: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The other records of these events (participants: every mention in them, ``person_id``
+        None where unlinked, by mention id) and of these households (residents: linked mentions
+        only, in table order): two queries in all (each query has a fixed cost - parse, plan -
+        that a chronology of a few rows is mostly made of)."""
+        parts = []
+        params: list[Any] = []
+        if event_keys:
+            parts.append(f"SELECT TRUE AS participant, {NEAR_COLS} FROM mentions WHERE event_key IN ({_in(event_keys)})")
+            params += event_keys
+        if household_keys:
+            parts.append(f"SELECT FALSE AS participant, {NEAR_COLS} FROM mentions WHERE household_key IN ({_in(household_keys)})")
+            params += household_keys
+        if not parts:
+            return [], []
+        found = self.store.rows(" UNION ALL ".join(parts), params)
+        holders = self._persons_of(sorted({r["mention_id"] for r in found}))
+        participants, residents = [], []
+        for r in found:
+            r["person_id"] = holders.get(r["mention_id"])
+            if r.pop("participant"):
+                participants.append(r)
+            elif r["person_id"] is not None:
+                residents.append(r)
+        participants.sort(key=lambda r: r["mention_id"])
+        return participants, residents
+
+    def open_alerts(self, person_ids: list[str], household_key: str | None) -> list[dict[str, Any]]:
+        """Alerts not closed about these persons or this household, newest first, each marked
+        ``rests_on_hub_only`` when its evidence includes a hub_only record (its explanation is
+        derived from it, so an export format must not carry it)."""
+
+        alerts = [a for a in list_alerts_for(self.store, person_ids=person_ids, household_key=household_key)
+                  if a["status"] != "closed"]
+        evidence = sorted({m for a in alerts for m in (a.get("evidence") or {}).get("mention_ids", [])})
+        hub_only = {r["mention_id"] for r in self.store.rows(
+            "SELECT mention_id FROM mentions WHERE restriction = 'hub_only' AND list_contains(?::VARCHAR[], mention_id)",
+            [evidence])} if evidence else set()
+        for a in alerts:
+            a["rests_on_hub_only"] = bool(hub_only & set((a.get("evidence") or {}).get("mention_ids", [])))
+        return alerts
+
+
+def _open_alerts_of(store: Store) -> tuple[list[dict[str, Any]], set[str]]:
+    """Every alert not closed, newest first, shaped as list_alerts_for shapes them (with the raw
+    person ids its query matches on, under ``_person_id`` / ``_person_ids``), and which of their
+    evidence records are hub_only."""
+
+    raw = store.rows(f"SELECT * FROM ({_list_sql('TRUE')}) t WHERE status <> 'closed' ORDER BY raised_at DESC, alert_id DESC")
+    alerts = _shape(store, raw, with_history=False)
+    for a, r in zip(alerts, raw):
+        a["_person_id"], a["_person_ids"] = r["person_id"], r["person_ids"]
+    evidence = sorted({m for a in alerts for m in (a.get("evidence") or {}).get("mention_ids", [])})
+    hub_only = {r["mention_id"] for r in store.rows(
+        "SELECT mention_id FROM mentions WHERE restriction = 'hub_only' AND list_contains(?::VARCHAR[], mention_id)",
+        [evidence])} if evidence else set()
+    return alerts, hub_only
+
+
+class SnapshotReader:
+    """The chronology's lookups answered from memory, for one committed state of the store.
+
+    Built by :meth:`build` inside one read transaction. It holds the mentions (with their person
+    and event) sorted by person, by event and by household, the persons' merge chain, and the
+    alerts that are not closed (its size and build time at 1M mentions are in docs/bench-api.md).
+    It never changes: a newer state of the store is a new snapshot."""
+
+    def __init__(self, *, merged_into: dict[str, str | None], known: set[str], by_person: SortedFrame,
+                 by_event: SortedFrame, by_household: SortedFrame, alerts: list[dict[str, Any]], hub_only: set[str]) -> None:
+        self._merged_into = merged_into
+        self._known = known
+        self._by_person = by_person
+        self._by_event = by_event
+        self._by_household = by_household
+        self._alerts = alerts
+        self._hub_only = hub_only
+        self._alerts_by_person: dict[str, list[int]] = {}
+        self._alerts_by_household: dict[str, list[int]] = {}
+        for i, a in enumerate(alerts):
+            for p in {a["_person_id"], *(a["_person_ids"] or [])}:
+                if p is not None:
+                    self._alerts_by_person.setdefault(p, []).append(i)
+            if a["household_key"] is not None:
+                self._alerts_by_household.setdefault(a["household_key"], []).append(i)
+
+    @classmethod
+    def build(cls, store: Store) -> SnapshotReader:
+        """Read everything a chronology needs in one transaction (one committed state)."""
+        with store.transaction():
+            persons = store.df("SELECT person_id, status, merged_into FROM persons")
+            # person_mentions' row order is the order StoreReader returns a person's rows in
+            mine = store.df(
+                f"SELECT pm.rowid AS _pm_order, pm.mention_id, pm.person_id, pm.link_probability, pm.confirmed, "
+                f"{', '.join('m.' + c for c in _M_FIELDS if c != 'mention_id')}, "
+                f"{', '.join('e.' + c for c in _E_FIELDS if c != 'event_key')} "
+                "FROM person_mentions pm JOIN mentions m ON m.mention_id = pm.mention_id "
+                "LEFT JOIN events e ON e.event_key = m.event_key ORDER BY pm.person_id, pm.rowid")
+            near = store.df(
+                f"SELECT m.rowid AS _m_order, {', '.join('m.' + c for c in _NEAR_FIELDS)}, pm.person_id "
+                "FROM mentions m LEFT JOIN person_mentions pm ON pm.mention_id = m.mention_id")
+            alerts, hub_only = _open_alerts_of(store)
+        merged_into = {p: (m if s == "merged" else None)
+                       for p, s, m in zip(persons["person_id"].to_list(), persons["status"].to_list(),
+                                          persons["merged_into"].to_list())}
+        return cls(
+            merged_into=merged_into, known=set(merged_into),
+            by_person=SortedFrame(mine, "person_id"),
+            by_event=SortedFrame(near.sort(["event_key", "mention_id"]), "event_key"),
+            by_household=SortedFrame(near.filter(pl.col("person_id").is_not_null()).sort(["household_key", "_m_order"]),
+                                 "household_key"),
+            alerts=alerts, hub_only=hub_only)
+
+    def with_alerts_from(self, store: Store) -> SnapshotReader:
+        """The same records with the alerts reloaded (after an alert was acknowledged or closed:
+        nothing else changed, so the frames are kept)."""
+        with store.transaction():
+            alerts, hub_only = _open_alerts_of(store)
+        return SnapshotReader(merged_into=self._merged_into, known=self._known, by_person=self._by_person,
+                              by_event=self._by_event, by_household=self._by_household, alerts=alerts,
+                              hub_only=hub_only)
+
+    # -- the lookups (same answers as StoreReader) --------------------------------------------
+    def resolve(self, person_id: str) -> str:
+        seen: list[str] = []
+        current = person_id
+        while True:
+            if current not in self._known:
+                if current == person_id:
+                    raise NotFound(f"no person {person_id!r}")
+                raise IntelError(f"person {person_id!r} was merged into {current!r}, which does not exist")
+            nxt = self._merged_into[current]
+            if nxt is None:
+                return current
+            seen.append(current)
+            current = nxt
+            if current in seen:
+                raise IntelError(f"person {person_id!r}: merges form a loop through {seen}")
+
+    def household_persons(self, household_key: str) -> list[str]:
+        return sorted({r["person_id"] for r in self._by_household.rows([household_key])})
+
+    def person_rows(self, person_ids: list[str]) -> list[dict[str, Any]]:
+        rows = self._by_person.rows(person_ids)
+        if len(person_ids) > 1:
+            rows.sort(key=lambda r: r["_pm_order"])
+        for r in rows:
+            del r["_pm_order"]
+        return rows
+
+    def nearby(self, event_keys: list[str], household_keys: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        participants = self._by_event.rows(event_keys)
+        participants.sort(key=lambda r: r["mention_id"])
+        residents = self._by_household.rows(household_keys)
+        if len(household_keys) > 1:
+            residents.sort(key=lambda r: r["_m_order"])
+        for r in participants + residents:
+            del r["_m_order"]
+        return participants, residents
+
+    def open_alerts(self, person_ids: list[str], household_key: str | None) -> list[dict[str, Any]]:
+        hits = {i for p in person_ids for i in self._alerts_by_person.get(p, [])}
+        if household_key is not None:
+            hits |= set(self._alerts_by_household.get(household_key, []))
+        out = []
+        for i in sorted(hits):  # the alerts are kept newest first
+            a = {k: v for k, v in self._alerts[i].items() if not k.startswith("_")}
+            a["rests_on_hub_only"] = bool(self._hub_only & set((a.get("evidence") or {}).get("mention_ids", [])))
+            out.append(a)
+        return out

@@ -1,0 +1,330 @@
+"""Network views, the I/O edge: a person's neighbourhood read from the store, drawn by graphs.network.
+
+``network_view(store, person_id, hops=2, fmt="json")``: the person (merged ids resolved first),
+read from ``network_mentions`` (the resolved mentions as the last analytics run saw them, ordered
+by person; the live tables when the person is not in it),
+everyone within ``hops`` person-to-person steps through a shared event or household, the events
+and households that tie them. Households are the analytics' one-key-per-home households (the
+``household_aliases`` the last analytics run wrote). Harm is marked by the configured harm
+definition (graphs.harm), the same as the rules use.
+
+Formats: ``json`` (Cytoscape.js elements plus the centre's findings), ``graphml`` (networkx),
+``svg`` (graphs.network.to_svg: legend, people by class, harm in red, dates on links,
+large neighbourhoods collapsed into counted groups).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from graphs import network as gnet
+from graphs.harm import prepare
+from core.errors import IntelError, NotFound
+from core.sorted_frame import SortedFrame
+from core.store import Store
+from graphs.network import _mode
+from linkage.identity import resolve_person_id
+
+FORMATS = ("json", "graphml", "svg")
+
+_ROWS_SQL = """
+SELECT m.mention_id, coalesce(p.merged_into, pm.person_id) AS person_id, m.event_key, m.source, m.event_type,
+       m.role, CAST(m.event_date AS DATE) AS date, coalesce(a.canonical_key, m.household_key) AS household_key,
+       m.dob, m.forename_raw AS forename, m.surname_raw AS surname,
+       e.dash_risk, e.initial_rag, e.final_rag, e.presentation, e.safeguarding_concern
+FROM mentions m
+JOIN person_mentions pm USING (mention_id)
+LEFT JOIN persons p ON p.person_id = pm.person_id AND p.status = 'merged'
+LEFT JOIN events e USING (event_key)
+LEFT JOIN household_aliases a ON a.household_key = m.household_key
+WHERE {where}
+"""
+
+
+def resolve_person(store: Store, person_id: str) -> str:
+    """The current id of ``person_id`` (merged ids followed); NotFound naming it. A person known
+    only through the analytics' own tables (no linkage row yet) answers as itself."""
+    try:
+        return resolve_person_id(store, person_id)
+    except NotFound:
+        pass
+    if store.rows("SELECT count(*) AS n FROM person_mentions WHERE person_id = ?", [person_id])[0]["n"]:
+        return person_id
+    raise NotFound(f"no person {person_id!r}: not a known person id (see `intel export persons`)")
+
+
+_SNAPSHOT_SQL = "SELECT * FROM network_mentions WHERE {where}"
+
+
+def _in(values: list[str]) -> str:
+    """A literal IN list of placeholders (lets DuckDB use the snapshot's indexes)."""
+    return "(" + ",".join("?" * len(values)) + ")" if values else "(NULL)"
+
+
+def _rows(store: Store, where: str, params: list[Any], snapshot: bool) -> pl.DataFrame:
+    return store.df((_SNAPSHOT_SQL if snapshot else _ROWS_SQL).format(where=where), params)
+
+
+def _lensed(store: Store) -> bool:
+    """True when this cursor sees network_mentions through a restricting TEMP view (api/lens.py):
+    then the neighbours are looked up in that view, never in the unrestricted lookup tables."""
+    return bool(store.rows("SELECT 1 FROM duckdb_views() WHERE view_name = 'network_mentions' AND temporary"))
+
+
+def _snapshot_state(store: Store) -> tuple[bool, bool]:
+    """(the snapshot table exists, this cursor sees it through the lens): one catalogue query."""
+    has, lensed = store.connection.execute(
+        "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'network_mentions' AND schema_name = 'main' "
+        "AND NOT temporary), (SELECT count(*) FROM duckdb_views() WHERE view_name = 'network_mentions' AND temporary)"
+    ).fetchall()[0]
+    return bool(has), bool(lensed)
+
+
+def _people_of(store: Store, events: list[str], households: list[str], snapshot: bool,
+               lensed: bool | None = None) -> set[str]:
+    if snapshot:
+        # through the lens the restricted view is the only truth; otherwise the lookup tables
+        restricted = _lensed(store) if lensed is None else lensed
+        event_table = "network_mentions" if restricted else "network_event_people"
+        household_table = "network_mentions" if restricted else "network_household_people"
+        found: set[str] = set()
+        if events:
+            found |= {r["person_id"] for r in store.rows(
+                f"SELECT DISTINCT person_id FROM {event_table} WHERE event_key IN {_in(events)}", events)}
+        if households:
+            found |= {r["person_id"] for r in store.rows(
+                f"SELECT DISTINCT person_id FROM {household_table} WHERE household_key IN {_in(households)}",
+                households)}
+        return found
+    return {r["person_id"] for r in store.rows(
+        "SELECT DISTINCT pm.person_id FROM mentions m JOIN person_mentions pm USING (mention_id) "
+        "WHERE m.event_key IN (SELECT unnest(?::VARCHAR[])) OR m.household_key IN (SELECT unnest(?::VARCHAR[]))",
+        [events, _aliases_of(store, households)])}
+
+
+def _aliases_of(store: Store, households: list[str]) -> list[str]:
+    if not households or "household_aliases" not in store.tables():
+        return households
+    extra = [r["household_key"] for r in store.rows(
+        "SELECT household_key FROM household_aliases WHERE canonical_key IN (SELECT unnest(?::VARCHAR[]))",
+        [households])]
+    return sorted(set(households) | set(extra))
+
+
+class _SqlSource:
+    """A neighbourhood's lookups in SQL: the analytics snapshot (``network_mentions``, through the
+    request's lens when it has one) or the live tables."""
+
+    def __init__(self, store: Store, snapshot: bool, lensed: bool | None) -> None:
+        self.store, self.snapshot, self.lensed = store, snapshot, lensed
+
+    def rows(self, persons: list[str]) -> pl.DataFrame:
+        pcol = "person_id" if self.snapshot else "pm.person_id"
+        return _rows(self.store, f"{pcol} IN {_in(persons)}", persons, self.snapshot)
+
+    def people_of(self, events: list[str], households: list[str]) -> set[str]:
+        return _people_of(self.store, events, households, self.snapshot, self.lensed)
+
+
+class NetworkSnapshot:
+    """The analytics snapshot (``network_mentions``, the event and household people, findings)
+    in memory, for the API's serving snapshot: the same rows SQL reads, without a query.
+    Unrestricted: a request that needs the restricted lens (api/lens.py) reads SQL instead."""
+
+    def __init__(self, mentions: pl.DataFrame, event_people: pl.DataFrame, household_people: pl.DataFrame,
+                 findings: list[dict[str, Any]]) -> None:
+        self._mentions = SortedFrame(mentions, "person_id")
+        self._event_people = _grouped(event_people, "event_key")
+        self._household_people = _grouped(household_people, "household_key")
+        # a neighbourhood is walked on row numbers (numpy) and its rows gathered once at the end:
+        # a polars slice, concat, filter, unique and sort per hop were a third of a view's time
+        frame = self._mentions.frame
+        self._event_code = frame["event_key"].rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+        self._event_vocab = [None, *frame["event_key"].drop_nulls().unique().sort().to_list()]
+        self._household_code = frame["household_key"].rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+        self._household_vocab = [None, *frame["household_key"].drop_nulls().unique().sort().to_list()]
+        self._mention_rank = frame["mention_id"].rank("ordinal").cast(pl.Int64).to_numpy()
+        self._findings: dict[str, list[dict[str, Any]]] = {}
+        for f in findings:
+            self._findings.setdefault(f.pop("person_id"), []).append(f)
+
+    @classmethod
+    def build(cls, store: Store) -> NetworkSnapshot:
+        with store.transaction():
+            if not store.rows("SELECT 1 FROM duckdb_tables() WHERE table_name = 'network_mentions' AND NOT temporary"):
+                empty = pl.DataFrame({"person_id": [], "event_key": [], "household_key": []},
+                                     schema={"person_id": pl.Utf8, "event_key": pl.Utf8, "household_key": pl.Utf8})
+                return cls(empty, empty.select("event_key", "person_id"), empty.select("household_key", "person_id"), [])
+            # network_mentions is written ordered by person; sorted again here, stably, to be sure
+            mentions = store.df("SELECT * FROM network_mentions").sort("person_id", maintain_order=True)
+            events = store.df("SELECT DISTINCT event_key, person_id FROM network_event_people")
+            households = store.df("SELECT DISTINCT household_key, person_id FROM network_household_people")
+            findings = store.rows("SELECT person_id, finding_key, rule, severity, explanation, evidence_hash "
+                                  "FROM findings WHERE person_id IS NOT NULL ORDER BY rule, finding_key")
+        return cls(mentions, events, households, findings)
+
+    def has(self, person_id: str) -> bool:
+        return person_id in self._mentions
+
+    def neighbourhood(self, person_id: str, hops: int) -> tuple[pl.DataFrame, dict[str, int]]:
+        """:func:`neighbourhood` answered from memory: the same rows, in the same order, and the
+        same distances (tests/intel/test_network_view.py compares them on generated worlds)."""
+        distance = {person_id: 0}
+        frontier = [person_id]
+        taken: list[np.ndarray] = []
+        events_seen = np.zeros(len(self._event_vocab), dtype=bool)
+        households_seen = np.zeros(len(self._household_vocab), dtype=bool)   # [0]: no household, never seen
+        for h in range(1, hops + 1):
+            if not frontier:
+                break
+            at = self._mentions.positions(frontier)
+            taken.append(at)
+            codes = np.unique(self._event_code[at])
+            new_events = codes[~events_seen[codes]]
+            events_seen[new_events] = True
+            codes = np.unique(self._household_code[at])
+            codes = codes[codes > 0]
+            new_households = codes[~households_seen[codes]]
+            households_seen[new_households] = True
+            frontier = sorted(self.people_of([self._event_vocab[c] for c in new_events.tolist()],
+                                             [self._household_vocab[c] for c in new_households.tolist()]) - set(distance))
+            for p in frontier:
+                distance[p] = h
+        if frontier:  # the outer ring: only their ties to what is already shown
+            at = self._mentions.positions(frontier)
+            taken.append(at[events_seen[self._event_code[at]] | households_seen[self._household_code[at]]])
+        at = np.unique(np.concatenate(taken))
+        # one row per mention, in mention order (the graph's element ids follow row order)
+        _, first = np.unique(self._mention_rank[at], return_index=True)
+        return self._mentions.frame[at[first]], distance
+
+    def people_of(self, events: list[str], households: list[str]) -> set[str]:
+        found: set[str] = set()
+        for e in events:
+            found.update(self._event_people.get(e, ()))
+        for h in households:
+            found.update(self._household_people.get(h, ()))
+        return found
+
+    def findings(self, person_id: str) -> list[dict[str, Any]]:
+        return [dict(f) for f in self._findings.get(person_id, [])]
+
+
+def _grouped(frame: pl.DataFrame, key: str) -> dict[str, tuple[str, ...]]:
+    g = frame.group_by(key).agg(pl.col("person_id"))
+    return {k: tuple(v) for k, v in zip(g[key].to_list(), g["person_id"].to_list())}
+
+
+def neighbourhood(store: Store, person_id: str, hops: int = 2, snapshot: bool = True, *,
+                  lensed: bool | None = None, centre: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Mention rows of the neighbourhood and each person's distance in hops.
+
+    ``snapshot``: read ``network_mentions`` (what the last analytics run saw: fast, harm flags
+    included); otherwise the live tables (mentions, person_mentions, events). ``lensed`` (whether
+    the cursor sees the snapshot through the restricted lens) and ``centre`` (the person's own
+    rows, already read) spare the queries that would find them again.
+    :meth:`NetworkSnapshot.neighbourhood` answers the same from memory."""
+    source = _SqlSource(store, snapshot, lensed)
+    distance = {person_id: 0}
+    frontier = [person_id]
+    collected: list[pl.DataFrame] = []
+    events: set[str] = set()
+    households: set[str] = set()
+    for h in range(1, hops + 1):
+        if not frontier:
+            break
+        r = centre if h == 1 and centre is not None else source.rows(frontier)
+        collected.append(r)
+        new_events = sorted(set(r["event_key"].to_list()) - events)
+        new_households = sorted(set(r["household_key"].drop_nulls().to_list()) - households)
+        events |= set(new_events)
+        households |= set(new_households)
+        frontier = sorted(source.people_of(new_events, new_households) - set(distance))
+        for p in frontier:
+            distance[p] = h
+    if frontier:  # the outer ring: only their ties to what is already shown
+        r = source.rows(frontier)
+        r = r.filter(pl.col("event_key").is_in(list(events)) | pl.col("household_key").is_in(list(households)))
+        collected.append(r)
+    # in mention order: the graph's element ids follow row order, so the same request draws the
+    # same ids whichever way (SQL, memory) and in whatever order the rows were found
+    rows = (pl.concat(collected, how="diagonal_relaxed").unique("mention_id").sort("mention_id")
+            if collected else pl.DataFrame())
+    return rows, distance
+
+
+def _labels(rows: pl.DataFrame) -> dict[str, str]:
+    """person_id -> label: each person's most frequent name ("Forename Surname", title case; the
+    smallest of equally frequent ones) with the birth year of their most frequent dob. In Python:
+    a view's rows are few, and polars calls cost more than they do."""
+
+    names: dict[str, dict[str, int]] = {}
+    dobs: dict[str, dict[Any, int]] = {}
+    for pid, forename, surname, dob in rows.select("person_id", "forename", "surname", "dob").iter_rows():
+        if forename is not None or surname is not None:
+            name = f"{forename or ''} {surname or ''}".strip().title()
+            mine = names.setdefault(pid, {})
+            mine[name] = mine.get(name, 0) + 1
+        if dob is not None:
+            d = dobs.setdefault(pid, {})
+            d[dob] = d.get(dob, 0) + 1
+    labels = {}
+    for pid, counts in names.items():
+        name = min(counts, key=lambda n: (-counts[n], n))   # most frequent, then alphabetical
+        dob = _mode(dobs.get(pid, {}))
+        labels[pid] = f"{name} (b. {dob.year})" if dob is not None else name
+    return labels
+
+
+def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json", *,
+                 config: Mapping[str, Any], collapse_over: int = 8,
+                 memory: NetworkSnapshot | None = None, resolved: bool = False) -> dict[str, Any] | str:
+    """A person's network for MARAC: a dict (``json``) or the text of a GraphML or SVG document.
+
+    ``memory``: the analytics snapshot in memory (the API's, only for a viewer without a
+    restricted lens); ``resolved``: ``person_id`` is already the surviving id."""
+    if fmt not in FORMATS:
+        raise IntelError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if not 1 <= int(hops) <= 4:
+        raise IntelError(f"hops must be between 1 and 4, got {hops}")
+    pid = person_id if resolved else resolve_person(store, person_id)
+    if memory is not None and memory.has(pid):
+        snapshot, source = True, memory
+        rows, distance = memory.neighbourhood(pid, hops)
+    else:
+        # the snapshot is read when it holds the person: their own rows are the first hop's, so the
+        # query that finds them also decides (one query, not a count and then the same rows again)
+        has_snapshot, lensed = _snapshot_state(store)
+        centre = _rows(store, "person_id IN (?)", [pid], True) if has_snapshot else None
+        snapshot, source = centre is not None and centre.height > 0, None
+        rows, distance = neighbourhood(store, pid, hops, snapshot=snapshot, lensed=lensed,
+                                       centre=centre if snapshot else None)
+    if snapshot:
+        m = rows
+    else:  # linked since the last analytics run: the live tables, harm marked here
+        m = prepare(rows, config.get("harm", {}), resolve_households=False,
+                    offender_roles=config.get("rules", {}).get("victim_offender_overlap", {}).get(
+                        "offender_roles", ["suspect", "alleged_perpetrator"]))
+    g = gnet.build_graph(m, pid, distance, labels=_labels(rows), collapse_over=collapse_over, hops=hops)
+    title = f"Network around {g.nodes[f'person:{pid}']['label']} ({pid}), {hops} hops"
+    if fmt == "graphml":
+        return gnet.to_graphml(g)
+    if fmt == "svg":
+        return gnet.to_svg(g, title=title)
+    findings = source.findings(pid) if source is not None else store.rows(
+        "SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings WHERE person_id = ? "
+        "ORDER BY rule, finding_key",
+        [pid])
+    counts: dict[str, int] = {}
+    for _, d in g.nodes(data=True):
+        counts[d["type"]] = counts.get(d["type"], 0) + 1
+    return {
+        "person_id": pid, "requested_id": person_id, "hops": hops, "title": title,
+        "source": "analytics snapshot" if snapshot else "live tables",
+        "elements": gnet.to_cytoscape(g), "counts": counts, "findings": findings,
+        "legend": {c: {"colour": s[0], "shape": s[1], "meaning": s[2]} for c, s in gnet.CLASS_STYLE.items()},
+    }
