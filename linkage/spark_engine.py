@@ -34,6 +34,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from splink import Linker
+
 from core.errors import IntelError, NotFound
 from core.store import Store
 from linkage import features as F
@@ -187,7 +189,10 @@ class SparkEngine:
         try:
             yield spark, time.perf_counter() - t
         finally:
-            spark.stop()
+            try:
+                spark.stop()
+            except Exception:  # noqa: BLE001 - the JVM is gone (killed): the failure is already raised
+                pass
             if self.settings.checkpoint_dir and "://" not in checkpoint:
                 shutil.rmtree(checkpoint, ignore_errors=True)
 
@@ -207,8 +212,7 @@ class SparkEngine:
         tag = uuid.uuid4().hex[:8]
         views: list[str] = []
         try:
-            from splink import Linker
-            from splink.backends.spark import SparkAPI
+            from splink.backends.spark import SparkAPI   # optional: needs pyspark (the spark extra)
 
             feats = spark.read.parquet(str(work / "features.parquet"))
             api = SparkAPI(spark_session=spark, break_lineage_method=self.settings.break_lineage,
@@ -257,7 +261,8 @@ class SparkEngine:
                 view = f"intel_{kind}_{source}_{tag}"
                 frame.where(frame.source == source).createOrReplaceTempView(view)
                 self._views.append(view)
-                bucket.append(self._api.register(view, dataset_display_name=source))
+                # the same display names as the full inputs, so source_dataset values agree
+                bucket.append(self._api.register(view, dataset_display_name=source, table_name=f"{kind}_{source}_{tag}"))
         return [linker.inference.predict_between(old_in, new_in, threshold_match_probability=self.floor,
                                                  warning_mode="never"),
                 linker.inference.predict_within(new_in, threshold_match_probability=self.floor,

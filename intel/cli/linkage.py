@@ -7,12 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store
+from intel.cli.common import ConfigOption, DbOption, EngineOption, edge_config, emit, fail, opened_store, run_guarded
 from linkage.decisions import decide as record_decision
 from linkage.evaluate import evaluate as run_evaluate
 from linkage.explain import explain_pair
 from linkage.export import export_persons
 from linkage.run import link as run_link
+from linkage.spark_engine import SparkFailure, engine_from_config
 
 app = typer.Typer()
 
@@ -23,11 +24,18 @@ def link(
     retrain: Annotated[bool, typer.Option("--retrain", help="Retrain the model, then rescore and recluster everything.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Rescore and recluster everything (default: only new and changed mentions).")] = False,
     config: ConfigOption = None,
+    engine: EngineOption = None,
 ) -> None:
-    """Link mentions into persons (stable person ids; people's decisions always hold)."""
+    """Link mentions into persons (stable person ids; people's decisions always hold).
+
+    Exit 2: refused (bad input or Spark settings, no Java); 1: Spark failed midway (nothing written)."""
     cfg = edge_config(config)
+    scorer = run_guarded(lambda: engine_from_config(cfg, engine))   # Spark checked before any work
     with opened_store(db) as store:
-        emit(run_link(store, retrain=retrain, full=full, config=cfg))
+        try:
+            emit(run_link(store, retrain=retrain, full=full, config=cfg, engine=scorer))
+        except SparkFailure as exc:
+            fail(str(exc), code=1)
 
 
 @app.command()
