@@ -23,7 +23,7 @@ from access.audit import AuditJournal, AuditWriter, journal_path
 from access.users import ActiveUsers
 from api.audit_queue import AuditQueue
 from api.problems import install
-from api.routes import alerts, linkage, persons, runs, service, users
+from api.routes import alerts, linkage, persons, review, runs, service, users
 from api.routes.common import ERRORS
 from api.runs import RunManager
 from api.security import AuditMiddleware, RequestSessions
@@ -31,7 +31,7 @@ from api.snapshot import SnapshotKeeper
 from core.config import load_config
 from core.store import Store
 
-ROUTERS = (service, persons, alerts, linkage, runs, users)
+ROUTERS = (service, persons, alerts, linkage, review, runs, users)
 
 
 class WorkerThreads:

@@ -139,8 +139,11 @@ class RunManager:
             pass
 
     # -- decisions -------------------------------------------------------------------------
-    def decide(self, store: Store, a: str, b: str, decision: str, by: str, reason: str) -> tuple[int, dict[str, Any]]:
-        """(200, the decision applied) or (202, the decision queued behind the run in progress)."""
+    def decide(self, store: Store, a: str, b: str, decision: str, by: str, reason: str,
+               precheck: Callable[[Store], None] | None = None) -> tuple[int, dict[str, Any]]:
+        """(200, the decision applied) or (202, the decision queued behind the run in progress).
+        ``precheck(store)`` raises to refuse (a review item no longer queued): before queueing, and
+        again under the identity lock before applying."""
 
         if decision not in DECISIONS:
             raise IntelError(f"decision must be 'same' or 'different', got {decision!r}")
@@ -151,6 +154,8 @@ class RunManager:
                 raise NotFound(f"no record {m!r} (give SOURCE:RECORD_ID, e.g. police:P000123)")
         if a == b:
             raise IntelError(f"a decision needs two different records; got {a!r} twice")
+        if precheck is not None:
+            precheck(store)
         while True:
             with self._state:
                 if self.current_run is not None:
@@ -164,6 +169,8 @@ class RunManager:
                     break
             self.identity_lock.acquire(timeout=1) and self.identity_lock.release()
         try:
+            if precheck is not None:
+                precheck(store)
             result = decide(store, a, b, decision, by, reason, config=self.config)
         finally:
             self.identity_lock.release()

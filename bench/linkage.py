@@ -197,13 +197,15 @@ def safety(pred: pl.DataFrame, truth: pl.DataFrame, persons: pl.DataFrame) -> di
 def evaluate(store: Store, truth: pl.DataFrame, thr: float, persons: pl.DataFrame | None = None) -> dict:
     from linkage.clusters import cluster_mentions
     from linkage.evaluate import evaluate_frames
+    from linkage.cannot_link import cannot_link_pairs
     from linkage.run import trusted_refs
 
     ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
     edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges WHERE match_probability >= ?",
                      [thr])
     # the production clustering: agency ids trusted within their agency hold records apart
-    c = cluster_mentions(ids, edges, thr, trusted_refs=trusted_refs(store))
+    c = cluster_mentions(ids, edges, thr, trusted_refs=trusted_refs(store, load_config()),
+                         cannot_link=cannot_link_pairs(store, load_config()))
     pred = pl.DataFrame({"mention_id": list(c.cluster_of.keys()), "person_id": list(c.cluster_of.values())})
     pred = pred.with_columns(pl.col("mention_id").str.split_exact(":", 1).struct.rename_fields(["source", "record_id"])
                              ).unnest("mention_id")
@@ -226,6 +228,31 @@ def evaluate(store: Store, truth: pl.DataFrame, thr: float, persons: pl.DataFram
     return res
 
 
+def one_to_one_run(name: str, rows: pl.DataFrame, truth: pl.DataFrame, workdir: Path, sources: list[str],
+                   **linkage: float) -> dict:
+    """A full link run in one-to-one mode (linkage/one_to_one.py) under [linkage] overrides,
+    evaluated on the persons it writes."""
+    import copy
+
+    from linkage.evaluate import evaluate_frames
+    from linkage.export import persons_frame
+    from linkage.run import link
+
+    cfg = copy.deepcopy(load_config())
+    cfg["linkage"].update(linkage)
+    with Store(workdir / f"{name}.duckdb") as store, PeakRSS() as mem:
+        load_rows(store, rows)
+        t = time.perf_counter()
+        report = link(store, config=cfg, retrain=True, one_to_one=sources)
+        seconds = time.perf_counter() - t
+        ev = evaluate_frames(persons_frame(store), truth)
+    res = {"bench": "one_to_one", "dataset": name, "linkage": linkage, "seconds": round(seconds, 1),
+           "peak_rss_gib": mem.gib, "one_to_one": report["scoring"].get("one_to_one"),
+           "pairwise": {k: round(ev["pairwise"][k], 4) for k in ("precision", "recall", "f1")}}
+    out(res)
+    return res
+
+
 def accuracy_run(name: str, rows: pl.DataFrame | None, truth: pl.DataFrame, workdir: Path,
                  drop: Path | None = None, persons: pl.DataFrame | None = None) -> dict:
     db = workdir / f"{name}.duckdb"
@@ -237,10 +264,10 @@ def accuracy_run(name: str, rows: pl.DataFrame | None, truth: pl.DataFrame, work
             load_rows(store, rows)
         n = int(store.scalar("SELECT count(*) FROM mentions"))
         t = time.perf_counter()
-        model = load_or_train(store, retrain=True)
+        model = load_or_train(store, load_config(), retrain=True)
         t_train = time.perf_counter() - t
         t = time.perf_counter()
-        rep = score_all(store, model)
+        rep = score_all(store, model, load_config())
         t_score = time.perf_counter() - t
         thr = threshold()
         t = time.perf_counter()
@@ -263,9 +290,10 @@ def accuracy_run(name: str, rows: pl.DataFrame | None, truth: pl.DataFrame, work
 def blocking_counts(store: Store, exact: bool) -> dict:
     """Comparisons each prediction blocking rule adds (marginal) and in total (Splink's analysis),
     and the recall of the blocking (share of true pairs among the candidates) when truth is known."""
-    from linkage.model import BLOCKING_RULES, SplinkSession, settings_creator
+    from linkage.blocking import BLOCKING_RULES
+    from linkage.model import SplinkSession, settings_creator
 
-    with SplinkSession(store, settings_creator()) as s:
+    with SplinkSession(store, settings_creator(load_config())) as s:
         recs = s.linker.blocking_analysis.count_comparisons_from_blocking_rules(
             BLOCKING_RULES, record_sample_proportion=1.0 if exact else 0.05)
     rules = [{"rule": r["blocking_rule"], "marginal": int(r["marginal_comparison_count"]),
@@ -280,10 +308,10 @@ def blocking_recall(store: Store, truth: pl.DataFrame) -> dict:
 
     from linkage.model import load_or_train, open_linker, settings_creator
 
-    model = copy.deepcopy(load_or_train(store))
+    model = copy.deepcopy(load_or_train(store, load_config()))
     # the blocking rules of the code, not those saved with an older model
     model.settings["blocking_rules_to_generate_predictions"] = \
-        settings_creator().create_settings_dict("duckdb")["blocking_rules_to_generate_predictions"]
+        settings_creator(load_config()).create_settings_dict("duckdb")["blocking_rules_to_generate_predictions"]
     with open_linker(store, model) as s:
         pred = s.linker.inference.predict(warning_mode="never")
         cand = store.df(f"SELECT mention_id_l AS a, mention_id_r AS b FROM {pred.physical_name}")
@@ -325,23 +353,25 @@ def scale_on_store(db: Path, res: dict | None = None, with_cluster: bool = True)
     with Store(db) as store, PeakRSS() as mem:
         res["mentions"] = int(store.rows("SELECT count(*) AS n FROM mentions")[0]["n"])
         t0 = time.perf_counter()
-        model = load_or_train(store, retrain=True)
+        model = load_or_train(store, load_config(), retrain=True)
         res["train_s"] = round(time.perf_counter() - t0, 1)
         res["training"] = model.training
         t = time.perf_counter()
-        rep = score_all(store, model)
+        rep = score_all(store, model, load_config())
         res["predict_s"] = round(time.perf_counter() - t, 1)
         res["predict_detail"] = rep["seconds"]
         res["edges"] = rep["edges"]
         if with_cluster:
             from linkage.clusters import cluster_mentions
+            from linkage.cannot_link import cannot_link_pairs
             from linkage.run import trusted_refs
             t = time.perf_counter()
             thr = threshold()
             ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
             edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges "
                              "WHERE match_probability >= ?", [thr])
-            c = cluster_mentions(ids, edges, thr, trusted_refs=trusted_refs(store))
+            c = cluster_mentions(ids, edges, thr, trusted_refs=trusted_refs(store, load_config()),
+                                 cannot_link=cannot_link_pairs(store, load_config()))
             res["cluster_s"] = round(time.perf_counter() - t, 1)
             res["clusters"] = len(set(c.cluster_of.values()))
         res["train_predict_cluster_s"] = round(time.perf_counter() - t0, 1)
@@ -355,7 +385,7 @@ def incremental_run(db: Path, n_new: int = 5000) -> dict:
     """Score n_new new mentions onto an existing scored store (copies of existing mentions with
     new record ids and a changed forename initial or dob day, as a new drop would bring)."""
     with Store(db) as store:
-        model = load_or_train(store)
+        model = load_or_train(store, load_config())
         tag = f"~new{int(time.time())}"   # unique per run: a store may be benched twice
         store.execute(f"""
             CREATE OR REPLACE TEMP TABLE _bench_new AS
@@ -367,7 +397,7 @@ def incremental_run(db: Path, n_new: int = 5000) -> dict:
         store.execute("DROP TABLE _bench_new")
         with PeakRSS() as mem:
             t = time.perf_counter()
-            rep = score_mentions(store, model, ids)
+            rep = score_mentions(store, model, ids, load_config())
             wall = time.perf_counter() - t
         n = int(store.rows("SELECT count(*) AS n FROM mentions")[0]["n"])
     res = {"bench": "incremental", "store_mentions": n, "new_mentions": len(ids), "seconds": round(wall, 1),
@@ -391,21 +421,23 @@ def overhead_run(db: Path) -> dict:
 
     from linkage.clusters import cluster_mentions
     from linkage.model import latest_model
+    from linkage.cannot_link import cannot_link_pairs
     from linkage.run import trusted_refs
 
     thr = threshold()
     with Store(db) as store:
         model = latest_model(store)
         ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
-        refs = trusted_refs(store)
+        refs = trusted_refs(store, load_config())
         t_ours = t_ours_predict = float("inf")
         for _ in range(2):   # twice, the faster counts (the first run also warms the file cache)
             t = time.perf_counter()
-            ours = score_all(store, model)
+            ours = score_all(store, model, load_config())
             t_pred = time.perf_counter() - t
             edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges "
                              "WHERE match_probability >= ?", [thr])
-            clusters = cluster_mentions(ids, edges, thr, trusted_refs=refs)
+            apart = cannot_link_pairs(store, load_config())   # a link run computes these each time
+            clusters = cluster_mentions(ids, edges, thr, trusted_refs=refs, cannot_link=apart)
             t_ours = min(t_ours, time.perf_counter() - t)
             t_ours_predict = min(t_ours_predict, t_pred)
         F.build_features(store, "_bench_feat")
@@ -446,7 +478,7 @@ def overhead_run(db: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only (a few minutes)")
-    ap.add_argument("--only", default="", help="comma list: febrl4,historical,world,blocking,scale,incremental,overhead")
+    ap.add_argument("--only", default="", help="comma list: febrl4,one_to_one,historical,world,blocking,scale,incremental,overhead")
     ap.add_argument("--sizes", default="", help="scale sizes in mentions, e.g. 100000,1000000")
     ap.add_argument("--world-households", type=int, default=0)
     ap.add_argument("--workdir", default="")
@@ -485,6 +517,13 @@ def main() -> None:
                     os.environ.pop("INTEL_CONFIG", None)
                 else:
                     os.environ["INTEL_CONFIG"] = old_cfg
+        if "febrl4" in only or "one_to_one" in only:
+            rows, truth = febrl4()
+            # FEBRL4's A and B each hold one record per person: one-to-one mode
+            for name, overrides in (("febrl4_one_to_one", {}), ("febrl4_one_to_one_twin_off", {"twin_weight": 0.0}),
+                                    ("febrl4_one_to_one_twin_off_t0.1", {"twin_weight": 0.0,
+                                                                         "one_to_one_threshold": 0.1})):
+                one_to_one_run(name, rows, truth, workdir, ["police", "health"], **overrides)
         if "historical" in only:
             rows, truth = historical()
             accuracy_run("historical_50k", rows, truth, workdir)

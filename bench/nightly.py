@@ -79,7 +79,7 @@ def build_base(work: Path, households: int, seed: int, nights: int) -> dict:
             log(f"base ingest: {stages['ingest_s']} s")
         if store.scalar("SELECT count(*) FROM mentions m ANTI JOIN linked_mentions l USING (mention_id)"):
             t = time.perf_counter()
-            link(store, run_id="base-link")
+            link(store, run_id="base-link", config=load_config())
             stages["link_s"] = round(time.perf_counter() - t, 1)
             log(f"base link: {stages['link_s']} s")
         t = time.perf_counter()

@@ -103,7 +103,7 @@ def run_child(engine: str, db: Path, cfg: dict) -> dict:
 def comparisons(db: Path) -> int:
     from linkage.model import BLOCKING_RULES, SplinkSession, settings_creator
 
-    with Store(db) as store, SplinkSession(store, settings_creator()) as s:
+    with Store(db) as store, SplinkSession(store, settings_creator(load_config())) as s:
         recs = s.linker.blocking_analysis.count_comparisons_from_blocking_rules(
             BLOCKING_RULES, record_sample_proportion=1.0)
     return int(recs[-1]["cumulative_comparison_count"]) if recs else 0
@@ -122,7 +122,7 @@ def prepare(n_target: int, workdir: Path) -> tuple[Path, int, dict]:
         generate_world(w, households=households, seed=5)
         with Store(db) as store:
             ingest_drop(store, w / "drop")
-            load_or_train(store)
+            load_or_train(store, load_config())
             store.connection.execute("CHECKPOINT").fetchall()
         shutil.rmtree(w, ignore_errors=True)
     with Store(db, read_only=True) as store:

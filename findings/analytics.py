@@ -19,6 +19,7 @@ import polars as pl
 from graphs.pipeline import RULES, compute_all
 from core.errors import IntelError
 from core.store import Store
+from core.store_mode import is_encoded
 import json
 
 MENTIONS_SQL = """
@@ -47,9 +48,17 @@ NETWORK_INDEXES = (
 )
 
 
+# An encoded store (docs/encoded-extracts.md): the address signature and UPRN as keyed tokens,
+# from which graphs/households.py resolves one key per home as it does from clear addresses.
+ENCODED_MENTIONS_SQL = MENTIONS_SQL.replace(
+    "m.address, m.postcode, m.uprn,", "m.address, m.postcode, x.tok_uprn AS uprn, x.tok_address_sig AS address_signature,"
+).replace("LEFT JOIN events e USING (event_key)",
+          "LEFT JOIN events e USING (event_key)\nLEFT JOIN mention_encodings x USING (mention_id)")
+
+
 def mentions_frame(store: Store) -> pl.DataFrame:
     """Every mention that has a person, with its event's graded fields (the rules' input)."""
-    return store.df(MENTIONS_SQL)
+    return store.df(ENCODED_MENTIONS_SQL if is_encoded(store) else MENTIONS_SQL)
 
 
 def run_analytics(store: Store, config: Mapping[str, Any]) -> dict[str, Any]:

@@ -154,10 +154,13 @@ def resolve_household_keys(mentions: pl.DataFrame) -> pl.DataFrame:
     sent *with* a UPRN becomes that UPRN's key (the most frequent UPRN for the signature); other
     ``addr:`` keys become ``addr:<signature>``, so spelling variants of one address agree.
     ``uprn:`` keys and NULLs are unchanged. Needs ``address``, ``postcode``, ``uprn`` columns
-    (returns ``mentions`` unchanged without them); keeps the sent key as ``household_key_sent``."""
+    (returns ``mentions`` unchanged without them); keeps the sent key as ``household_key_sent``.
+    An ``address_signature`` column, where given, is the signature (an encoded store's keyed
+    token of it, docs/encoded-extracts.md; its ``uprn`` is then the UPRN's token)."""
     if not {"address", "postcode", "uprn"} <= set(mentions.columns):
         return mentions
-    m = mentions.with_columns(_sig=address_signature())
+    m = mentions.with_columns(_sig=pl.col("address_signature") if "address_signature" in mentions.columns
+                              else address_signature())
     with_uprn = (m.filter(pl.col("_sig").is_not_null() & pl.col("uprn").is_not_null())
                  .group_by(["_sig", "uprn"]).len()
                  .sort(["_sig", "len", "uprn"], descending=[False, True, False])

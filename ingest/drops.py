@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from ingest import encoded_contract, encoded_drop
 from ingest import contract
 from ingest import normalise as norm
 from core.errors import IntelError
@@ -42,6 +43,7 @@ class SourceFile:
     frame: pl.DataFrame  # every column String, plus "_row" (1-based data row number)
     mapping: str | None = None
     extra_columns: tuple[str, ...] = ()
+    encoded: bool = False   # the drop declares an encoding (ingest/encoded_drop.py)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -99,23 +101,30 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     return frame.select(casts).with_columns(pl.all().fill_null(""))
 
 
-def read_source_file(path: Path, source: str, mapping: MappingProfile | None) -> SourceFile:
+def read_source_file(path: Path, source: str, mapping: MappingProfile | None,
+                     encoding: dict[str, Any] | None = None) -> SourceFile:
     """Read one file as all-String columns, apply its mapping, check its columns are usable."""
     frame = _read_parquet(path) if path.suffix.lower() == ".parquet" else _read_csv(path)
     frame = frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
     if mapping is not None:
         frame = apply_profile(frame, mapping, path.name)
+    encoded_drop.check_columns(path.name, frame, encoding)
     missing = [c for c in contract.REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise IntelError(f"{path.name}: missing required column(s) {', '.join(missing)}")
     known = set(contract.COMMON_COLUMNS) | set(contract.SOURCE_COLUMNS[source])
+    if encoding is not None:
+        known |= set(encoded_contract.ENCODED_COLUMNS)
     extra = tuple(c for c in frame.columns if c not in known)
     for column in known:
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(column))
     frame = frame.select(sorted(known)).with_row_index("_row", offset=1)
+    if encoding is not None:
+        encoded_drop.check_values(path.name, frame)
     return SourceFile(path=path, source=source, sha256=_sha256(path), frame=frame,
-                      mapping=mapping.name if mapping else None, extra_columns=extra)
+                      mapping=mapping.name if mapping else None, extra_columns=extra,
+                      encoded=encoding is not None)
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -144,13 +153,14 @@ def read_drop(drop_dir: Path, mappings: dict[str, MappingProfile] | None = None)
         raise IntelError(f"drop folder {drop_dir} does not exist")
     if not drop_dir.is_dir():
         raise IntelError(f"{drop_dir} is not a folder: a drop is a folder of police*, social_care*, health* files")
-    manifest: dict[str, Any] = {}
     files: list[SourceFile] = []
     # Sub-folders are not part of the drop (a hub may keep its own notes beside the files).
     entries = sorted(p for p in drop_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    # the manifest first: it declares whether the drop is encoded
+    manifest = _read_manifest(drop_dir / MANIFEST) if (drop_dir / MANIFEST).is_file() else {}
+    encoding = encoded_drop.declared(manifest, MANIFEST)
     for path in entries:
         if path.name == MANIFEST:
-            manifest = _read_manifest(path)
             continue
         source = contract.source_of_file(path.name)
         if source is None:
@@ -160,7 +170,7 @@ def read_drop(drop_dir: Path, mappings: dict[str, MappingProfile] | None = None)
                     f"{', '.join(contract.SOURCES)}")
             raise IntelError(f"{path.name}: not a CSV or Parquet file; a drop holds police*, social_care*, "
                              f"health* .csv/.parquet files and an optional manifest.json")
-        files.append(read_source_file(path, source, mappings.get(source)))
+        files.append(read_source_file(path, source, mappings.get(source), encoding))
     if not files:
         raise IntelError(f"drop folder {drop_dir} holds no police*, social_care* or health* file")
     _check_against_manifest(files, manifest)
@@ -182,7 +192,7 @@ def _check_against_manifest(files: list[SourceFile], manifest: dict[str, Any]) -
 
 # --- row checks (pure) ----------------------------------------------------------------------
 
-def _rule_checks(source: str) -> list[tuple[str, pl.Expr]]:
+def _rule_checks(source: str, encoded: bool = False) -> list[tuple[str, pl.Expr]]:
     """(column, expression giving a reason or null) for every row rule of a source."""
     def present(c: str) -> pl.Expr:
         return norm.blank_to_null(pl.col(c)).is_not_null()
@@ -212,7 +222,8 @@ def _rule_checks(source: str) -> list[tuple[str, pl.Expr]]:
     identifiers = pl.sum_horizontal([
         (dob.is_not_null() if c == "dob" else pl.col(c).str.contains(r"\p{L}")
          if c in ("forename", "surname") else present(c)).cast(pl.Int8)
-        for c in contract.IDENTIFIER_COLUMNS])
+        for c in contract.IDENTIFIER_COLUMNS]) if not encoded else pl.sum_horizontal(
+        [present(c).cast(pl.Int8) for c in encoded_contract.IDENTIFIER_COLUMNS])
     checks.append(("forename,surname,dob,person_ref", pl.when(identifiers < contract.MIN_IDENTIFIERS).then(
         pl.lit("fewer than two of forename, surname, dob, person_ref: the row cannot be linked to a person"))))
     for column, allowed in contract.SOURCE_COLUMNS[source].items():
@@ -248,7 +259,7 @@ def _warnings(file: SourceFile) -> dict[str, int]:
 def check_rows(file: SourceFile) -> pl.DataFrame:
     """Every rule broken by every row: columns _row, column_name, reason (empty if all pass)."""
     frame = file.frame
-    checks = _rule_checks(file.source)
+    checks = _rule_checks(file.source, file.encoded)
     # Lazy, so the parsed dates shared by several rules are computed once (common subexpressions).
     reasons = frame.lazy().select(
         pl.col("_row"),
@@ -274,7 +285,7 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
     b = norm.blank_to_null
     # Names, addresses and postcodes repeat a great deal (a family, a street): normalise each
     # distinct value once and join the results back, instead of running the regexes per row.
-    rows = _normalise_distinct(rows, {"forename": norm.name, "middle_names": norm.name, "surname": norm.name,
+    rows = normalise_distinct(rows, {"forename": norm.name, "middle_names": norm.name, "surname": norm.name,
                                       "address": norm.address, "postcode": norm.postcode})
     out = rows.select(
         pl.format(f"{source}:{{}}", b(pl.col("record_id"))).alias("mention_id"),
@@ -307,6 +318,11 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
         pl.col("_row").cast(pl.Int64).alias("row_number"),
     )
     out = out.with_columns(household_key_expr().alias("household_key"))
+    if file.encoded:   # identifiers are NULL above: the household and person_ref are keyed tokens
+        out = out.with_columns(
+            pl.when(b(rows["tok_uprn"]).is_not_null()).then(pl.format("uprn:{}", b(rows["tok_uprn"])))
+            .otherwise(pl.format("addr:{}", b(rows["tok_household"]))).alias("household_key"),
+            b(rows["tok_person_ref"]).alias("person_ref"))
     return out.with_columns(
         pl.lit(provenance["drop_id"]).alias("drop_id"),
         pl.lit(file.path.name).alias("file_name"),
@@ -315,7 +331,7 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
     )
 
 
-def _normalise_distinct(rows: pl.DataFrame, functions: dict[str, Any]) -> pl.DataFrame:
+def normalise_distinct(rows: pl.DataFrame, functions: dict[str, Any]) -> pl.DataFrame:
     """``rows`` with a ``_norm_<column>`` for each column, computed once per distinct value."""
     for column, fn in functions.items():
         distinct = rows.select(pl.col(column).unique()).with_columns(fn(pl.col(column)).alias(f"_norm_{column}"))
@@ -348,8 +364,8 @@ def normalise_events(file: SourceFile, rows: pl.DataFrame, provenance: dict[str,
             fields.append(norm.iso_datetime(pl.col(column)).alias(column))
         elif kind == "bool":
             fields.append(norm.boolean(pl.col(column)).alias(column))
-        elif column in ("location_postcode",):
-            fields.append(norm.postcode(pl.col(column)).alias(column))
+        elif column in ("location_postcode",):   # an encoded drop sends its district only
+            fields.append((b(pl.col(column)) if file.encoded else norm.postcode(pl.col(column))).alias(column))
         elif column in ("location_uprn",):
             fields.append(norm.uprn(pl.col(column)).alias(column))
         else:
@@ -416,6 +432,8 @@ def ingest_drop(
     ingested_at = (now or datetime.now()).replace(microsecond=0)
     drop_id = drop_id_of(files)
     provenance = {"drop_id": drop_id, "ingested_at": ingested_at}
+    encoding = encoded_drop.declared(manifest, MANIFEST)
+    encoded_drop.check_store(store, encoding)
     known = {r["sha256"] for r in store.rows(
         "SELECT sha256 FROM ingested_files WHERE sha256 IN (SELECT unnest($1::VARCHAR[]))", [[f.sha256 for f in files]])}
 
@@ -445,6 +463,8 @@ def ingest_drop(
             mentions = normalise_mentions(f, good, provenance)
             replaced += _load_mentions(store, mentions, drop_id, ingested_at)
             _load_events(store, normalise_events(f, good, provenance))
+            if f.encoded:
+                encoded_drop.load_encodings(store, encoded_drop.encodings_frame(f.source, good, drop_id))
             quarantine = _quarantine_rows(f, problems, provenance)
             store.insert_df("quarantine", quarantine)
             quarantine_frames.append(quarantine)
@@ -453,6 +473,7 @@ def ingest_drop(
                 [f.sha256, drop_id, f.path.name, f.source, f.frame.height, good.height,
                  problems["_row"].n_unique(), f.mapping, ingested_at])
         if plans:
+            encoded_drop.record_mode(store, encoding, drop_id, ingested_at)
             store.execute(
                 "INSERT INTO drops VALUES (?, ?, ?, ?, ?) ON CONFLICT (drop_id) DO NOTHING",
                 [drop_id, str(drop_dir.resolve()), manifest.get("extract_date"), ingested_at, run_id])

@@ -8,7 +8,12 @@ A=C even when A and C are plainly different people), so clustering here is const
    result never depends on input order), each merging its two clusters with union-find
 3. unless the merge would put two mentions that a person said are 'different' into one cluster:
    that link is skipped ('different' is never overruled);
-4. or unless it would give one person two different ids of an agency whose ids are trusted
+4. or unless it would join two mentions that cannot be one person (cannot-link pairs, given by the
+   caller: two mentions of one event in one agency's extract, which the contract makes two people;
+   the twin pattern): that link is skipped too. This holds over whole clusters, not pairs: twins
+   on one contact stay apart even when a third record (a health record with day and month
+   swapped, a police record with no dob) links strongly to each of them; the stronger link wins;
+5. or unless it would give one person two different ids of an agency whose ids are trusted
    within it (the contract: council person ids, pseudonymised NHS numbers): that link is skipped
    too. Without this, a weakly identified record (no forename, the surname and address of a
    family) ties two brothers together through itself, and each's history lands on the other's
@@ -30,7 +35,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 
 @dataclass
@@ -47,6 +55,7 @@ class Clustering:
     blocked: list[tuple[str, str, float]] = field(default_factory=list)
     conflicting_same: list[tuple[str, str]] = field(default_factory=list)
     blocked_by_refs: list[tuple[str, str, float]] = field(default_factory=list)
+    blocked_by_cannot_link: list[tuple[str, str, float]] = field(default_factory=list)
 
     def clusters(self) -> list[list[str]]:
         """The clusters as sorted lists of mention ids, in order of their keys."""
@@ -70,12 +79,17 @@ class Clustering:
         )
 
 
-class _UnionFind:
+class UnionFind:
+    """Union-find (path compression, union by size) with per-cluster constraints: the one
+    implementation of it in linkage/ (clustering here, the reclustering scope in linkage/run.py)."""
+
     def __init__(self, items: Iterable[str]) -> None:
         self.parent = {m: m for m in items}
         self.size = dict.fromkeys(self.parent, 1)
         # root -> the mentions that its cluster must never contain ('different' partners)
         self.forbidden: dict[str, set[str]] = {}
+        # root -> the mentions it cannot be one person with (cannot-link pairs; a 'same' may join them)
+        self.apart: dict[str, set[str]] = {}
         # root -> {source: the trusted agency ids its mentions carry}
         self.refs: dict[str, dict[str, set[str]]] = {}
 
@@ -99,9 +113,11 @@ class _UnionFind:
             parent[x], x = root, parent[x]
         return root
 
-    def blocks(self, ra: str, rb: str) -> bool:
-        """Would joining the clusters rooted at ra and rb put a 'different' pair together?"""
-        fa, fb = self.forbidden.get(ra), self.forbidden.get(rb)
+    def blocks(self, ra: str, rb: str, table: dict[str, set[str]] | None = None) -> bool:
+        """Would joining the clusters rooted at ra and rb put a 'different' pair (or, with
+        ``table=self.apart``, a cannot-link pair) together?"""
+        table = self.forbidden if table is None else table
+        fa, fb = table.get(ra), table.get(rb)
         if not fa and not fb:
             return False
         if fa and len(fa) <= len(fb or ()) or not fb:
@@ -113,14 +129,26 @@ class _UnionFind:
             ra, rb = rb, ra
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
-        fb = self.forbidden.pop(rb, None)
-        if fb:
-            self.forbidden.setdefault(ra, set()).update(fb)
+        for table in (self.forbidden, self.apart):
+            fb = table.pop(rb, None)
+            if fb:
+                table.setdefault(ra, set()).update(fb)
         rf = self.refs.pop(rb, None)
         if rf:
             mine = self.refs.setdefault(ra, {})
             for source, ids in rf.items():
                 mine.setdefault(source, set()).update(ids)
+
+
+def components(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Each mention named in ``pairs`` -> a representative of its connected component."""
+    pairs = list(pairs)
+    uf = UnionFind({x for p in pairs for x in p})
+    for a, b in pairs:
+        ra, rb = uf.find(a), uf.find(b)
+        if ra != rb:
+            uf.union(ra, rb)
+    return {x: uf.find(x) for x in uf.parent}
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:
@@ -135,21 +163,18 @@ def cluster_mentions(
     different: Iterable[tuple[str, str]] = (),
     exclude_from_links: Iterable[str] = (),
     trusted_refs: Mapping[str, tuple[str, str]] | None = None,
+    cannot_link: pl.DataFrame | Iterable[tuple[str, str]] = (),
 ) -> Clustering:
     """Cluster ``mention_ids`` (see :func:`cluster_mentions_exact` for the rules and arguments).
 
     Clustering decomposes over the connected components of the accepted-link graph (module
     docstring), and in a component with no constraint in it - no 'same' or 'different'
-    decision, no two ids of one trusted agency - every link is accepted: the clusters are the
+    decision, no cannot-link pair, no two ids of one trusted agency - every link is accepted: the clusters are the
     components, and a mention's probability is its strongest link's (the first taken). So the
     components are found with scipy, those are answered in bulk, and only the components that
     hold a constraint go through the link-by-link union-find. Same result as
     cluster_mentions_exact (tests/linkage/test_clusters.py checks it on random graphs); at
     1M mentions the difference is minutes of Python."""
-    import numpy as np
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     ids = sorted(set(mention_ids))
     same = [(a, b) for a, b in same if a != b]
     different = [(a, b) for a, b in different if a != b]
@@ -177,6 +202,14 @@ def cluster_mentions(
         if a in position and b in position:
             marked.add(int(component[position[a]]))
             marked.add(int(component[position[b]]))
+    # a cannot-link pair constrains only inside one component (across two, no link can join it)
+    pairs = _pair_frame(cannot_link).join(index, left_on="mention_a", right_on="mention_id").join(
+        index, left_on="mention_b", right_on="mention_id", suffix="_b")
+    ca, cb = component[pairs["i"].to_numpy()], component[pairs["i_b"].to_numpy()]
+    inside = ca == cb
+    marked.update(int(c) for c in np.unique(ca[inside]))
+    apart = list(zip(pairs["mention_a"].filter(pl.Series(inside)).to_list(),
+                     pairs["mention_b"].filter(pl.Series(inside)).to_list()))
     if refs:
         ref_rows = [(int(component[position[m]]), src, ref) for m, (src, ref) in refs.items() if m in position]
         seen: dict[tuple[int, str], str] = {}
@@ -194,12 +227,14 @@ def cluster_mentions(
                                how="semi")
         exact = cluster_mentions_exact(sub_ids, sub_links, threshold, same=[p for p in same if p[0] in sub],
                                        different=[p for p in different if p[0] in sub],
-                                       trusted_refs={m: r for m, r in refs.items() if m in sub})
+                                       trusted_refs={m: r for m, r in refs.items() if m in sub},
+                                       cannot_link=[p for p in apart if p[0] in sub and p[1] in sub])
         result.cluster_of.update(exact.cluster_of)
         result.probability.update(exact.probability)
         result.confirmed.update(exact.confirmed)
         result.blocked, result.conflicting_same = exact.blocked, exact.conflicting_same
         result.blocked_by_refs = exact.blocked_by_refs
+        result.blocked_by_cannot_link = exact.blocked_by_cannot_link
     # the rest: a cluster is a component (keyed by its smallest id); probability the strongest link
     free = [m for m in ids if comp_of[m] not in marked]
     key: dict[int, str] = {}
@@ -214,6 +249,16 @@ def cluster_mentions(
         result.probability[m] = strongest.get(m)
         result.confirmed[m] = False
     return result
+
+
+def _pair_frame(pairs: pl.DataFrame | Iterable[tuple[str, str]]) -> pl.DataFrame:
+    """Pairs of mention ids as a frame (mention_a, mention_b), a pair with itself left out."""
+    schema = {"mention_a": pl.Utf8, "mention_b": pl.Utf8}
+    if isinstance(pairs, pl.DataFrame):
+        frame = pairs.select(pl.col("mention_a").cast(pl.Utf8), pl.col("mention_b").cast(pl.Utf8))
+    else:
+        frame = pl.DataFrame([tuple(p[:2]) for p in pairs], schema=schema, orient="row")
+    return frame.filter(pl.col("mention_a") != pl.col("mention_b"))
 
 
 def _link_frame(edges: pl.DataFrame | Sequence[tuple[str, str, float]], threshold: float, ids: list[str],
@@ -245,6 +290,7 @@ def cluster_mentions_exact(
     different: Iterable[tuple[str, str]] = (),
     exclude_from_links: Iterable[str] = (),
     trusted_refs: Mapping[str, tuple[str, str]] | None = None,
+    cannot_link: pl.DataFrame | Iterable[tuple[str, str]] = (),
 ) -> Clustering:
     """Cluster ``mention_ids``.
 
@@ -254,13 +300,15 @@ def cluster_mentions_exact(
     ``same`` / ``different``: people's decisions, pairs of mention ids (those naming a mention not
     in ``mention_ids`` are ignored). ``trusted_refs``: mention id -> (source, agency id) for the
     agencies whose ids are trusted within the agency; a model link never joins two different ids
-    of one such agency (a 'same' decision still does). Deterministic: the same inputs in any order
+    of one such agency (a 'same' decision still does). ``cannot_link``: pairs that no model link may
+    bring into one cluster, directly or through other mentions (a 'same' decision still may).
+    Deterministic: the same inputs in any order
     give the same result.
     """
     ids = sorted(set(mention_ids))
     known = set(ids)
     excluded = set(exclude_from_links)
-    uf = _UnionFind(ids)
+    uf = UnionFind(ids)
     probability: dict[str, float | None] = dict.fromkeys(ids)
     confirmed = dict.fromkeys(ids, False)
     result = Clustering({}, probability, confirmed)
@@ -269,6 +317,11 @@ def cluster_mentions_exact(
         if a in known and b in known:
             uf.forbidden.setdefault(a, set()).add(b)
             uf.forbidden.setdefault(b, set()).add(a)
+
+    for a, b in sorted({_pair(a, b) for a, b in _pair_frame(cannot_link).rows()}):
+        if a in known and b in known:
+            uf.apart.setdefault(a, set()).add(b)
+            uf.apart.setdefault(b, set()).add(a)
 
     for m, (source, ref) in (trusted_refs or {}).items():
         if m in known:
@@ -292,6 +345,9 @@ def cluster_mentions_exact(
             continue
         if uf.blocks(ra, rb):
             result.blocked.append((a, b, p))
+            continue
+        if uf.blocks(ra, rb, uf.apart):
+            result.blocked_by_cannot_link.append((a, b, p))
             continue
         if uf.refs_conflict(ra, rb):
             result.blocked_by_refs.append((a, b, p))

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from core.config import load_config
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
 from linkage.identity import scalar
@@ -50,7 +49,8 @@ def _describe(row: dict[str, Any]) -> str:
             f"by {row['decided_by']} on {row['decided_at']:%Y-%m-%d %H:%M})")
 
 
-def _check(store: Store, a: str, b: str, decision: str) -> None:
+def check_decision(store: Store, a: str, b: str, decision: str) -> None:
+    """Refuse (Conflict) a judgement on a < b that contradicts earlier ones, naming them."""
     rows = store.rows("SELECT * FROM link_decisions ORDER BY decision_id")
     for r in rows:
         if (r["mention_a"], r["mention_b"]) == (a, b) and r["decision"] != decision:
@@ -84,7 +84,7 @@ def decide(
     by: str,
     reason: str,
     *,
-    config: dict[str, Any] | None = None,
+    config: dict[str, Any],
 ) -> dict[str, Any]:
     """Record a person's judgement that two mentions are the 'same' person or 'different' people,
     and recluster the persons around them now. Refuses (IntelError / NotFound / Conflict, store
@@ -105,11 +105,10 @@ def decide(
         if not scalar(store, "SELECT count(*) FROM mentions WHERE mention_id = ?", [m]):
             raise NotFound(f"no record {m!r} (give SOURCE:RECORD_ID, e.g. police:P000123)")
     a, b = min(a, b), max(a, b)
-    config = config if config is not None else load_config()
     threshold = identity_threshold(config)
     now = utc_now()
     with store.transaction():
-        _check(store, a, b, decision)  # inside: no decision can slip in between the check and the write
+        check_decision(store, a, b, decision)  # inside: no decision can slip in between the check and the write
         decision_id = int(scalar(store, "SELECT coalesce(max(decision_id), 0) FROM link_decisions")) + 1
         store.execute("INSERT INTO link_decisions VALUES (?, ?, ?, ?, ?, ?, ?)",
                       [decision_id, a, b, decision, by, reason, now])

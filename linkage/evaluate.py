@@ -15,6 +15,10 @@ import polars as pl
 
 from core.errors import IntelError
 from core.store import Store
+from linkage.cannot_link import cannot_link_pairs
+from linkage.clusters import cluster_mentions
+from linkage.export import persons_frame
+from linkage.run import decision_pairs, strong_edges, trusted_refs, unlinkable_mentions
 
 TRUTH_COLUMNS = ("source", "record_id", "person")
 
@@ -93,38 +97,41 @@ def read_truth(path: str | Path) -> pl.DataFrame:
     return truth
 
 
-def evaluate(store: Store, truth_path: str | Path, sweep: list[float] | None = None) -> dict[str, Any]:
+def evaluate(store: Store, truth_path: str | Path, sweep: list[float] | None = None,
+             config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate the store's current persons against a truth CSV (source, record_id, person);
-    with ``sweep``, also what each of those thresholds would give."""
-    from linkage.export import persons_frame
-
+    with ``sweep``, also what each of those thresholds would give (clustered under ``config``,
+    which a sweep needs)."""
     truth = read_truth(truth_path)
     report = {"truth": str(truth_path), **evaluate_frames(persons_frame(store), truth)}
     if sweep:
         bad = [t for t in sweep if not 0.0 < t <= 1.0]
         if bad:
             raise IntelError(f"--sweep thresholds must be in (0, 1], got {bad}")
-        report["sweep"] = sweep_thresholds(store, truth, sweep)
+        if config is None:
+            raise IntelError("internal: a threshold sweep needs the configuration (trusted ids, cannot-link)")
+        report["sweep"] = sweep_thresholds(store, truth, sweep, config)
     return report
 
 
-def sweep_thresholds(store: Store, truth: pl.DataFrame, thresholds: list[float]) -> list[dict[str, Any]]:
-    """Cluster every mention at each threshold (same links and decisions as a link run, nothing
-    written) and evaluate each against ``truth``: how the threshold was chosen."""
-    from linkage.clusters import cluster_mentions
-    from linkage.run import decision_pairs, strong_edges, trusted_refs, unlinkable_mentions
-
+def sweep_thresholds(store: Store, truth: pl.DataFrame, thresholds: list[float],
+                     config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cluster every mention at each threshold (same links, decisions, trusted ids and cannot-link
+    pairs as a link run under ``config``, nothing written) and evaluate each against ``truth``:
+    how the threshold was chosen."""
     if not thresholds:
         return []
     mentions = store.df("SELECT mention_id, source, record_id FROM mentions")
     edges = strong_edges(store, min(thresholds))
     same, different = decision_pairs(store)
     unlinkable = unlinkable_mentions(store)
-    refs = trusted_refs(store)
+    refs = trusted_refs(store, config)
+    apart = cannot_link_pairs(store, config)
     out = []
     for t in sorted(thresholds):
         c = cluster_mentions(mentions["mention_id"].to_list(), edges, t, same=same, different=different,
-                             exclude_from_links=unlinkable, trusted_refs=refs)
+                             exclude_from_links=unlinkable, trusted_refs=refs,
+                             cannot_link=apart)
         pred = mentions.join(c.frame().select("mention_id", pl.col("cluster").alias("person_id")), on="mention_id")
         r = evaluate_frames(pred, truth)
         out.append({"threshold": t, "persons": r["predicted_persons"], "pairwise": r["pairwise"],

@@ -14,6 +14,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from splink.internals.charts import WaterfallChart
+from splink.internals.waterfall_chart import records_to_waterfall_data
+
 from core.errors import IntelError, NotFound
 from core.store import Store
 from linkage import features as F
@@ -45,9 +48,6 @@ def explain_pair(store: Store, mention_a: str, mention_b: str, html_path: Path |
     F.build_features(store, RIGHT, [mention_b])
     try:
         with open_linker(store, model) as s:
-            from splink.internals.charts import WaterfallChart
-            from splink.internals.waterfall_chart import records_to_waterfall_data
-
             left = s.db_api.register(LEFT, table_name="explain_left")
             right = s.db_api.register(RIGHT, table_name="explain_right")
             scored = s.linker.inference.score_pair(left, right, include_found_by_blocking_rules=True)

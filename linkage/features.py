@@ -19,6 +19,7 @@ Tables made here are TEMP tables on the store's connection: they never reach the
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,8 @@ from pathlib import Path
 import polars as pl
 
 from core.store import Store
+from core.store_mode import is_encoded
+from linkage import encoded
 
 NICKNAMES_CSV = Path(__file__).parent / "data" / "nicknames.csv"
 NICKNAME_TABLE = "linkage_nicknames"
@@ -155,15 +158,17 @@ def build_features(store: Store, table: str = FEATURES_TABLE, mention_ids: Seque
     Returns the number of rows.
     """
     register_nicknames(store)
+    # an encoded store (docs/encoded-extracts.md) has tokens and filters instead of identifiers
+    select = encoded.features_sql if is_encoded(store) else features_sql
     if mention_ids is None:
         # ordered for training (random sampling of u is then repeatable); scoring needs no order
-        sql(store, f"CREATE OR REPLACE TEMP TABLE {table} AS {features_sql()}"
+        sql(store, f"CREATE OR REPLACE TEMP TABLE {table} AS {select()}"
             + (" ORDER BY mention_id" if ordered else ""))
     else:
         ids_table(store, "_linkage_feature_ids", mention_ids)
         try:
             sql(store, f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"{features_sql('WHERE mention_id IN (SELECT mention_id FROM _linkage_feature_ids)')} ORDER BY mention_id")
+                f"{select('WHERE mention_id IN (SELECT mention_id FROM _linkage_feature_ids)')} ORDER BY mention_id")
         finally:
             sql(store, "DROP TABLE IF EXISTS _linkage_feature_ids")
     return int(scalar(store, f"SELECT count(*) FROM {table}"))
@@ -211,14 +216,13 @@ def mentions_frame(rows: pl.DataFrame) -> pl.DataFrame:
     For tests and benchmarks that load data which has no events (FEBRL, historical_50k) before
     ``intel ingest`` is involved.
     """
-    import datetime as dt
-
     frame = rows.with_columns(
         (pl.col("source") + ":" + pl.col("record_id")).alias("mention_id"))
     n = frame.height
     extra = {
-        "event_id": pl.lit("E0"),
-        "event_key": pl.col("source") + ":E0",
+        # one event per record: records that share an event would be cannot-link pairs
+        "event_id": "E" + pl.col("record_id"),
+        "event_key": pl.col("source") + ":E" + pl.col("record_id"),
         "event_date": pl.lit(dt.datetime(2020, 1, 1)),
         "role": pl.lit("other"), "event_type": pl.lit("other"), "restriction": pl.lit("none"),
         "drop_id": pl.lit("synthetic"), "file_name": pl.lit("synthetic"), "file_sha256": pl.lit("0"),

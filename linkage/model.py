@@ -1,11 +1,13 @@
-"""The Splink 5 linkage model: its definition, training, and its home in the store.
+"""The Splink 5 linkage model session: training, and the trained model's home in the store.
 
 The model links the three agencies' mentions (``link_and_dedupe``: police, social_care and health
 are registered with Splink as separate inputs, so a pair within one agency is a duplicate
 nominal and a pair across agencies is a link). It runs on DuckDB through the store's own
 connection (``store.connection``). The definition is Python (``SettingsCreator`` and Splink's
 comparison library, with SQL written for DuckDB and marked so Splink can translate it), so the
-same model can be built on Splink's Spark backend.
+same model can be built on Splink's Spark backend. The comparisons are in linkage/comparisons.py,
+the blocking rules in linkage/blocking.py; the ``[linkage]`` settings come from the configuration
+object the caller passes down (nothing below the command line reads the config file).
 
 Training (``train``): the prior from deterministic rules over all pairs, u by random sampling
 (fixed seed and pair budget), m by EM over two blocking sessions so that every comparison is
@@ -25,13 +27,14 @@ from typing import Any
 
 import splink
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-import splink.comparison_level_library as cll
-import splink.comparison_library as cl
 
-from core.config import load_config
 from core.errors import IntelError
 from core.store import Store
+from core.store_mode import is_encoded
+from linkage import encoded
 from linkage import features as F
+from linkage.blocking import BLOCKING_RULES, PRIOR_RULES
+from linkage.comparisons import TWIN_WEIGHT, comparisons
 
 log = logging.getLogger(__name__)
 
@@ -39,219 +42,6 @@ SPLINK_VERSION = splink.__version__
 RETRAIN_HINT = "run `intel link --retrain` to train a new model on the current mentions"
 
 
-# --- the model definition -------------------------------------------------------------------
-
-def _duck(sql: str, label: str) -> cll.CustomLevel:
-    """A custom level written in DuckDB SQL (Splink translates it for other backends)."""
-    return cll.CustomLevel(sql, label_for_charts=label, base_dialect_str="duckdb")
-
-
-# Titles recorded in the forename field (historical_50k has about 1,900: "sir", "lady", "mrs" ...).
-TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lady", "lord", "rev", "revd", "reverend",
-          "fr", "prof", "professor", "capt", "captain", "col", "colonel", "gen", "general", "admiral", "adm",
-          "lt", "sgt", "hon", "baron", "baroness", "countess", "duke", "duchess", "canon", "bishop")
-
-TWIN_WEIGHT = -30.0   # default match weight of the twin level (log2 Bayes factor): [linkage] twin_weight
-TWIN_U = 1e-4         # its u probability (fixed; only the ratio m/u matters)
-GENERATION_M = 1e-5   # default m of "dob more than 15 years apart": [linkage] generation_m
-
-
-def _twin_level(weight: float) -> list[Any]:
-    """Twins: a clearly different forename (not an alias, Jaro-Winkler < 0.80) with the same surname
-    and dob. Fellegi-Sunter's independence assumption fails here (every other field agrees), so
-    this level is not learnt: its weight is fixed, strong enough to keep twins apart. The price:
-    a true match whose forename was replaced outright (FEBRL does this) is kept apart too.
-    ``weight`` 0 leaves the level out."""
-    if not weight:
-        return []
-    # a title in the forename field ("sir", "mrs") is no forename, so no evidence of a twin
-    not_title = " AND ".join(f"forename_{s} NOT IN ({', '.join(repr(t) for t in TITLES)})" for s in "lr")
-    return [_duck("dob_l = dob_r AND surname_l = surname_r AND length(forename_l) > 1 AND length(forename_r) > 1 "
-                  f"AND {not_title}",
-                  "different forename, same surname and dob (twin)").configure(
-        m_probability=TWIN_U * 2.0 ** weight, u_probability=TWIN_U,
-        fix_m_probability=True, fix_u_probability=True)]
-
-
-def comparisons(twin_weight: float | None = None) -> list[Any]:
-    cfg = load_config().get("linkage", {})
-    if twin_weight is None:
-        twin_weight = float(cfg.get("twin_weight", TWIN_WEIGHT))
-    generation_m = float(cfg.get("generation_m", GENERATION_M))
-    forename = cl.CustomComparison(
-        output_column_name="forename",
-        comparison_description="forename",
-        comparison_levels=[
-            cll.NullLevel("forename"),
-            cll.ExactMatchLevel("forename", term_frequency_adjustments=True).configure(
-                label_for_charts="exact"),
-            # symmetric by construction (Splink's ColumnsReversedLevel is one-directional by default,
-            # which would make a pair's score depend on which side it is on)
-            _duck("forename_l = surname_r OR forename_r = surname_l", "equals the other's surname (swapped)"),
-            cll.ArrayIntersectLevel("forename_aliases", 1).configure(label_for_charts="nickname or alias"),
-            # an initial for a name ("w" / "william") is consistent; two different names with one
-            # initial ("walter" / "william", the "same initial" level below) are evidence against
-            _duck("(length(forename_l) = 1 OR length(forename_r) = 1) AND left(forename_l, 1) = left(forename_r, 1)",
-                  "one is the other's initial"),
-            cll.JaroWinklerLevel("forename", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
-            cll.JaroWinklerLevel("forename", 0.80).configure(label_for_charts="jaro-winkler >= 0.80"),
-            *_twin_level(twin_weight),
-            _duck("left(forename_l, 1) = left(forename_r, 1)", "same initial"),
-            cll.ElseLevel(),
-        ],
-    )
-    surname = cl.CustomComparison(
-        output_column_name="surname",
-        comparison_description="surname",
-        comparison_levels=[
-            cll.NullLevel("surname"),
-            cll.ExactMatchLevel("surname", term_frequency_adjustments=True).configure(label_for_charts="exact"),
-            _duck("jaro_winkler_similarity(surname_l, forename_r) >= 0.92 "
-                  "OR jaro_winkler_similarity(forename_l, surname_r) >= 0.92", "matches the other's forename (swapped)"),
-            cll.ArrayIntersectLevel("surname_parts", 1).configure(
-                label_for_charts="shares a hyphenated part"),
-            cll.JaroWinklerLevel("surname", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
-            cll.JaroWinklerLevel("surname", 0.80).configure(label_for_charts="jaro-winkler >= 0.80"),
-            cll.ElseLevel(),
-        ],
-    )
-    dob = cl.CustomComparison(
-        output_column_name="dob",
-        comparison_description="date of birth",
-        comparison_levels=[
-            cll.NullLevel("dob"),
-            cll.ExactMatchLevel("dob", term_frequency_adjustments=True).configure(label_for_charts="exact"),
-            _duck("dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
-                  "day and month swapped"),
-            _duck("(CAST(dob_year_l = dob_year_r AS INTEGER) + CAST(dob_month_l = dob_month_r AS INTEGER)"
-                  " + CAST(dob_day_l = dob_day_r AS INTEGER)) = 2", "one part off"),
-            _duck("dob_year_l = dob_year_r", "year only"),
-            _duck("abs(dob_year_l - dob_year_r) <= 5", "within 5 years"),
-            # A generation apart: parent and child of one name at one address. EM blocked on names
-            # takes such pairs for matches and learns an m near 1%, which merges junior with senior;
-            # m is fixed small instead ([linkage] generation_m).
-            _duck("abs(dob_year_l - dob_year_r) > 15", "more than 15 years apart (a generation)").configure(
-                m_probability=generation_m, fix_m_probability=True),
-            cll.ElseLevel().configure(label_for_charts="6 to 15 years apart"),
-        ],
-    )
-    sex = cl.CustomComparison(
-        output_column_name="sex",
-        comparison_description="sex",
-        comparison_levels=[cll.NullLevel("sex"), cll.ExactMatchLevel("sex").configure(label_for_charts="exact"),
-                           cll.ElseLevel()],
-    )
-    postcode = cl.CustomComparison(
-        output_column_name="postcode",
-        comparison_description="postcode",
-        comparison_levels=[
-            cll.NullLevel("postcode"),
-            cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(label_for_charts="full"),
-            cll.ExactMatchLevel("postcode_sector").configure(label_for_charts="sector"),
-            cll.ExactMatchLevel("postcode_district").configure(label_for_charts="district"),
-            # one character different, or two adjacent ones swapped (2190 / 2910)
-            cll.DamerauLevenshteinLevel("postcode", 1).configure(label_for_charts="one character different or swapped"),
-            cll.ElseLevel(),
-        ],
-    )
-    address = cl.CustomComparison(
-        output_column_name="address",
-        comparison_description="address or UPRN",
-        comparison_levels=[
-            _duck("(address_l IS NULL OR address_r IS NULL) AND (uprn_l IS NULL OR uprn_r IS NULL)",
-                  "address missing").configure(is_null_level=True),
-            _duck("uprn_l = uprn_r", "same UPRN"),
-            _duck("address_l = address_r", "same address").configure(
-                tf_adjustment_column="address", tf_adjustment_weight=1.0),
-            _duck("address_number_l = address_number_r AND len(list_intersect(address_tokens_l, address_tokens_r)) >= "
-                  "0.6 * greatest(len(address_tokens_l), len(address_tokens_r))",
-                  "same house number, most address words shared"),
-            # Typed addresses: most words match allowing a typo (Jaro-Winkler >= 0.88 between words), the
-            # house number the same or missing on a side (a different number is a neighbour).
-            _duck("(address_number_l = address_number_r OR address_number_l IS NULL OR address_number_r IS NULL) "
-                  "AND len(list_filter(address_tokens_l, lambda x: list_bool_or(list_transform(address_tokens_r, "
-                  "lambda y: jaro_winkler_similarity(x, y) >= 0.88)))) "
-                  ">= 0.6 * greatest(len(address_tokens_l), len(address_tokens_r))",
-                  "house number not different, most words alike"),
-            cll.JaroWinklerLevel("address", 0.9).configure(label_for_charts="jaro-winkler >= 0.90"),
-            cll.ElseLevel(),
-        ],
-    )
-    person_ref = cl.CustomComparison(
-        output_column_name="person_ref",
-        comparison_description="the agency's own person id",
-        comparison_levels=[
-            _duck("person_ref_l IS NULL OR person_ref_r IS NULL OR source_l <> source_r",
-                  "not comparable (missing, or different agencies)").configure(is_null_level=True),
-            _duck("person_ref_l = person_ref_r", "same agency, same person id"),
-            cll.ElseLevel().configure(label_for_charts="same agency, different person id"),
-        ],
-    )
-    return [forename, surname, dob, sex, postcode, address, person_ref]
-
-
-# Blocking for prediction, chosen for recall (docs/bench-linkage.md has their comparison counts).
-# dobs sharing their year, month or day (at least one part right; both present)
-_DOB_PART = "(l.dob_year = r.dob_year OR l.dob_month = r.dob_month OR l.dob_day = r.dob_day)"
-
-BLOCKING_RULES = [
-    # Each rule is an equi-join on keys that stay selective at 1M mentions (a name alone, or a
-    # surname with a birth year, makes blocks that grow with the square of the data).
-    # same (canonical) names in either order (exact, nickname, swapped) and the same birth year
-    "l.name_key = r.name_key AND l.dob_year = r.dob_year",
-    # same (canonical) names, same postcode district: dob wrong or missing
-    "l.name_key = r.name_key AND l.postcode_district = r.postcode_district",
-    # same (canonical) names, same day and month of birth: year wrong
-    "l.name_key = r.name_key AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
-    # same dob and the same initials (either order): typos in both names
-    "l.dob = r.dob AND l.initials_key = r.initials_key",
-    # same forename and dob: surname changed
-    "l.forename_canon = r.forename_canon AND l.dob = r.dob",
-    # same surname and dob: forename replaced (or a twin, which the model then keeps apart)
-    "l.surname = r.surname AND l.dob = r.dob",
-    # surname, birth year and forename initial: forename typos or unknown nicknames, day/month errors
-    "l.surname = r.surname AND l.dob_year = r.dob_year AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
-    # forename, birth year and surname initial: surname typos, day/month errors
-    "l.forename_canon = r.forename_canon AND l.dob_year = r.dob_year AND left(l.surname, 1) = left(r.surname, 1)",
-    # same postcode and forename: both dob and surname wrong or missing
-    "l.postcode = r.postcode AND l.forename_canon = r.forename_canon",
-    # same postcode and dob / birth year: both names wrong
-    "l.postcode = r.postcode AND l.dob_year = r.dob_year",
-    # same address with the same names, or one name and the other's initial: dob wrong or missing
-    # (an address is a household, so these blocks stay small)
-    "l.name_key = r.name_key AND l.address = r.address",
-    "l.forename_canon = r.forename_canon AND l.address = r.address AND left(l.surname, 1) = left(r.surname, 1)",
-    "l.surname = r.surname AND l.address = r.address AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
-    # the house number with the dob and an initial, or with the same names (either order) and the
-    # postcode's first two characters: names, or dob and postcode, corrupted. A house number is
-    # a small range of values: with the dob alone or the names alone these grew with the square of
-    # the data (1.8M and 3.4M more comparisons at 1M mentions), so each carries a further key.
-    "l.dob = r.dob AND l.address_number = r.address_number AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
-    "l.dob = r.dob AND l.address_number = r.address_number AND left(l.surname, 1) = left(r.surname, 1)",
-    "l.name_key = r.name_key AND l.address_number = r.address_number AND left(l.postcode, 2) = left(r.postcode, 2)",
-    # one household (surname and postcode) with the forename initial and a dob sharing a part:
-    # forename typo with the dob partly wrong. Household members share the surname and postcode, so
-    # the initial and the dob part keep most siblings out of the block: without the dob part (or
-    # with "dob missing" allowed) the model links siblings of similar forenames and the world's
-    # precision falls (docs/bench-linkage.md); postcode + house number alone adds every household.
-    "l.surname = r.surname AND l.postcode = r.postcode "
-    "AND left(l.forename_canon, 1) = left(r.forename_canon, 1) AND " + _DOB_PART,
-    # one home (postcode and house number) and the forename initial, with nothing else required:
-    # both names' other parts and the dob wrong or missing (FEBRL4: 39 more true pairs blocked, 27
-    # more linked at 0.999). The forename initial is required, not "forename or surname initial": with the
-    # surname initial a record with no forename and no dob was compared with its whole household,
-    # scored >= 0.999 on surname + address + postcode alone, and tied two siblings together in the
-    # world (3 false merges). A household is bounded in size, so these blocks do not grow with the data.
-    "l.postcode = r.postcode AND l.address_number = r.address_number "
-    "AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
-    # the agency's own person id within one agency
-    "l.source = r.source AND l.person_ref = r.person_ref",
-]
-
-# Pairs these rules find are taken as matches when estimating the prior.
-PRIOR_RULES = [
-    "l.forename = r.forename AND l.surname = r.surname AND l.dob = r.dob",
-]
 # The columns PRIOR_RULES compares exactly: (comparison, feature column) pairs. With
 # ``prior_recall = "estimate"`` the rule's recall is estimated from the trained model as the product
 # over these of P(both present) * m(exact).
@@ -269,11 +59,12 @@ EM_SESSIONS = [
 ]
 
 
-def settings_creator(twin_weight: float | None = None) -> SettingsCreator:
+def settings_creator(config: dict[str, Any]) -> SettingsCreator:
+    """The untrained model under the configuration's ``[linkage]`` settings."""
     return SettingsCreator(
         link_type="link_and_dedupe",
         unique_id_column_name="mention_id",
-        comparisons=comparisons(twin_weight),
+        comparisons=comparisons(linkage_config(config)),
         blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
@@ -298,10 +89,11 @@ class LinkageModel:
     reused: bool = False              # True when loaded from the store rather than trained now
 
 
-def linkage_config(store: Store | None = None) -> dict[str, Any]:
+def linkage_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration's ``[linkage]`` table over the built-in fallbacks."""
     cfg = {"edge_floor": 0.01, "prior_recall": "estimate", "u_max_pairs": 2_000_000, "u_seed": 42,
            "em_max_pairs": 1_000_000, "twin_weight": TWIN_WEIGHT}
-    cfg.update(load_config().get("linkage", {}))
+    cfg.update(config.get("linkage", {}))
     return cfg
 
 
@@ -402,12 +194,14 @@ class SplinkSession:
         self.close()
 
 
-def train(store: Store) -> LinkageModel:
+def train(store: Store, config: dict[str, Any]) -> LinkageModel:
     """Train a new model on the current mentions and save it in ``linkage_models``."""
-    cfg = linkage_config(store)
+    cfg = linkage_config(config)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    with SplinkSession(store, settings_creator(), ordered=True) as s:
+    enc = is_encoded(store)   # an encoded store's model: linkage/encoded.py
+    creator = encoded.settings_creator(cfg) if enc else settings_creator(config)
+    with SplinkSession(store, creator, ordered=True) as s:
         n = int(F.scalar(store, f"SELECT count(*) FROM {s.table}"))
         timings["features_s"] = round(time.perf_counter() - t0, 3)
         t = time.perf_counter()
@@ -426,7 +220,7 @@ def train(store: Store) -> LinkageModel:
             max_pairs=float(cfg["u_max_pairs"]), seed=int(cfg["u_seed"]))
         timings["u_s"] = round(time.perf_counter() - t, 3)
         sessions = []
-        for name, rule in EM_SESSIONS:
+        for name, rule in (encoded.EM_SESSIONS if enc else EM_SESSIONS):
             t = time.perf_counter()
             try:
                 s.linker.training.estimate_parameters_using_expectation_maximisation(
@@ -502,21 +296,20 @@ def latest_model(store: Store) -> LinkageModel | None:
 
 def _check_settings(settings: dict[str, Any]) -> None:
     """Splink must be able to read the settings (without data)."""
-    from splink.internals.settings_creator import SettingsCreator as _SC
     try:
-        _SC.from_path_or_dict(settings).get_settings("duckdb")
+        SettingsCreator.from_path_or_dict(settings).get_settings("duckdb")
     except Exception as exc:  # Splink raises many types for a bad settings dict
         raise ValueError(f"Splink cannot read it: {type(exc).__name__}: {str(exc)[:300]}") from exc
 
 
-def load_or_train(store: Store, retrain: bool = False) -> LinkageModel:
-    """The newest saved model, or a new one trained now (and saved) if there is none or
-    ``retrain`` is asked for."""
+def load_or_train(store: Store, config: dict[str, Any], retrain: bool = False) -> LinkageModel:
+    """The newest saved model, or a new one trained now (and saved) under ``config``'s
+    ``[linkage]`` settings if there is none or ``retrain`` is asked for."""
     if not retrain:
         model = latest_model(store)
         if model is not None:
             return model
-    return train(store)
+    return train(store, config)
 
 
 def open_linker(store: Store, model: LinkageModel, *, table: str = F.FEATURES_TABLE,

@@ -29,17 +29,21 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
-from core.config import load_config
 from core.errors import IntelError
 from core.store import Store
+from core.store_mode import is_encoded
+from linkage import encoded
+from linkage import model as _model, scoring as _scoring
+from linkage import one_to_one as _one_to_one
+from linkage.cannot_link import cannot_link_pairs
+from linkage.clusters import cluster_mentions, components
 from linkage.identity import scalar
-from linkage.clusters import cluster_mentions
 from linkage.identity import write_identity
 
 UNLINKABLE_LIST_LIMIT = 100
@@ -55,9 +59,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def identity_threshold(config: dict[str, Any] | None = None) -> float:
-    cfg = config if config is not None else load_config()
-    value = cfg.get("identity", {}).get("threshold")
+def identity_threshold(config: dict[str, Any]) -> float:
+    value = config.get("identity", {}).get("threshold")
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < float(value) <= 1.0:
         raise IntelError(f"config [identity] threshold must be a number in (0, 1], got {value!r}")
     return float(value)
@@ -85,27 +88,10 @@ def decision_pairs(store: Store) -> tuple[list[tuple[str, str]], list[tuple[str,
 
 
 def unlinkable_mentions(store: Store) -> list[str]:
+    if is_encoded(store):
+        return [r[0] for r in store.connection.execute(encoded.UNLINKABLE_SQL).fetchall()]
     return [r[0] for r in store.df(
         f"SELECT mention_id FROM mentions WHERE {_IDENTIFIER_COUNT} < 2 ORDER BY mention_id").rows()]
-
-
-def _roots(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {x: find(x) for x in list(parent)}
 
 
 def closure(store: Store, seeds: Iterable[str], edges: pl.DataFrame, same: list[tuple[str, str]],
@@ -121,18 +107,18 @@ def closure(store: Store, seeds: Iterable[str], edges: pl.DataFrame, same: list[
     for group in members.group_by("person_id", maintain_order=True).agg(pl.col("mention_id")).rows():
         first = group[1][0]
         pairs += [(first, m) for m in group[1][1:]]
-    roots = _roots(pairs)
+    roots = components(pairs)
     wanted = {roots.get(s, s) for s in seeds}
     return seeds | {m for m, r in roots.items() if r in wanted}
 
 
-def trusted_refs(store: Store, config: dict[str, Any] | None = None,
+def trusted_refs(store: Store, config: dict[str, Any],
                  scope: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
     """mention id -> (source, person_ref) for the agencies whose own ids are trusted within the
     agency (config [identity] trusted_ref_sources; the contract says person_ref is trustworthy
     within one source, but police nominals are duplicated for some people). ``scope``: only
     these mentions (an incremental run reclusters a few components, not the population)."""
-    sources = list((config or load_config()).get("identity", {}).get("trusted_ref_sources", []))
+    sources = list(config.get("identity", {}).get("trusted_ref_sources", []))
     if not sources:
         return {}
     where = "person_ref IS NOT NULL AND list_contains(?::VARCHAR[], source)"
@@ -157,10 +143,15 @@ def recluster(
     run_id: str | None = None,
     decided_by: str | None = None,
     reason: str | None = None,
-    config: dict[str, Any] | None = None,
+    config: dict[str, Any],
+    one_to_one: tuple[pl.DataFrame, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Recluster the components around ``seeds`` (None: every mention) and write their persons.
-    ``config``: the run's configuration (the hub's file), for the trusted agency ids.
+    ``one_to_one``: (accepted links, the two sources) of linkage/one_to_one.py: links between or
+    within those sources are replaced by the accepted ones, and no two records of one of them
+    share a person.
+    ``config``: the run's configuration (the hub's file), for the trusted agency ids and the
+    cannot-link kinds.
     Call inside ``store.transaction()``."""
     edges = strong_edges(store, threshold)
     same, different = decision_pairs(store)
@@ -170,15 +161,27 @@ def recluster(
         scope = set(all_ids)
     else:
         scope = closure(store, seeds, edges, same, unlinkable) & set(all_ids)
-    clustering = cluster_mentions(scope, edges, threshold, same=same, different=different,
-                                  exclude_from_links=unlinkable,
-                                  trusted_refs=trusted_refs(store, config, scope=None if seeds is None else scope))
+    narrowed = None if seeds is None else scope
+    refs = trusted_refs(store, config, scope=narrowed)
+    link_threshold = threshold
+    if one_to_one is not None:
+        accepted, sources = one_to_one
+        listed = dict(store.df("SELECT mention_id, source FROM mentions WHERE source IN (?, ?)", list(sources)).rows())
+        inside = pl.Series(list(listed), dtype=pl.Utf8)
+        edges = pl.concat([edges.filter(~(pl.col("mention_a").is_in(inside) & pl.col("mention_b").is_in(inside))),
+                           accepted.select(edges.columns).cast(edges.schema)])
+        refs.update({m: (src, f"one-to-one:{m}") for m, src in listed.items()})
+        link_threshold = min(threshold, float(accepted["match_probability"].min() or threshold))
+    clustering = cluster_mentions(scope, edges, link_threshold, same=same, different=different,
+                                  exclude_from_links=unlinkable, trusted_refs=refs,
+                                  cannot_link=cannot_link_pairs(store, config, scope=narrowed))
     written = write_identity(store, clustering, now=now, run_id=run_id, decided_by=decided_by, reason=reason)
     in_scope_unlinkable = sorted(unlinkable & scope)
     return {
         "clusters_touched": len(set(clustering.cluster_of.values())),
         "links_blocked_by_decisions": len(clustering.blocked),
         "links_blocked_by_agency_ids": len(clustering.blocked_by_refs),
+        "links_blocked_by_cannot_link": len(clustering.blocked_by_cannot_link),
         "same_decisions_not_held": [list(p) for p in clustering.conflicting_same],
         "unlinkable_mentions": len(in_scope_unlinkable),
         "unlinkable_mention_ids": in_scope_unlinkable[:UNLINKABLE_LIST_LIMIT],
@@ -200,20 +203,25 @@ def link(
     retrain: bool = False,
     full: bool = False,
     run_id: str | None = None,
-    config: dict[str, Any] | None = None,
+    config: dict[str, Any],
     engine: Any = None,
+    one_to_one: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Link every mention into persons; incremental unless first run, ``retrain`` or ``full``.
-    Returns a JSON-able report. ``engine``: anything with ``load_or_train``, ``score_all`` and
-    ``score_mentions`` (default: linkage.model and linkage.scoring, the Splink model)."""
+    Returns a JSON-able report. ``config``: the run's configuration (the hub's file over the
+    shipped defaults, loaded by the caller); its ``[linkage]`` settings reach the model when one
+    is trained and the scoring, its ``[identity]`` ones the clustering. ``engine``: anything with
+    ``load_or_train(store, config, retrain=)``, ``score_all(store, model, config)`` and
+    ``score_mentions(store, model, ids, config)`` (default: linkage.model and linkage.scoring, the
+    Splink model). ``one_to_one``: two sources to match one-to-one (linkage/one_to_one.py; default
+    ``[linkage] one_to_one``, empty: dedupe-and-link); such a run is always full."""
     if engine is None:
-        from linkage import model as _model, scoring as _scoring
-
         load_or_train, score_all, score_mentions = _model.load_or_train, _scoring.score_all, _scoring.score_mentions
     else:
         load_or_train, score_all, score_mentions = engine.load_or_train, engine.score_all, engine.score_mentions
 
     threshold = identity_threshold(config)
+    pair_sources = _one_to_one.one_to_one_sources(config, one_to_one)
     started = utc_now()
     run_id = run_id or f"link-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     if scalar(store, "SELECT count(*) FROM link_runs WHERE run_id = ?", [run_id]):
@@ -221,12 +229,15 @@ def link(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     with store.transaction():
-        model = load_or_train(store, retrain=retrain)
+        if pair_sources is not None:
+            _one_to_one.check_sources(store, pair_sources)
+        model = load_or_train(store, config, retrain=retrain)
         model_id = getattr(model, "model_id", None)
         timings["model_s"] = round(time.perf_counter() - t, 3)
         last_model = scalar(store, "SELECT model_id FROM link_runs ORDER BY finished_at DESC, run_id DESC LIMIT 1")
         never_linked = scalar(store, "SELECT count(*) FROM linked_mentions") == 0
         reasons = [r for r, on in (("--full", full), ("--retrain", retrain), ("first run", never_linked),
+                                   ("one-to-one", pair_sources is not None),
                                    ("model changed", not never_linked and last_model != model_id)) if on]
         mode = "full" if reasons else "incremental"
         changed = _changed_mentions(store)
@@ -234,7 +245,7 @@ def link(
 
         t = time.perf_counter()
         if mode == "full":
-            scoring_report = score_all(store, model)
+            scoring_report = score_all(store, model, config)
             seeds = None
             scored = scalar(store, "SELECT count(*) FROM mentions")
         elif changed_ids:
@@ -242,17 +253,26 @@ def link(
             ids = set(changed_ids)
             old_neighbours = {b for a, b in before.select("mention_a", "mention_b").rows() if a in ids} | {
                 a for a, b in before.select("mention_a", "mention_b").rows() if b in ids}
-            scoring_report = score_mentions(store, model, changed_ids)
+            scoring_report = score_mentions(store, model, changed_ids, config)
             seeds = ids | old_neighbours
             scored = len(changed_ids)
         else:
             scoring_report, seeds, scored = {}, set(), 0
         timings["scoring_s"] = round(time.perf_counter() - t, 3)
 
+        matched = None
+        if pair_sources is not None:
+            t = time.perf_counter()
+            # the residual pass scores with the Splink model; a stand-in engine has only its own links
+            accepted, scoring_report["one_to_one"] = _one_to_one.match(store, model, config, pair_sources,
+                                                                       score_residual=engine is None or getattr(engine, "scores_with_the_model", False))
+            matched = (accepted, pair_sources)
+            timings["one_to_one_s"] = round(time.perf_counter() - t, 3)
+
         t = time.perf_counter()
         why = f"link run ({mode}: {', '.join(reasons)})" if reasons else "link run (incremental)"
         clustered = recluster(store, seeds, threshold=threshold, now=started, run_id=run_id, reason=why,
-                              config=config)
+                              config=config, one_to_one=matched)
         timings["clustering_s"] = round(time.perf_counter() - t, 3)
 
         stamp = pl.DataFrame({"mention_id": changed_ids, "version": changed["version"].to_list()},

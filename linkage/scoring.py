@@ -40,9 +40,9 @@ def _edges_select(physical_name: str, model_id: str, scored_at: datetime, floor:
     )
 
 
-def score_all(store: Store, model: LinkageModel) -> dict[str, Any]:
+def score_all(store: Store, model: LinkageModel, config: dict[str, Any]) -> dict[str, Any]:
     """Predict over all mentions and replace ``link_edges`` with every pair at or above the floor."""
-    floor = float(linkage_config(store)["edge_floor"])
+    floor = float(linkage_config(config)["edge_floor"])
     t0 = time.perf_counter()
     scored_at = _now()
     with open_linker(store, model) as s:
@@ -65,12 +65,13 @@ def score_all(store: Store, model: LinkageModel) -> dict[str, Any]:
     }
 
 
-def score_mentions(store: Store, model: LinkageModel, mention_ids: Sequence[str]) -> dict[str, Any]:
+def score_mentions(store: Store, model: LinkageModel, mention_ids: Sequence[str],
+                   config: dict[str, Any]) -> dict[str, Any]:
     """Re-score the given mentions: delete the edges touching them, then score them against all
     other mentions (``predict_between``) and among themselves (``predict_within``) and insert what
     is at or above the floor."""
     ids = sorted(set(mention_ids))
-    floor = float(linkage_config(store)["edge_floor"])
+    floor = float(linkage_config(config)["edge_floor"])
     t0 = time.perf_counter()
     scored_at = _now()
     if not ids:

@@ -94,7 +94,7 @@ class SparkEngine:
     def __init__(self, config: dict[str, Any], *, spark: Any = None) -> None:
         self.config = config
         self.settings = SparkSettings.from_config(config)
-        floor = ((config.get("linkage") or {}).get("edge_floor", 0.01))
+        floor = _model.linkage_config(config)["edge_floor"]
         if not isinstance(floor, (int, float)) or isinstance(floor, bool) or not 0 <= floor < 1:
             raise IntelError(f"config [linkage] edge_floor must be a number in [0, 1), got {floor!r}")
         self.floor = float(floor)
@@ -104,11 +104,14 @@ class SparkEngine:
 
     # -- the engine interface --------------------------------------------------------------------
 
-    def load_or_train(self, store: Store, retrain: bool = False) -> _model.LinkageModel:
-        """The DuckDB engine's model (training samples pairs; it stays on DuckDB)."""
-        return _model.load_or_train(store, retrain=retrain)
+    # the one-to-one residual pass (linkage/one_to_one.py) may score with the same Splink model
+    scores_with_the_model = True
 
-    def score_all(self, store: Store, model: _model.LinkageModel) -> dict[str, Any]:
+    def load_or_train(self, store: Store, config: Any, retrain: bool = False) -> _model.LinkageModel:
+        """The DuckDB engine's model (training samples pairs; it stays on DuckDB)."""
+        return _model.load_or_train(store, config, retrain=retrain)
+
+    def score_all(self, store: Store, model: _model.LinkageModel, config: Any = None) -> dict[str, Any]:
         """Predict over all mentions on Spark and replace ``link_edges`` with every pair at or
         above the floor."""
         t0 = time.perf_counter()
@@ -126,7 +129,8 @@ class SparkEngine:
         return self._report(model, n, edges, scored_at, t0, export=t_export, session=t_session,
                             predict=t_predict, write=time.perf_counter() - t)
 
-    def score_mentions(self, store: Store, model: _model.LinkageModel, mention_ids: Sequence[str]) -> dict[str, Any]:
+    def score_mentions(self, store: Store, model: _model.LinkageModel, mention_ids: Sequence[str],
+                       config: Any = None) -> dict[str, Any]:
         """Re-score the given mentions on Spark: against all others (``predict_between``) and
         among themselves (``predict_within``), term frequencies over all mentions, as
         linkage.scoring.score_mentions does on DuckDB."""

@@ -457,19 +457,36 @@ def _derived(when: datetime, source: str | None, event_key: str | None, derived_
             "derived_type": derived_type, "summary": summary, "harm": False, **extra}
 
 
+def _references_text(references: list[str], shown: int = 6) -> str:
+    """``health records H1, H2 (+3 more): identity held by health`` for an encoded store's alias."""
+    if not references:
+        return ""
+    source = references[0].split(":", 1)[0]
+    ids = [r.split(":", 1)[1] for r in references]
+    more = f" (+{len(ids) - shown} more)" if len(ids) > shown else ""
+    agency = source.replace("_", " ")
+    return f"{agency} record{'s' if len(ids) > 1 else ''} {', '.join(ids[:shown])}{more}: identity held by {agency}"
+
+
 def _header(rows: list[dict[str, Any]], full_rows: list[dict[str, Any]], spells: list[dict[str, Any]],
             person_id: str | None, household_key: str | None, members: list[str], today: date,
             ccfg: dict[str, Any]) -> dict[str, Any]:
     aliases: dict[tuple, dict[str, Any]] = {}
     for r in full_rows:
         name = " ".join(p for p in (r["forename_raw"], r["middle_names_raw"], r["surname_raw"]) if p)
-        k = (r["person_id"], name, r["dob"])
+        # no name and no dob (an encoded store, docs/encoded-extracts.md): the agency's record
+        # references, which that agency can reveal on a recorded need, stand where a name would
+        by_reference = not name and r["dob"] is None
+        k = (r["person_id"], name, r["dob"], r["source"] if by_reference else None)
         a = aliases.setdefault(k, {"person_id": r["person_id"], "name": name or None,
                                    "dob": r["dob"].isoformat() if r["dob"] else None,
+                                   **({"references": []} if by_reference else {}),
                                    "sources": set(), "records": 0, "restrictions": set()})
         a["sources"].add(r["source"])
         a["records"] += 1
         a["restrictions"].add(r["restriction"])
+        if by_reference:
+            a["references"].append(r["mention_id"])
         if r["restriction"] != "hub_only":  # what an export may show (see export_view)
             shared = a.setdefault("shared", {"sources": set(), "records": 0})
             shared["sources"].add(r["source"])
@@ -500,6 +517,7 @@ def _header(rows: list[dict[str, Any]], full_rows: list[dict[str, Any]], spells:
     dates = [_day(r["event_date"]) for r in rows]
     header: dict[str, Any] = {
         "aliases": [{**a, "sources": sorted(a["sources"]), "restrictions": sorted(a["restrictions"]),
+                     **({"references": sorted(a["references"])} if "references" in a else {}),
                      "shared": {"sources": sorted(a["shared"]["sources"]), "records": a["shared"]["records"]}
                      if a.get("shared") else None}
                     for a in sorted(aliases.values(), key=lambda a: (a["person_id"], -a["records"], a["name"] or ""))],
@@ -625,7 +643,8 @@ def to_html(chron: dict[str, Any]) -> str:
                  f"<td>{h['harm_events_last_12_months']}</td></tr></table>")
     parts.append("<h2>Names and dates of birth recorded</h2><table><tr><th>Person</th><th>Name</th><th>Date of birth</th><th>Agencies</th><th>Records</th></tr>")
     for a in h["aliases"]:
-        parts.append(f"<tr><td>{esc(a['person_id'])}</td><td>{esc(a['name'] or '')}</td><td>{esc(a['dob'] or '')}</td>"
+        shown = a["name"] or _references_text(a.get("references") or [])
+        parts.append(f"<tr><td>{esc(a['person_id'])}</td><td>{esc(shown)}</td><td>{esc(a['dob'] or '')}</td>"
                      f"<td>{esc(', '.join(a['sources']))}</td><td>{a['records']}</td></tr>")
     parts.append("</table><h2>Addresses over time</h2><table><tr><th>Person</th><th>Address</th><th>Postcode</th><th>From</th><th>To</th></tr>")
     for a in h["addresses"]:

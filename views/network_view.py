@@ -277,6 +277,15 @@ def _labels(rows: pl.DataFrame) -> dict[str, str]:
         name = min(counts, key=lambda n: (-counts[n], n))   # most frequent, then alphabetical
         dob = _mode(dobs.get(pid, {}))
         labels[pid] = f"{name} (b. {dob.year})" if dob is not None else name
+    # no name (an encoded store, docs/encoded-extracts.md): the first agency record reference,
+    # which that agency can reveal, and how many more records the person has
+    refs: dict[str, list[str]] = {}
+    for pid, mention_id in rows.select("person_id", "mention_id").iter_rows():
+        if pid not in labels and pid not in dobs:
+            refs.setdefault(pid, []).append(mention_id)
+    for pid, mine in refs.items():
+        mine = sorted(set(mine))
+        labels[pid] = mine[0] + (f" (+{len(mine) - 1} records)" if len(mine) > 1 else "")
     return labels
 
 

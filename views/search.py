@@ -39,6 +39,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from core.errors import IntelError
 from core.store import Store
+from core.store_mode import is_encoded
 
 from views.search_blocking import (
     BLOCK_JW,
@@ -249,6 +250,10 @@ def search_persons(
     """Candidate persons, best first: {query, total, candidates: [{person_id, score, forename,
     surname, dob, postcode, matched_mentions, field_scores}]}. ``index``: find the candidates in
     memory (the API's snapshot) instead of by SQL; the same candidates either way."""
+    if is_encoded(store):
+        raise IntelError("this store links encoded identifiers and holds no names, dates of birth or postcodes to "
+                         "search: search by agency record reference instead (reference=police:P00001216); see "
+                         "docs/encoded-extracts.md")
     q_fore, q_sur, q_pc = norm_value("name", forename), norm_value("name", surname), norm_value("postcode", postcode)
     if postcode not in (None, "") and q_pc is None:
         raise IntelError(f"postcode {postcode!r} is not a UK postcode")

@@ -13,11 +13,13 @@ from api.lens import apply_lens
 from api.routes.common import PageQuery, in_memory_or_thread, ok, page, path_id
 from api.security import Principal, add_detail, db, guard, set_subject
 from api.subjects import household_access, person_access
+from core.errors import IntelError
 from core.store import Store
 from linkage.identity import person_record
 from views.chronology import chronology, to_csv, to_html
 from views.chronology_sources import SnapshotReader
 from views.network_view import network_view
+from views.reference_search import search_by_reference
 from views.search import search_persons
 
 router = APIRouter()
@@ -28,6 +30,9 @@ class SearchQuery(PageQuery):
     surname: str | None = Field(None, max_length=100)
     dob: date | None = Field(None, description="YYYY-MM-DD")
     postcode: str | None = Field(None, max_length=16)
+    reference: str | None = Field(None, max_length=140, description=(
+        "An agency record reference, SOURCE:RECORD_ID (e.g. police:P00001216): the way to search an "
+        "encoded store, which holds no names (docs/encoded-extracts.md). Not combined with the other fields."))
 
 
 class ChronologyQuery(PageQuery):
@@ -55,10 +60,17 @@ async def search(request: Request, q: Annotated[SearchQuery, Query()],
 
     def work() -> Response:
         query = {k: v for k, v in (("forename", q.forename), ("surname", q.surname), ("dob", q.dob),
-                                   ("postcode", q.postcode)) if v not in (None, "")}
+                                   ("postcode", q.postcode), ("reference", q.reference)) if v not in (None, "")}
         set_subject(request, "search", None, query=query)
-        found = search_persons(store, forename=q.forename, surname=q.surname, dob=q.dob, postcode=q.postcode,
-                               limit=q.limit, offset=q.offset, index=snap.search if snap else None)
+        if q.reference is not None:
+            if len(query) > 1:
+                raise IntelError("reference is searched alone: leave out forename, surname, dob and postcode")
+            found = search_by_reference(store, q.reference, health_clearance=who.health_clearance)
+            found["candidates"] = found["candidates"][q.offset: q.offset + q.limit]
+            found["truncated"] = False
+        else:
+            found = search_persons(store, forename=q.forename, surname=q.surname, dob=q.dob, postcode=q.postcode,
+                                   limit=q.limit, offset=q.offset, index=snap.search if snap else None)
         add_detail(request, returned=[c["person_id"] for c in found["candidates"]])
         body = page(request, found["candidates"], q.limit, q.offset, found["total"])
         body["query"], body["truncated"] = found["query"], found["truncated"]

@@ -1,4 +1,4 @@
-"""Data in: ``intel ingest``, ``intel generate`` and ``intel demo``."""
+"""Data in: ``intel ingest``, ``intel encode``, ``intel generate`` and ``intel demo``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 
 from fixtures.world import generate_world
 from ingest.drops import ingest_drop
+from ingest.encode import encode_drop
 from ingest.mapping import parse_mapping_options
 from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store, run_guarded
 from intel.demo import run_demo
@@ -32,17 +33,35 @@ def ingest(
 
 
 @app.command()
+def encode(
+    drop_dir: Annotated[Path, typer.Argument(help="The agency's clear drop folder (the extract contract).")],
+    out_dir: Annotated[Path, typer.Argument(help="A new folder for the encoded drop to send to the hub.")],
+    key_file: Annotated[Optional[Path], typer.Option(
+        "--key-file", help="The partners' shared linkage key (a file of >= 32 bytes of secret).")] = None,
+    local: Annotated[Optional[Path], typer.Option(
+        "--local", help="Folder the agency keeps (lookup.csv: record_id -> identity; rejected.csv). "
+                        "Default: OUT_DIR.local beside OUT_DIR.")] = None,
+) -> None:
+    """Encode a drop before sending it: identifiers become keyed Bloom filters and tokens
+    (docs/encoded-extracts.md); the identities stay in the agency's local lookup."""
+    emit(run_guarded(lambda: encode_drop(drop_dir, out_dir, key_file, local)))
+
+
+@app.command()
 def generate(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the drop and its ground truth into.")],
     households: Annotated[int, typer.Option(help="Number of households in the world.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same world.")] = 1,
     nightly_days: Annotated[int, typer.Option(
         help="Hold back the last N days' events as daily drops in OUT_DIR/nightly/YYYY-MM-DD/.")] = 0,
+    noise: Annotated[str, typer.Option(
+        help="Noise profile: standard, or hard (4 in 10 records without a dob, weak addresses).")] = "standard",
 ) -> None:
     """Write a deterministic synthetic safeguarding world: OUT_DIR/drop/ in the contract, OUT_DIR/truth/."""
     if households < 1:
         fail(f"--households must be at least 1, got {households}")
-    emit(run_guarded(lambda: generate_world(out_dir, households=households, seed=seed, nightly_days=nightly_days)))
+    emit(run_guarded(lambda: generate_world(out_dir, households=households, seed=seed, nightly_days=nightly_days,
+                                            noise=noise)))
 
 
 @app.command()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from findings.review import review_queue
 from intel.cli.common import ConfigOption, DbOption, EngineOption, edge_config, emit, fail, opened_store, run_guarded
 from linkage.decisions import decide as record_decision
 from linkage.evaluate import evaluate as run_evaluate
 from linkage.explain import explain_pair
 from linkage.export import export_persons
+from linkage.review import settle
 from linkage.run import link as run_link
 from linkage.spark_engine import SparkFailure, engine_from_config
 
@@ -23,6 +26,8 @@ def link(
     db: DbOption = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="Retrain the model, then rescore and recluster everything.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Rescore and recluster everything (default: only new and changed mentions).")] = False,
+    one_to_one: Annotated[Optional[str], typer.Option(
+        "--one-to-one", help="SOURCE_A,SOURCE_B: two clean lists, one record per person in each; matched one-to-one.")] = None,
     config: ConfigOption = None,
     engine: EngineOption = None,
 ) -> None:
@@ -30,10 +35,11 @@ def link(
 
     Exit 2: refused (bad input or Spark settings, no Java); 1: Spark failed midway (nothing written)."""
     cfg = edge_config(config)
+    pair = [p.strip() for p in one_to_one.split(",")] if one_to_one is not None else None
     scorer = run_guarded(lambda: engine_from_config(cfg, engine))   # Spark checked before any work
     with opened_store(db) as store:
         try:
-            emit(run_link(store, retrain=retrain, full=full, config=cfg, engine=scorer))
+            emit(run_link(store, retrain=retrain, full=full, config=cfg, one_to_one=pair, engine=scorer))
         except SparkFailure as exc:
             fail(str(exc), code=1)
 
@@ -45,13 +51,48 @@ def decide(
     decision: Annotated[str, typer.Argument(help="same or different")],
     by: Annotated[str, typer.Option("--by", help="Who decides (recorded).")] = "",
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    review: Annotated[bool, typer.Option("--review", help="Settle an item of `intel review`: refused if it is no longer queued.")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Record that two records are the same person or different people; takes effect now."""
     cfg = edge_config(config)
     with opened_store(db) as store:
-        emit(record_decision(store, mention_a, mention_b, decision, by, reason, config=cfg))
+        if review:
+            emit(settle(store, mention_a, mention_b, decision, by, reason, config=cfg))
+        else:
+            emit(record_decision(store, mention_a, mention_b, decision, by, reason, config=cfg))
+
+
+@app.command()
+def review(
+    limit: Annotated[int, typer.Option("--limit", help="At most this many items (1-10000).")] = 20,
+    fmt: Annotated[str, typer.Option("--format", help="json or table.")] = "json",
+    explain: Annotated[bool, typer.Option("--explain/--no-explain",
+                                          help="Include each link's match-weight waterfall (json).")] = True,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Doubtful links for a person to settle, those that would complete a finding first (then harm, recency)."""
+    if not 1 <= limit <= 10000:
+        fail(f"--limit must be between 1 and 10000, got {limit}")
+    if fmt not in ("json", "table"):
+        fail(f"--format must be json or table, got {fmt!r}")
+    cfg = edge_config(config)
+    with opened_store(db) as store:
+        queue = review_queue(store, cfg, limit=limit, explain=explain and fmt == "json")
+    if fmt == "json":
+        emit(queue)
+        return
+    head = f"{'#':>3} {'probability':>11} {'person a':<10} {'person b':<10} {'harmed':>6} {'latest':<10} would complete / records"
+    lines = [f"{queue['total']} items in the review band [{queue['review_threshold']}, {queue['identity_threshold']}), "
+             f"{queue['completing']} would complete a finding", head]
+    for it in queue["items"]:
+        done = ", ".join(f["rule"] for f in it["completes_findings"]) or "-"
+        lines.append(f"{it['rank']:>3} {it['match_probability']:>11.4f} {it['person_a']:<10} {it['person_b']:<10} "
+                     f"{it['harmed_records']:>6} {str(it['latest_event'] or '-'):<10} {done}  "
+                     f"({it['mention_a']} / {it['mention_b']})")
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 export_app = typer.Typer(help="Export what the store knows.", no_args_is_help=True)
@@ -76,14 +117,16 @@ def evaluate(
         Optional[str],
         typer.Option("--sweep", help="Also evaluate these thresholds, e.g. 0.8,0.9,0.95 (nothing is written)."),
     ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Pairwise and B-cubed precision, recall and F1 of the persons against a ground truth."""
     try:
         thresholds = [float(t) for t in sweep.split(",") if t.strip()] if sweep else None
     except ValueError:
         fail(f"--sweep must be numbers separated by commas, got {sweep!r}")
+    cfg = edge_config(config)
     with opened_store(db, read_only=True) as store:
-        emit(run_evaluate(store, truth, sweep=thresholds))
+        emit(run_evaluate(store, truth, sweep=thresholds, config=cfg))
 
 
 @app.command()

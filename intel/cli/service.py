@@ -10,10 +10,10 @@ import uvicorn
 
 from access.audit import journal_path, list_audit, record, recover_journal, verify as verify_chain
 from access.users import add_user, list_users, revoke_user
-from api.app import create_app
 from core.errors import IntelError
 from core.store import Store, StoreError
 from intel.cli.common import ConfigOption, DbOption, cli_actor, edge_config, emit, fail, opened_store
+from web import served_app
 
 app = typer.Typer()
 
@@ -25,14 +25,16 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     config: ConfigOption = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs). The server holds the store while it runs: start
-    nightly runs with POST /runs and manage users with /users while it does."""
+    """Serve the analysts' web workspace (at /) and the HTTP API (OpenAPI docs at /docs) from one
+    process. The server holds the store while it runs: start nightly runs with POST /runs and
+    manage users with /users while it does."""
     cfg = edge_config(config)
     try:
-        application = create_app(db, config=cfg)
+        application = served_app(db, config=cfg)
     except (IntelError, StoreError) as exc:
         fail(str(exc))
-    typer.echo(f"serving {application.state.store.path} on http://{host}:{port} (docs: /docs)", err=True)
+    typer.echo(f"serving {application.state.store.path} on http://{host}:{port} (workspace: /, docs: /docs)",
+               err=True)
     # no Server header (what software runs here is nobody's business), and X-Forwarded-* not
     # read: no client address is used or logged, and not parsing them is a little less per request
     uvicorn.run(application, host=host, port=port, workers=1, log_level="warning", server_header=False,

@@ -17,13 +17,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
 from ingest import contract
 from core.config import load_config
 from core.store import Store
+from tests.stand_in_scorer import rules_engine
 from access.users import add_user
 
 CONFIG = load_config()
@@ -101,38 +101,8 @@ def second_drop() -> dict[str, list[dict[str, str]]]:
     ]}
 
 
-# -- a transparent linkage engine with the scoring interface -----------------------------------
-_PAIR_SQL = """
-SELECT a.mention_id AS mention_a, b.mention_id AS mention_b,
-  CASE (a.forename = b.forename)::INT + (a.surname = b.surname)::INT + (a.dob = b.dob)::INT
-       + (a.source = b.source AND a.person_ref = b.person_ref)::INT
-    WHEN 4 THEN 0.99999 WHEN 3 THEN 0.9999 WHEN 2 THEN 0.6 ELSE 0.01 END AS match_probability,
-  0.0 AS match_weight, 'rules' AS model_id, now()::TIMESTAMP AS scored_at
-FROM mentions a JOIN mentions b ON a.mention_id < b.mention_id WHERE {where}
-"""
-
-
-def _score_all(store: Store, model: Any) -> dict:
-    store.execute("DELETE FROM link_edges")
-    store.execute("INSERT INTO link_edges SELECT * FROM (" + _PAIR_SQL.format(where="true")
-                  + ") WHERE match_probability >= 0.5")
-    return {}
-
-
-def _score_mentions(store: Store, model: Any, ids: list[str]) -> dict:
-    store.register("_ids", pl.DataFrame({"m": ids}))
-    try:
-        store.execute("DELETE FROM link_edges WHERE mention_a IN (SELECT m FROM _ids) OR mention_b IN (SELECT m FROM _ids)")
-        store.execute("INSERT INTO link_edges SELECT * FROM (" + _PAIR_SQL.format(
-            where="(a.mention_id IN (SELECT m FROM _ids) OR b.mention_id IN (SELECT m FROM _ids))")
-            + ") WHERE match_probability >= 0.5")
-    finally:
-        store.unregister("_ids")
-    return {}
-
-
-ENGINE = SimpleNamespace(load_or_train=lambda store, retrain=False: SimpleNamespace(model_id="rules"),
-                         score_all=_score_all, score_mentions=_score_mentions)
+# -- the transparent stand-in scorer, its links above the identity threshold ------------------
+ENGINE = rules_engine(four=0.99999, three=0.9999)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ write the server makes is visible in the very next request, before the snapshot 
 from __future__ import annotations
 
 import copy
-
 import time
 
 from tests.api.conftest import ENGINE

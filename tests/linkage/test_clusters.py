@@ -8,7 +8,7 @@ import copy
 import polars as pl
 from hypothesis import given, settings, strategies as st
 
-from linkage.clusters import cluster_mentions
+from linkage.clusters import cluster_mentions, components
 
 
 def test_links_at_or_above_threshold_join_and_below_do_not():
@@ -129,7 +129,7 @@ def test_the_hub_config_reaches_the_trusted_agency_ids(tmp_path) -> None:
                       "event_type, person_ref, restriction, drop_id, file_name, file_sha256, row_number, ingested_at, "
                       "version) VALUES ('health:H1', 'health', 'H1', 'health:E1', 'E1', '2025-01-01', 'patient', 'gp', "
                       "'NHS1', 'none', 'd', 'f', 's', 1, '2025-01-02', 1)")
-        assert trusted_refs(store) == {"health:H1": ("health", "NHS1")}
+        assert trusted_refs(store, load_config()) == {"health:H1": ("health", "NHS1")}
         hub = copy.deepcopy(load_config())
         hub["identity"]["trusted_ref_sources"] = []
         assert trusted_refs(store, hub) == {}
@@ -142,8 +142,10 @@ def test_the_hub_config_reaches_the_trusted_agency_ids(tmp_path) -> None:
        st.lists(st.tuples(st.integers(0, 19), st.integers(0, 19)), max_size=3),
        st.dictionaries(st.integers(0, 19), st.tuples(st.sampled_from(["social_care", "health"]),
                                                       st.sampled_from(["R1", "R2", "R3"])), max_size=8),
-       st.sets(st.integers(0, 19), max_size=2))
-def test_bulk_components_give_what_the_link_by_link_algorithm_gives(raw_edges, raw_same, raw_diff, raw_refs, raw_excl):
+       st.sets(st.integers(0, 19), max_size=2),
+       st.lists(st.tuples(st.integers(0, 19), st.integers(0, 19)), max_size=4))
+def test_bulk_components_give_what_the_link_by_link_algorithm_gives(raw_edges, raw_same, raw_diff, raw_refs, raw_excl,
+                                                                    raw_apart):
     from linkage.clusters import cluster_mentions_exact
 
     ids = [f"m{i:02d}" for i in range(20)]
@@ -152,10 +154,32 @@ def test_bulk_components_give_what_the_link_by_link_algorithm_gives(raw_edges, r
     diff = [(ids[a], ids[b]) for a, b in raw_diff if a != b and (ids[a], ids[b]) not in same]
     refs = {ids[i]: r for i, r in raw_refs.items()}
     excl = [ids[i] for i in raw_excl]
-    args = dict(same=same, different=diff, trusted_refs=refs, exclude_from_links=excl)
+    apart = [(ids[a], ids[b]) for a, b in raw_apart]
+    args = dict(same=same, different=diff, trusted_refs=refs, exclude_from_links=excl, cannot_link=apart)
     fast, exact = cluster_mentions(ids, edges, 0.95, **args), cluster_mentions_exact(ids, edges, 0.95, **args)
     assert fast.cluster_of == exact.cluster_of
     assert fast.probability == exact.probability and fast.confirmed == exact.confirmed
     assert sorted(fast.blocked) == sorted(exact.blocked)
     assert sorted(fast.blocked_by_refs) == sorted(exact.blocked_by_refs)
     assert sorted(fast.conflicting_same) == sorted(exact.conflicting_same)
+    assert sorted(fast.blocked_by_cannot_link) == sorted(exact.blocked_by_cannot_link)
+    # no cluster holds a cannot-link pair unless people's 'same' decisions chain the two together
+    joined_by_people = components(same)
+    for a, b in apart:
+        if a != b and fast.cluster_of[a] == fast.cluster_of[b]:
+            assert a in joined_by_people and joined_by_people[a] == joined_by_people.get(b)
+
+
+def test_twins_on_one_event_stay_apart_through_a_third_record():
+    """Twin A and twin B on one contact (a cannot-link pair); a health record C (day and month of
+    birth swapped) links to both above the threshold. C joins the twin it links to more strongly
+    and the other stays apart; without the cannot-link pair the three would be one person."""
+    edges = [("sc:A", "health:C", 0.9995), ("sc:B", "health:C", 0.9993)]
+    apart = [("sc:A", "sc:B")]
+    c = cluster_mentions(["sc:A", "sc:B", "health:C"], edges, 0.999, cannot_link=apart)
+    assert c.clusters() == [["health:C", "sc:A"], ["sc:B"]]
+    assert [sorted(x[:2]) for x in c.blocked_by_cannot_link] == [["health:C", "sc:B"]]
+    assert cluster_mentions(["sc:A", "sc:B", "health:C"], edges, 0.999).clusters() == [["health:C", "sc:A", "sc:B"]]
+    # a person's 'same' still joins them
+    forced = cluster_mentions(["sc:A", "sc:B", "health:C"], edges, 0.999, same=[("sc:A", "sc:B")], cannot_link=apart)
+    assert forced.clusters() == [["health:C", "sc:A", "sc:B"]]

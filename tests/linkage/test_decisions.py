@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import load_config
 from core.errors import Conflict, IntelError, NotFound
 from linkage.decisions import decide
 from linkage.identity import resolve_person_id
@@ -100,16 +101,16 @@ def test_decisions_survive_a_real_retrain(tmp_path):
     generate_world(tmp_path / "w", households=12, seed=4)
     with Store(tmp_path / "s.duckdb") as s:
         ingest_drop(s, tmp_path / "w" / "drop")
-        first = link(s)
+        first = link(s, config=load_config())
         assert first["mode"] == "full" and first["persons_created"] > 0
         big = s.rows("SELECT person_id, list(mention_id ORDER BY mention_id) AS ms FROM person_mentions "
                      "GROUP BY 1 HAVING count(*) >= 3 ORDER BY count(*) DESC, 1 LIMIT 2")
         a, b = big[0]["ms"][0], big[0]["ms"][1]
         c, e = big[0]["ms"][2], big[1]["ms"][0]
-        decide(s, a, b, "different", "j.smith", "twins: different NHS numbers")
-        decide(s, c, e, "same", "j.smith", "same child, record merged by the school")
+        decide(s, a, b, "different", "j.smith", "twins: different NHS numbers", config=load_config())
+        decide(s, c, e, "same", "j.smith", "same child, record merged by the school", config=load_config())
         for kw in ({"retrain": True}, {"full": True}):
-            r = link(s, **kw)
+            r = link(s, config=load_config(), **kw)
             assert r["mode"] == "full"
             now = persons(s)
             assert now[a] != now[b] and now[c] == now[e]

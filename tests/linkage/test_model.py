@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from core.config import load_config
 from core.errors import IntelError
 from linkage.explain import explain_pair
 from linkage.model import SPLINK_VERSION, latest_model, load_or_train, settings_creator
@@ -23,11 +24,11 @@ def tstore(tmp_path):
 
 def test_model_definition_is_python_and_portable():
     # the same SettingsCreator renders for Splink's Spark backend too (SQL translated by Splink)
-    duck = settings_creator().create_settings_dict("duckdb")
+    duck = settings_creator(load_config()).create_settings_dict("duckdb")
     assert duck["link_type"] == "link_and_dedupe" and duck["unique_id_column_name"] == "mention_id"
     names = [c["output_column_name"] for c in duck["comparisons"]]
     assert names == ["forename", "surname", "dob", "sex", "postcode", "address", "person_ref"]
-    spark = settings_creator().create_settings_dict("spark")
+    spark = settings_creator(load_config()).create_settings_dict("spark")
     assert len(spark["comparisons"]) == len(duck["comparisons"])
 
 
@@ -55,7 +56,7 @@ def test_saved_model_is_reused_not_retrained(tstore):
     first = latest_model(tstore)
     assert first is not None and first.splink_version == SPLINK_VERSION
     n = tstore.rows("SELECT count(*) AS n FROM linkage_models")[0]["n"]
-    again = load_or_train(tstore)
+    again = load_or_train(tstore, load_config())
     assert again.reused and again.model_id == first.model_id and again.settings == first.settings
     assert tstore.rows("SELECT count(*) AS n FROM linkage_models")[0]["n"] == n
     row = tstore.rows("SELECT * FROM linkage_models WHERE model_id = ?", [first.model_id])[0]
@@ -65,7 +66,7 @@ def test_saved_model_is_reused_not_retrained(tstore):
 
 def test_retrain_on_request_adds_a_model(tstore):
     first = latest_model(tstore)
-    new = load_or_train(tstore, retrain=True)
+    new = load_or_train(tstore, load_config(), retrain=True)
     assert not new.reused and new.model_id != first.model_id
     assert latest_model(tstore).model_id == new.model_id
     assert all(s.get("skipped") is None for s in new.training["em_sessions"])
@@ -75,19 +76,19 @@ def test_corrupt_model_json_is_a_clear_error(tstore):
     mid = latest_model(tstore).model_id
     tstore.execute("UPDATE linkage_models SET model_json = '{\"comparisons\": [' WHERE model_id = ?", [mid])
     with pytest.raises(IntelError, match=r"corrupt.*intel link --retrain"):
-        load_or_train(tstore)
+        load_or_train(tstore, load_config())
     tstore.execute("UPDATE linkage_models SET model_json = '{\"link_type\": \"link_and_dedupe\", "
                    "\"comparisons\": [{\"nonsense\": 1}]}' WHERE model_id = ?", [mid])
     with pytest.raises(IntelError, match=r"corrupt.*intel link --retrain"):
-        load_or_train(tstore)
+        load_or_train(tstore, load_config())
 
 
 def test_model_from_another_splink_version_is_a_clear_error(tstore):
     tstore.execute("UPDATE linkage_models SET splink_version = '4.0.7'")
     with pytest.raises(IntelError, match=r"Splink 4\.0\.7.*intel link --retrain"):
-        load_or_train(tstore)
+        load_or_train(tstore, load_config())
     # retraining is the way out
-    assert not load_or_train(tstore, retrain=True).reused
+    assert not load_or_train(tstore, load_config(), retrain=True).reused
 
 
 def test_a_store_with_one_agency_trains_and_scores(store):
@@ -103,9 +104,9 @@ def test_a_store_with_one_agency_trains_and_scores(store):
              "dob": dt.date(1990 + i % 7, 1 + i % 5, 1 + i % 9)} for i in range(300)]
     rows += [dict(r, record_id=r["record_id"] + "b") for r in rows[:30]]   # 30 duplicate nominals
     store.insert_df("mentions", mentions_frame(pl.DataFrame(rows)))
-    model = load_or_train(store)
+    model = load_or_train(store, load_config())
     assert 0 < model.settings["probability_two_random_records_match"] < 1
-    assert score_all(store, model)["edges"] > 0
+    assert score_all(store, model, load_config())["edges"] > 0
     assert edge(store, "police:1", "police:1b") > 0.5
 
 
@@ -113,7 +114,7 @@ def _blocked_by(left: dict, right: dict) -> list[str]:
     """The blocking rules that put forward the pair (feature rows as dicts), evaluated in DuckDB."""
     import duckdb
 
-    from linkage.model import BLOCKING_RULES
+    from linkage.blocking import BLOCKING_RULES
 
     con = duckdb.connect()
     cols = sorted(set(left) | set(right))
@@ -127,7 +128,7 @@ def _blocked_by(left: dict, right: dict) -> list[str]:
 
 def test_every_blocking_rule_joins_on_more_than_one_key():
     # a single key (a name, a house number, a postcode) makes blocks that grow with the square of the data
-    from linkage.model import BLOCKING_RULES
+    from linkage.blocking import BLOCKING_RULES
 
     for rule in BLOCKING_RULES:
         assert rule.count(" = ") >= 2, rule

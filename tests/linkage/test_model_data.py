@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from core.config import load_config
 from core.store import Store
 from linkage.features import mentions_frame
 
@@ -68,8 +69,8 @@ def _trained_store_file() -> Path:
         common = store.rows("SELECT surname FROM mentions WHERE surname IS NOT NULL "
                             "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")[0]["surname"]
         store.insert_df("mentions", mentions_frame(hand_rows(common)))
-        model = load_or_train(store)
-        score_all(store, model)
+        model = load_or_train(store, load_config())
+        score_all(store, model, load_config())
         store.connection.execute("CHECKPOINT").fetchall()
     return db
 

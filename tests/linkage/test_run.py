@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from core.store import Store
+from tests.stand_in_scorer import rules_engine
 from linkage.identity import scalar
 from linkage.run import link
 
@@ -35,40 +36,9 @@ def add_mentions(store: Store, rows: list[dict[str, Any]]) -> None:
         }], schema_overrides={"dob": pl.Date, "person_ref": pl.Utf8, "forename": pl.Utf8, "surname": pl.Utf8}))
 
 
-# A transparent rule-based scorer with the scoring module's interface, so that the identity layer
-# is tested on links whose probabilities are known; the Splink model is exercised in
-# test_run_with_model below.
-_PAIR_SQL = """
-SELECT a.mention_id AS mention_a, b.mention_id AS mention_b,
-  CASE (a.forename = b.forename)::INT + (a.surname = b.surname)::INT + (a.dob = b.dob)::INT
-       + (a.source = b.source AND a.person_ref = b.person_ref)::INT
-    WHEN 4 THEN 0.999 WHEN 3 THEN 0.98 WHEN 2 THEN 0.6 ELSE 0.01 END AS match_probability,
-  0.0 AS match_weight, 'rules' AS model_id, now() AS scored_at
-FROM mentions a JOIN mentions b ON a.mention_id < b.mention_id
-WHERE {where}
-"""
-
-
-def _score_all(store: Store, model: Any) -> dict:
-    store.execute("CREATE OR REPLACE TABLE link_edges AS " + _PAIR_SQL.format(where="true")
-                  + " AND match_probability >= 0.5")
-    return {"edges": scalar(store, "SELECT count(*) FROM link_edges")}
-
-
-def _score_mentions(store: Store, model: Any, ids: list[str]) -> dict:
-    store.register("_ids", pl.DataFrame({"m": ids}))
-    try:
-        store.execute("DELETE FROM link_edges WHERE mention_a IN (SELECT m FROM _ids) OR mention_b IN (SELECT m FROM _ids)")
-        store.execute("INSERT INTO link_edges SELECT * FROM (" + _PAIR_SQL.format(
-            where="(a.mention_id IN (SELECT m FROM _ids) OR b.mention_id IN (SELECT m FROM _ids))")
-            + ") WHERE match_probability >= 0.5")
-    finally:
-        store.unregister("_ids")
-    return {"mentions": len(ids)}
-
-
-RULES = SimpleNamespace(load_or_train=lambda store, retrain=False: SimpleNamespace(model_id="rules"),
-                        score_all=_score_all, score_mentions=_score_mentions)
+# The shared stand-in scorer (tests/stand_in_scorer.py): links whose probabilities are known, so
+# that the identity layer is tested on them; the Splink model is exercised in test_run_with_model.
+RULES = rules_engine()
 
 
 def run(store: Store, **kw: Any) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import load_config
 from core.errors import NotFound
 from linkage.model import latest_model, linkage_config
 from linkage.scoring import score_all, score_mentions
@@ -27,8 +28,8 @@ def _edges_touching(store, ids):
 
 def test_score_all_writes_ordered_unique_edges_above_the_floor(tstore):
     model = latest_model(tstore)
-    report = score_all(tstore, model)
-    floor = linkage_config()["edge_floor"]
+    report = score_all(tstore, model, load_config())
+    floor = linkage_config(load_config())["edge_floor"]
     assert report["edges"] > 0 and report["mentions"] == tstore.rows("SELECT count(*) AS n FROM mentions")[0]["n"]
     stats = tstore.rows("SELECT count(*) AS n, count(DISTINCT (mention_a, mention_b)) AS pairs, "
                         "bool_and(mention_a < mention_b) AS ordered, min(match_probability) AS lo, "
@@ -37,14 +38,14 @@ def test_score_all_writes_ordered_unique_edges_above_the_floor(tstore):
     assert stats["ordered"] and stats["lo"] >= floor
     assert stats["models"] == 1 and stats["model_id"] == model.model_id
     # replacing: a second run gives the same edges, not twice as many
-    assert score_all(tstore, model)["edges"] == report["edges"]
+    assert score_all(tstore, model, load_config())["edges"] == report["edges"]
     # Splink's working tables do not stay in the store
     assert not [t for t in tstore.tables() if t.startswith("__splink")]
 
 
 def test_score_mentions_gives_the_same_edges_as_score_all(tstore):
     model = latest_model(tstore)
-    score_all(tstore, model)
+    score_all(tstore, model, load_config())
     ids = [r["mention_id"] for r in tstore.rows(
         "SELECT mention_id FROM mentions ORDER BY hash(mention_id) LIMIT 150")]
     ids += ["police:T1", "health:T2", "social_care:T3", "health:T4"]   # new among themselves, too
@@ -53,7 +54,7 @@ def test_score_mentions_gives_the_same_edges_as_score_all(tstore):
     # forget these mentions' edges, as if they had just arrived, then score them incrementally
     tstore.execute("DELETE FROM link_edges WHERE list_contains(?::VARCHAR[], mention_a) "
                    "OR list_contains(?::VARCHAR[], mention_b)", [ids, ids])
-    report = score_mentions(tstore, model, ids)
+    report = score_mentions(tstore, model, ids, load_config())
     inc = _edges_touching(tstore, ids)
     assert len(full) > 150 and report["edges"] == len(inc)
     assert set(inc) == set(full)
@@ -67,6 +68,6 @@ def test_score_mentions_unknown_id_is_not_found_and_changes_nothing(tstore):
     model = latest_model(tstore)
     before = tstore.content_digest()
     with pytest.raises(NotFound, match="police:NOPE"):
-        score_mentions(tstore, model, ["police:T1", "police:NOPE"])
+        score_mentions(tstore, model, ["police:T1", "police:NOPE"], load_config())
     tstore.rows("SELECT 1")
     assert tstore.content_digest() == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlglot
 
+from core.config import load_config
 from core.errors import IntelError
 from linkage.model import settings_creator
 from linkage.spark_sql import spark_settings, to_spark
@@ -26,7 +27,7 @@ def test_duckdb_list_functions_and_lambdas_become_spark_array_functions() -> Non
 
 
 def test_every_shipped_level_and_rule_translates_to_parseable_spark_sql() -> None:
-    settings = settings_creator().create_settings_dict("duckdb")
+    settings = settings_creator(load_config()).create_settings_dict("duckdb")
     spark = spark_settings(settings, LISTS)
     assert spark["sql_dialect"] == "spark"
     conditions = [lv["sql_condition"] for c in spark["comparisons"] for lv in c["comparison_levels"]

@@ -1,0 +1,184 @@
+"""Benchmark of encoded (privacy-preserving) linkage against clear linkage (issue 18).
+
+    flock /tmp/heavy.lock python3 bench/pprl.py [--only world,febrl4,encode,link]
+        [--households 1000] [--encode-households 49000] [--link-households 4900] [--workdir DIR]
+
+- world: one generated world (seed 5), linked in clear and encoded through the real pipeline
+  (intel encode -> intel ingest -> train + score -> clusters): pair precision / recall / F1 at
+  the clustering threshold, and the planted look-alikes (twins, namesakes) merged.
+- febrl4: FEBRL4 (dataset4a as police, dataset4b as health) written as a clear drop, then the
+  same in clear and encoded.
+- encode: ``encode_drop`` (read, row checks, encode, write, lookup) on a generated drop of about
+  1M mentions.
+- link: train + score + cluster (``linkage.run.link``, full) on a generated world of about 100k
+  mentions, clear and encoded, in one process one after the other: the ratio is the figure.
+
+One JSON object per measurement on stdout. Stores and drops live under --workdir (default: a
+temporary folder, removed afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.config import load_config  # noqa: E402
+from core.store import Store  # noqa: E402
+from fixtures.world import generate_world  # noqa: E402
+from ingest.drops import ingest_drop  # noqa: E402
+from ingest.encode import encode_drop  # noqa: E402
+from linkage.run import link  # noqa: E402
+
+# bench/linkage.py's loaders and accuracy run (imported by path: bench/ is not a package, and
+# its name would shadow the linkage package)
+import importlib.util  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("bench_linkage", ROOT / "bench" / "linkage.py")
+bench_linkage = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_linkage)
+DATA, PeakRSS, accuracy_run, out = bench_linkage.DATA, bench_linkage.PeakRSS, bench_linkage.accuracy_run, bench_linkage.out
+
+KEY = "bench-only linkage key, 32+ bytes: not a real partners' key"
+
+
+def key_file(workdir: Path) -> Path:
+    path = workdir / "bench.key"
+    path.write_text(KEY)
+    return path
+
+
+def both_ways(name: str, clear_drop: Path, truth: pl.DataFrame, workdir: Path,
+              persons: pl.DataFrame | None = None) -> dict:
+    enc = workdir / f"{name}_encoded"
+    t = time.perf_counter()
+    encode_drop(clear_drop, enc, key_file(workdir))
+    encode_s = time.perf_counter() - t
+    res = {}
+    for kind, drop in (("clear", clear_drop), ("encoded", enc)):
+        res[kind] = accuracy_run(f"{name}_{kind}", None, truth, workdir, drop=drop, persons=persons)
+    c, e = res["clear"]["evaluation"], res["encoded"]["evaluation"]
+    summary = {"bench": "pprl_accuracy", "dataset": name, "mentions": res["clear"]["mentions"],
+               "encode_s": round(encode_s, 1),
+               "clear": {k: round(c["pairwise"][k], 4) for k in ("precision", "recall", "f1")},
+               "encoded": {k: round(e["pairwise"][k], 4) for k in ("precision", "recall", "f1")},
+               "f1_gap": round(c["pairwise"]["f1"] - e["pairwise"]["f1"], 4),
+               "f1_by_threshold": {kind: {t: v["pairwise"]["f1"] for t, v in res[kind]["sweep"].items()}
+                                   for kind in res}}
+    if persons is not None:
+        summary["lookalikes_merged"] = {"clear": c["safety"], "encoded": e["safety"]}
+    out(summary)
+    return summary
+
+
+def febrl4_drop(workdir: Path) -> tuple[Path, pl.DataFrame]:
+    """FEBRL4 as a clear contract drop: dataset4a as police, dataset4b as health."""
+    drop = workdir / "febrl4_drop"
+    drop.mkdir()
+    truth = []
+    for name, source, role, event_type in (("dataset4a.csv", "police", "victim", "other"),
+                                           ("dataset4b.csv", "health", "patient", "gp")):
+        d = pl.read_csv(DATA / "febrl" / name, infer_schema_length=0)
+        d = d.rename({c: c.strip() for c in d.columns}).with_columns(pl.all().str.strip_chars())
+        dob = pl.col("date_of_birth").str.to_date("%Y%m%d", strict=False).dt.strftime("%Y-%m-%d")
+        frame = d.select(
+            pl.col("rec_id").alias("record_id"), (pl.lit("E-") + pl.col("rec_id")).alias("event_id"),
+            pl.lit("2020-01-01").alias("event_date"), pl.lit(role).alias("role"), pl.lit(event_type).alias("event_type"),
+            pl.col("given_name").alias("forename"), pl.col("surname"), dob.alias("dob"),
+            pl.concat_str([pl.col("street_number"), pl.col("address_1"), pl.col("address_2"), pl.col("suburb")],
+                          separator=" ", ignore_nulls=True).alias("address"),
+            pl.col("postcode"))
+        frame.write_csv(drop / f"{source}.csv")
+        truth.append(d.select(pl.lit(source).alias("source"), pl.col("rec_id").alias("record_id"),
+                              pl.col("rec_id").str.extract(r"rec-(\d+)-").alias("person")))
+    return drop, pl.concat(truth)
+
+
+def world_drop(households: int, seed: int, workdir: Path) -> tuple[Path, pl.DataFrame, pl.DataFrame]:
+    w = workdir / f"world_{households}_{seed}"
+    generate_world(w, households=households, seed=seed)
+    truth = pl.read_csv(w / "truth" / "truth.csv", infer_schema_length=0)
+    persons = pl.read_csv(w / "truth" / "persons.csv", infer_schema_length=0)
+    return w / "drop", truth, persons
+
+
+def encode_run(households: int, workdir: Path) -> dict:
+    drop, _, _ = world_drop(households, 5, workdir)
+    mentions = sum(pl.scan_csv(f, infer_schema=False).select(pl.len()).collect().item() for f in drop.glob("*.csv"))
+    with PeakRSS() as mem:
+        t = time.perf_counter()
+        res = encode_drop(drop, workdir / "encode_out", key_file(workdir))
+        seconds = time.perf_counter() - t
+    r = {"bench": "pprl_encode", "households": households, "mentions": mentions, "encoded": res["encoded"],
+         "seconds": round(seconds, 1), "mentions_per_s": round(mentions / seconds), "peak_rss_gib": mem.gib}
+    out(r)
+    return r
+
+
+def link_run(households: int, workdir: Path) -> dict:
+    drop, _, _ = world_drop(households, 5, workdir)
+    enc = workdir / "link_encoded"
+    encode_drop(drop, enc, key_file(workdir))
+    config = load_config()
+    res: dict = {"bench": "pprl_link", "households": households}
+    for kind, d in (("clear", drop), ("encoded", enc)):
+        with Store(workdir / f"link_{kind}.duckdb") as store, PeakRSS() as mem:
+            ingest_drop(store, d)
+            t = time.perf_counter()
+            rep = link(store, retrain=True, full=True, config=config)
+            res[kind] = {"mentions": int(store.scalar("SELECT count(*) FROM mentions")),
+                         "link_s": round(time.perf_counter() - t, 1), "edges": rep.get("edges"),
+                         "peak_rss_gib": mem.gib}
+    res["ratio"] = round(res["encoded"]["link_s"] / res["clear"]["link_s"], 2)
+    out(res)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="world,febrl4,encode,link")
+    ap.add_argument("--households", type=int, default=1000)
+    ap.add_argument("--encode-households", type=int, default=49000)
+    ap.add_argument("--link-households", type=int, default=4900)
+    ap.add_argument("--workdir", default=None)
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-pprl-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        if "world" in only:
+            drop, truth, persons = world_drop(args.households, 5, workdir)
+            both_ways("world", drop, truth, workdir, persons)
+        if "febrl4" in only:
+            drop, truth = febrl4_drop(workdir)
+            both_ways("febrl4", drop, truth, workdir)
+            # FEBRL replaces forenames outright, which the twin level reads as twins (as in
+            # bench/linkage.py): the same with the twin level left out ([linkage] twin_weight = 0)
+            cfg = workdir / "no_twin.toml"
+            cfg.write_text("[linkage]\ntwin_weight = 0\n")
+            old = os.environ.get("INTEL_CONFIG")
+            os.environ["INTEL_CONFIG"] = str(cfg)
+            try:
+                both_ways("febrl4_twin_level_off", drop, truth, workdir)
+            finally:
+                os.environ.pop("INTEL_CONFIG", None) if old is None else os.environ.__setitem__("INTEL_CONFIG", old)
+        if "encode" in only:
+            encode_run(args.encode_households, workdir)
+        if "link" in only:
+            link_run(args.link_households, workdir)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The blocking rules: which pairs of mentions the linkage model scores at all.
+
+Each rule is an equi-join on keys that stay selective at 1M mentions; docs/bench-linkage.md has
+each rule's comparison counts and what was tried and dropped. ``PRIOR_RULES`` are the
+deterministic rules whose pairs estimate the prior.
+"""
+
+from __future__ import annotations
+
+# Blocking for prediction, chosen for recall (docs/bench-linkage.md has their comparison counts).
+# dobs sharing their year, month or day (at least one part right; both present)
+_DOB_PART = "(l.dob_year = r.dob_year OR l.dob_month = r.dob_month OR l.dob_day = r.dob_day)"
+
+BLOCKING_RULES = [
+    # Each rule is an equi-join on keys that stay selective at 1M mentions (a name alone, or a
+    # surname with a birth year, makes blocks that grow with the square of the data).
+    # same (canonical) names in either order (exact, nickname, swapped) and the same birth year
+    "l.name_key = r.name_key AND l.dob_year = r.dob_year",
+    # same (canonical) names, same postcode district: dob wrong or missing
+    "l.name_key = r.name_key AND l.postcode_district = r.postcode_district",
+    # same (canonical) names, same day and month of birth: year wrong
+    "l.name_key = r.name_key AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
+    # same dob and the same initials (either order): typos in both names
+    "l.dob = r.dob AND l.initials_key = r.initials_key",
+    # same forename and dob: surname changed
+    "l.forename_canon = r.forename_canon AND l.dob = r.dob",
+    # same surname and dob: forename replaced (or a twin, which the model then keeps apart)
+    "l.surname = r.surname AND l.dob = r.dob",
+    # surname, birth year and forename initial: forename typos or unknown nicknames, day/month errors
+    "l.surname = r.surname AND l.dob_year = r.dob_year AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
+    # forename, birth year and surname initial: surname typos, day/month errors
+    "l.forename_canon = r.forename_canon AND l.dob_year = r.dob_year AND left(l.surname, 1) = left(r.surname, 1)",
+    # same postcode and forename: both dob and surname wrong or missing
+    "l.postcode = r.postcode AND l.forename_canon = r.forename_canon",
+    # same postcode and dob / birth year: both names wrong
+    "l.postcode = r.postcode AND l.dob_year = r.dob_year",
+    # same address with the same names, or one name and the other's initial: dob wrong or missing
+    # (an address is a household, so these blocks stay small)
+    "l.name_key = r.name_key AND l.address = r.address",
+    "l.forename_canon = r.forename_canon AND l.address = r.address AND left(l.surname, 1) = left(r.surname, 1)",
+    "l.surname = r.surname AND l.address = r.address AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
+    # the house number with the dob and an initial, or with the same names (either order) and the
+    # postcode's first two characters: names, or dob and postcode, corrupted. A house number is
+    # a small range of values: with the dob alone or the names alone these grew with the square of
+    # the data (1.8M and 3.4M more comparisons at 1M mentions), so each carries a further key.
+    "l.dob = r.dob AND l.address_number = r.address_number AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
+    "l.dob = r.dob AND l.address_number = r.address_number AND left(l.surname, 1) = left(r.surname, 1)",
+    "l.name_key = r.name_key AND l.address_number = r.address_number AND left(l.postcode, 2) = left(r.postcode, 2)",
+    # one household (surname and postcode) with the forename initial and a dob sharing a part:
+    # forename typo with the dob partly wrong. Household members share the surname and postcode, so
+    # the initial and the dob part keep most siblings out of the block: without the dob part (or
+    # with "dob missing" allowed) the model links siblings of similar forenames and the world's
+    # precision falls (docs/bench-linkage.md); postcode + house number alone adds every household.
+    "l.surname = r.surname AND l.postcode = r.postcode "
+    "AND left(l.forename_canon, 1) = left(r.forename_canon, 1) AND " + _DOB_PART,
+    # one home (postcode and house number) and the forename initial, with nothing else required:
+    # both names' other parts and the dob wrong or missing (FEBRL4: 39 more true pairs blocked, 27
+    # more linked at 0.999). The forename initial is required, not "forename or surname initial": with the
+    # surname initial a record with no forename and no dob was compared with its whole household,
+    # scored >= 0.999 on surname + address + postcode alone, and tied two siblings together in the
+    # world (3 false merges). A household is bounded in size, so these blocks do not grow with the data.
+    "l.postcode = r.postcode AND l.address_number = r.address_number "
+    "AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
+    # the agency's own person id within one agency
+    "l.source = r.source AND l.person_ref = r.person_ref",
+]
+
+# Pairs these rules find are taken as matches when estimating the prior.
+PRIOR_RULES = [
+    "l.forename = r.forename AND l.surname = r.surname AND l.dob = r.dob",
+]

@@ -1,0 +1,81 @@
+"""Cannot-link pairs: two mentions that can never be one person, whatever links join them.
+
+- **one event**: two rows of one agency's extract with one event_id are two people (the
+  contract: one row is one person's involvement in one event), e.g. twins as subject child and
+  sibling on one social-care contact;
+- **the twin pattern**: the same surname and date of birth with a clearly different forename (not
+  a nickname or alias of it, Jaro-Winkler below 0.80, neither an initial nor a title) - the
+  pattern the model's twin level scores (linkage/comparisons.py), here enforced over whole
+  clusters. Only while the twin level is on (``[linkage] twin_weight`` not 0).
+
+Clustering (linkage/clusters.py) refuses any model link that would bring such a pair into one
+person, directly or through a third record; a person's 'same' decision still may. Which kinds
+apply is the ``[identity] cannot_link`` list of the configuration passed down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+
+from core.errors import IntelError
+from core.store import Store
+from linkage import features as F
+from linkage.comparisons import TITLES
+
+KINDS = ("same_event", "twin")
+_SCHEMA = {"mention_a": pl.Utf8, "mention_b": pl.Utf8, "kind": pl.Utf8}
+
+
+def cannot_link_kinds(config: dict[str, Any]) -> list[str]:
+    """The kinds the configuration asks for (``[identity] cannot_link``), checked."""
+    kinds = config.get("identity", {}).get("cannot_link", ["same_event"])
+    if not isinstance(kinds, list) or any(k not in KINDS for k in kinds):
+        raise IntelError(f"config [identity] cannot_link must be a list drawn from {list(KINDS)}, got {kinds!r}")
+    if "twin" in kinds and not float(config.get("linkage", {}).get("twin_weight", -30.0)):
+        kinds = [k for k in kinds if k != "twin"]   # the hub turned the twin level off
+    return kinds
+
+
+def cannot_link_pairs(store: Store, config: dict[str, Any], scope: Iterable[str] | None = None) -> pl.DataFrame:
+    """mention_a < mention_b, kind: every cannot-link pair with at least one end in ``scope``
+    (None: all mentions)."""
+    kinds = cannot_link_kinds(config)
+    if not kinds:
+        return pl.DataFrame(schema=_SCHEMA)
+    in_scope = "TRUE"
+    if scope is not None:
+        store.register("_cl_scope", pl.DataFrame({"mention_id": sorted(set(scope))}, schema={"mention_id": pl.Utf8}))
+        in_scope = ("(a.mention_id IN (SELECT mention_id FROM _cl_scope) "
+                    "OR b.mention_id IN (SELECT mention_id FROM _cl_scope))")
+    parts = []
+    try:
+        if "same_event" in kinds:
+            parts.append(store.df(
+                "SELECT a.mention_id AS mention_a, b.mention_id AS mention_b, 'same_event' AS kind "
+                "FROM mentions a JOIN mentions b ON a.event_key = b.event_key AND a.mention_id < b.mention_id "
+                f"WHERE {in_scope}"))
+        if "twin" in kinds:
+            F.register_nicknames(store)
+            titles = ", ".join(repr(t) for t in TITLES)
+            names = (f"SELECT m.mention_id, m.surname, m.dob, m.forename, "
+                     f"list_concat([m.forename], coalesce(n.canons, [])) AS aliases "
+                     f"FROM mentions m LEFT JOIN {F.NICKNAME_TABLE} n ON n.name = m.forename "
+                     f"WHERE m.dob IS NOT NULL AND nullif(m.surname, '') IS NOT NULL AND length(m.forename) > 1 "
+                     f"AND m.forename NOT IN ({titles})")
+            parts.append(store.df(
+                f"WITH p AS ({names}) "
+                "SELECT a.mention_id AS mention_a, b.mention_id AS mention_b, 'twin' AS kind "
+                "FROM p a JOIN p b ON a.surname = b.surname AND a.dob = b.dob AND a.mention_id < b.mention_id "
+                f"WHERE {in_scope} AND a.forename <> b.forename AND a.forename <> b.surname "
+                "AND b.forename <> a.surname AND len(list_intersect(a.aliases, b.aliases)) = 0 "
+                "AND jaro_winkler_similarity(a.forename, b.forename) < 0.80"))
+    finally:
+        if scope is not None:
+            store.unregister("_cl_scope")
+    if not parts:
+        return pl.DataFrame(schema=_SCHEMA)
+    return pl.concat([p.cast(_SCHEMA) for p in parts]).unique(["mention_a", "mention_b"], keep="first",
+                                                              maintain_order=True)

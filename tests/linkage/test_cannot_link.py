@@ -1,0 +1,76 @@
+"""Cannot-link pairs from the store (one event, the twin pattern), and a hub config's linkage
+settings reaching Splink's comparisons and the clustering through `intel nightly --config`."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures.world import generate_world
+from core.config import load_config
+from core.errors import IntelError
+from core.store import Store
+from linkage.cannot_link import cannot_link_kinds, cannot_link_pairs
+from linkage.comparisons import TWIN_U
+
+_COLUMNS = ("mention_id, source, record_id, event_key, event_id, event_date, role, event_type, forename, surname, "
+            "dob, restriction, drop_id, file_name, file_sha256, row_number, ingested_at, version")
+
+
+def _mention(store: Store, source: str, record: str, event: str, forename: str, surname: str, dob: str | None) -> None:
+    store.execute(f"INSERT INTO mentions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, '2025-01-01', 'other', 'x', ?, ?, ?, "
+                  "'none', 'd', 'f', 's', 1, '2025-01-02', 1)",
+                  [f"{source}:{record}", source, record, f"{source}:{event}", event, forename, surname, dob])
+
+
+def test_pairs_of_one_event_and_twins_but_not_nicknames_or_initials(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        _mention(store, "social_care", "A", "C1", "amelia", "khan", "2015-03-04")     # twins on one contact
+        _mention(store, "social_care", "B", "C1", "isla", "khan", "2015-03-04")
+        _mention(store, "health", "H", "E9", "amelia", "khan", "2015-04-03")          # the third record
+        _mention(store, "police", "P1", "I1", "william", "reid", "1980-01-01")
+        _mention(store, "police", "P2", "I2", "bill", "reid", "1980-01-01")           # nickname: not a twin
+        _mention(store, "police", "P3", "I3", "w", "reid", "1980-01-01")              # initial: not a twin
+        _mention(store, "health", "H2", "E2", "sir", "reid", "1980-01-01")            # title: not a twin
+        both = copy.deepcopy(load_config())
+        both["identity"]["cannot_link"] = ["same_event", "twin"]
+        pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, both).rows()}
+        assert pairs == {("social_care:A", "social_care:B"): "same_event"}
+        # scoped: only pairs touching the scope
+        assert cannot_link_pairs(store, both, scope=["police:P1"]).height == 0
+        _mention(store, "police", "P4", "I4", "george", "reid", "1980-01-01")         # a twin of william
+        pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, both, scope=["police:P4"]).rows()}
+        assert pairs == {("police:P1", "police:P4"): "twin", ("police:P2", "police:P4"): "twin"}
+        assert cannot_link_pairs(store, load_config(), scope=["police:P4"]).height == 0   # the default: one event only
+        hub = both
+        hub["linkage"]["twin_weight"] = 0          # the hub turned the twin level off
+        assert cannot_link_kinds(hub) == ["same_event"]
+        hub["identity"]["cannot_link"] = ["same_event", "cousins"]
+        with pytest.raises(IntelError, match=r"\[identity\] cannot_link"):
+            cannot_link_pairs(store, hub)
+
+
+def test_hub_linkage_settings_reach_splink_through_nightly_config(tmp_path: Path) -> None:
+    """The known bug: link(store, config=cfg) trained the model without the config, so a hub's
+    twin_weight / edge_floor never reached Splink under `intel nightly --config`."""
+    generate_world(tmp_path / "w", households=30, seed=3)
+    hub = tmp_path / "hub.toml"
+    hub.write_text("[linkage]\ntwin_weight = -12.5\ngeneration_m = 0.002\nedge_floor = 0.25\n"
+                   "[identity]\nthreshold = 0.98\n")
+    db = tmp_path / "s.duckdb"
+    out = subprocess.run([sys.executable, "-m", "intel.cli", "nightly", str(tmp_path / "w" / "drop"), "--db", str(db),
+                          "--config", str(hub)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    with Store(db, read_only=True) as store:
+        model = json.loads(store.rows("SELECT model_json FROM linkage_models")[0]["model_json"])
+        levels = {lv.get("label_for_charts"): lv for c in model["comparisons"] for lv in c["comparison_levels"]}
+        twin = levels["different forename, same surname and dob (twin)"]
+        assert twin["m_probability"] == pytest.approx(TWIN_U * 2.0 ** -12.5)
+        assert levels["more than 15 years apart (a generation)"]["m_probability"] == pytest.approx(0.002)
+        assert store.rows("SELECT min(match_probability) AS p FROM link_edges")[0]["p"] >= 0.25
+        assert store.rows("SELECT threshold FROM link_runs")[0]["threshold"] == pytest.approx(0.98)

@@ -1,0 +1,289 @@
+"""The workspace's pages over the served application (TestClient): sessions, purpose, CSRF,
+audit, roles, and every bad input the issue names - a clear message and nothing changed."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from tests.web.conftest import PURPOSE
+
+LEFT_ALONE = ("audit_log",)   # refusals are audited; everything else must be as it was
+
+
+def digest(web) -> dict[str, str]:
+    s = web.app.state.store.session()
+    try:
+        return {k: v for k, v in s.content_digest().items() if k not in LEFT_ALONE}
+    finally:
+        s.close()
+
+
+def count(web, sql: str) -> int:
+    s = web.app.state.store.session()
+    try:
+        return s.scalar(sql)
+    finally:
+        s.close()
+
+
+def test_served_app_has_the_workspace_routes(web):
+    paths = {getattr(r, "path", "") for r in web.app.routes}
+    assert {"/", "/w/signin", "/w/search", "/w/person/{person_id}", "/w/alerts", "/w/review"} <= paths
+    assert "/persons/{person_id}/chronology" in web.app.openapi()["paths"]    # and the API's, in the same app
+
+
+def test_no_session_goes_to_sign_in_and_back(web):
+    r = web.client.get("/w/person/P00000001?harm_only=1")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/w/signin?next=" + quote("/w/person/P00000001?harm_only=1", safe="")
+    page = web.client.get(r.headers["location"])
+    assert 'value="/w/person/P00000001?harm_only=1"' in page.text
+    cookie = page.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    r = web.client.post("/w/signin", data={"csrf": web.csrf(page.text), "token": web.tokens["analyst"],
+                                           "next": "/w/person/P00000001?harm_only=1"})
+    # the purpose first, then the page asked for
+    assert r.status_code == 303
+    assert r.headers["location"] == "/w/purpose?next=" + quote("/w/person/P00000001?harm_only=1", safe="")
+    session_cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in session_cookie and "samesite=strict" in session_cookie and "path=/w" in session_cookie
+    assert "secure" not in session_cookie            # plain http here: Secure only over TLS
+    r = web.client.get("/w/person/P00000001")           # and no page with personal data before it
+    assert r.status_code == 303 and r.headers["location"].startswith("/w/purpose?next=")
+
+
+def test_secure_cookie_over_tls(web):
+    page = web.client.get("https://testserver/w/signin")
+    r = web.client.post("https://testserver/w/signin", data={"csrf": web.csrf(page.text),
+                                                             "token": web.tokens["analyst"], "next": "/w/"})
+    assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_sign_in_refuses_a_bad_token_and_a_foreign_next(web):
+    before = digest(web)
+    page = web.client.get("/w/signin")
+    r = web.client.post("/w/signin", data={"csrf": web.csrf(page.text), "token": "not-a-token", "next": "/w/"})
+    assert r.status_code == 401 and "not recognised" in r.text
+    r = web.client.post("/w/signin", data={"csrf": web.csrf(r.text), "token": "", "next": "/w/"})
+    assert r.status_code == 401
+    assert digest(web) == before
+    page = web.client.get("/w/signin?next=//evil.example/w/")
+    assert 'name="next" value="/w/"' in page.text
+    r = web.client.post("/w/signin", data={"csrf": web.csrf(page.text), "token": web.tokens["analyst"],
+                                           "next": "https://evil.example/w/x"})
+    assert r.headers["location"] == "/w/purpose?next=%2Fw%2F"
+
+
+def test_expired_session_signs_in_again_then_back(web):
+    web.sign_in("analyst")
+    assert web.client.get("/w/search").status_code == 200
+    sessions = web.app.state.web_sessions
+    real = sessions.clock
+    sessions.clock = lambda: real() + sessions.idle_s + 1
+    try:
+        r = web.client.get("/w/alerts?status=all")
+        assert r.status_code == 303
+        assert r.headers["location"] == "/w/signin?next=" + quote("/w/alerts?status=all", safe="") + "&expired=1"
+        assert "session expired" in web.client.get(r.headers["location"]).text
+    finally:
+        sessions.clock = real
+
+
+def test_purpose_is_asked_checked_and_audited_with_every_page(web):
+    r = web.sign_in("analyst", purpose=False)
+    assert "/w/purpose" in str(r.url)
+    csrf = web.csrf(r.text)
+    r = web.client.post("/w/purpose", data={"csrf": csrf, "case_ref": "", "reason": "x", "next": "/w/"})
+    assert r.status_code == 400
+    assert "Give the case reference" in r.text and "at least 10 characters" in r.text
+    r = web.client.post("/w/purpose", data={"csrf": csrf, "next": "/w/search", **PURPOSE})
+    assert r.status_code == 303 and r.headers["location"] == "/w/search"
+    sarah = web.world["person"]["police:P1"]
+    assert web.client.get(f"/w/person/{sarah}").status_code == 200
+    rows = [a for a in web.audit() if a["subject_id"] == sarah and a["endpoint"] == "/persons/{person_id}/chronology"]
+    assert rows and rows[-1]["user_name"] == "analyst1"
+    assert rows[-1]["purpose"] == f"{PURPOSE['case_ref']}: {PURPOSE['reason']}"
+    assert any(a["endpoint"] == "web:signin" and a["user_name"] == "analyst1" for a in web.audit())
+
+
+def test_forms_without_their_csrf_token_are_refused(web):
+    web.sign_in("analyst")
+    before = digest(web)
+    r = web.client.post("/w/alerts/A0000001/acknowledge", data={"reason": "no token", "form_id": "x"})
+    assert r.status_code == 403 and "security token" in r.text
+    r = web.client.post("/w/alerts/A0000001/acknowledge", data={"reason": "bad token", "csrf": "forged"})
+    assert r.status_code == 403
+    r = web.client.post("/w/review", data={"a": "police:P7", "b": "social_care:S2", "decision": "same",
+                                           "reason": "no token"})
+    assert r.status_code == 403
+    assert web.client.post("/w/purpose", data=PURPOSE).status_code == 403
+    assert web.client.post("/w/signout", data={}).status_code == 403
+    assert digest(web) == before
+    # and the sign-in form needs the value its page set in a cookie
+    web.client.cookies.clear()
+    r = web.client.post("/w/signin", data={"csrf": "guess", "token": web.tokens["analyst"], "next": "/w/"})
+    assert r.status_code == 403 and "mi_session" not in r.headers.get("set-cookie", "")
+
+
+def test_unknown_person_alert_and_household_say_so(web):
+    web.sign_in("analyst")
+    before = digest(web)
+    r = web.client.get("/w/person/P99999999")
+    assert r.status_code == 404 and "no person" in r.text and "<h1>" in r.text
+    csrf = web.csrf(web.client.get("/w/alerts").text)
+    r = web.client.post("/w/alerts/A9999999/acknowledge", data={"csrf": csrf, "reason": "r", "form_id": "f1"})
+    assert r.status_code == 404 and "A9999999" in r.text
+    r = web.client.get("/w/no-such-page")
+    assert r.status_code == 404 and "No such page" in r.text and r.headers["content-type"].startswith("text/html")
+    r = web.client.get("/w/person/P00000001/network?hops=7")
+    assert r.status_code == 400 and "hops must be 1 or 2" in r.text
+    assert digest(web) == before
+
+
+def test_bad_dates_and_empty_search_are_messages_on_the_form(web):
+    web.sign_in("analyst")
+    r = web.client.get("/w/search?go=1")
+    assert r.status_code == 400 and "at least two of" in r.text and 'id="forename"' in r.text
+    r = web.client.get("/w/search?go=1&surname=hughes&dob=14/07/1991")
+    assert r.status_code == 400 and "is not a date" in r.text
+    sarah = web.world["person"]["police:P1"]
+    r = web.client.get(f"/w/person/{sarah}?from=2025-13-45")
+    assert r.status_code == 400 and "From: &#39;2025-13-45&#39; is not a date" in r.text
+    assert 'id="chronology"' in r.text             # the page still shows, unfiltered
+    r = web.client.get(f"/w/person/{sarah}?from=2025-05-01&to=2025-01-01")
+    assert r.status_code == 400 and "before the start date" in r.text
+    r = web.client.get(f"/w/person/{sarah}/chronology.csv?to=yesterday")
+    assert r.status_code == 400 and "not a date" in r.text
+
+
+def test_pages_allow_no_inline_script_and_send_no_referrer(web):
+    web.sign_in("analyst")
+    sarah = web.world["person"]["police:P1"]
+    for url in ("/w/search", f"/w/person/{sarah}", f"/w/person/{sarah}/network", f"/w/person/{sarah}/pack", "/w/review"):
+        r = web.client.get(url)
+        directives = [d.strip() for d in r.headers["content-security-policy"].split(";")]
+        assert "script-src 'self'" in directives and "frame-ancestors 'self'" in directives
+        assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
+        inline = [t for t in re.findall(r"<script[^>]*>", r.text) if "src=" not in t and "application/json" not in t]
+        assert not inline and "onclick=" not in r.text, url
+
+
+def test_filters_csv_and_print(web):
+    web.sign_in("analyst")
+    sarah = web.world["person"]["police:P1"]
+    r = web.client.get(f"/w/person/{sarah}?source=health")
+    assert r.status_code == 200
+    table = r.text.split('id="chronology"')[1]
+    assert "Health" in table and "<td>Police</td>" not in table
+    r = web.client.get(f"/w/person/{sarah}/chronology.csv?harm_only=1")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    assert "police:P5" not in r.text                # hub_only never leaves in an export
+    r = web.client.get(f"/w/person/{sarah}/print")
+    assert "OFFICIAL-SENSITIVE" in r.text and "analyst1" in r.text
+    assert "child concern" not in r.text            # the hub_only record: shown on screen, never printed
+    page = web.client.get(f"/w/person/{sarah}").text
+    assert "child concern" in page
+    assert "Mark Hughes (b. 1988)</a> (suspect)" in page     # the others by name, with their role
+
+
+def test_acknowledge_then_close_with_reasons(web):
+    web.sign_in("analyst")
+    page = web.client.get("/w/alerts").text
+    form_id = re.search(r'name="form_id" value="([^"]+)"', page).group(1)
+    data = {"csrf": web.csrf(page), "reason": "taken to the strategy meeting", "form_id": form_id, "back": "/w/alerts"}
+    r = web.client.post("/w/alerts/A0000001/acknowledge", data=data)
+    assert r.status_code == 303 and "acknowledged" in r.headers["location"]
+    r = web.client.post("/w/alerts/A0000001/acknowledge", data=data)       # sent twice
+    assert "sent twice" in web.client.get(r.headers["location"]).text
+    assert count(web, "SELECT count(*) FROM alert_events WHERE alert_id = 'A0000001' AND action = 'acknowledge'") == 1
+    page = web.client.get("/w/alerts?status=acknowledged").text
+    assert "A0000001" in page and "Reason to close" in page
+    r = web.client.post("/w/alerts/A0000001/close", data={**data, "form_id": "other", "reason": ""})
+    assert r.status_code == 400 and "Give a reason" in r.text
+
+
+def test_a_double_submitted_decision_is_recorded_once(web):
+    web.sign_in("analyst")
+    person = web.world["person"]
+    page = web.client.get(f"/w/review?pa={person['police:P7']}&pb={person['social_care:S2']}").text
+    assert "Jon Smith" in page and "John Smith" in page
+    form_id = re.search(r'name="form_id" value="([^"]+)"', page).group(1)
+    data = {"csrf": web.csrf(page), "form_id": form_id, "a": "police:P7", "b": "social_care:S2",
+            "decision": "same", "reason": "same birth date; the family moved"}
+    before = count(web, "SELECT count(*) FROM link_decisions")
+    first = web.client.post("/w/review", data=data)
+    second = web.client.post("/w/review", data=data)
+    assert count(web, "SELECT count(*) FROM link_decisions") == before + 1
+    assert "Recorded" in web.client.get(first.headers["location"]).text
+    assert "already recorded" in web.client.get(second.headers["location"]).text
+    r = web.client.post("/w/review", data={**data, "form_id": "new", "decision": "maybe"})
+    assert r.status_code == 400 and "Choose Same person" in r.text
+
+
+def test_not_sure_changes_nothing_and_is_audited(web):
+    web.sign_in("analyst")
+    before = digest(web)
+    page = web.client.get("/w/review?a=police:P7&b=social_care:S2").text
+    r = web.client.post("/w/review", data={"csrf": web.csrf(page), "form_id": "n1", "a": "police:P7",
+                                           "b": "social_care:S2", "decision": "not_sure", "reason": "cannot tell"})
+    assert r.status_code == 303
+    assert digest(web) == before
+    assert any(a["endpoint"] == "web:review" and a["subject_id"] == "police:P7|social_care:S2" for a in web.audit())
+
+
+def test_marac_sees_no_restricted_row_on_any_page(web):
+    web.sign_in("marac")
+    world = web.world
+    sarah, tom = world["person"]["police:P1"], world["person"]["police:P6"]
+    hub_only = [r for r in world["restricted"] if r["restriction"] == "hub_only"]
+    pages = [f"/w/person/{sarah}", f"/w/person/{sarah}?harm_only=1", f"/w/person/{sarah}/print",
+             f"/w/person/{sarah}/pack", f"/w/person/{sarah}/network", f"/w/person/{sarah}/network?hops=2",
+             f"/w/person/{sarah}/network.svg", f"/w/person/{sarah}/network.graphml",
+             f"/w/person/{sarah}/chronology.csv", "/w/household/" + quote("addr:4 mill lane|NB1 4QL", safe="")]
+    for url in pages:
+        r = web.client.get(url)
+        assert r.status_code == 200, url
+        for row in hub_only:
+            assert row["mention_id"] not in r.text and row["event_key"] not in r.text, (url, row)
+        assert "emergency department" not in r.text.lower() and "assault" not in r.text.lower(), url
+    for url in ("/w/search", "/w/alerts", f"/w/person/{tom}", "/w/review?pa=P00000001&pb=P00000002"):
+        r = web.client.get(url)
+        assert r.status_code == 403 and "Not available to your role" in r.text, url
+
+
+def test_revoked_token_ends_the_session(web):
+    web.sign_in("analyst")
+    s = web.app.state.store.session()
+    try:
+        s.execute("UPDATE users SET revoked_at = now() WHERE name = 'analyst1'")
+    finally:
+        s.close()
+    web.app.state.users.reload(web.app.state.store)
+    r = web.client.get(f"/w/person/{web.world['person']['police:P1']}")
+    assert r.status_code == 303 and "revoked=1" in r.headers["location"]
+    assert web.client.get("/w/search").status_code == 303
+
+
+def test_the_review_queue_settles_an_item_once(web):
+    web.sign_in("analyst")
+    person = web.world["person"]
+    page = web.client.get("/w/review").text
+    assert 'id="review-queue"' in page and "Jon Smith" in page and "John Smith" in page
+    link = re.search(r'href="(/w/review\?pa=[^"]*item=[^"]*)"', page).group(1).replace("&amp;", "&")
+    page = web.client.get(link).text
+    assert person["police:P7"] in page and person["social_care:S2"] in page and 'name="item"' in page
+    form = {"csrf": web.csrf(page), "form_id": re.search(r'name="form_id" value="([^"]+)"', page).group(1),
+            "a": "police:P7", "b": "social_care:S2", "item": re.search(r'name="item" value="([^"]+)"', page).group(1),
+            "decision": "different", "reason": "different addresses and schools"}
+    before = count(web, "SELECT count(*) FROM link_decisions")
+    r = web.client.post("/w/review", data=form)
+    assert r.status_code == 303 and r.headers["location"].startswith("/w/review?queue=1")
+    assert "Recorded" in web.client.get(r.headers["location"]).text
+    assert count(web, "SELECT count(*) FROM link_decisions") == before + 1
+    assert "Nothing to review" in web.client.get("/w/review").text
+    # the same item again (a fresh form): the API says it is no longer queued; nothing recorded
+    r = web.client.post("/w/review", data={**form, "form_id": "again", "decision": "same"})
+    assert "Not recorded" in web.client.get(r.headers["location"]).text
+    assert count(web, "SELECT count(*) FROM link_decisions") == before + 1

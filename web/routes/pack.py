@@ -1,0 +1,34 @@
+"""The MARAC pack: one printable page per person (A4): chronology, network picture, alerts and
+their reasons, the purpose and who printed it, marked OFFICIAL-SENSITIVE."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from web.pages import backend, check, render, with_purpose
+from web.routes.people import person_parts
+from web.sessions import WebSession
+
+router = APIRouter()
+
+
+@router.get("/person/{person_id}/pack")
+async def pack(request: Request, person_id: str = Path(..., min_length=1, max_length=64),
+               session: WebSession = Depends(with_purpose)) -> Response:
+    chron, _, names = await person_parts(request, session, person_id, {})
+    resolved = chron["person"]["person_id"]
+    # the picture as the API draws it for export (restricted records never leave in an export format)
+    svg = check(request, await backend(request).get(session, f"/persons/{quote(resolved)}/network",
+                                                    params={"hops": 1, "format": "svg"}), f"Person {person_id}")
+    if svg.lstrip().startswith("<?xml"):   # inlined in the page: no XML declaration
+        svg = svg.split("?>", 1)[1]
+    # a pack leaves the hub (it goes to the MARAC meeting): hub_only records stay behind
+    chron["entries"] = [e for e in chron["entries"] if e.get("restriction") != "hub_only"]
+    alerts = [a for a in chron["person"].get("open_alerts", []) if not a.get("rests_on_hub_only")]
+    printed = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return render(request, "pack.html", chron=chron, header=chron["person"], svg=svg, printed=printed, names=names,
+                  alerts=alerts)

@@ -1,0 +1,94 @@
+"""The person page: header, the chronology as timeline and table (filters), its CSV and print view."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from web.chronology_view import chronology_filters, timeline
+from web.pages import PREFIX, PageError, backend, check, redirect, render, rights, with_purpose
+from web.sessions import WebSession
+
+router = APIRouter()
+PERSON_ID = Path(..., min_length=1, max_length=64)
+
+
+async def person_parts(request: Request, session: WebSession, person_id: str, params: dict[str, Any]
+                       ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]:
+    """(the chronology with every entry, the person's records or None for a role without that
+    right, the names of the people around them by person id, as the role may see them)."""
+    api = backend(request)
+    chron = check(request, await api.get(session, f"/persons/{quote(person_id)}/chronology",
+                                          params={**params, "limit": 500}), f"Person {person_id}")
+    events = chron["events"]["items"]
+    offset = 500
+    while chron["events"].get("next") and offset < 20_000:
+        more = check(request, await api.get(session, f"/persons/{quote(person_id)}/chronology",
+                                             params={**params, "limit": 500, "offset": offset}), "Chronology")
+        events += more["events"]["items"]
+        chron["events"]["next"], offset = more["events"].get("next"), offset + 500
+    chron["entries"] = events
+    resolved, allowed = quote(chron["person"]["person_id"]), rights(request, session)
+    record_answer, network_answer = await asyncio.gather(
+        api.get(session, f"/persons/{resolved}") if "person" in allowed else _nothing(),
+        api.get(session, f"/persons/{resolved}/network", params={"hops": 1}) if "network" in allowed else _nothing())
+    record = check(request, record_answer, f"Person {person_id}") if record_answer else None
+    names = {}
+    if network_answer is not None and network_answer.ok:   # the names of the others, as the network shows them
+        names = {n["data"]["person_id"]: n["data"]["label"] for n in network_answer.body["elements"]["nodes"]
+                 if n["data"].get("type") == "person"}
+    return chron, record, names
+
+
+async def _nothing() -> None:
+    return None
+
+
+@router.get("/person/{person_id}")
+async def person(request: Request, person_id: str = PERSON_ID, session: WebSession = Depends(with_purpose)) -> Response:
+    params, errors, form = chronology_filters(request)
+    if errors:
+        params = {}
+    chron, record, names = await person_parts(request, session, person_id, params)
+    return render(request, "person.html", status=400 if errors else 200, chron=chron, header=chron["person"],
+                  record=record, names=names, errors=errors, form=form, query=request.url.query,
+                  timeline=timeline(chron["entries"]))
+
+
+@router.get("/person/{person_id}/chronology.csv")
+async def person_csv(request: Request, person_id: str = PERSON_ID,
+                     session: WebSession = Depends(with_purpose)) -> Response:
+    params, errors, _ = chronology_filters(request)
+    if errors:
+        raise PageError(400, "Chronology: not accepted", " ".join(errors.values()))
+    answer = await backend(request).get(session, f"/persons/{quote(person_id)}/chronology",
+                                        params={**params, "format": "csv"})
+    body = check(request, answer, f"Person {person_id}")
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="chronology-{person_id}.csv"', "Cache-Control": "no-store"})
+
+
+@router.get("/person/{person_id}/print")
+async def person_print(request: Request, person_id: str = PERSON_ID,
+                       session: WebSession = Depends(with_purpose)) -> Response:
+    params, errors, form = chronology_filters(request)
+    if errors:
+        raise PageError(400, "Chronology: not accepted", " ".join(errors.values()))
+    chron, _, names = await person_parts(request, session, person_id, params)
+    # paper leaves the hub as exports do: hub_only records are never printed
+    chron["entries"] = [e for e in chron["entries"] if e.get("restriction") != "hub_only"]
+    return render(request, "print.html", chron=chron, header=chron["person"], form=form, title="Chronology",
+                  names=names)
+
+
+@router.get("/open")
+async def open_person(request: Request, person_id: str = "", session: WebSession = Depends(with_purpose)) -> Response:
+    """The home page's "open a person" form (for a role that may not search)."""
+    pid = person_id.strip()
+    if not pid or len(pid) > 64:
+        raise PageError(400, "Open a person: not accepted", "Give a person id, e.g. P00000042.")
+    return redirect(f"{PREFIX}/person/{quote(pid, safe='')}")
