@@ -1,8 +1,10 @@
 """The audit log: who read or changed personal data, when, why, and what they got.
 
 ``audit_log`` is append-only: :class:`AuditWriter` only ever INSERTs, and nothing in the API
-updates or deletes it. Each entry holds the SHA-256 of the entry before it and of itself
-(a hash chain), so :func:`verify` finds an entry that was changed or removed behind our back.
+updates or deletes it. Each entry holds the MAC of the entry before it and its own: an HMAC-SHA256
+keyed by a secret kept outside the store (access/audit_chain.py), and each write moves the chain's
+head in an anchor file, so ``access.audit_verify.verify`` finds an entry that was changed, removed,
+cut from the end or rewritten behind our back.
 The API server makes entries durable first in an :class:`AuditJournal` beside the store and
 moves them into ``audit_log`` in batches; :func:`recover_journal` moves in what a crash left.
 
@@ -17,28 +19,51 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from access.audit_chain import Anchor, AuditKeys, audit_paths, create_key, load_keys
 from core.errors import IntelError
 from core.store import Store
 
 GENESIS = "0" * 64
 _FIELDS = ("seq", "logged_at", "user_name", "role", "method", "endpoint", "path", "subject_kind",
            "subject_id", "purpose", "status", "detail")
-_COLUMNS = (*_FIELDS, "prev_hash", "entry_hash")
+_COLUMNS = (*_FIELDS, "key_id", "prev_hash", "entry_hash")
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
-    body = json.dumps([entry[f] if not isinstance(entry[f], datetime) else entry[f].isoformat()
-                       for f in _FIELDS], separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+def entry_mac(keys: AuditKeys | None, prev_hash: str, entry: dict[str, Any]) -> str:
+    """The MAC an entry must carry: HMAC-SHA256 under the key named by its ``key_id`` of the
+    previous entry's MAC and its own fields (the key id included). An entry without a key id is
+    from before the chain was keyed: plain SHA-256 (verify reports those as unkeyed)."""
+    values = [entry[f] if not isinstance(entry[f], datetime) else entry[f].isoformat() for f in _FIELDS]
+    kid = entry.get("key_id")
+    if kid is None:
+        body = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+    body = json.dumps([*values, kid], separators=(",", ":"), ensure_ascii=False)
+    if keys is None:
+        raise KeyError(kid)
+    return keys.mac(prev_hash + body, kid)
+
+
+def open_chain(store: Store, config: dict[str, Any] | None = None) -> tuple[AuditKeys, Anchor]:
+    """The audit key and anchor of this store (``[audit]`` in the config, default beside it). A
+    store whose audit log is empty and has no anchor yet gets a new key (mode 0600); otherwise a
+    missing or unsafe key file is an IntelError: entries are never written with a key that cannot
+    verify the ones before them."""
+    key_file, anchor_file = audit_paths(store.path, config)
+    if not key_file.exists() and not anchor_file.exists() \
+            and not store.scalar("SELECT count(*) FROM audit_log"):
+        return create_key(key_file), Anchor(anchor_file)
+    return load_keys(key_file), Anchor(anchor_file)
 
 
 class AuditWriter:
@@ -49,12 +74,22 @@ class AuditWriter:
     conflict with a nightly run's transaction and are never lost to its rollback.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, config: dict[str, Any] | None = None) -> None:
         self._lock = threading.Lock()
-        recover_journal(store)   # a crash's journaled entries first: the chain continues after them
+        self.keys, self.anchor = open_chain(store, config)
+        # a crash's journaled entries first: the chain continues after them
+        recover_journal(store, keys=self.keys)
         last = store.rows("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         self._seq = last[0]["seq"] if last else 0
         self._hash = last[0]["entry_hash"] if last else GENESIS
+        head = self.anchor.read(self.keys)
+        if head is not None and head.seq > self._seq:
+            # the log ends before its anchor: entries were cut. Continue after the anchor's head,
+            # so the cut stays visible as a gap (`intel audit --verify`) and is never overwritten.
+            print(f"audit: the log ends at entry {self._seq} but its anchor at entry {head.seq}: entries "
+                  f"{self._seq + 1}..{head.seq} are missing (see `intel audit --verify`); new entries "
+                  f"continue after {head.seq}", file=sys.stderr)
+            self._seq, self._hash = head.seq, head.mac
 
     def write(self, store: Store, *, user_name: str | None, role: str | None, method: str, endpoint: str,
               path: str, status: int, subject_kind: str | None = None, subject_id: str | None = None,
@@ -99,8 +134,9 @@ class AuditWriter:
                 "subject_id": fields.get("subject_id"), "purpose": fields.get("purpose"),
                 "status": int(fields["status"]),
                 "detail": json.dumps(detail, default=str, sort_keys=True) if detail else None,
+                "key_id": self.keys.current_id,
             }
-            digest = _entry_hash(prev, entry)
+            digest = entry_mac(self.keys, prev, entry)
             out.append({**entry, "prev_hash": prev, "entry_hash": digest})
             seq, prev = entry["seq"], digest
         return out
@@ -109,6 +145,10 @@ class AuditWriter:
         """The chain continues after these entries (prepared by :meth:`prepare`, now durable)."""
         if stored:
             self._seq, self._hash = stored[-1]["seq"], stored[-1]["entry_hash"]
+            self.anchor.write(self.keys, self._seq, self._hash)
+
+    def close(self) -> None:
+        self.anchor.close()
 
 
 def store_entries(store: Store, entries: list[dict[str, Any]]) -> None:
@@ -156,7 +196,7 @@ def _journal_line(entry: dict[str, Any]) -> bytes:
                        ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def recover_journal(store: Store, path: str | Path | None = None) -> int:
+def recover_journal(store: Store, path: str | Path | None = None, *, keys: AuditKeys | None = None) -> int:
     """Move the entries a journal holds and ``audit_log`` does not into it (after a crash), then
     empty the journal; returns how many. A last line cut short by the crash is dropped: its
     request was never answered. Anything else that does not continue the store's chain - a
@@ -165,6 +205,8 @@ def recover_journal(store: Store, path: str | Path | None = None) -> int:
     path = journal_path(store.path) if path is None else Path(path)
     if not path.exists() or path.stat().st_size == 0:
         return 0
+    if keys is None:
+        keys = open_chain(store)[0]
     raw = path.read_bytes()
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":
@@ -180,7 +222,8 @@ def recover_journal(store: Store, path: str | Path | None = None) -> int:
         try:
             entry = json.loads(line)
             entry["logged_at"] = datetime.fromisoformat(entry["logged_at"])
-            sound = _entry_hash(entry["prev_hash"], entry) == entry["entry_hash"]
+            sound = entry.get("key_id") is not None and \
+                entry_mac(keys, entry["prev_hash"], entry) == entry["entry_hash"]
         except (ValueError, KeyError, TypeError):
             sound = False
         if not sound:
@@ -202,9 +245,13 @@ def recover_journal(store: Store, path: str | Path | None = None) -> int:
     return len(missing)
 
 
-def record(store: Store, **fields: Any) -> dict[str, Any]:
+def record(store: Store, config: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
     """Append one entry from a process that writes rarely (the CLI): reads the chain's end first."""
-    return AuditWriter(store).write(store, **fields)
+    writer = AuditWriter(store, config)
+    try:
+        return writer.write(store, **fields)
+    finally:
+        writer.close()
 
 
 def _since(value: str | date | datetime | None) -> datetime | None:
@@ -277,20 +324,3 @@ def list_audit(store: Store, *, person: str | None = None, user: str | None = No
             "SELECT history_id, happened_at, action, person_id, related_person_id, mention_ids, run_id, decided_by, reason "
             "FROM person_history WHERE " + " AND ".join(hist_where) + " ORDER BY history_id", hist_params)
     return out
-
-
-def verify(store: Store) -> dict[str, Any]:
-    """Recompute the hash chain; names the first entry that does not match (changed, removed or inserted)."""
-    prev = GENESIS
-    count = 0
-    rows = store.rows("SELECT * FROM audit_log ORDER BY seq")
-    for expected_seq, row in enumerate(rows, start=1):
-        if row["seq"] != expected_seq:
-            return {"ok": False, "entries": count, "broken_at": row["seq"],
-                    "why": f"entry {expected_seq} is missing"}
-        if row["prev_hash"] != prev or _entry_hash(prev, row) != row["entry_hash"]:
-            return {"ok": False, "entries": count, "broken_at": row["seq"],
-                    "why": "entry does not match its hash"}
-        prev = row["entry_hash"]
-        count += 1
-    return {"ok": True, "entries": count}

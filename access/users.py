@@ -1,8 +1,10 @@
 """API users: a name, a role and a bearer token of which only a SHA-256 hash is stored.
 
 ``add_user`` returns the token once; it cannot be recovered later (a lost token is replaced by
-revoking the user and adding them again). ``authenticate`` finds the active user of a token,
-comparing hashes in constant time.
+:func:`rotate_user`, or by revoking the user and adding them again). A token expires
+``[api] token_days`` (default 90) after it was issued; ``rotate_user`` issues a new one before
+then. ``authenticate`` finds the active, unexpired user of a token, comparing hashes in constant
+time.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import UTC, datetime
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.errors import Conflict, IntelError, NotFound
@@ -37,6 +39,21 @@ def roles(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+DEFAULT_TOKEN_DAYS = 90
+
+
+def token_days(config: Mapping[str, Any] | None) -> int:
+    """``[api] token_days``: how long a token works after it is issued."""
+    days = (config or {}).get("api", {}).get("token_days", DEFAULT_TOKEN_DAYS)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise IntelError(f"[api] token_days must be a whole number of days, at least 1; got {days!r}")
+    return days
+
+
+# the expiry of a row (users issued before expiry was recorded: token_days after creation)
+_EXPIRES = "coalesce(expires_at, created_at + to_days(?))"
+
+
 def add_user(store: Store, name: str, role: str, *, config: Mapping[str, Any],
              by: str | None = None) -> dict[str, Any]:
     """Create a user; returns its record and, under 'token', the bearer token (shown once)."""
@@ -46,14 +63,37 @@ def add_user(store: Store, name: str, role: str, *, config: Mapping[str, Any],
     known = roles(config)
     if role not in known:
         raise IntelError(f"role must be one of {', '.join(sorted(known))}; got {role!r}")
+    days = token_days(config)
     token = secrets.token_urlsafe(32)
     with store.transaction():
         if store.rows("SELECT 1 FROM users WHERE name = ? AND revoked_at IS NULL", [name]):
-            raise Conflict(f"user {name!r} already exists; revoke it first to issue a new token")
+            raise Conflict(f"user {name!r} already exists; revoke it first, or rotate its token")
         now = _now()
-        store.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, NULL, NULL)",
-                      [name, role, token_hash(token), now, by])
-    return {"name": name, "role": role, "created_at": now, "created_by": by, "token": token}
+        expires = now + timedelta(days=days)
+        store.execute("INSERT INTO users (name, role, token_sha256, created_at, created_by, expires_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?)", [name, role, token_hash(token), now, by, expires])
+    return {"name": name, "role": role, "created_at": now, "created_by": by, "expires_at": expires, "token": token}
+
+
+def rotate_user(store: Store, name: str, *, config: Mapping[str, Any],
+                by: str | None = None) -> dict[str, Any]:
+    """A new token for an active user (expired or not), in one transaction: the old token stops
+    working now (its row is revoked 'by rotation', so the audit log still names it) and the new
+    one, same name and role, works for ``token_days``. Returns the new record with 'token'."""
+    days = token_days(config)
+    token = secrets.token_urlsafe(32)
+    with store.transaction():
+        rows = store.rows("SELECT role FROM users WHERE name = ? AND revoked_at IS NULL", [name])
+        if not rows:
+            raise NotFound(f"no active user {name!r}")
+        now = _now()
+        store.execute("UPDATE users SET revoked_at = ?, revoked_by = ? WHERE name = ? AND revoked_at IS NULL",
+                      [now, f"rotated by {by}" if by else "rotated", name])
+        expires = now + timedelta(days=days)
+        store.execute("INSERT INTO users (name, role, token_sha256, created_at, created_by, expires_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?)", [name, rows[0]["role"], token_hash(token), now, by, expires])
+    return {"name": name, "role": rows[0]["role"], "created_at": now, "created_by": by, "expires_at": expires,
+            "token": token}
 
 
 def revoke_user(store: Store, name: str, *, by: str | None = None) -> dict[str, Any]:
@@ -67,19 +107,25 @@ def revoke_user(store: Store, name: str, *, by: str | None = None) -> dict[str, 
     return {"name": name, "revoked_at": now, "revoked_by": by}
 
 
-def list_users(store: Store, *, include_revoked: bool = True) -> list[dict[str, Any]]:
+def list_users(store: Store, *, include_revoked: bool = True, days: int = DEFAULT_TOKEN_DAYS) -> list[dict[str, Any]]:
     where = "" if include_revoked else "WHERE revoked_at IS NULL"
-    return store.rows(f"SELECT name, role, created_at, created_by, revoked_at, revoked_by FROM users {where} "
-                      "ORDER BY created_at, name")
+    return store.rows(f"SELECT name, role, created_at, created_by, {_EXPIRES} AS expires_at, revoked_at, revoked_by "
+                      f"FROM users {where} ORDER BY created_at, name", [days])
 
 
-def authenticate(store: Store, token: str | None) -> dict[str, Any] | None:
-    """The active user holding ``token`` ({name, role}), or None."""
+def _active(store: Store, days: int) -> list[dict[str, Any]]:
+    return store.rows(f"SELECT name, role, token_sha256, {_EXPIRES} AS expires_at FROM users "
+                      "WHERE revoked_at IS NULL ORDER BY name", [days])
+
+
+def authenticate(store: Store, token: str | None, *, days: int = DEFAULT_TOKEN_DAYS) -> dict[str, Any] | None:
+    """The active user holding ``token`` ({name, role}) if the token has not expired, or None."""
     if not token:
         return None
     digest = token_hash(token)
-    for row in store.rows("SELECT name, role, token_sha256 FROM users WHERE revoked_at IS NULL"):
-        if hmac.compare_digest(row["token_sha256"], digest):
+    now = _now()
+    for row in _active(store, days):
+        if hmac.compare_digest(row["token_sha256"], digest) and row["expires_at"] > now:
             return {"name": row["name"], "role": row["role"]}
     return None
 
@@ -92,20 +138,24 @@ class ActiveUsers:
     committed (a revoked token is refused by the next request). ``authenticate`` compares
     hashes in constant time like :func:`authenticate`."""
 
-    def __init__(self, store: Store) -> None:
-        self._users: list[tuple[str, dict[str, Any]]] = []
+    def __init__(self, store: Store, days: int = DEFAULT_TOKEN_DAYS) -> None:
+        self._users: list[tuple[str, datetime, dict[str, Any]]] = []
+        self._days = days
         self.reload(store)
 
     def reload(self, store: Store) -> None:
-        self._users = [(r["token_sha256"], {"name": r["name"], "role": r["role"]}) for r in store.rows(
-            "SELECT name, role, token_sha256 FROM users WHERE revoked_at IS NULL ORDER BY name")]
+        self._users = [(r["token_sha256"], r["expires_at"], {"name": r["name"], "role": r["role"]})
+                       for r in _active(store, self._days)]
 
     def authenticate(self, token: str | None) -> dict[str, Any] | None:
+        """The user of an active token, or None (unknown, revoked or expired: expiry is checked
+        on every request, so a token stops working at its expiry without a reload)."""
         if not token:
             return None
         digest = token_hash(token)
         found = None
-        for stored, user in self._users:
-            if hmac.compare_digest(stored, digest):
+        now = _now()
+        for stored, expires, user in self._users:
+            if hmac.compare_digest(stored, digest) and expires > now:
                 found = user
         return dict(found) if found else None

@@ -20,10 +20,10 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from access.audit import AuditJournal, AuditWriter, journal_path
-from access.users import ActiveUsers
+from access.users import ActiveUsers, token_days
 from api.audit_queue import AuditQueue
 from api.problems import install
-from api.routes import alerts, linkage, persons, review, runs, service, users
+from api.routes import alerts, linkage, metrics, persons, review, runs, service, users
 from api.routes.common import ERRORS
 from api.runs import RunManager
 from api.security import AuditMiddleware, RequestSessions
@@ -31,7 +31,7 @@ from api.snapshot import SnapshotKeeper
 from core.config import load_config
 from core.store import Store
 
-ROUTERS = (service, persons, alerts, linkage, review, runs, users)
+ROUTERS = (service, persons, alerts, linkage, review, runs, users, metrics)
 
 
 class WorkerThreads:
@@ -72,7 +72,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     configuration, loaded once by the caller (the CLI); without one, the shipped defaults and
     ``$INTEL_CONFIG`` are loaded here, this being the edge for an embedding program."""
     cfg = config if config is not None else load_config()
-    owner = store if store is not None else Store(db_path)
+    owner = store if store is not None else Store(db_path, create=False)
     app = FastAPI(
         title="mash-intel API",
         version="1",
@@ -84,10 +84,10 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     )
     app.state.store = owner
     app.state.config = cfg
-    app.state.audit = AuditWriter(owner)   # moves in what a crash left in the journal
+    app.state.audit = AuditWriter(owner, cfg)   # moves in what a crash left in the journal
     journal = AuditJournal(journal_path(owner.path)) if cfg.get("api", {}).get("audit_journal", True) else None
     app.state.audit_queue = AuditQueue(owner, app.state.audit, journal=journal)
-    app.state.users = ActiveUsers(owner)
+    app.state.users = ActiveUsers(owner, token_days(cfg))
     app.state.runs = RunManager(owner, cfg, run_options)
     app.state.runs.drain_at_start()
     app.state.runs.refresh_search_index()

@@ -105,6 +105,7 @@ class AuditQueue:
             except BaseException:  # noqa: BLE001 - the next start moves them (recover_journal)
                 traceback.print_exc(file=sys.stderr)
             session.close()
+            self._writer.close()
             if self._journal is not None:
                 self._journal.close()
 

@@ -42,6 +42,36 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def drops_folder(store_path: str | Path, config: dict[str, Any]) -> Path:
+    """Where POST /runs may read drops from: ``[api] drops_folder``, else ``drops/`` beside the store."""
+    configured = (config.get("api") or {}).get("drops_folder") or ""
+    return Path(configured) if configured else Path(store_path).resolve().parent / "drops"
+
+
+def resolve_drop(root: Path, requested: str) -> Path:
+    """The drop folder ``requested`` names (a name under ``root``, or a path inside it), with
+    symlinks resolved; an IntelError otherwise. Nothing outside ``root`` is read: a path out of
+    it, ``..``, a link out of it, or a link inside the drop to a file outside it is refused. The
+    message echoes what was asked and names no server path (nor whether something exists there)."""
+    refused = IntelError(f"drop {requested!r} is not a drop folder in the server's drops folder (a name such as "
+                         "'2026-10-31', under [api] drops_folder)")
+    try:
+        base = root.resolve(strict=True)
+        real = (root / requested).resolve(strict=True)
+    except (OSError, ValueError, RuntimeError):   # missing, a NUL byte, a name too long, a link loop
+        raise refused from None
+    if real == base or not real.is_relative_to(base) or not real.is_dir():
+        raise refused
+    try:
+        for entry in real.iterdir():
+            if entry.is_symlink() and not entry.resolve().is_relative_to(base):
+                raise IntelError(f"drop {requested!r}: {entry.name} is a link out of the drops folder; "
+                                 "send the file itself")
+    except OSError:
+        raise refused from None
+    return real
+
+
 class RunManager:
     def __init__(self, store: Store, config: dict[str, Any], run_options: dict[str, Any] | None = None) -> None:
         self.store = store
@@ -88,13 +118,7 @@ class RunManager:
 
     # -- runs ------------------------------------------------------------------------------
     def start(self, drop_dir: str, by: str) -> str:
-        try:
-            path = Path(drop_dir)
-            readable = path.is_dir()
-        except (OSError, ValueError):  # a name too long, a NUL byte ...
-            readable = False
-        if not readable:
-            raise IntelError(f"drop folder {drop_dir} does not exist or is not a folder the server can read")
+        path = resolve_drop(drops_folder(self.store.path, self.config), drop_dir)
         # [linkage] engine = "spark": its settings, Java and master checked now (a 4xx), not in the thread
         engine = engine_from_config(self.config) if "link_engine" not in self.run_options else None
         with self._state:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from access.lens import Lens, has_domestic_abuse
 from api.problems import Problem
 from api.security import Principal, add_detail, set_subject
 from core.errors import NotFound
@@ -14,15 +15,19 @@ from views.chronology_sources import SnapshotReader, StoreReader
 MARAC_DENIED = "this record is not available to your role"
 
 
-def _has_da_person(store: Store, person_id: str) -> bool:
-    return bool(store.rows(
-        "SELECT 1 FROM person_mentions pm JOIN mentions m USING (mention_id) "
-        "WHERE pm.person_id = ? AND m.event_type = 'domestic_abuse' LIMIT 1", [person_id]))
+def _marac_lens(who: Principal) -> Lens:
+    """What a domestic-abuse-only role sees: never hub_only records (not hub staff)."""
+    return Lens.of(health_clearance=who.health_clearance, export=True)
 
 
-def _has_da_household(store: Store, household_key: str) -> bool:
-    return bool(store.rows(
-        "SELECT 1 FROM mentions WHERE household_key = ? AND event_type = 'domestic_abuse' LIMIT 1", [household_key]))
+def _has_da_person(store: Store, person_id: str, who: Principal) -> bool:
+    # through the viewer's lens: a person whose only domestic-abuse record is hidden from them
+    # gets the same answer as one with none (the answer itself would otherwise say it exists)
+    return has_domestic_abuse(store, _marac_lens(who), person_id=person_id)
+
+
+def _has_da_household(store: Store, household_key: str, who: Principal) -> bool:
+    return has_domestic_abuse(store, _marac_lens(who), household_key=household_key)
 
 
 def person_access(request: Request, store: Store, who: Principal, person_id: str,
@@ -38,7 +43,7 @@ def person_access(request: Request, store: Store, who: Principal, person_id: str
             resolved = resolve(person_id)
         except NotFound:
             raise Problem(403, "forbidden-subject", MARAC_DENIED) from None
-        if not _has_da_person(store, resolved):
+        if not _has_da_person(store, resolved, who):
             raise Problem(403, "forbidden-subject", MARAC_DENIED)
     else:
         resolved = resolve(person_id)
@@ -54,5 +59,5 @@ def person_access(request: Request, store: Store, who: Principal, person_id: str
 
 def household_access(request: Request, store: Store, who: Principal, household_key: str) -> None:
     set_subject(request, "household", household_key)
-    if who.domestic_abuse_only and not _has_da_household(store, household_key):
+    if who.domestic_abuse_only and not _has_da_household(store, household_key, who):
         raise Problem(403, "forbidden-subject", MARAC_DENIED)

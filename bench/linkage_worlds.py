@@ -19,6 +19,7 @@ Reproduce: ``python3 bench/linkage_worlds.py --households 750 --seeds 31,32,33 -
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import tempfile
@@ -32,7 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.linkage import safety  # noqa: E402
 from core.config import load_config  # noqa: E402
 from core.store import Store  # noqa: E402
+from findings.alerts import raise_alerts  # noqa: E402
 from findings.analytics import run_analytics  # noqa: E402
+from findings.possible_alerts import sync_possible_alerts  # noqa: E402
 from findings.possible import possible_findings  # noqa: E402
 from findings.review import review_queue  # noqa: E402
 from fixtures.world import generate_world  # noqa: E402
@@ -84,11 +87,12 @@ def mobile_men(world: Path, store: Store, truth: pl.DataFrame, possible_groups: 
     return {"mobile_men": len(men), "raised": raised, "possible": possibly, "missed": len(men) - raised - possibly}
 
 
-def one_world(profile: str, seed: int, households: int, workdir: Path) -> dict:
+def one_world(profile: str, seed: int, households: int, workdir: Path, linkage: dict | None = None) -> dict:
     world = workdir / f"{profile}-{seed}"
     t0 = time.perf_counter()
     generate_world(world, households=households, seed=seed, noise=profile)
-    cfg = load_config()
+    cfg = copy.deepcopy(load_config())
+    cfg["linkage"].update(linkage or {})
     truth = pl.read_csv(world / "truth" / "truth.csv", infer_schema=False)
     persons = pl.read_csv(world / "truth" / "persons.csv", infer_schema_length=0)
     with Store(workdir / f"{profile}-{seed}.duckdb") as store:
@@ -106,8 +110,16 @@ def one_world(profile: str, seed: int, households: int, workdir: Path) -> dict:
         links = review_links(store, cfg)
         ps = sorted(set(links["person_a"].to_list()) | set(links["person_b"].to_list()))
         possible = possible_findings(store, cfg, links, held_apart(store, cfg, ps), review_threshold(cfg)) if ps else []
+        confirmed = raise_alerts(store, None, cfg)["raised"]
+        maybe = sync_possible_alerts(store, None, cfg)["raised"]
+        band = {}
+        for low in (0.8, 0.9, 0.95, 0.98):
+            variant = copy.deepcopy(cfg)
+            variant["identity"]["review_threshold"] = low
+            band[str(low)] = review_links(store, variant).height
         res = {
             "bench": "linkage_world", "noise": profile, "seed": seed, "households": households,
+            "linkage": linkage or {},
             "mentions": rep["mentions_total"], "persons": rep["persons_active"],
             "pairwise": {k: round(ev["pairwise"][k], 4) for k in ("precision", "recall", "f1")},
             "bcubed_f1": round(ev["bcubed"]["f1"], 4),
@@ -116,6 +128,9 @@ def one_world(profile: str, seed: int, households: int, workdir: Path) -> dict:
             "review": {"items": queue["total"], "completing": queue["completing"],
                        "completing_ranked_first": flags == sorted(flags, reverse=True),
                        "possible_findings": queue["possible_findings"], "seconds": round(t_queue, 1)},
+            "queue_items_by_review_threshold": band,
+            "alerts": {"confirmed": confirmed, "possible": maybe,
+                       "possible_share": round(maybe / (confirmed + maybe), 3) if confirmed + maybe else 0.0},
             "mobile_men": mobile_men(world, store, truth, possible),
             "link_s": round(t_link, 1), "total_s": round(time.perf_counter() - t0, 1),
         }
@@ -129,10 +144,12 @@ def main() -> None:
     ap.add_argument("--seeds", default="31,32,33")
     ap.add_argument("--noise", default="standard,hard")
     ap.add_argument("--workdir", default="")
+    ap.add_argument("--name-only", action="store_true", help="[linkage] name_only_blocking = true")
     args = ap.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-worlds-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    results = [one_world(p, int(s), args.households, workdir)
+    linkage = {"name_only_blocking": True} if args.name_only else {}
+    results = [one_world(p, int(s), args.households, workdir, linkage)
                for p in args.noise.split(",") for s in args.seeds.split(",")]
     summary = {}
     for p in args.noise.split(","):
@@ -148,6 +165,7 @@ def main() -> None:
                                       f"{sum(r['safety']['namesake_groups'] for r in rs)}",
             "mobile_men": {k: sum(r["mobile_men"][k] for r in rs) for k in ("mobile_men", "raised", "possible", "missed")},
             "review_items": [r["review"]["items"] for r in rs],
+            "possible_alert_share": [r["alerts"]["possible_share"] for r in rs],
         }
     print(json.dumps({"bench": "summary", **summary}), flush=True)
 

@@ -18,6 +18,12 @@ import polars as pl
 
 DEFAULT_DB = "intel.duckdb"
 SCHEMA_DIR = Path(__file__).parent / "schema"
+PROJECT = "mash-intel"
+# The version of the schema this code writes, stamped in store_meta when a store is made. A store
+# with a higher version was made by newer code and is refused; a lower one is brought up to date
+# by the idempotent schema files on its next writable open.
+SCHEMA_VERSION = 1
+_DUCKDB_MAGIC = b"DUCK"    # bytes 8..11 of every DuckDB database file
 
 
 class StoreError(Exception):
@@ -33,14 +39,19 @@ class Store:
     """A DuckDB database file holding everything mash-intel knows.
 
     ``read_only`` opens without taking the single-writer lock's write side, for readers that
-    must never change anything.
+    must never change anything. ``create=False`` (every command but ``intel init`` and ``ingest
+    --create``) refuses a path where there is no store. A path that holds anything but a store of
+    this project - another file, another DuckDB database, a store of a newer schema - is always
+    refused with a StoreError, before anything is written to it.
     """
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False, create: bool = True) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self.read_only = read_only
-        if read_only and not self.path.exists():
-            raise StoreError(f"no store at {self.path}: run `intel ingest` or `intel demo` first")
+        existed = _check_file(self.path)
+        if not existed and (read_only or not create):
+            raise StoreError(f"no store at {self.path}: make one with `intel init --db {self.path}` (or `intel "
+                             "ingest DROP --create`), or give the path of an existing store with --db / $INTEL_DB")
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -55,8 +66,15 @@ class Store:
                 f"other command to finish. ({exc})"
             ) from exc
         self._in_transaction = False
+        if existed:
+            try:
+                _check_identity(self._con, self.path)
+            except StoreError:
+                self._con.close()
+                raise
         if not read_only:
             self.apply_schema()
+            self._stamp()
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -74,6 +92,13 @@ class Store:
                 self._con.execute(sql_file.read_text())
             except duckdb.Error as exc:
                 raise StoreError(f"schema file {sql_file.name} failed: {exc}") from exc
+
+    def _stamp(self) -> None:
+        version = self._con.execute("SELECT max(schema_version) FROM store_meta").fetchall()[0][0]
+        if version is None:
+            self._con.execute("INSERT INTO store_meta VALUES (?, ?, now()::TIMESTAMP)", [PROJECT, SCHEMA_VERSION])
+        elif version < SCHEMA_VERSION:
+            self._con.execute("UPDATE store_meta SET schema_version = ?", [SCHEMA_VERSION])
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -199,6 +224,41 @@ class Store:
                 f'SELECT count(*), coalesce(sum(hash(t::VARCHAR)), 0) FROM "{table}" t').fetchall()[0]
             digest[table] = f"{value[0]}:{value[1]}"
         return digest
+
+
+def _check_file(path: Path) -> bool:
+    """Whether a store file exists at ``path``; a StoreError if something else is there."""
+    if not path.exists():
+        if path.is_symlink():
+            raise StoreError(f"{path} is a link to nothing: not a store")
+        return False
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a store: give the path of the store's file")
+    with path.open("rb") as fh:
+        head = fh.read(12)
+    if head[8:12] != _DUCKDB_MAGIC:
+        raise StoreError(f"{path} is not a {PROJECT} store (not a DuckDB database file): nothing was changed; "
+                         "give the path of a store made by `intel init`")
+    return True
+
+
+def _check_identity(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """An existing DuckDB file is a store of this project, of a schema this code can use."""
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    if "store_meta" in tables:
+        rows = con.execute("SELECT project, schema_version FROM store_meta").fetchall()
+        if rows and rows[0][0] != PROJECT:
+            raise StoreError(f"{path} is a store of {rows[0][0]!r}, not of {PROJECT}: nothing was changed")
+        if rows and rows[0][1] > SCHEMA_VERSION:
+            raise StoreError(f"{path} has schema version {rows[0][1]}, made by a newer {PROJECT} (this one "
+                             f"knows version {SCHEMA_VERSION}): upgrade before using it; nothing was changed")
+        if rows:
+            return
+    if {"mentions", "drops", "audit_log"} <= tables:
+        return   # a store made before the schema version was stamped: stamped on its next writable open
+    raise StoreError(f"{path} is a DuckDB database but not a {PROJECT} store (no schema version): nothing was "
+                     "changed; give the path of a store made by `intel init`")
 
 
 class _LazySession(Store):

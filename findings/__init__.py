@@ -1,1 +1,1 @@
-"""What the hub should know: whole-population analytics, alerts and the nightly run."""
+"""What the hub should know: whole-population analytics, alerts, the nightly run and the hub's performance metrics."""

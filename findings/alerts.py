@@ -119,14 +119,18 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) 
             "status": r["status"], "explanation": r["explanation"], "evidence": json.loads(r["evidence"]),
             "first_date": r["first_date"], "last_date": r["last_date"], "finding_key": r["finding_key"],
             "alert_key": r["alert_key"], "previous_alert_id": r["previous_alert_id"],
+            # a finding that holds only through links in clerical review (findings/possible_alerts.py)
+            "possible": r.get("possible_links") is not None,
+            "possible_links": json.loads(r["possible_links"]) if r.get("possible_links") else [],
             "history": history.get(r["alert_id"], []),
         })
     return out
 
 
 def list_alerts(store: Store, status: str | None = None, rule: str | None = None, limit: int | None = None,
-                offset: int = 0) -> list[dict[str, Any]]:
-    """Alerts, newest first. ``status``: new | acknowledged | closed | all (None = all)."""
+                offset: int = 0, possible: bool | None = None) -> list[dict[str, Any]]:
+    """Alerts, newest first. ``status``: new | acknowledged | closed | all (None = all).
+    ``possible``: True only possible alerts, False only confirmed ones, None both."""
     if status not in (None, "all", *STATUSES):
         raise IntelError(f"unknown status {status!r}; use one of {[*STATUSES, 'all']}")
     if limit is not None and limit < 0 or offset < 0:
@@ -138,6 +142,8 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
     if rule is not None:
         where.append("rule = ?")
         params.append(rule)
+    if possible is not None:
+        where.append("possible_links IS NOT NULL" if possible else "possible_links IS NULL")
     sql = f"SELECT * FROM ({_LIST_SQL}) t {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY raised_at DESC, alert_id DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"

@@ -42,6 +42,7 @@ from typing import Any, Callable
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
 from findings.alerts import raise_alerts
+from findings.possible_alerts import sync_possible_alerts
 from findings.analytics import run_analytics
 from ingest.drops import ingest_drop
 from linkage.run import link
@@ -216,6 +217,7 @@ def run_nightly(
                 current = "alerts"
                 t = time.perf_counter()
                 al = raise_alerts(store, run_id, cfg)
+                al["possible"] = sync_possible_alerts(store, run_id, cfg)
                 stages["alerts"] = {"seconds": round(time.perf_counter() - t, 3), **al}
                 _log(f"alerts: {al['raised']} raised ({stages['alerts']['seconds']} s)")
                 _fault("alerts", fault_after_stage, on_stage)

@@ -93,6 +93,16 @@ SOURCE_COLUMNS: dict[str, dict[str, tuple[str, ...] | str | None]] = {
 # Every source-specific column of any source: the events table carries them all.
 ALL_SOURCE_COLUMNS = tuple(c for cols in SOURCE_COLUMNS.values() for c in cols)
 
+# Longest value, in characters, of each column (a service extension of the contract, declared in
+# docs/ingest.md): a row with a longer value goes to quarantine with the reason, and the value is
+# cut to this length in the quarantine's copy of the row. Columns not named here: DEFAULT_MAX_LENGTH.
+MAX_LENGTHS = {
+    "record_id": 64, "event_id": 64, "person_ref": 64, "uprn": 20, "location_uprn": 20,
+    "forename": 100, "surname": 100, "middle_names": 200, "address": 400, "postcode": 16,
+    "location_postcode": 16, "borough": 100, "event_date": 40, "dob": 40, "decision_date": 40,
+}
+DEFAULT_MAX_LENGTH = 100
+
 # Roles that make a person an alleged offender in an event.
 OFFENDER_ROLES = ("suspect", "alleged_perpetrator")
 

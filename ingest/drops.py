@@ -28,6 +28,8 @@ from ingest import normalise as norm
 from core.errors import IntelError
 from ingest.mapping import MappingProfile, apply_profile, parse_mapping_options  # noqa: F401 (CLI uses it)
 from core.store import Store
+from core.spreadsheet_cells import neutralise_frame
+from ingest.replacements import refuse_erasures
 
 MANIFEST = "manifest.json"
 _EARLIEST_DATE = datetime(1900, 1, 1)
@@ -43,6 +45,7 @@ class SourceFile:
     frame: pl.DataFrame  # every column String, plus "_row" (1-based data row number)
     mapping: str | None = None
     extra_columns: tuple[str, ...] = ()
+    absent_columns: tuple[str, ...] = ()   # contract columns the file lacks (loaded as empty)
     encoded: bool = False   # the drop declares an encoding (ingest/encoded_drop.py)
 
 
@@ -116,6 +119,7 @@ def read_source_file(path: Path, source: str, mapping: MappingProfile | None,
     if encoding is not None:
         known |= set(encoded_contract.ENCODED_COLUMNS)
     extra = tuple(c for c in frame.columns if c not in known)
+    absent = tuple(sorted(c for c in known if c not in frame.columns))
     for column in known:
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(column))
@@ -123,7 +127,7 @@ def read_source_file(path: Path, source: str, mapping: MappingProfile | None,
     if encoding is not None:
         encoded_drop.check_values(path.name, frame)
     return SourceFile(path=path, source=source, sha256=_sha256(path), frame=frame,
-                      mapping=mapping.name if mapping else None, extra_columns=extra,
+                      mapping=mapping.name if mapping else None, extra_columns=extra, absent_columns=absent,
                       encoded=encoding is not None)
 
 
@@ -203,6 +207,11 @@ def _rule_checks(source: str, encoded: bool = False) -> list[tuple[str, pl.Expr]
             pl.format(f"{c} '{{}}' is not one of: {', '.join(allowed)}", value))
 
     checks: list[tuple[str, pl.Expr]] = []
+    for c in (*contract.COMMON_COLUMNS, *contract.SOURCE_COLUMNS[source]):
+        limit = contract.MAX_LENGTHS.get(c, contract.DEFAULT_MAX_LENGTH)
+        length = pl.col(c).str.len_chars()
+        checks.append((c, pl.when(length > limit).then(
+            pl.format(f"{c} is {{}} characters long; the contract allows at most {limit}", length))))
     for c in contract.REQUIRED_COLUMNS:
         checks.append((c, pl.when(~present(c)).then(pl.lit(f"{c} is required"))))
     checks.append(enum("role", contract.ROLES[source]))
@@ -388,8 +397,12 @@ def normalise_events(file: SourceFile, rows: pl.DataFrame, provenance: dict[str,
 
 
 def _quarantine_rows(file: SourceFile, problems: pl.DataFrame, provenance: dict[str, Any]) -> pl.DataFrame:
+    # a value over its length limit is kept cut to the limit (a 1 MB "name" is not stored whole)
+    cut = [pl.col(c).str.slice(0, contract.MAX_LENGTHS.get(c, contract.DEFAULT_MAX_LENGTH)
+                               if c in contract.COMMON_COLUMNS or c in contract.SOURCE_COLUMNS[file.source] else 4096)
+           for c in file.frame.columns if c != "_row"]
     raw = file.frame.filter(pl.col("_row").is_in(problems["_row"].unique().implode())).select(
-        "_row", pl.struct(pl.exclude("_row")).struct.json_encode().alias("raw_row"))
+        "_row", pl.struct(cut).struct.json_encode().alias("raw_row"))
     return problems.join(raw, on="_row", how="left").select(
         pl.lit(provenance["drop_id"]).alias("drop_id"),
         pl.lit(file.path.name).alias("file_name"),
@@ -447,6 +460,7 @@ def ingest_drop(
         problems = check_rows(f)
         bad_rows = problems["_row"].unique()
         good = f.frame.filter(~pl.col("_row").is_in(bad_rows.implode()))
+        refuse_erasures(store, f.path.name, f.source, f.absent_columns, good, manifest)
         plans.append((f, good, problems))
         per_file[f.path.name] = {
             "source": f.source, "status": "loaded", "rows": f.frame.height, "loaded": good.height,
@@ -535,5 +549,6 @@ def _write_report(store: Store, drop_dir: Path, drop_id: str, quarantine: list[p
     folder = base / f"{drop_dir.resolve().name}-{drop_id}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "quarantine.csv"
-    pl.concat(quarantine).select("file_name", "row_number", "column_name", "reason", "raw_row").write_csv(path)
+    report = pl.concat(quarantine).select("file_name", "row_number", "column_name", "reason", "raw_row")
+    neutralise_frame(report).write_csv(path)    # opened in a spreadsheet: no cell runs (core/spreadsheet_cells.py)
     return str(path)

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from core.spreadsheet_cells import neutralise_frame
 from core.errors import IntelError
 from core.store import Store
 from linkage.identity import scalar
@@ -35,7 +36,7 @@ def export_persons(store: Store, out: str | Path) -> dict[str, Any]:
     if out.is_dir():
         raise IntelError(f"--out {out} is a folder; give a file name such as persons.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_csv(out)
+    neutralise_frame(frame).write_csv(out)   # a spreadsheet runs no cell (core/spreadsheet_cells.py)
     return {
         "out": str(out),
         "rows": frame.height,

@@ -11,7 +11,8 @@ dob and canonical UK postcodes. This module derives what the comparisons and blo
   e.g. a 4-digit Australian one), ``postcode_sector`` ('AB1 2'), ``postcode_district`` ('AB1');
 - ``address_tokens``, ``uprn``, ``person_ref``;
 - blocking keys: ``name_key`` (forename_canon and surname in sorted order, so swapped names block
-  together) and ``initials_key`` (their initials, sorted).
+  together), ``name_key_nodob`` (the same, on a record without a birth date whose name is rare)
+  and ``initials_key`` (their initials, sorted).
 
 Tables made here are TEMP tables on the store's connection: they never reach the store file.
 """
@@ -34,12 +35,16 @@ NICKNAMES_CSV = Path(__file__).parent / "data" / "nicknames.csv"
 NICKNAME_TABLE = "linkage_nicknames"
 FEATURES_TABLE = "linkage_features"
 SOURCES = ("police", "social_care", "health")
+# name_key_nodob is set only for names this rare (records holding the name): the name-only
+# blocking rules (linkage/blocking.py) then compare a record without a dob with at most this many
+# others, so they grow with the records missing a dob, not with the square of a common name.
+NAME_ONLY_MAX_BLOCK = 20
 
 # The columns the model reads (besides mention_id): the contract between features and model.
 FEATURE_COLUMNS = (
     "mention_id", "source", "person_ref",
     "forename", "forename_canon", "forename_aliases", "surname", "surname_parts",
-    "name_key", "initials_key",
+    "name_key", "name_key_nodob", "initials_key",
     "dob", "dob_year", "dob_month", "dob_day", "sex",
     "postcode", "postcode_sector", "postcode_district",
     "address", "address_tokens", "address_number", "uprn",
@@ -130,6 +135,12 @@ def features_sql(where: str = "") -> str:
              ELSE list_filter(string_split_regex(surname, '[- ]+'), lambda x: x <> '') END AS surname_parts,
         CASE WHEN forename_canon IS NULL OR surname IS NULL THEN NULL
              ELSE least(forename_canon, surname) || '|' || greatest(forename_canon, surname) END AS name_key,
+        -- a record without a birth date, its name_key when that name is rare (at most
+        -- NAME_ONLY_MAX_BLOCK records of the table hold it): the name-only blocking rules
+        CASE WHEN dob IS NULL AND forename_canon IS NOT NULL AND surname IS NOT NULL
+                  AND count(*) OVER (PARTITION BY least(forename_canon, surname) || '|'
+                                                  || greatest(forename_canon, surname)) <= {NAME_ONLY_MAX_BLOCK}
+             THEN least(forename_canon, surname) || '|' || greatest(forename_canon, surname) END AS name_key_nodob,
         CASE WHEN forename_canon IS NULL OR surname IS NULL THEN NULL
              ELSE least(left(forename_canon, 1), left(surname, 1))
                   || greatest(left(forename_canon, 1), left(surname, 1)) END AS initials_key,

@@ -33,7 +33,7 @@ from core.store import Store
 from core.store_mode import is_encoded
 from linkage import encoded
 from linkage import features as F
-from linkage.blocking import BLOCKING_RULES, PRIOR_RULES
+from linkage.blocking import PRIOR_RULES, blocking_rules
 from linkage.comparisons import TWIN_WEIGHT, comparisons
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def settings_creator(config: dict[str, Any]) -> SettingsCreator:
         link_type="link_and_dedupe",
         unique_id_column_name="mention_id",
         comparisons=comparisons(linkage_config(config)),
-        blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
+        blocking_rules_to_generate_predictions=blocking_rules(linkage_config(config)),
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
         max_iterations=20,

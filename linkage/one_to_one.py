@@ -14,6 +14,9 @@ clustering between them by an assignment:
 3. no two records of one of the sources are ever one person (each record is its own id, held
    apart as trusted agency ids are).
 
+The accepted links are kept in ``link_one_to_one``, so a decision made afterwards reclusters
+with the same assignment; a later run in the default mode empties it (and is a full run).
+
 The default stays dedupe-and-link: with no ``one_to_one`` sources nothing here runs.
 """
 
@@ -44,6 +47,23 @@ def one_to_one_sources(config: dict[str, Any], override: Sequence[str] | None = 
     if len(value) != 2 or len(set(value)) != 2 or not all(isinstance(v, str) and v.strip() for v in value):
         raise IntelError(f"one-to-one linking needs two different sources, e.g. police,health; got {value!r}")
     return value[0].strip(), value[1].strip()
+
+
+def save(store: Store, accepted: pl.DataFrame, sources: tuple[str, str], run_id: str) -> None:
+    """Keep the run's accepted links (``link_one_to_one``); call inside the run's transaction."""
+    store.execute("DELETE FROM link_one_to_one")
+    if accepted.height:
+        store.insert_df("link_one_to_one", accepted.select(
+            pl.lit(sources[0]).alias("source_a"), pl.lit(sources[1]).alias("source_b"),
+            "mention_a", "mention_b", "match_probability", pl.lit(run_id).alias("run_id")))
+
+
+def saved(store: Store) -> tuple[pl.DataFrame, tuple[str, str]] | None:
+    """The last one-to-one run's accepted links and sources, or None (the default mode)."""
+    rows = store.df("SELECT source_a, source_b, mention_a, mention_b, match_probability FROM link_one_to_one")
+    if not rows.height:
+        return None
+    return rows.select(list(EDGE_SCHEMA)).cast(EDGE_SCHEMA), (rows["source_a"][0], rows["source_b"][0])
 
 
 def check_sources(store: Store, sources: tuple[str, str]) -> None:

@@ -164,6 +164,8 @@ def recluster(
     narrowed = None if seeds is None else scope
     refs = trusted_refs(store, config, scope=narrowed)
     link_threshold = threshold
+    if one_to_one is None:   # a decision after a one-to-one run keeps its assignment
+        one_to_one = _one_to_one.saved(store)
     if one_to_one is not None:
         accepted, sources = one_to_one
         listed = dict(store.df("SELECT mention_id, source FROM mentions WHERE source IN (?, ?)", list(sources)).rows())
@@ -236,8 +238,10 @@ def link(
         timings["model_s"] = round(time.perf_counter() - t, 3)
         last_model = scalar(store, "SELECT model_id FROM link_runs ORDER BY finished_at DESC, run_id DESC LIMIT 1")
         never_linked = scalar(store, "SELECT count(*) FROM linked_mentions") == 0
+        was_one_to_one = _one_to_one.saved(store) is not None
         reasons = [r for r, on in (("--full", full), ("--retrain", retrain), ("first run", never_linked),
                                    ("one-to-one", pair_sources is not None),
+                                   ("one-to-one off", pair_sources is None and was_one_to_one),
                                    ("model changed", not never_linked and last_model != model_id)) if on]
         mode = "full" if reasons else "incremental"
         changed = _changed_mentions(store)
@@ -267,7 +271,10 @@ def link(
             accepted, scoring_report["one_to_one"] = _one_to_one.match(store, model, config, pair_sources,
                                                                        score_residual=engine is None or getattr(engine, "scores_with_the_model", False))
             matched = (accepted, pair_sources)
+            _one_to_one.save(store, accepted, pair_sources, run_id)
             timings["one_to_one_s"] = round(time.perf_counter() - t, 3)
+        elif was_one_to_one:
+            store.execute("DELETE FROM link_one_to_one")
 
         t = time.perf_counter()
         why = f"link run ({mode}: {', '.join(reasons)})" if reasons else "link run (incremental)"

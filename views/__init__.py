@@ -1,1 +1,1 @@
-"""What people read: chronologies, network views and search, each read through a reader."""
+"""What people read: chronologies, network views, search (each read through a reader) and the metrics report."""

@@ -26,87 +26,17 @@ from datetime import date, datetime, time, timedelta
 from collections.abc import Mapping
 from typing import Any
 
-from views.chronology_sources import SnapshotReader, StoreReader
+from access.lens import Lens, screen_alerts
+from core.spreadsheet_cells import neutralise
 from core.errors import IntelError, NotFound
 from core.store import Store
+from findings.timescales import WorkingCalendar, decision_timescale
+from views.chronology_sources import SnapshotReader, StoreReader
 
 SOURCES = ("police", "social_care", "health")
+__all__ = ["WorkingCalendar", "chronology", "decision_timescale", "export_view", "to_csv", "to_html"]
 _EVENT_FIELDS = ("dash_risk", "initial_rag", "final_rag", "decision_date", "outcome", "referral_source",
                  "presentation", "safeguarding_concern", "location_postcode")
-
-
-# --- working calendar and decision timescales -----------------------------------------------
-
-def _hm(value: str) -> time:
-    try:
-        h, m = value.split(":")
-        return time(int(h), int(m))
-    except (ValueError, AttributeError) as exc:
-        raise IntelError(f"config [chronology.working_calendar]: {value!r} is not HH:MM") from exc
-
-
-class WorkingCalendar:
-    """Working hours: weekdays between day_start and day_end, bank holidays excluded."""
-
-    def __init__(self, cfg: dict[str, Any]) -> None:
-        self.start = _hm(cfg.get("day_start", "09:00"))
-        self.end = _hm(cfg.get("day_end", "17:00"))
-        if self.end <= self.start:
-            raise IntelError("config [chronology.working_calendar]: day_end must be after day_start")
-        self.weekdays = set(cfg.get("weekdays", [1, 2, 3, 4, 5]))
-        try:
-            self.holidays = {date.fromisoformat(str(d)) for d in cfg.get("holidays", [])}
-        except ValueError as exc:
-            raise IntelError(f"config [chronology.working_calendar] holidays: {exc}") from exc
-        self.day_hours = (datetime.combine(date.min, self.end) - datetime.combine(date.min, self.start)).seconds / 3600
-
-    def is_working_day(self, d: date) -> bool:
-        return d.isoweekday() in self.weekdays and d not in self.holidays
-
-    def working_hours_between(self, t0: datetime, t1: datetime, cap_days: int = 400) -> float:
-        """Working hours elapsed from t0 to t1 (0 if t1 <= t0). Counting stops after cap_days."""
-        if t1 <= t0:
-            return 0.0
-        total = 0.0
-        d = t0.date()
-        last = min(t1.date(), d + timedelta(days=cap_days))
-        while d <= last:
-            if self.is_working_day(d):
-                lo = max(t0, datetime.combine(d, self.start))
-                hi = min(t1, datetime.combine(d, self.end))
-                if hi > lo:
-                    total += (hi - lo).total_seconds() / 3600
-            d += timedelta(days=1)
-        return total
-
-
-def decision_timescale(received: datetime | None, decided: datetime | None, rag: str | None,
-                       timescales: dict[str, Any], calendar: WorkingCalendar) -> dict[str, Any] | None:
-    """Whether a social care contact's decision met its RAG timescale.
-
-    ``{"rag", "timescale", "elapsed_hours", "counted", "met"}``; ``met`` is None when no decision
-    is recorded. None when the contact has no initial RAG with a configured timescale.
-    """
-    spec = timescales.get(rag or "")
-    if received is None or not spec:
-        return None
-    if "hours" in spec and spec.get("out_of_hours", True):
-        limit, counted, label = float(spec["hours"]), "clock hours", f"{spec['hours']} hours"
-    elif "hours" in spec:
-        limit, counted, label = float(spec["hours"]), "working hours", f"{spec['hours']} working hours"
-    elif "working_days" in spec:
-        limit = float(spec["working_days"]) * calendar.day_hours
-        counted, label = "working hours", f"{spec['working_days']} working day(s)"
-    else:
-        raise IntelError(f"config [chronology.timescales.{rag}] needs `hours` or `working_days`")
-    if decided is None:
-        return {"rag": rag, "timescale": label, "elapsed_hours": None, "counted": counted, "met": None}
-    if counted == "clock hours":
-        elapsed = max(0.0, (decided - received).total_seconds() / 3600)
-    else:
-        elapsed = calendar.working_hours_between(received, decided)
-    return {"rag": rag, "timescale": label, "elapsed_hours": round(elapsed, 2), "counted": counted,
-            "met": elapsed <= limit + 1e-9}
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -181,12 +111,8 @@ def _household_on(spells: list[dict[str, Any]], person_id: str, on: date) -> str
 
 
 def _visible(row: dict[str, Any], health_clearance: bool, export: bool) -> str:
-    """'full', 'masked' (that it happened and when) or 'hidden'."""
-    if row["restriction"] == "hub_only" and export:
-        return "hidden"
-    if row["restriction"] == "health_confidential" and not health_clearance:
-        return "masked"
-    return "full"
+    """'full', 'masked' (that it happened and when) or 'hidden': the viewer's lens (access/lens.py)."""
+    return Lens.of(health_clearance=health_clearance, export=export).visibility(row["restriction"])
 
 
 # --- the chronology --------------------------------------------------------------------------
@@ -282,7 +208,9 @@ def chronology(
         return True
 
     header = _header(rows, full_rows, spells, resolved, household_key, members, today, ccfg)
-    header["open_alerts"] = reader.open_alerts(members, household_key)
+    # alerts are derived text: shown only where the viewer sees all of their evidence (access/lens.py)
+    header["open_alerts"] = screen_alerts(reader.open_alerts(members, household_key),
+                                          Lens.of(health_clearance=health_clearance, export=export))
     if resolved is not None and resolved != person_id:
         header["requested_id"] = person_id
         header["note"] = f"{person_id} was merged into {resolved}; this is the chronology of {resolved}"
@@ -562,11 +490,10 @@ def export_view(chron: dict[str, Any]) -> dict[str, Any]:
     h["harm_events_last_12_months"] = sum(1 for e in real if e.get("harm") and w.get("from", "") <= e["event_date"][:10] <= w.get("to", "9999"))
     h["first_seen"] = min((e["event_date"][:10] for e in real), default=None)
     h["last_seen"] = max((e["event_date"][:10] for e in real), default=None)
-    h["open_alerts"] = [
-        {k: a[k] for k in ("alert_id", "rule", "severity", "status", "raised_at") if k in a}
-        | {"explanation": "withheld from exports: it rests on hub-only records"}
-        if a.get("rests_on_hub_only") else a
-        for a in h.get("open_alerts", [])]
+    # an alert resting on a hub-only record is left out (a "withheld" note would itself say one exists)
+    h["open_alerts"] = screen_alerts(h.get("open_alerts", []),
+                                     Lens.of(health_clearance=chron.get("viewer", {}).get("health_clearance", True),
+                                             export=True))
     h["header_note"] = "export: hub-only records removed; counts are of the entries shown"
     return {**chron, key: h, "events": events, "export": True}
 
@@ -604,13 +531,14 @@ def _cell(e: dict[str, Any], col: str) -> str:
 
 
 def to_csv(chron: dict[str, Any]) -> str:
-    """The entries as CSV, one row each (hub_only removed)."""
+    """The entries as CSV, one row each (hub_only removed; cells a spreadsheet would run as a
+    formula neutralised: core/spreadsheet_cells.py)."""
     chron = export_view(chron)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for e in chron["events"]:
-        w.writerow([_cell(e, c) for c in CSV_COLUMNS])
+        w.writerow([neutralise(_cell(e, c)) for c in CSV_COLUMNS])
     return buf.getvalue()
 
 

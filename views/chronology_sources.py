@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from access.lens import alert_restrictions, evidence_tokens, restricted_ids
 from core.errors import IntelError, NotFound
 from core.sorted_frame import SortedFrame
 from core.store import Store
@@ -113,35 +114,30 @@ class StoreReader:
         return participants, residents
 
     def open_alerts(self, person_ids: list[str], household_key: str | None) -> list[dict[str, Any]]:
-        """Alerts not closed about these persons or this household, newest first, each marked
-        ``rests_on_hub_only`` when its evidence includes a hub_only record (its explanation is
-        derived from it, so an export format must not carry it)."""
+        """Alerts not closed about these persons or this household, newest first, each with the
+        ``restrictions`` of the records its evidence names (access/lens.py screens them for a
+        viewer) and marked ``rests_on_hub_only`` when those include a hub_only record."""
 
         alerts = [a for a in list_alerts_for(self.store, person_ids=person_ids, household_key=household_key)
                   if a["status"] != "closed"]
-        evidence = sorted({m for a in alerts for m in (a.get("evidence") or {}).get("mention_ids", [])})
-        hub_only = {r["mention_id"] for r in self.store.rows(
-            "SELECT mention_id FROM mentions WHERE restriction = 'hub_only' AND list_contains(?::VARCHAR[], mention_id)",
-            [evidence])} if evidence else set()
+        restricted = restricted_ids(self.store, {t for a in alerts for t in evidence_tokens(a.get("evidence"))})
         for a in alerts:
-            a["rests_on_hub_only"] = bool(hub_only & set((a.get("evidence") or {}).get("mention_ids", [])))
+            a["restrictions"] = alert_restrictions(a, restricted)
+            a["rests_on_hub_only"] = "hub_only" in a["restrictions"]
         return alerts
 
 
-def _open_alerts_of(store: Store) -> tuple[list[dict[str, Any]], set[str]]:
+def _open_alerts_of(store: Store) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Every alert not closed, newest first, shaped as list_alerts_for shapes them (with the raw
-    person ids its query matches on, under ``_person_id`` / ``_person_ids``), and which of their
-    evidence records are hub_only."""
+    person ids its query matches on, under ``_person_id`` / ``_person_ids``), and the restricted
+    records and events their evidence names (access.lens.restricted_ids)."""
 
     raw = store.rows(f"SELECT * FROM ({_list_sql('TRUE')}) t WHERE status <> 'closed' ORDER BY raised_at DESC, alert_id DESC")
     alerts = _shape(store, raw, with_history=False)
     for a, r in zip(alerts, raw):
         a["_person_id"], a["_person_ids"] = r["person_id"], r["person_ids"]
-    evidence = sorted({m for a in alerts for m in (a.get("evidence") or {}).get("mention_ids", [])})
-    hub_only = {r["mention_id"] for r in store.rows(
-        "SELECT mention_id FROM mentions WHERE restriction = 'hub_only' AND list_contains(?::VARCHAR[], mention_id)",
-        [evidence])} if evidence else set()
-    return alerts, hub_only
+    restricted = restricted_ids(store, {t for a in alerts for t in evidence_tokens(a.get("evidence"))})
+    return alerts, restricted
 
 
 class SnapshotReader:
@@ -153,14 +149,14 @@ class SnapshotReader:
     It never changes: a newer state of the store is a new snapshot."""
 
     def __init__(self, *, merged_into: dict[str, str | None], known: set[str], by_person: SortedFrame,
-                 by_event: SortedFrame, by_household: SortedFrame, alerts: list[dict[str, Any]], hub_only: set[str]) -> None:
+                 by_event: SortedFrame, by_household: SortedFrame, alerts: list[dict[str, Any]], restricted: dict[str, str]) -> None:
         self._merged_into = merged_into
         self._known = known
         self._by_person = by_person
         self._by_event = by_event
         self._by_household = by_household
         self._alerts = alerts
-        self._hub_only = hub_only
+        self._restricted = restricted
         self._alerts_by_person: dict[str, list[int]] = {}
         self._alerts_by_household: dict[str, list[int]] = {}
         for i, a in enumerate(alerts):
@@ -185,7 +181,7 @@ class SnapshotReader:
             near = store.df(
                 f"SELECT m.rowid AS _m_order, {', '.join('m.' + c for c in _NEAR_FIELDS)}, pm.person_id "
                 "FROM mentions m LEFT JOIN person_mentions pm ON pm.mention_id = m.mention_id")
-            alerts, hub_only = _open_alerts_of(store)
+            alerts, restricted = _open_alerts_of(store)
         merged_into = {p: (m if s == "merged" else None)
                        for p, s, m in zip(persons["person_id"].to_list(), persons["status"].to_list(),
                                           persons["merged_into"].to_list())}
@@ -195,16 +191,16 @@ class SnapshotReader:
             by_event=SortedFrame(near.sort(["event_key", "mention_id"]), "event_key"),
             by_household=SortedFrame(near.filter(pl.col("person_id").is_not_null()).sort(["household_key", "_m_order"]),
                                  "household_key"),
-            alerts=alerts, hub_only=hub_only)
+            alerts=alerts, restricted=restricted)
 
     def with_alerts_from(self, store: Store) -> SnapshotReader:
         """The same records with the alerts reloaded (after an alert was acknowledged or closed:
         nothing else changed, so the frames are kept)."""
         with store.transaction():
-            alerts, hub_only = _open_alerts_of(store)
+            alerts, restricted = _open_alerts_of(store)
         return SnapshotReader(merged_into=self._merged_into, known=self._known, by_person=self._by_person,
                               by_event=self._by_event, by_household=self._by_household, alerts=alerts,
-                              hub_only=hub_only)
+                              restricted=restricted)
 
     # -- the lookups (same answers as StoreReader) --------------------------------------------
     def resolve(self, person_id: str) -> str:
@@ -251,6 +247,7 @@ class SnapshotReader:
         out = []
         for i in sorted(hits):  # the alerts are kept newest first
             a = {k: v for k, v in self._alerts[i].items() if not k.startswith("_")}
-            a["rests_on_hub_only"] = bool(self._hub_only & set((a.get("evidence") or {}).get("mention_ids", [])))
+            a["restrictions"] = alert_restrictions(a, self._restricted)
+            a["rests_on_hub_only"] = "hub_only" in a["restrictions"]
             out.append(a)
         return out

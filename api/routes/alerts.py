@@ -19,6 +19,8 @@ router = APIRouter(tags=["alerts"])
 class AlertsQuery(PageQuery):
     status: Literal["new", "acknowledged", "closed", "all"] | None = None
     rule: str | None = Field(None, max_length=64)
+    possible: bool | None = Field(None, description="true: only possible alerts (resting on links in review); "
+                                                    "false: only confirmed ones")
 
 
 class AlertAction(BaseModel):
@@ -28,8 +30,8 @@ class AlertAction(BaseModel):
 @router.get("/alerts", summary="Alerts, newest first")
 def alerts(request: Request, q: Annotated[AlertsQuery, Query()], who: Principal = Depends(guard("alerts")),
            store: Store = Depends(db)) -> Response:
-    set_subject(request, "alert", None, status=q.status, rule=q.rule)
-    rows = list_alerts(store, status=q.status, rule=q.rule, limit=q.limit + 1, offset=q.offset)
+    set_subject(request, "alert", None, status=q.status, rule=q.rule, possible=q.possible)
+    rows = list_alerts(store, status=q.status, rule=q.rule, limit=q.limit + 1, offset=q.offset, possible=q.possible)
     items = rows[: q.limit]
     add_detail(request, returned=[a["alert_id"] for a in items])
     return ok(page(request, items, q.limit, q.offset, None, more=len(rows) > q.limit))

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from api.routes.common import ok
 from api.security import Principal, add_detail, db, guard, set_subject
+from findings.possible_alerts import sync_possible_alerts
 from findings.review import review_queue
 from core.store import Store
 from linkage.explain import explain_pair
@@ -72,6 +73,8 @@ def review_decide(request: Request, body: ReviewDecision, who: Principal = Depen
         store, *sorted((a, b)), body.decision, who.name, body.reason,
         precheck=lambda s: settle_check(s, a, b, body.decision, config=cfg))
     if status == 200:
+        result["possible_alerts"] = sync_possible_alerts(store, None, cfg)
+        request.app.state.snapshot.invalidate(alerts_only=True)   # a chronology's header lists open alerts
         add_detail(request, persons_before=result.get("persons_before"), persons_after=result.get("persons_after"),
                    decision_id=result.get("decision_id"))
     else:

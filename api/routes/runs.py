@@ -18,7 +18,9 @@ router = APIRouter(tags=["runs"])
 
 
 class RunRequest(BaseModel):
-    drop_dir: str = Field(..., min_length=1, max_length=4096, description="A drop folder the server can read.")
+    drop_dir: str = Field(..., min_length=1, max_length=4096, description=(
+        "The name of a drop folder in the server's drops folder ([api] drops_folder; default drops/ beside "
+        "the store). Nothing outside it is read, links out of it are not followed."))
 
 
 @router.post("/runs", status_code=202, summary="Start a nightly run on a drop folder")

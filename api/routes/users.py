@@ -18,7 +18,7 @@ router = APIRouter(tags=["users"])
 
 class NewUser(BaseModel):
     name: str = Field(..., min_length=1, max_length=64)
-    role: Literal["analyst", "marac", "admin"]
+    role: Literal["analyst", "marac", "admin", "manager"]
 
 
 @router.get("/users", summary="Users (tokens are never shown)")

@@ -49,3 +49,14 @@ CREATE TABLE IF NOT EXISTS link_runs (
     model_id     VARCHAR,
     report       VARCHAR NOT NULL
 );
+
+-- The links the last one-to-one link run accepted (linkage/one_to_one.py), so that a decision
+-- reclustering some persons afterwards keeps the assignment. Emptied by a run in the default mode.
+CREATE TABLE IF NOT EXISTS link_one_to_one (
+    source_a          VARCHAR NOT NULL,
+    source_b          VARCHAR NOT NULL,
+    mention_a         VARCHAR NOT NULL,
+    mention_b         VARCHAR NOT NULL,
+    match_probability DOUBLE NOT NULL,
+    run_id            VARCHAR NOT NULL
+);

@@ -11,10 +11,14 @@ CREATE TABLE IF NOT EXISTS users (
     revoked_at    TIMESTAMP,
     revoked_by    VARCHAR
 );
+-- when the token stops working ([api] token_days after it was issued; `intel users rotate` issues
+-- a new one). NULL: issued before expiry was recorded, so created_at + token_days.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS expires_at TIMESTAMP;
 
 -- Append-only: who read or changed what, when, why, and what they got. Nothing updates or
--- deletes it (the API has no route to). Each entry carries the SHA-256 of the one before it and
--- of itself, so a changed or removed entry breaks the chain (`intel audit --verify`).
+-- deletes it (the API has no route to). Each entry carries the MAC of the one before it and its
+-- own, keyed by a secret outside the store, so a changed, removed or rewritten entry breaks the
+-- chain, and an anchor file outside the store holds its head (`intel audit --verify`, docs/audit.md).
 CREATE TABLE IF NOT EXISTS audit_log (
     seq           BIGINT NOT NULL,       -- 1, 2, 3 ... in the order written
     logged_at     TIMESTAMP NOT NULL,    -- UTC
@@ -29,8 +33,11 @@ CREATE TABLE IF NOT EXISTS audit_log (
     status        INTEGER NOT NULL,      -- the response status
     detail        VARCHAR,               -- JSON: resolved ids, filters, counts
     prev_hash     VARCHAR NOT NULL,
-    entry_hash    VARCHAR NOT NULL
+    entry_hash    VARCHAR NOT NULL       -- HMAC-SHA256 (key: key_id) of prev_hash and the fields
 );
+-- which key of the audit key file MACed the entry (access/audit_chain.py); NULL: written before
+-- the chain was keyed (a plain SHA-256, reported as unkeyed by `intel audit --verify`)
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS key_id VARCHAR;
 
 -- Link decisions made through the API while a nightly run holds the identity tables: queued
 -- (append-only) and applied by the server when the run ends, in order. The outcome of each is

@@ -1,5 +1,5 @@
 """``python -m intel.cli``: the same command line as the ``intel`` entry point."""
 
-from intel.cli import app
+from intel.cli import main
 
-app()
+main()

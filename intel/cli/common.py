@@ -20,7 +20,7 @@ import typer
 from core.config import Config, load_config
 from core.errors import IntelError
 from core.serialise import json_default
-from core.store import Store, StoreError
+from core.store import Store, StoreError, default_db_path
 
 DbOption = Annotated[
     Optional[Path],
@@ -48,10 +48,12 @@ def fail(message: str, code: int = 2) -> None:
 
 
 @contextmanager
-def opened_store(db: Path | None, *, read_only: bool = False) -> Iterator[Store]:
-    """Open the store for one command, turning known errors into a clear exit 2."""
+def opened_store(db: Path | None, *, read_only: bool = False, create: bool = False) -> Iterator[Store]:
+    """Open the store for one command, turning known errors into a clear exit 2. Only ``intel
+    init`` and ``ingest --create`` make a store (``create``); every other command refuses a path
+    that is not an existing store of this project."""
     try:
-        store = Store(db, read_only=read_only)
+        store = Store(db, read_only=read_only, create=create)
     except StoreError as exc:
         fail(str(exc))
     try:
@@ -60,6 +62,16 @@ def opened_store(db: Path | None, *, read_only: bool = False) -> Iterator[Store]
         fail(str(exc))
     finally:
         store.close()
+
+
+def refuse_missing_folder(db: Path | None) -> Path:
+    """The store's path, if its folder exists (exit 2 otherwise: a store is never made in a
+    folder that a typo invented)."""
+    path = db if db is not None else default_db_path()
+    if not path.parent.is_dir():
+        fail(f"the folder {path.parent} does not exist: create it first (a store is never made in a folder "
+             "that a typo invented)")
+    return path
 
 
 def run_guarded(fn: Callable[[], Any]) -> Any:

@@ -11,7 +11,10 @@ from fixtures.world import generate_world
 from ingest.drops import ingest_drop
 from ingest.encode import encode_drop
 from ingest.mapping import parse_mapping_options
-from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store, run_guarded
+from access.audit import open_chain
+from core.store import SCHEMA_VERSION
+from intel.cli.common import (ConfigOption, DbOption, edge_config, emit, fail, opened_store, refuse_missing_folder,
+                              run_guarded)
 from intel.demo import run_demo
 
 app = typer.Typer()
@@ -25,11 +28,27 @@ def ingest(
         Optional[list[str]],
         typer.Option("--mapping", help="SOURCE=PROFILE.toml: map an agency's own export onto the contract."),
     ] = None,
+    create: Annotated[bool, typer.Option("--create", help="Make the store if there is none at --db (its folder must exist).")] = False,
 ) -> None:
     """Validate and load a drop into the store (refused whole, with exit 2, if unusable)."""
     mappings = run_guarded(lambda: parse_mapping_options(mapping or []))
-    with opened_store(db) as store:
+    if create:
+        refuse_missing_folder(db)
+    with opened_store(db, create=create) as store:
         emit(ingest_drop(store, drop_dir, mappings=mappings))
+
+
+@app.command()
+def init(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Make a new, empty store (and its audit key, mode 0600, and anchor: docs/audit.md)."""
+    cfg = edge_config(config)
+    path = refuse_missing_folder(db)
+    if path.exists() or path.is_symlink():
+        fail(f"{path} exists already: nothing was changed (a store is made once; use it with --db)")
+    with opened_store(path, create=True) as store:
+        keys, anchor = open_chain(store, cfg)
+        emit({"store": store.path, "schema_version": SCHEMA_VERSION, "audit_key": keys.path,
+              "audit_anchor": anchor.path})
 
 
 @app.command()

@@ -38,6 +38,8 @@ def alerts_list(
     status: Annotated[str, typer.Option("--status", help="new, acknowledged, closed or all.")] = "all",
     rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="json (a list of alert objects) or table.")] = "json",
+    possible: Annotated[Optional[bool], typer.Option(
+        "--possible/--confirmed", help="Only possible alerts (resting on links in review), or only confirmed ones.")] = None,
     db: DbOption = None,
 ) -> None:
     """List alerts, newest first (status derived from the latest acknowledgement or closure)."""
@@ -46,7 +48,7 @@ def alerts_list(
     if fmt not in ("json", "table"):
         fail(f"--format must be json or table, got {fmt!r}")
     with opened_store(db, read_only=True) as store:
-        alerts = list_alerts(store, status=status, rule=rule)
+        alerts = list_alerts(store, status=status, rule=rule, possible=possible)
     if fmt == "json":
         emit(alerts)
         return
@@ -98,7 +100,7 @@ def nightly(
     cfg = edge_config(config)
     scorer = run_guarded(lambda: engine_from_config(cfg, engine))   # Spark checked before any work
     try:
-        store = Store(db)
+        store = Store(db, create=False)
     except StoreError as exc:
         fail(str(exc))
     try:

@@ -8,8 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from findings.possible_alerts import sync_possible_alerts
 from findings.review import review_queue
 from intel.cli.common import ConfigOption, DbOption, EngineOption, edge_config, emit, fail, opened_store, run_guarded
+from intel.cli.reads import PurposeOption, audited_read
 from linkage.decisions import decide as record_decision
 from linkage.evaluate import evaluate as run_evaluate
 from linkage.explain import explain_pair
@@ -59,9 +61,12 @@ def decide(
     cfg = edge_config(config)
     with opened_store(db) as store:
         if review:
-            emit(settle(store, mention_a, mention_b, decision, by, reason, config=cfg))
+            result = settle(store, mention_a, mention_b, decision, by, reason, config=cfg)
         else:
-            emit(record_decision(store, mention_a, mention_b, decision, by, reason, config=cfg))
+            result = record_decision(store, mention_a, mention_b, decision, by, reason, config=cfg)
+        # possible alerts resting on this link are confirmed or closed now, not at the next run
+        result["possible_alerts"] = sync_possible_alerts(store, None, cfg)
+        emit(result)
 
 
 @app.command()
@@ -102,11 +107,17 @@ app.add_typer(export_app, name="export")
 @export_app.command("persons")
 def export_persons_command(
     out: Annotated[Path, typer.Option("--out", help="The CSV file to write.")],
+    purpose: PurposeOption = None,
+    config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Write source, record_id, person_id, link_probability for every mention."""
-    with opened_store(db, read_only=True) as store:
-        emit(export_persons(store, out))
+    cfg = edge_config(config)
+    with audited_read(db, cfg, purpose, command="intel export persons", subject_kind="export",
+                      subject_id="persons") as read:
+        written = export_persons(read.store, out)
+        read.done(rows=written["rows"], persons=written["persons"], out=str(out))
+        emit(written)
 
 
 @app.command()
@@ -134,8 +145,14 @@ def explain(
     mention_a: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID, e.g. police:P000123")],
     mention_b: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID")],
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the waterfall chart to this HTML file.")] = None,
+    purpose: PurposeOption = None,
+    config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Why the model scores two records as it does: each comparison's weight, and the final probability."""
-    with opened_store(db) as store:
-        emit(explain_pair(store, mention_a, mention_b, html_path=html))
+    cfg = edge_config(config)
+    with audited_read(db, cfg, purpose, command="intel explain", subject_kind="mention_pair",
+                      subject_id="|".join(sorted((mention_a, mention_b)))) as read:
+        explained = explain_pair(read.store, mention_a, mention_b, html_path=html)
+        read.done()
+        emit(explained)

@@ -1,4 +1,4 @@
-"""The service: ``intel serve``, ``intel users`` and ``intel audit``."""
+"""The service: ``intel serve`` and ``intel users`` (the audit log: intel/cli/audit.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Annotated, Any, Optional
 import typer
 import uvicorn
 
-from access.audit import journal_path, list_audit, record, recover_journal, verify as verify_chain
-from access.users import add_user, list_users, revoke_user
+from access.audit import record
+from access.users import add_user, list_users, revoke_user, rotate_user
+from core.config import Config
 from core.errors import IntelError
 from core.store import Store, StoreError
 from intel.cli.common import ConfigOption, DbOption, cli_actor, edge_config, emit, fail, opened_store
@@ -42,12 +43,12 @@ def serve(
     application.state.audit_queue.close()   # the last entries are committed before exit
 
 
-users_app = typer.Typer(help="API users: add (prints a token), revoke, list.", no_args_is_help=True)
+users_app = typer.Typer(help="API users: add or rotate (prints a token), revoke, list.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 
-def _cli_audit(store: Store, command: str, subject: str, detail: dict[str, Any]) -> None:
-    record(store, user_name=cli_actor(), role="cli", method="CLI", endpoint=command, path=command,
+def _cli_audit(store: Store, cfg: Config, command: str, subject: str, detail: dict[str, Any]) -> None:
+    record(store, cfg, user_name=cli_actor(), role="cli", method="CLI", endpoint=command, path=command,
            status=200, subject_kind="user", subject_id=subject, detail=detail)
 
 
@@ -63,9 +64,26 @@ def users_add(
     cfg = edge_config(config)
     with opened_store(db) as store:
         created = add_user(store, name, role, by=cli_actor(), config=cfg)
-        _cli_audit(store, "intel users add", created["name"], {"role": role})
+        _cli_audit(store, cfg, "intel users add", created["name"], {"role": role})
     token = created.pop("token")
     emit(created)
+    sys.stdout.write(token + "\n")
+
+
+@users_app.command("rotate")
+def users_rotate(
+    name: Annotated[str, typer.Argument(help="The user whose token is replaced.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Issue a new token for a user (before or after the old one expires: [api] token_days, default 90);
+    the old token stops working now. Prints the user as JSON, then the new token alone on the LAST line."""
+    cfg = edge_config(config)
+    with opened_store(db) as store:
+        rotated = rotate_user(store, name, by=cli_actor(), config=cfg)
+        _cli_audit(store, cfg, "intel users rotate", name, {"expires_at": rotated["expires_at"]})
+    token = rotated.pop("token")
+    emit(rotated)
     sys.stdout.write(token + "\n")
 
 
@@ -73,11 +91,13 @@ def users_add(
 def users_revoke(
     name: Annotated[str, typer.Argument(help="The user whose token stops working now.")],
     db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Revoke a user's token (the user stays in the audit log)."""
+    cfg = edge_config(config)
     with opened_store(db) as store:
         out = revoke_user(store, name, by=cli_actor())
-        _cli_audit(store, "intel users revoke", name, {})
+        _cli_audit(store, cfg, "intel users revoke", name, {})
         emit(out)
 
 
@@ -86,25 +106,3 @@ def users_list(db: DbOption = None) -> None:
     """Every user, with role and when created or revoked (never a token)."""
     with opened_store(db, read_only=True) as store:
         emit({"users": list_users(store)})
-
-
-@app.command()
-def audit(
-    person: Annotated[Optional[str], typer.Option("--person", help="Only requests about this person (and ids merged into it), with its merge/split log.")] = None,
-    user: Annotated[Optional[str], typer.Option("--user", help="Only this user's requests.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only entries from this date (YYYY-MM-DD[THH:MM]).")] = None,
-    verify: Annotated[bool, typer.Option("--verify", help="Also check the log's hash chain (a changed or removed entry breaks it).")] = False,
-    db: DbOption = None,
-) -> None:
-    """The audit log (read only): who read or changed personal data, when, why, with what result."""
-    with opened_store(db, read_only=True) as store:
-        leftover = journal_path(store.path)
-    if leftover.exists() and leftover.stat().st_size:
-        # a server stopped without moving its last entries in: they are part of the log
-        with opened_store(db) as store:
-            recover_journal(store)
-    with opened_store(db, read_only=True) as store:
-        out = list_audit(store, person=person, user=user, since=since)
-        if verify:
-            out["chain"] = verify_chain(store)
-        emit(out)

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from core.serialise import json_default
-from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store
+from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail
+from intel.cli.reads import PurposeOption, audited_read
 from views.chronology import chronology as build_chronology, to_csv, to_html
 from views.network_view import network_view
 
@@ -27,6 +28,7 @@ def chronology(
     harm_only: Annotated[bool, typer.Option("--harm-only", help="Only events where the person was harmed.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="json, csv or html (csv and html never include hub-only records).")] = "json",
     no_health_clearance: Annotated[bool, typer.Option("--no-health-clearance", help="View as someone without health clearance.")] = False,
+    purpose: PurposeOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -34,10 +36,13 @@ def chronology(
     if fmt not in ("json", "csv", "html"):
         fail(f"--format must be json, csv or html, got {fmt!r}")
     cfg = edge_config(config)
-    with opened_store(db, read_only=True) as store:
-        chron = build_chronology(store, person_id=person_id, household_key=household, date_from=date_from,
+    kind, subject = ("household", household) if household is not None else ("person", person_id)
+    with audited_read(db, cfg, purpose, command="intel chronology", subject_kind=kind, subject_id=subject) as read:
+        chron = build_chronology(read.store, person_id=person_id, household_key=household, date_from=date_from,
                                  date_to=date_to, sources=sources, harm_only=harm_only,
                                  health_clearance=not no_health_clearance, export=fmt != "json", config=cfg)
+        head = chron.get("person") or chron.get("household") or {}
+        read.done(head.get("person_id") or subject, entries=len(chron["events"]), format=fmt)
         if fmt == "json":
             emit(chron)
         else:
@@ -50,13 +55,15 @@ def network(
     hops: Annotated[int, typer.Option("--hops", help="Person-to-person steps through shared events or households.")] = 2,
     fmt: Annotated[str, typer.Option("--format", help="json (Cytoscape.js elements), graphml or svg.")] = "json",
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the view to this file (default: stdout).")] = None,
+    purpose: PurposeOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """A person's network for MARAC. With --out, prints a JSON summary; without, the view itself."""
     cfg = edge_config(config)
-    with opened_store(db, read_only=True) as store:
-        view = network_view(store, person_id, hops=hops, fmt=fmt, config=cfg)
+    with audited_read(db, cfg, purpose, command="intel network", subject_kind="person", subject_id=person_id) as read:
+        view = network_view(read.store, person_id, hops=hops, fmt=fmt, config=cfg)
+        read.done(view["person_id"] if fmt == "json" else person_id, hops=hops, format=fmt)
     text = json.dumps(view, default=json_default, indent=2, ensure_ascii=False) if fmt == "json" else view
     if out is None:
         sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from datetime import datetime
 
-from access.audit import AuditWriter, list_audit, record, verify
+from access.audit import AuditWriter, list_audit, record
+from access.audit_verify import verify
 
 
 def _write(store, writer, **kw):
@@ -26,9 +27,11 @@ def test_chain_verifies_and_any_change_or_removal_breaks_it(store):
     _write(store, AuditWriter(store))
     assert verify(store)["ok"] and verify(store)["entries"] == 4
     store.execute("UPDATE audit_log SET purpose = 'nothing to see' WHERE seq = 2")
-    assert verify(store) == {"ok": False, "entries": 1, "broken_at": 2, "why": "entry does not match its hash"}
+    out = verify(store)
+    assert (out["ok"], out["entries"], out["broken_at"]) == (False, 3, 2) and "entry 2 was changed" in out["why"]
     store.execute("DELETE FROM audit_log WHERE seq = 2")
-    assert verify(store)["broken_at"] == 3 and "missing" in verify(store)["why"]
+    out = verify(store)
+    assert out["broken_at"] == 2 and [p["kind"] for p in out["problems"]] == ["deleted_entries"]
 
 
 def test_batches_of_any_size_store_every_field_and_keep_the_chain(store):
@@ -123,5 +126,8 @@ def test_cli_audit_lists_what_a_stopped_server_left_in_its_journal(tmp_path):
     assert body["count"] == 1 and body["entries"][0]["user_name"] == "bob" and body["chain"]["ok"]
     assert journal_path(db).read_bytes() == b""
     journal_path(db).write_bytes(b'{"seq": 7, "not": "an entry"}\n')
-    refused = run()
-    assert refused.returncode == 2 and "is not an audit entry" in refused.stderr
+    refused = run()       # --verify: reported as what is wrong with the log, exit 1
+    assert refused.returncode == 1 and "is not an audit entry" in refused.stderr
+    assert json.loads(refused.stdout)["chain"]["problems"][0]["kind"] == "journal"
+    listed = subprocess.run([sys.executable, "-m", "intel.cli", "audit", "--db", str(db)], capture_output=True, text=True)
+    assert listed.returncode == 2 and "is not an audit entry" in listed.stderr

@@ -50,6 +50,7 @@ def test_revoke_stops_the_token_and_keeps_the_row(store):
 
 def test_cli_prints_the_token_alone_on_the_last_line(tmp_path):
     db = tmp_path / "c.duckdb"
+    subprocess.run([sys.executable, "-m", "intel.cli", "init", "--db", str(db)], check=True, capture_output=True)
     out = subprocess.run([sys.executable, "-m", "intel.cli", "users", "add", "carol", "--role", "admin", "--db", str(db)],
                          capture_output=True, text=True, check=True).stdout
     *json_part, token = out.rstrip("\n").split("\n")
@@ -60,3 +61,40 @@ def test_cli_prints_the_token_alone_on_the_last_line(tmp_path):
     revoked = subprocess.run([sys.executable, "-m", "intel.cli", "users", "revoke", "carol", "--db", str(db)],
                              capture_output=True, text=True)
     assert revoked.returncode == 0 and "revoked_at" in revoked.stdout
+
+
+def test_tokens_expire_and_rotation_issues_a_new_one(tmp_path):
+    """A token works for [api] token_days (default 90); `intel users rotate` replaces it, the old
+    one stops at once; expired tokens are refused by the server's in-memory users too."""
+    from datetime import timedelta
+
+    from core.store import Store
+    from access.users import ActiveUsers, add_user, authenticate, rotate_user
+
+    db = tmp_path / "t.duckdb"
+    with Store(db) as s:
+        u = add_user(s, "alice", "analyst", config={"api": {"roles": {"analyst": {}}, "token_days": 90}})
+        assert (u["expires_at"] - u["created_at"]) == timedelta(days=90)
+        active = ActiveUsers(s)
+        assert authenticate(s, u["token"]) and active.authenticate(u["token"])
+        s.execute("UPDATE users SET expires_at = now()::TIMESTAMP - INTERVAL 1 SECOND")
+        active.reload(s)
+        assert authenticate(s, u["token"]) is None and active.authenticate(u["token"]) is None
+        s.execute("UPDATE users SET expires_at = NULL, created_at = created_at - INTERVAL 91 DAY")   # a pre-expiry row
+        assert authenticate(s, u["token"]) is None
+        with pytest.raises(IntelError, match="token_days"):
+            rotate_user(s, "alice", config={"api": {"token_days": 0}})
+    out = subprocess.run([sys.executable, "-m", "intel.cli", "users", "rotate", "alice", "--db", str(db)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    token = out.stdout.rstrip("\n").split("\n")[-1]
+    with Store(db) as s:
+        assert authenticate(s, token) == {"name": "alice", "role": "analyst"} and authenticate(s, u["token"]) is None
+        assert [r["revoked_by"] for r in s.rows("SELECT revoked_by FROM users ORDER BY created_at")][0].startswith("rotated")
+        assert s.scalar("SELECT count(*) FROM audit_log WHERE endpoint = 'intel users rotate'") == 1
+        before = s.content_digest()
+    gone = subprocess.run([sys.executable, "-m", "intel.cli", "users", "rotate", "nobody", "--db", str(db)],
+                          capture_output=True, text=True)
+    assert gone.returncode == 2 and "no active user 'nobody'" in gone.stderr
+    with Store(db) as s:
+        assert s.content_digest() == before

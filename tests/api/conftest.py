@@ -28,7 +28,7 @@ from access.users import add_user
 
 CONFIG = load_config()
 
-ROLES = ("analyst", "marac", "admin")
+ROLES = ("analyst", "marac", "admin", "manager")
 PURPOSE = {"X-Purpose": "MASH strategy discussion for a referral"}
 
 
@@ -132,6 +132,7 @@ def world(tmp_path_factory) -> dict[str, Any]:
 def db_copy(world, tmp_path) -> Path:
     target = tmp_path / "api.duckdb"
     shutil.copy(world["db"], target)
+    shutil.copytree(world["drop2"], tmp_path / "drops" / "drop2")   # POST /runs reads drops/ beside the store
     return target
 
 

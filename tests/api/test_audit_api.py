@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from tests.api.conftest import PURPOSE
-from access.audit import list_audit, verify
+from access.audit import list_audit
+from access.audit_verify import verify
 
 
 def last(api) -> dict:

@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from api.audit_queue import AuditQueue
-from access.audit import AuditWriter, verify
+from access.audit import AuditWriter
+from access.audit_verify import verify
 
 ENTRY = dict(user_name="alice", role="analyst", method="GET", endpoint="/persons/{person_id}",
              path="/persons/P1", status=200, subject_kind="person", subject_id="P00000001", purpose="strategy")

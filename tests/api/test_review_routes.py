@@ -73,3 +73,11 @@ def test_settling_an_item_then_refusals_change_nothing(api):
     assert "decision 1" in contradiction["detail"]
     is_problem(api.post("marac", "/links/review/decisions", body), 403, "forbidden-role")
     assert _state(api) == before
+
+
+def test_alerts_filter_on_possible(api):
+    every = api.get("analyst", "/alerts?limit=500").json()["items"]
+    assert every and all(a["possible"] is False and a["possible_links"] == [] for a in every)
+    assert api.get("analyst", "/alerts?possible=true").json()["items"] == []
+    assert len(api.get("analyst", "/alerts?possible=false&limit=500").json()["items"]) == len(every)
+    is_problem(api.get("analyst", "/alerts?possible=maybe"), 422, "validation")

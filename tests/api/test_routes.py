@@ -49,6 +49,7 @@ ENDPOINTS = [
     ("users", "GET", "/users", None, {"admin"}, 200),
     ("add_user", "POST", "/users", {"name": "newbie", "role": "marac"}, {"admin"}, 201),
     ("revoke_user", "DELETE", "/users/gone2", None, {"admin"}, 404),
+    ("metrics", "GET", "/metrics?by=quarter", None, {"analyst", "manager"}, 200),
 ]
 
 

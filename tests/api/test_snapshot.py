@@ -97,7 +97,7 @@ def test_an_acknowledged_alert_shows_in_the_next_request(api):
 
 def test_a_run_is_seen_only_once_committed(api):
     keeper = api.app.state.snapshot
-    r = api.post("admin", "/runs", {"drop_dir": str(api.world["drop2"])})
+    r = api.post("admin", "/runs", {"drop_dir": "drop2"})
     assert r.status_code == 202
     api.app.state.runs.wait(120)
     keeper.wait(60)

@@ -351,6 +351,8 @@ def test_cli_ingest_prints_json_and_refuses_with_exit_2(tmp_path: Path) -> None:
     runner = CliRunner()
     good = make_drop(tmp_path / "good", {"police.csv": police_rows(2)})
     result = runner.invoke(app, ["ingest", str(good), "--db", str(db)])
+    assert result.exit_code == 2 and "no store at" in result.stderr and not db.exists()   # a first ingest says --create
+    result = runner.invoke(app, ["ingest", str(good), "--db", str(db), "--create"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["loaded"] == 2
 

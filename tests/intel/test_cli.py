@@ -60,6 +60,7 @@ def test_serve_starts_one_process_without_a_server_header_and_commits_the_audit_
         seen.update(kw, app=application)
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
+    assert runner.invoke(app, ["init", "--db", str(tmp_path / "s.duckdb")]).exit_code == 0
     result = runner.invoke(app, ["serve", "--db", str(tmp_path / "s.duckdb"), "--port", "18999"])
     assert result.exit_code == 0, result.output
     assert seen["port"] == 18999 and seen["host"] == "127.0.0.1" and seen["workers"] == 1

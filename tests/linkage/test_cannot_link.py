@@ -63,6 +63,7 @@ def test_hub_linkage_settings_reach_splink_through_nightly_config(tmp_path: Path
     hub.write_text("[linkage]\ntwin_weight = -12.5\ngeneration_m = 0.002\nedge_floor = 0.25\n"
                    "[identity]\nthreshold = 0.98\n")
     db = tmp_path / "s.duckdb"
+    subprocess.run([sys.executable, "-m", "intel.cli", "init", "--db", str(db)], check=True, capture_output=True)
     out = subprocess.run([sys.executable, "-m", "intel.cli", "nightly", str(tmp_path / "w" / "drop"), "--db", str(db),
                           "--config", str(hub)], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]

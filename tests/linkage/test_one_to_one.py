@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from core.errors import IntelError
 from core.store import Store
 from intel.cli import app
+from linkage.decisions import decide
 from linkage.one_to_one import greedy, one_to_one_sources
 from linkage.run import link
 from tests.linkage.test_run import RULES, add_mentions, persons
@@ -44,6 +45,16 @@ def test_two_lists_are_matched_one_to_one_and_a_list_never_holds_two_records_of_
         assert p["police:A1"] == p["health:H1"] != p["police:A2"]          # the tie goes to the smaller ids
         assert p["police:A3"] == p["health:H3"]                            # 0.6: above the one-to-one threshold
         assert report["scoring"]["one_to_one"]["matched_from_blocking"] == 2
+        # a decision afterwards reclusters with the same assignment (kept in link_one_to_one)
+        decide(store, "police:A3", "health:H3", "same", "a.analyst", "same NHS number", config=CONFIG)
+        p = persons(store)
+        assert p["police:A1"] == p["health:H1"] != p["police:A2"] and p["police:A3"] == p["health:H3"]
+        # a run in the default mode again: full, and dedupe-and-link joins the three ann smiths
+        back = link(store, config=CONFIG, engine=RULES)
+        assert back["mode"] == "full" and back["full_because"] == ["one-to-one off"]
+        p = persons(store)
+        assert p["police:A1"] == p["police:A2"] == p["health:H1"]
+        assert store.rows("SELECT count(*) AS n FROM link_one_to_one")[0]["n"] == 0
 
 
 @pytest.mark.parametrize("value, message", [

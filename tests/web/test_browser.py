@@ -188,6 +188,19 @@ def test_admin_runs_page(live_server, browser_factory):
     _shot(d, "11-runs")
 
 
+def test_manager_metrics_page(live_server, browser_factory):
+    By = _by()
+    d = browser_factory()
+    _sign_in(d, live_server.url, live_server.tokens["manager"], then="/w/metrics")
+    _wait(d, lambda d: d.current_url.endswith("/w/metrics"))
+    frame = d.find_element(By.CSS_SELECTOR, "iframe.report-frame")
+    d.switch_to.frame(frame)
+    _wait(d, lambda d: d.find_elements(By.TAG_NAME, "h1"))       # the API's report, in the frame
+    d.switch_to.default_content()
+    assert [a.text for a in d.find_elements(By.CSS_SELECTOR, "header nav a")] == ["Metrics"]
+    _shot(d, "12-metrics")
+
+
 def test_marac_sees_no_restricted_row_on_any_page(live_server, browser_factory):
     d = browser_factory()
     world = live_server.world

@@ -97,6 +97,11 @@ def test_purpose_is_asked_checked_and_audited_with_every_page(web):
     r = web.client.post("/w/purpose", data={"csrf": csrf, "case_ref": "", "reason": "x", "next": "/w/"})
     assert r.status_code == 400
     assert "Give the case reference" in r.text and "at least 10 characters" in r.text
+    # an accent or a typographic dash (not ASCII: X-Purpose is a header) is folded, not a failure
+    r = web.client.post("/w/purpose", data={"csrf": csrf, "next": "/w/search", "case_ref": "MASH–7",
+                                            "reason": "Zoë’s referral\n from school"})
+    assert r.status_code == 303
+    assert "Purpose: <strong>MASH-7</strong>" in web.client.get("/w/search").text
     r = web.client.post("/w/purpose", data={"csrf": csrf, "next": "/w/search", **PURPOSE})
     assert r.status_code == 303 and r.headers["location"] == "/w/search"
     sarah = web.world["person"]["police:P1"]
@@ -134,6 +139,17 @@ def test_unknown_person_alert_and_household_say_so(web):
     csrf = web.csrf(web.client.get("/w/alerts").text)
     r = web.client.post("/w/alerts/A9999999/acknowledge", data={"csrf": csrf, "reason": "r", "form_id": "f1"})
     assert r.status_code == 404 and "A9999999" in r.text
+    for url, words in (("/w/alerts?status=bogus", "status must be one of"), ("/w/alerts?offset=x", "whole number"),
+                       ("/w/alerts?possible=perhaps", "possible must be"),
+                       ("/w/person/P00000001/network.pdf", "choose SVG or GraphML")):
+        r = web.client.get(url)
+        assert r.status_code in (400, 404) and words in r.text, url
+    r = web.client.get("/w/review?a=police:NOPE&b=police:P7")
+    assert r.status_code == 200 and "no mention" in r.text          # said on the page, nothing looked up further
+    page = web.client.get("/w/review?a=police:NOPE&b=police:P7").text
+    r = web.client.post("/w/review", data={"csrf": web.csrf(page), "form_id": "u1", "a": "police:NOPE",
+                                           "b": "police:P7", "decision": "same", "reason": "r"})
+    assert r.status_code == 404 and "NOPE" in r.text
     r = web.client.get("/w/no-such-page")
     assert r.status_code == 404 and "No such page" in r.text and r.headers["content-type"].startswith("text/html")
     r = web.client.get("/w/person/P00000001/network?hops=7")
@@ -287,3 +303,28 @@ def test_the_review_queue_settles_an_item_once(web):
     r = web.client.post("/w/review", data={**form, "form_id": "again", "decision": "same"})
     assert "Not recorded" in web.client.get(r.headers["location"]).text
     assert count(web, "SELECT count(*) FROM link_decisions") == before + 1
+
+
+def test_metrics_for_a_manager_without_a_purpose(web):
+    r = web.sign_in("manager", purpose=False)
+    assert "/w/purpose" not in str(r.url) and "Metrics" in r.text       # aggregates only: no purpose asked
+    page = web.client.get("/w/metrics")
+    assert page.status_code == 200 and 'title="Hub metrics report"' in page.text
+    report = web.client.get("/w/metrics/report.html")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    csv = web.client.get("/w/metrics/report.csv?by=quarter")
+    assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
+    r = web.client.get("/w/metrics?from=2025-13-01")
+    assert r.status_code == 400 and "is not a date" in r.text and "report-frame" not in r.text
+    r = web.client.get("/w/metrics?from=2025-06-01&to=2025-01-01")
+    assert r.status_code == 400 and "before the start date" in r.text
+    r = web.client.get("/w/metrics?by=week")
+    assert r.status_code == 400 and "month or quarter" in r.text
+    assert web.client.get("/w/search").status_code in (303, 403)      # and nothing personal
+    assert web.client.get(f"/w/person/{web.world['person']['police:P1']}").status_code in (303, 403)
+
+
+def test_metrics_are_not_for_marac(web):
+    web.sign_in("marac")
+    r = web.client.get("/w/metrics")
+    assert r.status_code == 403 and "Not available to your role" in r.text

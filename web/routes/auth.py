@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -20,6 +21,19 @@ PERSONAL_RIGHTS = frozenset({"search", "person", "chronology", "network", "alert
 def _cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
     response.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
+
+
+_PUNCTUATION = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
+                              "\u2014": "-", "\u00a0": " "})
+
+
+def plain(text: str) -> str:
+    """The purpose as the audit log records it: it travels in an HTTP header (X-Purpose), which
+    carries ASCII, so accents are folded (Zoë -> Zoe), typographic dashes and quotes made plain,
+    what remains outside printable ASCII dropped, and whitespace collapsed. The page shows the
+    result, so what is recorded is what the user sees."""
+    folded = unicodedata.normalize("NFKD", text.translate(_PUNCTUATION)).encode("ascii", "ignore").decode()
+    return " ".join("".join(c for c in folded if c.isprintable()).split())
 
 
 @router.get("/signin")
@@ -81,7 +95,7 @@ async def purpose_page(request: Request, next: str | None = None,
 @router.post("/purpose")
 async def purpose(request: Request, session: WebSession = Depends(signed_in)) -> Response:
     form = await checked_form(request, session)
-    case_ref, reason = form.get("case_ref", "").strip(), " ".join(form.get("reason", "").split())
+    case_ref, reason = plain(form.get("case_ref", "")), plain(form.get("reason", ""))
     errors = {}
     if not case_ref:
         errors["case_ref"] = "Give the case reference this work is for (e.g. MASH-2026-0142)."

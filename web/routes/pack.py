@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
+from views.chronology import export_view
 from web.pages import backend, check, render, with_purpose
 from web.routes.people import person_parts
 from web.sessions import WebSession
@@ -26,9 +27,12 @@ async def pack(request: Request, person_id: str = Path(..., min_length=1, max_le
                                                     params={"hops": 1, "format": "svg"}), f"Person {person_id}")
     if svg.lstrip().startswith("<?xml"):   # inlined in the page: no XML declaration
         svg = svg.split("?>", 1)[1]
-    # a pack leaves the hub (it goes to the MARAC meeting): hub_only records stay behind
-    chron["entries"] = [e for e in chron["entries"] if e.get("restriction") != "hub_only"]
-    alerts = [a for a in chron["person"].get("open_alerts", []) if not a.get("rests_on_hub_only")]
+    # a pack leaves the hub (it goes to the MARAC meeting): hub_only records stay behind, and so
+    # does everything derived from them - names, addresses, counts, alerts (views.chronology's
+    # export view, the one the API's csv and html exports use; access/lens.py for the alerts)
+    exported = export_view({"person": chron["person"], "events": chron["entries"], "viewer": chron.get("viewer", {})})
+    chron = {**chron, "person": exported["person"], "entries": exported["events"]}
+    alerts = exported["person"]["open_alerts"]
     printed = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return render(request, "pack.html", chron=chron, header=chron["person"], svg=svg, printed=printed, names=names,
                   alerts=alerts)
