@@ -60,7 +60,7 @@ def build_base(work: Path, households: int, seed: int, nights: int) -> dict:
         log(f"reusing the base store {base_db}")
         return {**json.loads(meta_path.read_text()), "reused": True, "db": str(base_db), "world": str(world)}
     # the base is built stage by stage, each committed, so a failure late on can resume
-    from findings.alerts import raise_alerts
+    from findings.alert_raising import raise_alerts
     from findings.analytics import run_analytics
     from ingest.drops import ingest_drop
     from linkage.run import link

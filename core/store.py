@@ -8,6 +8,7 @@ name order on every open; each statement is idempotent (``IF NOT EXISTS``).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,9 +31,21 @@ class StoreError(Exception):
     """The store cannot be opened or used; the message says why and what to do."""
 
 
-def default_db_path() -> Path:
-    """``INTEL_DB`` if set, else ``./intel.duckdb``."""
-    return Path(os.environ.get("INTEL_DB") or DEFAULT_DB)
+DEMO_DB = Path("demo") / "intel.duckdb"
+
+
+def default_db_path(existing_only: bool = False) -> Path:
+    """``INTEL_DB`` if set, else ``./intel.duckdb``. A command that needs an existing store
+    (``existing_only``: every command but ``intel init`` and ``ingest --create``), where there is
+    none but ``./run demo`` left ``demo/intel.duckdb``, uses that one (so the README's next command
+    works after the demo; said on stderr); one that may create a store never falls back."""
+    if os.environ.get("INTEL_DB"):
+        return Path(os.environ["INTEL_DB"])
+    if existing_only and not Path(DEFAULT_DB).exists() and DEMO_DB.exists():
+        print(f"using the demo's store {DEMO_DB} (no ./{DEFAULT_DB}; --db or INTEL_DB choose another)",
+              file=sys.stderr)
+        return DEMO_DB
+    return Path(DEFAULT_DB)
 
 
 class Store:
@@ -46,7 +59,7 @@ class Store:
     """
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False, create: bool = True) -> None:
-        self.path = Path(path) if path is not None else default_db_path()
+        self.path = Path(path) if path is not None else default_db_path(read_only or not create)
         self.read_only = read_only
         existed = _check_file(self.path)
         if not existed and (read_only or not create):
@@ -65,6 +78,8 @@ class Store:
                 "with POST /runs and use the API, or stop the server first; otherwise wait for the "
                 f"other command to finish. ({exc})"
             ) from exc
+        # no progress bar: DuckDB draws it on stdout, where a command prints its one JSON object
+        self._con.execute("SET enable_progress_bar = false")
         self._in_transaction = False
         if existed:
             try:

@@ -16,6 +16,8 @@ from typing import Any
 
 import polars as pl
 
+from findings.as_of import extract_date
+from findings.dwellings import place_dwellings
 from graphs.pipeline import RULES, compute_all
 from core.errors import IntelError
 from core.store import Store
@@ -24,13 +26,15 @@ import json
 
 MENTIONS_SQL = """
 SELECT m.mention_id, m.event_key, m.source, m.event_type, m.role, CAST(m.event_date AS DATE) AS date,
-       coalesce(p.merged_into, pm.person_id) AS person_id, m.household_key, m.dob,
+       coalesce(p.merged_into, pm.person_id) AS person_id, coalesce(md.dwelling_key, m.household_key) AS household_key,
+       m.household_key AS household_key_sent, m.dob,
        m.address, m.postcode, m.uprn, m.forename_raw AS forename, m.surname_raw AS surname,
        e.dash_risk, e.initial_rag, e.final_rag, e.presentation, e.safeguarding_concern
 FROM mentions m
 JOIN person_mentions pm USING (mention_id)
 LEFT JOIN persons p ON p.person_id = pm.person_id AND p.status = 'merged'
 LEFT JOIN events e USING (event_key)
+LEFT JOIN mention_dwellings md USING (mention_id)
 """
 
 FINDINGS_COLUMNS = ("finding_key", "rule", "subject", "person_id", "household_key", "first_date", "last_date",
@@ -69,12 +73,14 @@ def run_analytics(store: Store, config: Mapping[str, Any]) -> dict[str, Any]:
     """
     t0 = time.perf_counter()
     c0 = time.process_time()
+    dwellings = place_dwellings(store)
     frame = mentions_frame(store)
     t_read = time.perf_counter() - t0
     unlinked = store.rows("SELECT count(*) AS n FROM mentions m ANTI JOIN person_mentions pm USING (mention_id)")[0]["n"]
     if unlinked:
         print(f"analytics: {unlinked} mentions have no person yet (run linkage); they are left out", file=sys.stderr)
-    result = compute_all(frame, config)
+    # notification counts "over the 12 months" run to the extract date, not the clock
+    result = compute_all(frame, config, as_of=extract_date(store, datetime.now()))
     findings: pl.DataFrame = result["findings"]
     computed_at = datetime.now().replace(microsecond=0)
     t1 = time.perf_counter()
@@ -114,6 +120,7 @@ def run_analytics(store: Store, config: Mapping[str, Any]) -> dict[str, Any]:
         "persons": frame["person_id"].n_unique() if frame.height else 0,
         "mentions_without_person": int(unlinked or 0),
         "notification_counts": nc.height,
+        "dwellings": dwellings,
         "computed_at": computed_at.isoformat(),
         "timings": timings,
     }

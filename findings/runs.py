@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
-from findings.alerts import raise_alerts
+from findings.alert_raising import raise_alerts
 from findings.possible_alerts import sync_possible_alerts
 from findings.analytics import run_analytics
 from ingest.drops import ingest_drop
@@ -219,14 +219,19 @@ def run_nightly(
                 al = raise_alerts(store, run_id, cfg)
                 al["possible"] = sync_possible_alerts(store, run_id, cfg)
                 stages["alerts"] = {"seconds": round(time.perf_counter() - t, 3), **al}
-                _log(f"alerts: {al['raised']} raised ({stages['alerts']['seconds']} s)")
+                _log(f"alerts: {al['raised']} raised, {al['updated']} updated ({stages['alerts']['seconds']} s)"
+                     + (" - the first load, recorded as the baseline" if al["baseline"] else ""))
                 _fault("alerts", fault_after_stage, on_stage)
 
                 current = "commit"
                 report = {
                     "run_id": run_id, "status": "completed", "drop": str(drop_dir), "started_at": started.isoformat(),
                     "stages": stages,
-                    "new_alerts_by_rule": al["raised_by_rule"], "new_alerts": al["raised"],
+                    "new_alerts_by_rule": {} if al["baseline"] else al["raised_by_rule"],
+                    "new_alerts": 0 if al["baseline"] else al["raised"],
+                    "updated_alerts": al["updated"],
+                    **({"baseline_alerts": al["raised"], "baseline_alerts_by_rule": al["raised_by_rule"],
+                        "baseline_note": al["note"]} if al["baseline"] else {}),
                     "rejected_rows": ing["rejected"], "loaded_rows": ing["loaded"],
                     "abandoned_runs_found": abandoned,
                     "stale_lock": lock.stale,

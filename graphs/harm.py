@@ -23,7 +23,8 @@ from typing import Any
 
 import polars as pl
 
-from graphs.households import household_on_date, residents_on, resolve_household_keys, smooth_old_addresses
+from graphs.dwellings import with_dwellings
+from graphs.households import household_on_date, residents_on, smooth_old_addresses
 
 MENTION_COLUMNS = (
     "mention_id", "event_key", "source", "event_type", "role", "date", "person_id", "household_key",
@@ -80,8 +81,8 @@ def prepare(mentions: pl.DataFrame, harm: dict[str, Any], severity: dict[str, An
             offender_roles: tuple[str, ...] | list[str] = ("suspect", "alleged_perpetrator"),
             resolve_households: bool = True, smooth_old: bool = True) -> pl.DataFrame:
     """The mentions frame with ``harmed``, ``offender`` and ``severity`` columns; rows without a
-    person dropped; household keys resolved to one per home (graphs.households) unless told not to."""
-    m = resolve_household_keys(mentions) if resolve_households else mentions
+    person dropped; household keys resolved to dwellings (graphs.dwellings) unless told not to."""
+    m = with_dwellings(mentions) if resolve_households else mentions
     for col in MENTION_COLUMNS:
         if col not in m.columns:
             m = m.with_columns(pl.lit(None).alias(col))

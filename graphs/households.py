@@ -20,9 +20,9 @@ cases (a man is often first recorded at a new home weeks after moving in) at the
 **Old addresses.** A record at a household the person had left, between two records at their
 current one, counts as the current one (``smooth_old_addresses``).
 
-**One key per home.** Before any of this, ``resolve_household_keys`` gives each home one key:
-agencies write one address many ways, so an address-keyed household whose address (postcode,
-numbers, street word) was also sent with a UPRN takes that UPRN's key (see its docstring).
+**One key per home.** Before any of this, every mention's household is its *dwelling*
+(graphs.dwellings): agencies write one house many ways, and a change of key that is not a change
+of dwelling is not a move.
 
 For a harmed person *in a given event*, "their household at the time" is the household on their
 own mention in that event when the agency gave one, else their household on the event date
@@ -130,50 +130,6 @@ def person_households(mentions: pl.DataFrame) -> pl.DataFrame:
         pl.len().alias("n_mentions"),
         pl.col("date").unique().sort().alias("dates"),
     ).sort(["person_id", "first_seen"])
-
-
-# -- household keys: one key per home -------------------------------------------------------------
-
-_SKIP_WORDS = ("flat", "apartment", "apt", "unit", "the")
-
-
-def address_signature() -> pl.Expr:
-    """``postcode|numbers|street word``: the numbers in the address (house, flat) and its first
-    word that is not a number or 'flat'/'the'..., within the postcode. Variants of one address
-    (a town added, 'close' as 'cl', a flat written differently) share it."""
-    words = pl.col("address").str.extract_all(r"[a-z][a-z'-]*")
-    nums = pl.col("address").str.extract_all(r"\d+[a-z]?").list.join(" ")
-    street = words.list.eval(pl.element().filter(~pl.element().is_in(list(_SKIP_WORDS)))).list.first()
-    return (pl.when(pl.col("address").is_not_null() & pl.col("postcode").is_not_null())
-            .then(pl.format("{}|{}|{}", pl.col("postcode"), nums, street.fill_null("")))
-            .otherwise(None))
-
-
-def resolve_household_keys(mentions: pl.DataFrame) -> pl.DataFrame:
-    """One key per home: an ``addr:`` household key whose address signature (above) was also
-    sent *with* a UPRN becomes that UPRN's key (the most frequent UPRN for the signature); other
-    ``addr:`` keys become ``addr:<signature>``, so spelling variants of one address agree.
-    ``uprn:`` keys and NULLs are unchanged. Needs ``address``, ``postcode``, ``uprn`` columns
-    (returns ``mentions`` unchanged without them); keeps the sent key as ``household_key_sent``.
-    An ``address_signature`` column, where given, is the signature (an encoded store's keyed
-    token of it, docs/encoded-extracts.md; its ``uprn`` is then the UPRN's token)."""
-    if not {"address", "postcode", "uprn"} <= set(mentions.columns):
-        return mentions
-    m = mentions.with_columns(_sig=pl.col("address_signature") if "address_signature" in mentions.columns
-                              else address_signature())
-    with_uprn = (m.filter(pl.col("_sig").is_not_null() & pl.col("uprn").is_not_null())
-                 .group_by(["_sig", "uprn"]).len()
-                 .sort(["_sig", "len", "uprn"], descending=[False, True, False])
-                 .unique("_sig", keep="first", maintain_order=True)
-                 .select("_sig", pl.format("uprn:{}", "uprn").alias("_canon")))
-    m = m.join(with_uprn, on="_sig", how="left")
-    addr = pl.col("household_key").str.starts_with("addr:")
-    return m.with_columns(
-        household_key_sent=pl.col("household_key"),
-        household_key=pl.when(addr & pl.col("_sig").is_not_null())
-        .then(pl.coalesce(pl.col("_canon"), pl.format("addr:{}", pl.col("_sig"))))
-        .otherwise(pl.col("household_key")),
-    ).drop("_sig", "_canon")
 
 
 def smooth_old_addresses(mentions: pl.DataFrame, daily: pl.DataFrame | None = None,

@@ -111,6 +111,11 @@ def window_hits(df: pl.DataFrame, by: list[str], window_days: int, count_expr: p
     return hits, peak
 
 
+def counted(n: pl.Expr, one: str, many: str) -> pl.Expr:
+    """``n`` with its noun in the right number: '1 event', '3 events'."""
+    return pl.format("{} {}", n, pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many)))
+
+
 # -- repeat victim ---------------------------------------------------------------------------
 
 def repeat_victim(harmed: pl.DataFrame, min_events: int = 3, window_days: int = 365) -> pl.DataFrame:
@@ -184,10 +189,11 @@ def harm_proximity(near: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFram
         persons=pl.concat_list([pl.col("person_id"), pl.col("harmed_persons")]).list.unique().list.sort(),
         details=pl.struct(pl.col("harmed_persons"), pl.col("lived_at").alias("households_lived_at")).struct.json_encode(),
         explanation=pl.format(
-            "Near harm to {} people at {} households between {} and {} (at most {} households within {} days; "
-            "the rule is {} or more). Recorded living at {} households.",
-            pl.col("harmed_persons").list.len(), pl.col("households").list.len(), pl.col("first_date"),
-            pl.col("last_date"), pl.col("peak"), pl.lit(window_days), pl.lit(min_households), pl.col("lived_at")),
+            "Near harm to {} at {} households between {} and {} (at most {} households within {} days; "
+            "the rule is {} or more). Recorded living at {}.",
+            counted(pl.col("harmed_persons").list.len(), "person", "people"), pl.col("households").list.len(),
+            pl.col("first_date"), pl.col("last_date"), pl.col("peak"), pl.lit(window_days), pl.lit(min_households),
+            counted(pl.col("lived_at"), "household", "households")),
     ))
 
 
@@ -219,9 +225,10 @@ def victim_offender_overlap(m: pl.DataFrame, harmed: pl.DataFrame, window_days: 
         threshold=pl.lit(2), persons=pl.concat_list([pl.col("person_id")]),
         details=pl.struct("harm_events", "offender_events").struct.json_encode(),
         explanation=pl.format(
-            "Harmed in {} events ({}) and suspect or alleged perpetrator in {} events ({}), less than {} days apart.",
-            pl.col("harm_events").list.len(), pl.col("harm_events").list.join(", "),
-            pl.col("offender_events").list.len(), pl.col("offender_events").list.join(", "), pl.lit(window_days)),
+            "Harmed in {} ({}) and suspect or alleged perpetrator in {} ({}), less than {} days apart.",
+            counted(pl.col("harm_events").list.len(), "event", "events"), pl.col("harm_events").list.join(", "),
+            counted(pl.col("offender_events").list.len(), "event", "events"), pl.col("offender_events").list.join(", "),
+            pl.lit(window_days)),
     ))
 
 

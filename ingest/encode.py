@@ -56,7 +56,7 @@ _SKIP_WORDS = ("flat", "apartment", "apt", "unit", "the")
 
 def _address_signature() -> pl.Expr:
     """``postcode|numbers|street word`` of a normalised address: the same expression as
-    ``graphs.households.address_signature`` (graphs is on this floor, so it is not imported;
+    ``graphs.dwellings.address_signature`` (graphs is on this floor, so it is not imported;
     tests/ingest/test_encode.py holds the two equal). The hub resolves households on its token."""
     words = pl.col("address").str.extract_all(r"[a-z][a-z'-]*")
     nums = pl.col("address").str.extract_all(r"\d+[a-z]?").list.join(" ")

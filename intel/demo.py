@@ -3,6 +3,10 @@
 Generates a world (about 20 mentions per household), ingests it, and runs every later stage,
 then reports what was found. Each stage is the same library call the CLI and the nightly run
 make; nothing here is demo-only logic.
+
+A demo starts from nothing, so its figures are reproducible; but a demo store someone has used
+(users added, link decisions, alerts acted on) is not erased without ``fresh=True``
+(``intel demo --fresh``): the demo refuses, saying what it holds.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
 
+from core.errors import IntelError
 from core.store import Store
 from findings.alerts import list_alerts
 from findings.runs import run_nightly
@@ -29,10 +34,28 @@ def _stage(report: dict[str, Any], name: str, fn):
     return result
 
 
-def run_demo(folder: Path, *, config: Mapping[str, Any], households: int = 1000, seed: int = 7) -> dict[str, Any]:
+def _work_in(db_path: Path) -> dict[str, int]:
+    """What people did in an existing demo store: users, link decisions, alert actions (non-zero only)."""
+    if not db_path.exists():
+        return {}
+    with Store(db_path, read_only=True) as store:
+        tables = set(store.tables())
+        found = {label: int(store.scalar(f"SELECT count(*) FROM {table}"))
+                 for label, table in (("users", "users"), ("link decisions", "link_decisions"),
+                                      ("alert actions", "alert_events")) if table in tables}
+    return {k: v for k, v in found.items() if v}
+
+
+def run_demo(folder: Path, *, config: Mapping[str, Any], households: int = 1000, seed: int = 7,
+             fresh: bool = False) -> dict[str, Any]:
     folder = Path(folder)
     world_dir = folder / "world"
     db_path = folder / "intel.duckdb"
+    work = _work_in(db_path)
+    if work and not fresh:
+        held = ", ".join(f"{n} {label if n != 1 else label[:-1]}" for label, n in work.items())
+        raise IntelError(f"{db_path} holds {held}; a demo starts from nothing and would erase them: "
+                         f"re-run with --fresh to erase them, or give another --folder")
     # A demo always starts from nothing, so its figures are reproducible.
     if world_dir.exists():
         shutil.rmtree(world_dir)
@@ -49,11 +72,13 @@ def run_demo(folder: Path, *, config: Mapping[str, Any], households: int = 1000,
         report["stages"]["nightly run"]["result"] = {
             "run_id": run["run_id"], "stages": {k: {kk: vv for kk, vv in v.items() if kk != "timings"}
                                                 for k, v in run["stages"].items()}}
-        alerts = list_alerts(store, status="new")
+        alerts = list_alerts(store, status="open")
         by_rule: dict[str, int] = {}
         for alert in alerts:
             by_rule[alert["rule"]] = by_rule.get(alert["rule"], 0) + 1
-        report["alerts"] = {"new": len(alerts), "by_rule": dict(sorted(by_rule.items())),
+        raised = run["stages"]["alerts"]
+        report["alerts"] = {"open": len(alerts), "baseline": raised["baseline"], "by_rule": dict(sorted(by_rule.items())),
+                            **({"note": raised["note"]} if raised.get("note") else {}),
                             "examples": [{k: a[k] for k in ("alert_id", "rule", "person_id", "household_key",
                                                              "severity", "explanation") if k in a}
                                          for a in _one_per_rule(alerts)]}
@@ -63,6 +88,10 @@ def run_demo(folder: Path, *, config: Mapping[str, Any], households: int = 1000,
             chron = chronology(store, person_id=person, config=config)
             report["chronology"] = {"person": chron["person"], "events": chron["events"][:15],
                                     "events_total": len(chron["events"])}
+        report["next"] = [f"intel alerts --format table --db {db_path}",
+                          f"intel chronology {person or 'PERSON_ID'} --db {db_path}",
+                          f"(or: export INTEL_DB={db_path.resolve()}; commands that only read find "
+                          f"{db_path} by themselves when run where ./run demo was)"]
     return report
 
 

@@ -27,9 +27,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from access.lens import Lens, screen_alerts
+from core.dates import parse_date
 from core.spreadsheet_cells import neutralise
 from core.errors import IntelError, NotFound
 from core.store import Store
+from findings.as_of import extract_date
+from findings.dwellings import dwelling_of
 from findings.timescales import WorkingCalendar, decision_timescale
 from views.chronology_sources import SnapshotReader, StoreReader
 
@@ -129,7 +132,7 @@ def chronology(
     export: bool = False,
     *,
     config: Mapping[str, Any],
-    today: date | None = None,
+    today: date | str | None = None,
     reader: StoreReader | SnapshotReader | None = None,
 ) -> dict[str, Any]:
     """The chronology of one person (a merged id resolves to the survivor) or one household.
@@ -140,8 +143,8 @@ def chronology(
         raise IntelError("give a person id or a household key (one of them)")
     cfg = config
     ccfg = cfg.get("chronology", {})
-    date_from = _parse_date(date_from, "--from")
-    date_to = _parse_date(date_to, "--to")
+    date_from = parse_date(date_from, "--from")
+    date_to = parse_date(date_to, "--to")
     if date_from and date_to and date_from > date_to:
         raise IntelError(f"--from {date_from} is after --to {date_to}")
     if isinstance(sources, str):
@@ -150,7 +153,8 @@ def chronology(
         unknown = sorted(set(sources) - set(SOURCES))
         if unknown:
             raise IntelError(f"unknown source(s) {unknown}; sources are {list(SOURCES)}")
-    today = today or date.today()
+    # "the last 12 months" count back from the extract date (or the date given), never the clock
+    today = parse_date(today, "--as-of") or extract_date(store, datetime.now()) or date.today()
     reader = reader if reader is not None else StoreReader(store)
 
     if person_id is not None:
@@ -158,6 +162,7 @@ def chronology(
         subjects = [resolved]
     else:
         resolved = None
+        household_key = dwelling_of(store, household_key)
         subjects = reader.household_persons(household_key)
         if not subjects:
             raise NotFound(f"no household {household_key!r} (no person recorded there)")
@@ -223,15 +228,6 @@ def chronology(
         "events": [e for e in entries if keep(e)],
     }
     return out
-
-
-def _parse_date(value: date | str | None, name: str) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise IntelError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def _event_entries(participants: list[dict[str, Any]], rows: list[dict[str, Any]], subjects: list[str],
@@ -567,7 +563,8 @@ def to_html(chron: dict[str, Any]) -> str:
     parts.append("<h2>Summary</h2><table>")
     parts.append(f"<tr><th>First seen</th><td>{esc(str(h['first_seen']))}</td><th>Last seen</th><td>{esc(str(h['last_seen']))}</td></tr>")
     counts = ", ".join(f"{s}: {n}" for s, n in h["counts_by_agency"].items())
-    parts.append(f"<tr><th>Events by agency</th><td>{esc(counts)}</td><th>Harm events, last 12 months</th>"
+    parts.append(f"<tr><th>Events by agency</th><td>{esc(counts)}</td>"
+                 f"<th>Harm events, 12 months to {esc((h.get('harm_window') or {}).get('to', ''))}</th>"
                  f"<td>{h['harm_events_last_12_months']}</td></tr></table>")
     parts.append("<h2>Names and dates of birth recorded</h2><table><tr><th>Person</th><th>Name</th><th>Date of birth</th><th>Agencies</th><th>Records</th></tr>")
     for a in h["aliases"]:

@@ -25,7 +25,7 @@ from access.lens import alert_restrictions, evidence_tokens, restricted_ids
 from core.errors import IntelError, NotFound
 from core.sorted_frame import SortedFrame
 from core.store import Store
-from findings.alerts import _list_sql, _shape, list_alerts_for
+from findings.alerts import _list_sql, _shape, _triage_columns, list_alerts_for
 from linkage.identity import resolve_person_id
 
 M_COLS = ("mention_id, source, event_key, event_id, event_date, role, event_type, forename_raw, "
@@ -34,10 +34,19 @@ E_COLS = ("event_key, dash_risk, initial_rag, final_rag, decision_date, outcome,
           "safeguarding_concern, location_postcode")
 NEAR_COLS = "event_key, mention_id, role, restriction, event_date, dob, household_key"
 
+# mentions with each one's household as its dwelling (findings.dwellings; the sent key until analytics placed it)
+PLACED = ("(SELECT m.* REPLACE (coalesce(md.dwelling_key, m.household_key) AS household_key) "
+          "FROM mentions m LEFT JOIN mention_dwellings md USING (mention_id))")
+
 _PM_FIELDS = ("mention_id", "person_id", "link_probability", "confirmed")
 _M_FIELDS = tuple(c.strip() for c in M_COLS.split(","))
 _E_FIELDS = tuple(c.strip() for c in E_COLS.split(","))
 _NEAR_FIELDS = tuple(c.strip() for c in NEAR_COLS.split(","))
+
+
+def _placed(column: str) -> str:
+    """``m.<column>``, the household as the mention's dwelling (``md``: mention_dwellings)."""
+    return "coalesce(md.dwelling_key, m.household_key) AS household_key" if column == "household_key" else f"m.{column}"
 
 
 def _in(values: list[str]) -> str:
@@ -56,7 +65,7 @@ class StoreReader:
         return resolve_person_id(self.store, person_id)
 
     def household_persons(self, household_key: str) -> list[str]:
-        there = [r["mention_id"] for r in self.store.rows("SELECT mention_id FROM mentions WHERE household_key = ?",
+        there = [r["mention_id"] for r in self.store.rows(f"SELECT mention_id FROM {PLACED} WHERE household_key = ?",
                                                           [household_key])]
         return sorted(set(self._persons_of(there).values()))
 
@@ -69,7 +78,7 @@ class StoreReader:
         if not pm:
             return []
         ids = [r["mention_id"] for r in pm]
-        mentions = {r["mention_id"]: r for r in store.rows(f"SELECT {M_COLS} FROM mentions WHERE mention_id IN ({_in(ids)})", ids)}
+        mentions = {r["mention_id"]: r for r in store.rows(f"SELECT {M_COLS} FROM {PLACED} WHERE mention_id IN ({_in(ids)})", ids)}
         keys = sorted({m["event_key"] for m in mentions.values()})
         events = {r["event_key"]: r for r in store.rows(f"SELECT {E_COLS} FROM events WHERE event_key IN ({_in(keys)})", keys)}
         out = []
@@ -94,10 +103,10 @@ class StoreReader:
         parts = []
         params: list[Any] = []
         if event_keys:
-            parts.append(f"SELECT TRUE AS participant, {NEAR_COLS} FROM mentions WHERE event_key IN ({_in(event_keys)})")
+            parts.append(f"SELECT TRUE AS participant, {NEAR_COLS} FROM {PLACED} WHERE event_key IN ({_in(event_keys)})")
             params += event_keys
         if household_keys:
-            parts.append(f"SELECT FALSE AS participant, {NEAR_COLS} FROM mentions WHERE household_key IN ({_in(household_keys)})")
+            parts.append(f"SELECT FALSE AS participant, {NEAR_COLS} FROM {PLACED} WHERE household_key IN ({_in(household_keys)})")
             params += household_keys
         if not parts:
             return [], []
@@ -132,7 +141,7 @@ def _open_alerts_of(store: Store) -> tuple[list[dict[str, Any]], dict[str, str]]
     person ids its query matches on, under ``_person_id`` / ``_person_ids``), and the restricted
     records and events their evidence names (access.lens.restricted_ids)."""
 
-    raw = store.rows(f"SELECT * FROM ({_list_sql('TRUE')}) t WHERE status <> 'closed' ORDER BY raised_at DESC, alert_id DESC")
+    raw = store.rows(f"SELECT * FROM ({_list_sql('TRUE', _triage_columns(store))}) t WHERE status <> 'closed' ORDER BY raised_at DESC, alert_id DESC")
     alerts = _shape(store, raw, with_history=False)
     for a, r in zip(alerts, raw):
         a["_person_id"], a["_person_ids"] = r["person_id"], r["person_ids"]
@@ -174,13 +183,15 @@ class SnapshotReader:
             # person_mentions' row order is the order StoreReader returns a person's rows in
             mine = store.df(
                 f"SELECT pm.rowid AS _pm_order, pm.mention_id, pm.person_id, pm.link_probability, pm.confirmed, "
-                f"{', '.join('m.' + c for c in _M_FIELDS if c != 'mention_id')}, "
+                f"{', '.join(_placed(c) for c in _M_FIELDS if c != 'mention_id')}, "
                 f"{', '.join('e.' + c for c in _E_FIELDS if c != 'event_key')} "
                 "FROM person_mentions pm JOIN mentions m ON m.mention_id = pm.mention_id "
+                "LEFT JOIN mention_dwellings md ON md.mention_id = m.mention_id "
                 "LEFT JOIN events e ON e.event_key = m.event_key ORDER BY pm.person_id, pm.rowid")
             near = store.df(
-                f"SELECT m.rowid AS _m_order, {', '.join('m.' + c for c in _NEAR_FIELDS)}, pm.person_id "
-                "FROM mentions m LEFT JOIN person_mentions pm ON pm.mention_id = m.mention_id")
+                f"SELECT m.rowid AS _m_order, {', '.join(_placed(c) for c in _NEAR_FIELDS)}, pm.person_id "
+                "FROM mentions m LEFT JOIN mention_dwellings md ON md.mention_id = m.mention_id "
+                "LEFT JOIN person_mentions pm ON pm.mention_id = m.mention_id")
             alerts, restricted = _open_alerts_of(store)
         merged_into = {p: (m if s == "merged" else None)
                        for p, s, m in zip(persons["person_id"].to_list(), persons["status"].to_list(),

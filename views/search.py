@@ -56,6 +56,7 @@ from views.search_blocking import (
     parse_dob,
     day_month_swapped,
 )
+from views.search_lookup import as_recorded, person_ref_matches, year_candidate_rows, year_score
 from views.search_memory import MemorySearchIndex
 
 def forename_score(q: str, f: str | None) -> float | None:
@@ -228,7 +229,7 @@ def _rank(found: Candidates, scorers: list[tuple[str, Any, Any]], min_score: flo
         value = {c: found.values[c][code[c]] for c in CANDIDATE_COLUMNS}
         page.append({"person_id": value["person"], "score": round(float(kept_score[best[j]]), 4),
                      "forename": value["forename"], "surname": value["surname"], "dob": value["dob"],
-                     "postcode": value["postcode"],
+                     "postcode": value["postcode"], "mention_id": value["mention"],
                      "field_scores": {k: None if (v := field_scores[k][code[k]]) is None else round(v, 3)
                                       for k, _, _ in scorers},
                      "matched_mentions": int(counts[j])})
@@ -242,14 +243,27 @@ def search_persons(
     surname: str | None = None,
     dob: str | date | None = None,
     postcode: str | None = None,
+    person_ref: str | None = None,
+    birth_year: int | str | None = None,
     limit: int = 20,
     offset: int = 0,
     min_score: float = MIN_SCORE,
     index: MemorySearchIndex | None = None,
+    health_clearance: bool = True,
 ) -> dict[str, Any]:
     """Candidate persons, best first: {query, total, candidates: [{person_id, score, forename,
-    surname, dob, postcode, matched_mentions, field_scores}]}. ``index``: find the candidates in
-    memory (the API's snapshot) instead of by SQL; the same candidates either way."""
+    surname, dob, postcode, mention_id, matched_mentions, field_scores}]}, names and postcode as
+    the best-matching record wrote them. Any one of: a ``person_ref``, a ``postcode``, a name with a
+    ``birth_year``; or two of forename, surname, dob, postcode (an agency record reference:
+    views.reference_search). ``index``: find name/dob/postcode candidates in memory (the API's
+    snapshot) instead of by SQL; the same candidates either way. Without ``health_clearance`` a
+    person_ref held only by health_confidential records finds nobody."""
+    if limit < 1 or offset < 0:
+        raise IntelError("limit must be at least 1 and offset at least 0")
+    if person_ref not in (None, ""):
+        exact = person_ref_matches(store, person_ref, health_clearance=health_clearance)
+        return {"query": {"person_ref": person_ref}, "total": len(exact), "limit": limit, "offset": offset,
+                "truncated": False, "candidates": as_recorded(store, exact[offset: offset + limit])}
     if is_encoded(store):
         raise IntelError("this store links encoded identifiers and holds no names, dates of birth or postcodes to "
                          "search: search by agency record reference instead (reference=police:P00001216); see "
@@ -258,20 +272,25 @@ def search_persons(
     if postcode not in (None, "") and q_pc is None:
         raise IntelError(f"postcode {postcode!r} is not a UK postcode")
     q_dob = parse_dob(dob)
-    given = {k: v for k, v in (("forename", q_fore), ("surname", q_sur), ("dob", q_dob), ("postcode", q_pc))
-             if v is not None}
-    if len(given) < 2:
-        raise IntelError("give at least two of forename, surname, dob and postcode")
-    if limit < 1 or offset < 0:
-        raise IntelError("limit must be at least 1 and offset at least 0")
+    q_year = _year(birth_year) if q_dob is None else None
+    given = {k: v for k, v in (("forename", q_fore), ("surname", q_sur), ("dob", q_dob), ("birth_year", q_year),
+                               ("postcode", q_pc)) if v is not None}
+    named_year = q_year is not None and (q_fore or q_sur)
+    if not (len(given) >= 2 or set(given) == {"postcode"} or named_year):
+        raise IntelError("give one of: an agency reference (source:record_id), a person_ref, a postcode, "
+                         "a name with a birth year; or two of forename, surname, dob and postcode")
 
-    if index is not None:
+    if q_year is not None:
+        found = Candidates.from_rows(year_candidate_rows(store, q_fore, q_sur, q_year)) if named_year else \
+            Candidates.from_rows(_sql_candidate_rows(store, q_fore, q_sur, None, q_pc))
+    elif index is not None:
         found = index.candidates(q_fore, q_sur, q_dob, q_pc, limit=MAX_CANDIDATE_MENTIONS + 1)
     else:
         found = Candidates.from_rows(_sql_candidate_rows(store, q_fore, q_sur, q_dob, q_pc))
     truncated = len(found) > MAX_CANDIDATE_MENTIONS
     scorers = [(k, fn, q) for k, fn, q in (("forename", forename_score, q_fore), ("surname", surname_score, q_sur),
-                                            ("dob", dob_score, q_dob), ("postcode", postcode_score, q_pc)) if q]
+                                            ("dob", dob_score, q_dob), ("dob", year_score, q_year),
+                                            ("postcode", postcode_score, q_pc)) if q]
     total, page = _rank(found, scorers, min_score, limit, offset)
     return {
         "query": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in given.items()},
@@ -279,5 +298,17 @@ def search_persons(
         "limit": limit,
         "offset": offset,
         "truncated": truncated,
-        "candidates": page,
+        "candidates": as_recorded(store, page),
     }
+
+
+def _year(value: int | str | None) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        year = int(str(value).strip())
+    except ValueError:
+        raise IntelError(f"birth_year {value!r} is not a year, e.g. 1993") from None
+    if not 1900 <= year <= date.today().year:
+        raise IntelError(f"birth_year {year} is not a year of birth (1900 to {date.today().year})")
+    return year

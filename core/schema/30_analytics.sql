@@ -65,3 +65,11 @@ CREATE TABLE IF NOT EXISTS network_household_people (household_key VARCHAR NOT N
 CREATE INDEX IF NOT EXISTS network_mentions_person ON network_mentions (person_id);
 CREATE INDEX IF NOT EXISTS network_event_people_event ON network_event_people (event_key);
 CREATE INDEX IF NOT EXISTS network_household_people_household ON network_household_people (household_key);
+
+-- Each mention's dwelling (findings/dwellings.py over graphs/dwellings.py): one key per house,
+-- whatever each agency wrote. Rewritten by each analytics run; readers fall back to the sent
+-- household_key for a mention it has not placed yet.
+CREATE TABLE IF NOT EXISTS mention_dwellings (
+    mention_id     VARCHAR PRIMARY KEY,
+    dwelling_key   VARCHAR               -- 'uprn:N' or 'addr:<postcode>|<numbers>|<street word>'; NULL: no dwelling
+);

@@ -27,6 +27,13 @@ CREATE TABLE IF NOT EXISTS alerts (
     previous_alert_id VARCHAR                -- the earlier alert on the same finding, if raised again
 );
 
+-- The triaged queue (findings/alert_raising.py): at most one open alert per person per rule,
+-- updated in place (its history in `updates`) when new evidence arrives.
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS score DOUBLE;          -- how far past its rule's threshold
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS baseline BOOLEAN;      -- raised by the store's first load
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP;  -- the last run that added evidence
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS updates VARCHAR;       -- JSON list: at, run_id, added, before
+
 -- Append-only: what people did to alerts. Never updated or deleted.
 CREATE TABLE IF NOT EXISTS alert_events (
     action_id  VARCHAR NOT NULL,            -- uuid (no sequence: concurrent inserts never collide)

@@ -75,12 +75,16 @@ def generate(
         help="Hold back the last N days' events as daily drops in OUT_DIR/nightly/YYYY-MM-DD/.")] = 0,
     noise: Annotated[str, typer.Option(
         help="Noise profile: standard, or hard (4 in 10 records without a dob, weak addresses).")] = "standard",
+    uprn_rate: Annotated[Optional[float], typer.Option(
+        help="Share of rows every agency sends with a UPRN (default: each agency's own rate).")] = None,
 ) -> None:
     """Write a deterministic synthetic safeguarding world: OUT_DIR/drop/ in the contract, OUT_DIR/truth/."""
     if households < 1:
         fail(f"--households must be at least 1, got {households}")
+    if uprn_rate is not None and not 0.0 <= uprn_rate <= 1.0:
+        fail(f"--uprn-rate must be between 0 and 1, got {uprn_rate}")
     emit(run_guarded(lambda: generate_world(out_dir, households=households, seed=seed, nightly_days=nightly_days,
-                                            noise=noise)))
+                                            noise=noise, uprn_rate=uprn_rate)))
 
 
 @app.command()
@@ -89,7 +93,8 @@ def demo(
     households: Annotated[int, typer.Option(help="World size (about 20 mentions per household).")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     config: ConfigOption = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Erase a used demo store (users, decisions, alert actions).")] = False,
 ) -> None:
     """Generate a world, ingest it and run every later stage, then print what was found."""
     cfg = edge_config(config)
-    emit(run_guarded(lambda: run_demo(folder, config=cfg, households=households, seed=seed)))
+    emit(run_guarded(lambda: run_demo(folder, config=cfg, households=households, seed=seed, fresh=fresh)))

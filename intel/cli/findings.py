@@ -14,6 +14,7 @@ from findings.alerts import act_on_alert, list_alerts
 from findings.analytics import run_analytics
 from findings.runs import get_run, list_runs, run_nightly
 from intel.cli.common import ConfigOption, DbOption, EngineOption, edge_config, emit, fail, opened_store, run_guarded
+from intel.cli.reads import PurposeOption, audited_read
 from linkage.spark_engine import engine_from_config
 
 app = typer.Typer()
@@ -35,28 +36,37 @@ app.add_typer(alerts_app, name="alerts")
 @alerts_app.callback()
 def alerts_list(
     ctx: typer.Context,
-    status: Annotated[str, typer.Option("--status", help="new, acknowledged, closed or all.")] = "all",
+    status: Annotated[str, typer.Option("--status", help="new, baseline, acknowledged, closed, open or all.")] = "open",
     rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="json (a list of alert objects) or table.")] = "json",
+    person: Annotated[Optional[str], typer.Option("--person", help="Only alerts naming this person.")] = None,
+    severity: Annotated[Optional[str], typer.Option("--severity", help="low, medium or high.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="At most this many.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json ({total, items}) or table.")] = "json",
     possible: Annotated[Optional[bool], typer.Option(
         "--possible/--confirmed", help="Only possible alerts (resting on links in review), or only confirmed ones.")] = None,
+    purpose: PurposeOption = None,
+    config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """List alerts, newest first (status derived from the latest acknowledgement or closure)."""
+    """List alerts, strongest first: severity, then score (how far past the rule's threshold), then newest.
+    Alerts name people and the records behind them: a purpose is required and the read is audited."""
     if ctx.invoked_subcommand is not None:
         return
     if fmt not in ("json", "table"):
         fail(f"--format must be json or table, got {fmt!r}")
-    with opened_store(db, read_only=True) as store:
-        alerts = list_alerts(store, status=status, rule=rule, possible=possible)
+    cfg = edge_config(config)
+    with audited_read(db, cfg, purpose, command="intel alerts", subject_kind="alert", subject_id=person) as read:
+        found = list_alerts(read.store, status=status, rule=rule, person_id=person, severity=severity, limit=limit,
+                            possible=possible, config=cfg, with_total=True)
+        read.done(returned=[a["alert_id"] for a in found["items"]][:1000], status_filter=status, rule=rule)
     if fmt == "json":
-        emit(alerts)
+        emit(found)
         return
-    head = f"{'alert':<10} {'rule':<24} {'person':<10} {'severity':<8} {'status':<12} {'raised':<16} explanation"
+    head = f"{'alert':<10} {'rule':<24} {'about':<36} {'severity':<8} {'score':>5} {'status':<12} explanation"
     lines = [head] + [
-        f"{a['alert_id']:<10} {a['rule']:<24} {a['person_id'] or '-':<10} {a['severity']:<8} {a['status']:<12} "
-        f"{str(a['raised_at'])[:16]:<16} {a['explanation'][:100]}" for a in alerts]
-    sys.stdout.write("\n".join(lines) + "\n")
+        f"{a['alert_id']:<10} {a['rule']:<24} {(a.get('subject') or a['person_id'] or '-')[:36]:<36} {a['severity']:<8} "
+        f"{a['score'] or 0:>5.1f} {a['status']:<12} {a['explanation'][:90]}" for a in found["items"]]
+    sys.stdout.write("\n".join(lines) + f"\n{found['total']} alert(s)\n")
 
 
 def _act(alert_id: str, action: str, by: str, reason: str, db: Path | None) -> None:

@@ -15,6 +15,7 @@ from intel.cli.reads import PurposeOption, audited_read
 from linkage.decisions import decide as record_decision
 from linkage.evaluate import evaluate as run_evaluate
 from linkage.explain import explain_pair
+from views.explanation import in_words as explanation_in_words, to_html as explanation_html
 from linkage.export import export_persons
 from linkage.review import settle
 from linkage.run import link as run_link
@@ -144,7 +145,8 @@ def evaluate(
 def explain(
     mention_a: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID, e.g. police:P000123")],
     mention_b: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID")],
-    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the waterfall chart to this HTML file.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the explanation in words, printable, to this HTML file.")] = None,
+    chart: Annotated[Optional[Path], typer.Option("--chart", help="Also write Splink's waterfall chart (the technical view) to this HTML file.")] = None,
     purpose: PurposeOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
@@ -153,6 +155,12 @@ def explain(
     cfg = edge_config(config)
     with audited_read(db, cfg, purpose, command="intel explain", subject_kind="mention_pair",
                       subject_id="|".join(sorted((mention_a, mention_b)))) as read:
-        explained = explain_pair(read.store, mention_a, mention_b, html_path=html)
+        explained = explain_pair(read.store, mention_a, mention_b, html_path=chart)
+        explained["in_words"] = explanation_in_words(read.store, explained)
+        if html is not None:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(explanation_html(explained["in_words"], chart=str(chart.resolve()) if chart else None),
+                            encoding="utf-8")
+            explained["page"] = str(html)
         read.done()
         emit(explained)

@@ -111,8 +111,10 @@ def test_requests_during_a_nightly_run(world, db_copy):
             run = c.get(f"/runs/{run_id}", headers=h["admin"]).json()
             assert run["status"] == "completed", run
             # what users wrote during the run is all there
-            got = {a["alert_id"]: a["status"] for a in c.get("/alerts?status=all", headers=h["analyst"]).json()["items"]}
-            assert got[alert] == "acknowledged"
+            got = {a["alert_id"]: a for a in c.get("/alerts?status=all&limit=500", headers=h["analyst"]).json()["items"]}
+            assert [x["reason"] for x in got[alert]["history"]] == ["during the run"]
+            # acknowledged, unless the run brought it new evidence after the acknowledgement (then new again)
+            assert got[alert]["status"] == ("new" if got[alert]["updates"] else "acknowledged"), got[alert]
             outcome = c.get(f"/links/decisions/queued/{queue_id}", headers=h["analyst"]).json()
             assert outcome["outcome"] == "applied" and outcome["decision_id"], outcome
             p7 = c.get(f"/persons/{world['person']['police:P7']}", headers=h["analyst"])

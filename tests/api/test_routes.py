@@ -26,7 +26,7 @@ def ids(api):
             "hh_sarah": w["household"]["police:P1"], "hh_tom": w["household"]["police:P6"]}
 
 
-def alert_id(api, status="new"):
+def alert_id(api, status="open"):
     r = api.get("analyst", f"/alerts?status={status}")
     return r.json()["items"][0]["alert_id"]
 
@@ -38,7 +38,7 @@ ENDPOINTS = [
     ("person_chronology", "GET", "/persons/{sarah}/chronology", None, {"analyst", "marac"}, 200),
     ("household_chronology", "GET", "/households/{hh_sarah}/chronology", None, {"analyst", "marac"}, 200),
     ("network", "GET", "/persons/{sarah}/network?hops=2", None, {"analyst", "marac"}, 200),
-    ("alerts", "GET", "/alerts", None, {"analyst"}, 200),
+    ("alerts", "GET", "/alerts", None, {"analyst", "marac"}, 200),
     ("acknowledge", "POST", "/alerts/{alert}/acknowledge", {"reason": "seen at the MASH meeting"}, {"analyst"}, 200),
     ("close", "POST", "/alerts/{alert}/close", {"reason": "done"}, {"analyst"}, 409),  # a new alert cannot be closed
     ("decide", "POST", "/links/decisions", {"mention_a": "police:P7", "mention_b": "social_care:S2",
@@ -189,7 +189,11 @@ def test_search_ranks_fuzzy_candidates_and_paginates(api):
     second = api.get("analyst", "/persons?surname=Hughes&postcode=NB1 4QL&limit=1&offset=1").json()
     assert second["items"][0]["person_id"] != body["items"][0]["person_id"]
     is_problem(api.get("analyst", "/persons?surname=Hughes"), 400, "invalid-request")   # one field is fishing
-    is_problem(api.get("analyst", "/persons?surname=Hughes&dob=notadate"), 422, "validation")
+    is_problem(api.get("analyst", "/persons?surname=Hughes&dob=notadate"), 400, "invalid-request")
+    # any one identifier an analyst has; UK dates
+    assert api.get("analyst", "/persons?surname=Hughes&dob=14/07/1991").json()["items"][0]["person_id"] == sarah
+    assert [c["person_id"] for c in api.get("analyst", "/persons?reference=police:P1").json()["items"]] == [sarah]
+    assert api.get("analyst", "/persons?surname=Hughes&birth_year=1991").json()["items"][0]["person_id"] == sarah
 
 
 def test_alerts_list_paginate_and_act(api):
@@ -203,7 +207,7 @@ def test_alerts_list_paginate_and_act(api):
     assert aid in [a["alert_id"] for a in api.get("analyst", "/alerts?status=closed").json()["items"]]
     is_problem(api.post("analyst", "/alerts/A9999999/acknowledge", {"reason": "x"}), 404, "not-found")
     is_problem(api.post("analyst", f"/alerts/{aid}/close", {"reason": ""}), 422, "validation")
-    is_problem(api.get("analyst", "/alerts?status=bogus"), 422, "validation")
+    is_problem(api.get("analyst", "/alerts?status=bogus"), 400, "invalid-request")
 
 
 def test_decision_merges_and_old_id_redirects_to_the_survivor(api):
@@ -307,3 +311,24 @@ def test_every_store_session_a_request_opens_is_closed_when_it_is_answered(api, 
     assert statuses == [200, 200, 404, 200, 403]
     assert len(opened) == 5
     assert all(not s.opened for s in opened)   # the marac chronology's, at least, did query DuckDB
+
+
+def test_alerts_filters_total_and_the_marac_queue(api):
+    everything = api.get("analyst", "/alerts?status=all&limit=500").json()
+    assert everything["total"] == len(everything["items"]) > 0
+    some = everything["items"][0]
+    person = some["person_id"]
+    mine = api.get("analyst", f"/alerts?status=all&person_id={person}").json()
+    assert mine["total"] >= 1 and all(person in a["person_ids"] for a in mine["items"])
+    rule = api.get("analyst", f"/alerts?status=all&rule={some['rule']}").json()
+    assert rule["total"] >= 1 and {a["rule"] for a in rule["items"]} == {some["rule"]}
+    body = is_problem(api.get("analyst", "/alerts?rule=repeat_victims"), 400, "invalid-request")
+    assert "repeat_victims" in body["detail"] and "repeat_victim," in body["detail"]
+    body = is_problem(api.get("analyst", "/alerts?status=opened"), 400, "invalid-request")
+    assert "baseline" in body["detail"]
+    # a MARAC coordinator: marac_criteria and escalation alerts of people with a domestic-abuse record
+    marac = api.get("marac", "/alerts?status=all&limit=500").json()
+    assert {a["rule"] for a in marac["items"]} <= {"marac_criteria", "escalation"}
+    expected = [a["alert_id"] for a in everything["items"] if a["rule"] == "marac_criteria"]
+    assert expected and set(expected) <= {a["alert_id"] for a in marac["items"]}
+    is_problem(api.post("marac", f"/alerts/{expected[0]}/acknowledge", {"reason": "x"}), 403, "forbidden-role")

@@ -1,4 +1,5 @@
-"""Alerts: each rule on hand-made cases, dedupe across nights, following merges and splits, lifecycle."""
+"""Alerts: each rule on hand-made cases, the triaged queue across nights (one open alert per person per
+rule, updated; the first load as the baseline), following merges and splits, filters, lifecycle."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from datetime import datetime
 
 import pytest
 
-from findings.alerts import act_on_alert, get_alert, list_alerts, raise_alerts
 from core.config import load_config
 from core.errors import Conflict, IntelError, NotFound
+from findings.alert_raising import raise_alerts as _raise
+from findings.alerts import act_on_alert, get_alert, list_alerts
 from tests.views.test_chronology import add_mention, merge
-
-CONFIG = load_config()
 
 NOW = datetime(2026, 1, 1)
 
@@ -32,8 +32,16 @@ def finding(store, key, rule, person, mentions, events, severity="high", househo
                   [key, rule, person, household, severity, f"{person} found by {rule}", ev, ev])
 
 
+def raise_alerts(store, run, config=None, **kw):
+    """Nights after the first (the baseline has its own test) unless told otherwise."""
+    kw.setdefault("baseline", False)
+    return _raise(store, run, config if config is not None else load_config(), **kw)
+
+
 def rules(store, run="r1", **kw):
-    return raise_alerts(store, run, kw.pop("config", CONFIG), now=NOW, **kw)["raised_by_rule"]
+    """Raised by rule, and updated ones as '<rule> updated'."""
+    r = raise_alerts(store, run, now=NOW, **kw)
+    return {**r["raised_by_rule"], **{f"{k} updated": v for k, v in r["updated_by_rule"].items()}}
 
 
 def test_marac_criteria(store):
@@ -56,6 +64,7 @@ def test_marac_criteria(store):
     cfg["alerts"]["rules"]["marac_criteria"]["incidents"] = 4
     store.execute("DELETE FROM alerts")
     assert raise_alerts(store, "r2", cfg, now=NOW)["raised_by_rule"] == {"marac_criteria": 1}
+    cfg["alerts"]["rules"]["marac_criteria"]["incidents"] = 3
 
 
 def test_new_risk_link(store):
@@ -91,9 +100,13 @@ def test_new_risk_link(store):
                 surname="z", dob="2020-02-02", household=H2)
     t5 = add_mention(store, "police", "T5", "I10", "2026-01-02", "other", "other", "P1", forename="dan", surname="x",
                      dob="1980-01-01", household=H2)
-    assert rules(store, "r5", new_mention_ids=[t5]) == {"new_risk_link": 1}
-    second = list_alerts(store, rule="new_risk_link")[0]
+    # one open alert per person per rule: his alert is updated, not repeated
+    assert rules(store, "r5", new_mention_ids=[t5]) == {"new_risk_link updated": 1}
+    [second] = list_alerts(store, rule="new_risk_link")
+    assert second["alert_id"] == a["alert_id"] and second["status"] == "new"
     assert second["household_key"] == H2 and "P4" in second["explanation"]
+    assert second["updates"][0]["added"] == [t5, "police:I10"] or set(second["updates"][0]["added"]) == {t5, "police:I10"}
+    assert "P2" in second["updates"][0]["before"]
     # a corrected re-send of that row at the same household is not a new appearance
     store.execute("INSERT INTO mentions_history SELECT *, now(), 'd1' FROM mentions WHERE mention_id = ?", [t5])
     store.execute("UPDATE mentions SET version = 2, event_type = 'violence' WHERE mention_id = ?", [t5])
@@ -106,7 +119,6 @@ def test_new_risk_link(store):
 
 def test_new_risk_link_everywhere_when_configured(store):
     """A hub that wants every appearance (not only new households) sets only_new_household = false."""
-    from core.config import load_config
     H = "uprn:7"
     add_mention(store, "police", "O1", "V1", "2024-01-01", "suspect", "violence", "P1", forename="dan", surname="x",
                 dob="1980-01-01", household=H)
@@ -141,12 +153,29 @@ def test_findings_rules_config_and_dedupe(store):
     finding(store, "repeat_victim:P1", "repeat_victim", "P1", ["police:R0", "police:R1", "police:R2", "police:R3"],
             ["police:I0", "police:I1", "police:I2", "police:I3"])
     r = raise_alerts(store, "n3", cfg, now=NOW)
-    assert r["raised_by_rule"] == {"repeat_victim": 1} and r["raised_again"] == 1
-    newest = list_alerts(store, rule="repeat_victim")[0]
-    assert newest["previous_alert_id"] == first["alert_id"] and "new evidence" in newest["explanation"]
+    assert r["raised"] == 0 and r["updated_by_rule"] == {"repeat_victim": 1}   # updated, not repeated
+    [same] = list_alerts(store, rule="repeat_victim")
+    assert same["alert_id"] == first["alert_id"] and len(same["evidence"]["mention_ids"]) == 4
+    assert same["updates"][0]["run_id"] == "n3" and set(same["updates"][0]["added"]) == {"police:R3", "police:I3"}
     # night 4: evidence shrinks (a corrected row): nothing
     finding(store, "repeat_victim:P1", "repeat_victim", "P1", ["police:R0", "police:R3"], ["police:I0", "police:I3"])
     assert raise_alerts(store, "n4", cfg, now=NOW)["raised"] == 0
+    # acknowledged, then new evidence: the same alert reads new again
+    act_on_alert(store, first["alert_id"], "acknowledge", "ann", "seen")
+    add_mention(store, "police", "R4", "I4", "2025-06-01", "victim", "violence", "P1", forename="a", surname="b")
+    finding(store, "repeat_victim:P1", "repeat_victim", "P1", ["police:R0", "police:R3", "police:R4"],
+            ["police:I0", "police:I3", "police:I4"])
+    assert raise_alerts(store, "n5", cfg)["updated"] == 1     # the clock's now: after the acknowledgement
+    assert get_alert(store, first["alert_id"])["status"] == "new"
+    # closed, then new evidence: a new alert naming the closed one
+    act_on_alert(store, first["alert_id"], "acknowledge", "ann", "seen again")
+    act_on_alert(store, first["alert_id"], "close", "ann", "done")
+    add_mention(store, "police", "R5", "I5", "2025-07-01", "victim", "violence", "P1", forename="a", surname="b")
+    finding(store, "repeat_victim:P1", "repeat_victim", "P1", ["police:R0", "police:R5"], ["police:I0", "police:I5"])
+    r = raise_alerts(store, "n6", cfg)
+    assert r["raised_again"] == 1
+    newest = list_alerts(store, rule="repeat_victim", status="new")[0]
+    assert newest["previous_alert_id"] == first["alert_id"]
 
 
 def test_alerts_follow_merge_and_split(store):
@@ -156,21 +185,21 @@ def test_alerts_follow_merge_and_split(store):
     assert rules(store) == {"marac_criteria": 2}
     # P2 merges into P1 (the older id survives): the alert follows, nothing new is raised
     merge(store, "P2", "P1")
-    r = raise_alerts(store, "r2", now=NOW, config=CONFIG)
+    r = raise_alerts(store, "r2", now=NOW)
     assert r["raised"] == 0 and r["alerts_followed_identity"] == 1
     assert {a["person_id"] for a in list_alerts(store)} == {"P1", "P9"}
     # list_alerts resolves a merged id even before a run has followed it
     merge(store, "P9", "P1")
     assert {a["person_id"] for a in list_alerts(store)} == {"P1"}
-    assert raise_alerts(store, "r3", now=NOW, config=CONFIG)["raised"] == 0
+    assert raise_alerts(store, "r3", now=NOW)["raised"] == 0
     # a split: two of P1's three incidents move to a new id P7: the alert names both, stays with the larger part
     store.execute("INSERT INTO persons VALUES ('P7', 'active', NULL, now(), NULL)")
     store.execute("UPDATE person_mentions SET person_id = 'P7' WHERE mention_id IN ('police:20')")
-    raise_alerts(store, "r4", now=NOW, config=CONFIG)
+    raise_alerts(store, "r4", now=NOW)
     moved = next(a for a in list_alerts(store) if "police:20" in a["evidence"]["mention_ids"])
     assert moved["person_id"] == "P1" and moved["person_ids"] == ["P1", "P7"]
     store.execute("UPDATE person_mentions SET person_id = 'P7' WHERE mention_id IN ('police:21', 'police:22')")
-    raise_alerts(store, "r5", now=NOW, config=CONFIG)
+    raise_alerts(store, "r5", now=NOW)
     moved = get_alert(store, moved["alert_id"])
     assert moved["person_id"] == "P7" and moved["person_ids"] == ["P7"]
 
@@ -202,10 +231,10 @@ def test_lifecycle(store):
         act_on_alert(store, aid, "close", "bob", "again")
     assert [x["alert_id"] for x in list_alerts(store, status="closed")] == [aid]
     assert list_alerts(store, status="new") == []
-    with pytest.raises(IntelError):
-        list_alerts(store, status="open")
+    with pytest.raises(IntelError, match="unknown status 'opened'; use one of new, baseline, acknowledged"):
+        list_alerts(store, status="opened")
     # the run never touches alert_events: raising again leaves the status
-    raise_alerts(store, "r2", now=NOW, config=CONFIG)
+    raise_alerts(store, "r2", now=NOW)
     assert get_alert(store, aid)["status"] == "closed"
 
 
@@ -214,3 +243,50 @@ def test_config_refused(store):
     cfg["alerts"]["rules"]["repeat_victim"]["min_severity"] = "extreme"
     with pytest.raises(IntelError):
         raise_alerts(store, "r", cfg)
+
+
+def test_first_load_is_the_baseline_and_the_next_night_updates(store):
+    for i, d in enumerate(("2025-02-01", "2025-05-01", "2025-11-01")):
+        da(store, f"2{i}", d, "P2")
+    t = da(store, "9", "2025-06-01", "P9", dash="high")
+    first = _raise(store, "r1", load_config(), now=NOW, new_mention_ids=["police:20", "police:21", "police:22", t])
+    assert first["baseline"] and first["raised"] == 2 and "baseline" in first["note"]
+    assert {a["status"] for a in list_alerts(store)} == {"baseline"}
+    assert list_alerts(store, status="new") == [] and len(list_alerts(store, status="open")) == 2
+    # the next night (not the first any more): one new incident for P2 updates P2's alert
+    t2 = da(store, "23", "2025-12-01", "P2")
+    second = _raise(store, "r2", load_config(), now=NOW, new_mention_ids=[t2])
+    assert not second["baseline"] and second["raised"] == 0 and second["updated_by_rule"] == {"marac_criteria": 1}
+    assert [a["person_id"] for a in list_alerts(store, status="new")] == ["P2"]
+    assert [a["person_id"] for a in list_alerts(store, status="baseline")] == ["P9"]
+    # a baseline alert can be acknowledged
+    aid = list_alerts(store, status="baseline")[0]["alert_id"]
+    assert act_on_alert(store, aid, "acknowledge", "ann", "known to the hub")["status"] == "acknowledged"
+
+
+def test_filters_checked_person_filter_order_and_total(store):
+    for i in range(4):
+        add_mention(store, "police", f"R{i}", f"I{i}", f"2025-0{i + 1}-01", "victim", "violence", "P1",
+                    forename="a", surname="b", dob="1990-01-01")
+    add_mention(store, "police", "Q1", "J1", "2025-01-01", "victim", "violence", "P2", forename="c", surname="d")
+    finding(store, "repeat_victim:P1", "repeat_victim", "P1", ["police:R0"], ["police:I0"], severity="medium")
+    finding(store, "serial_perpetrator:P1", "serial_perpetrator", "P1", ["police:R1"], ["police:I1"], severity="high")
+    finding(store, "repeat_victim:P2", "repeat_victim", "P2", ["police:Q1"], ["police:J1"], severity="high")
+    store.execute("UPDATE findings SET measure = 9 WHERE finding_key = 'repeat_victim:P2'")   # 3x its threshold
+    raise_alerts(store, "r1", now=NOW)
+    listed = list_alerts(store)
+    assert [(a["severity"], a["person_id"]) for a in listed] == [("high", "P2"), ("high", "P1"), ("medium", "P1")]
+    assert listed[0]["score"] == 3.0 and listed[1]["score"] == 1.0
+    assert {a["rule"] for a in list_alerts(store, person_id="P1")} == {"repeat_victim", "serial_perpetrator"}
+    merge(store, "P1", "P0")   # a merged id finds its survivor's alerts
+    assert len(list_alerts(store, person_id="P1")) == 2
+    page = list_alerts(store, limit=1, offset=1, with_total=True)
+    assert page["total"] == 3 and [a["person_id"] for a in page["items"]] == ["P0"]
+    assert list_alerts(store, severity="medium", with_total=True)["total"] == 1
+    before = store.content_digest()
+    for kwargs, message in [({"rule": "repeat_victims"}, "unknown rule 'repeat_victims'; rules are repeat_victim, "),
+                            ({"status": "neu"}, "unknown status 'neu'; use one of new, baseline"),
+                            ({"severity": "urgent"}, "unknown severity 'urgent'; use one of low, medium, high")]:
+        with pytest.raises(IntelError, match=message):
+            list_alerts(store, **kwargs)
+    assert store.content_digest() == before

@@ -3,6 +3,8 @@ users acting on alerts while a run is open."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 import os
 import shutil
@@ -55,13 +57,20 @@ def data_digest(store: Store) -> dict[str, str]:
 
 def test_report_and_idempotent(world, db):
     r = world["base_report"]
-    assert set(r["stages"]) == set(STAGES) and r["new_alerts"] > 0
+    assert set(r["stages"]) == set(STAGES)
+    # the first load is the baseline, not news of tonight, and the report says so
+    assert r["new_alerts"] == 0 and r["baseline_alerts"] > 0 and "baseline" in r["baseline_note"]
     assert all(r["stages"][s]["seconds"] >= 0 for s in STAGES) and "rejected_rows" in r
     with Store(db) as store:
         night = run_nightly(store, world["nights"][0], config=CONFIG)
         assert night["status"] == "completed" and night["loaded_rows"] > 0
         assert night["stages"]["link"]["mode"] == "incremental"
         assert get_run(store, night["run_id"])["status"] == "completed"
+        # the triaged queue: no person with two open alerts of one rule, after the baseline and a night
+        per = Counter((a["rule"], a["person_id"]) for a in list_alerts(store, status="open") if a["person_id"])
+        assert per and max(per.values()) == 1
+        tonight = Counter((a["rule"], a["person_id"]) for a in list_alerts(store, status="new"))
+        assert not tonight or max(tonight.values()) == 1
         before = data_digest(store)
         alerts_before = len(list_alerts(store))
         again = run_nightly(store, world["nights"][0], config=CONFIG)
@@ -137,7 +146,7 @@ def test_users_act_while_a_run_is_open(world, db):
     """A user's acknowledgement, made on another cursor while the run's transaction is open,
     commits at once and survives the run; readers never see the run half done."""
     with Store(db) as store:
-        target = list_alerts(store, status="new")[-1]["alert_id"]
+        target = list_alerts(store, status="open")[-1]["alert_id"]
         mentions_before = store.scalar("SELECT count(*) FROM mentions")
         seen = {}
 

@@ -104,38 +104,6 @@ def test_old_address_between_two_current_records_is_smoothed():
     assert s.filter(pl.col("person_id") == "C")["household_key"].to_list() == ["h1", "h2", "h2"]
 
 
-def test_address_variants_take_the_uprn_sent_with_them():
-    from graphs.households import resolve_household_keys
-
-    m = pl.DataFrame({
-        "person_id": ["A", "A", "A", "B"],
-        "date": [D(2020, 1, 1)] * 4,
-        "address": ["3 holly avenue", "3 holly avenue northmoor", "flat 2 3 holly avenue", "9 oak road"],
-        "postcode": ["NM8 5AS", "NM8 5AS", "NM8 5AS", "NM1 1AA"],
-        "uprn": ["1001", None, None, None],
-    }).with_columns(household_key=pl.when(pl.col("uprn").is_not_null()).then(pl.format("uprn:{}", "uprn"))
-                    .otherwise(pl.format("addr:{}|{}", "address", "postcode")))
-    r = resolve_household_keys(m)
-    assert r["household_key"].to_list() == ["uprn:1001", "uprn:1001", "addr:NM8 5AS|2 3|holly", "addr:NM1 1AA|9|oak"]
-    assert r["household_key_sent"][1] == "addr:3 holly avenue northmoor|NM8 5AS"
-
-
-def test_an_encoded_stores_keyed_signature_resolves_homes_the_same_way():
-    """An encoded store has no address: its keyed signature and UPRN tokens stand in for them."""
-    from graphs.households import resolve_household_keys
-
-    m = pl.DataFrame({
-        "person_id": ["A", "A", "A", "B"],
-        "date": [D(2020, 1, 1)] * 4,
-        "address": [None] * 4, "postcode": [None] * 4,
-        "uprn": ["t-uprn", None, None, None],
-        "address_signature": ["t-sig1", "t-sig1", "t-sig2", "t-sig3"],
-        "household_key": ["uprn:t-uprn", "addr:t-a", "addr:t-b", "addr:t-c"],
-    }, schema_overrides={"address": pl.String, "postcode": pl.String})
-    r = resolve_household_keys(m)
-    assert r["household_key"].to_list() == ["uprn:t-uprn", "uprn:t-uprn", "addr:t-sig2", "addr:t-sig3"]
-
-
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 400), st.sampled_from(["h1", "h2", "h3", None])), min_size=1, max_size=12),
        st.integers(-50, 450))

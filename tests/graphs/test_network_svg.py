@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 import xml.etree.ElementTree as ET
 from datetime import date
 
@@ -150,12 +149,9 @@ def test_same_input_same_bytes_whatever_the_row_order():
     assert gnet.layout(_graph(10)) == gnet.layout(_graph(10, shuffle=5))
 
 
-def test_fast_enough_for_a_large_neighbourhood():
-    g = _graph(60)
-    t = time.perf_counter()
-    svg = gnet.to_svg(g)
-    assert time.perf_counter() - t < 5
-    ET.fromstring(svg)
+def test_a_large_neighbourhood_renders():
+    """(Speed is measured in bench/, never in a test: the shared machine makes timings flaky.)"""
+    ET.fromstring(gnet.to_svg(_graph(60)))
 
 
 def test_tiny_graphs():

@@ -4,6 +4,8 @@ the store, the logs or any response."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import re
@@ -36,14 +38,16 @@ def encoded_world(tmp_path_factory):
     handler = logging.Handler()
     handler.emit = records.append   # type: ignore[method-assign]
     logging.getLogger().addHandler(handler)
+    stderr = io.StringIO()
     try:
-        with Store(base / "enc.duckdb") as store:
+        with Store(base / "enc.duckdb") as store, contextlib.redirect_stderr(stderr):
             config = load_config()
             report = run_nightly(store, base / "enc", config=config)
             token = add_user(store, "ana", "analyst", config=config)["token"]
     finally:
         logging.getLogger().removeHandler(handler)
-    log_text = "\n".join(f"{r.getMessage()}" for r in records)
+    log_text = "\n".join(f"{r.getMessage()}" for r in records) + "\n" + stderr.getvalue()
+    assert "rows to load" in log_text   # the run's progress lines were captured
     return {"base": base, "db": base / "enc.duckdb", "report": report, "token": token, "log": log_text,
             "truth": pl.read_csv(base / "world" / "truth" / "truth.csv", infer_schema_length=0)}
 

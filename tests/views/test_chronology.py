@@ -226,3 +226,22 @@ def test_exports_leave_out_alerts_that_rest_on_hub_only_records(store):
         assert "secretly" not in text and "2025-06-01" not in text
     # left out altogether: a "withheld" line would itself say that a hub-only record exists
     assert "harmed twice in 2025" in to_html(full) and "A0000001" not in to_html(full)
+
+
+def test_windows_count_back_from_the_extract_date_and_dates_as_analysts_write_them(store):
+    family(store)
+    # no drop: the latest event date (2025-08-01) bounds "the last 12 months", not the clock
+    c = chronology(store, person_id="P1", config=CONFIG)
+    assert c["person"]["harm_window"]["to"] == "2025-08-01"
+    store.execute("INSERT INTO drops (drop_id, path, extract_date, ingested_at) VALUES ('d1', '/x', '2025-09-30', now())")
+    c = chronology(store, person_id="P1", config=CONFIG)
+    assert c["person"]["harm_window"] == {"from": "2024-10-01", "to": "2025-09-30"}
+    assert c["person"]["harm_events_last_12_months"] == 4
+    # a date given (UK form) wins; a window that ends before the harm counts none of it
+    c = chronology(store, person_id="P1", today="31/12/2024", config=CONFIG)
+    assert c["person"]["harm_window"]["to"] == "2024-12-31" and c["person"]["harm_events_last_12_months"] == 0
+    assert {e["event_date"][:10] for e in chronology(store, person_id="P1", date_from="01/03/2025", date_to="30/06/2025",
+                                                      config=CONFIG)["events"]} <= {"2025-03-01", "2025-03-07", "2025-06-01"}
+    with pytest.raises(IntelError, match="write 1993-03-16 or 16/03/1993"):
+        chronology(store, person_id="P1", date_from="31/02/2025", config=CONFIG)
+    assert "Harm events, 12 months to 2025-09-30" in to_html(chronology(store, person_id="P1", config=CONFIG, export=True))

@@ -63,7 +63,7 @@ def test_paging_and_refusals(store):
     page = search_persons(store, forename="william", surname="obrien", limit=1)
     rest = search_persons(store, forename="william", surname="obrien", limit=1, offset=1)
     assert page["total"] == rest["total"] >= 2 and page["candidates"] != rest["candidates"]
-    with pytest.raises(IntelError, match="at least two"):
+    with pytest.raises(IntelError, match="or two of forename, surname, dob and postcode"):
         search_persons(store, surname="obrien")
     with pytest.raises(IntelError, match="postcode"):
         search_persons(store, surname="obrien", postcode="not a postcode")
@@ -97,3 +97,29 @@ def test_index_gives_the_live_answer_and_goes_stale_when_the_store_changes(store
     assert not index_is_current(store)          # a change of persons: the live tables answer
     out = search_persons(store, forename="bill", surname="obrien", dob="1990-03-04")
     assert {c["person_id"] for c in out["candidates"]} >= {"P1", "P9"}
+
+
+def test_any_one_identifier_an_analyst_has(store):
+    _people(store, ROWS)
+    store.execute("UPDATE mentions SET person_ref = 'N1234567', forename_raw = 'Bill', surname_raw = 'O''Brien', "
+                  "postcode_raw = 'nb21aa' WHERE mention_id = 'police:1'")
+    # a person_ref, names as the agency wrote them
+    ref = search_persons(store, person_ref="N1234567")
+    assert [c["person_id"] for c in ref["candidates"]] == ["P1"] and ref["candidates"][0]["field_scores"] == {"person_ref": 1.0}
+    assert (ref["candidates"][0]["forename"], ref["candidates"][0]["surname"]) == ("Bill", "O'Brien")
+    assert search_persons(store, person_ref="N0000000")["total"] == 0
+    store.execute("UPDATE mentions SET restriction = 'health_confidential' WHERE mention_id = 'police:1'")
+    assert search_persons(store, person_ref="N1234567", health_clearance=False)["total"] == 0
+    # a name with a birth year: the year scores like a date of birth
+    by_year = search_persons(store, surname="O'Brien", birth_year="1990")
+    assert by_year["candidates"][0]["person_id"] == "P1" and by_year["candidates"][0]["field_scores"]["dob"] == 1.0
+    assert "P2" not in {c["person_id"] for c in search_persons(store, surname="obrien", birth_year=1995)["candidates"]}
+    # a postcode alone
+    assert {c["person_id"] for c in search_persons(store, postcode="NB1 4QL")["candidates"]} == {"P1", "P2"}
+    # UK dates
+    assert search_persons(store, surname="obrien", dob="04/03/1990")["candidates"][0]["person_id"] == "P1"
+    for kwargs, message in [({"surname": "obrien"}, "give one of: an agency reference"),
+                            ({"surname": "obrien", "birth_year": "nineteen"}, "is not a year"),
+                            ({"surname": "obrien", "dob": "31/02/1990"}, "dob")]:
+        with pytest.raises(IntelError, match=message):
+            search_persons(store, **kwargs)

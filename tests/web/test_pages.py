@@ -88,6 +88,12 @@ def test_expired_session_signs_in_again_then_back(web):
         assert "session expired" in web.client.get(r.headers["location"]).text
     finally:
         sessions.clock = real
+    # a session in use all day still ends max_hours after sign-in
+    web.sign_in("analyst")
+    assert web.client.get("/w/search").status_code == 200
+    for open_session in list(sessions._open.values()):
+        open_session.created -= sessions.max_s + 1
+    assert web.client.get("/w/search").headers["location"].endswith("&expired=1")
 
 
 def test_purpose_is_asked_checked_and_audited_with_every_page(web):
@@ -264,7 +270,14 @@ def test_marac_sees_no_restricted_row_on_any_page(web):
         for row in hub_only:
             assert row["mention_id"] not in r.text and row["event_key"] not in r.text, (url, row)
         assert "emergency department" not in r.text.lower() and "assault" not in r.text.lower(), url
-    for url in ("/w/search", "/w/alerts", f"/w/person/{tom}", "/w/review?pa=P00000001&pb=P00000002"):
+    # a MARAC coordinator's alert queue (issue 15): marac_criteria and escalation alerts of their people only
+    r = web.client.get("/w/alerts?status=all")
+    assert r.status_code == 200
+    headings = re.findall(r'<h2 id="h-A\d+">(.*?)</h2>', r.text, flags=re.S)
+    assert all(("marac criteria" in h or "escalation" in h) for h in headings), headings
+    for row in hub_only:
+        assert row["mention_id"] not in r.text and row["event_key"] not in r.text, row
+    for url in ("/w/search", f"/w/person/{tom}", "/w/review?pa=P00000001&pb=P00000002"):
         r = web.client.get(url)
         assert r.status_code == 403 and "Not available to your role" in r.text, url
 

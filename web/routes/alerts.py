@@ -13,7 +13,8 @@ from web.pages import PREFIX, PageError, backend, check, checked_form, redirect,
 from web.sessions import WebSession, new_form_id
 
 router = APIRouter()
-STATUSES = ("new", "acknowledged", "closed", "all")
+# the API's statuses (findings/alerts.py): 'open' is new, baseline (the first load) and acknowledged
+STATUSES = ("open", "new", "baseline", "acknowledged", "closed", "all")
 ALERT_ID = Path(..., min_length=1, max_length=64)
 
 
@@ -24,7 +25,7 @@ def _rules(request: Request) -> list[str]:
 @router.get("/alerts")
 async def alerts(request: Request, session: WebSession = Depends(with_purpose)) -> Response:
     qp = request.query_params
-    status = qp.get("status") or "new"
+    status = qp.get("status") or "open"
     rule = qp.get("rule") or None
     possible = qp.get("possible") or "any"
     if status not in STATUSES:
