@@ -75,7 +75,8 @@ def review(
     limit: Annotated[int, typer.Option("--limit", help="At most this many items (1-10000).")] = 20,
     fmt: Annotated[str, typer.Option("--format", help="json or table.")] = "json",
     explain: Annotated[bool, typer.Option("--explain/--no-explain",
-                                          help="Include each link's match-weight waterfall (json).")] = True,
+                                          help="Include each link's match-weight waterfall (json; about 2 s an item "
+                                               "on a 15k-mention store, or ask `intel explain A B` for one).")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
