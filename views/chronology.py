@@ -115,7 +115,10 @@ def _household_on(spells: list[dict[str, Any]], person_id: str, on: date) -> str
 
 def _visible(row: dict[str, Any], health_clearance: bool, export: bool) -> str:
     """'full', 'masked' (that it happened and when) or 'hidden': the viewer's lens (access/lens.py)."""
-    return Lens.of(health_clearance=health_clearance, export=export).visibility(row["restriction"])
+    restriction = row["restriction"]
+    if restriction == "none":    # most rows: no lens to consult (this runs for every row, several times)
+        return "full"
+    return Lens.of(health_clearance=health_clearance, export=export).visibility(restriction)
 
 
 # --- the chronology --------------------------------------------------------------------------

@@ -131,7 +131,7 @@ _CSS = """
 body{font-family:Arial,Helvetica,sans-serif;font-size:10pt;margin:1.2cm 1.5cm;color:#1b1b1b;max-width:1200px}
 h1{font-size:16pt;margin:0 0 .2em}h2{font-size:13pt;border-bottom:2px solid #0072B2;padding-bottom:2px;margin-top:1.6em}
 h3{font-size:11pt;margin:1.2em 0 .2em}p.def{color:#444;margin:.2em 0 .5em;max-width:60em}
-.meta{color:#333}.meta td{padding:1px 12px 1px 0}.toc{columns:2;font-size:9.5pt}
+.meta{color:#333}.meta td{padding:1px 12px 1px 0}.toc{columns:2;font-size:9.5pt;max-width:900px}
 table{border-collapse:collapse;margin:.3em 0 1em;font-size:9pt}th,td{border:1px solid #bbb;padding:2px 6px;text-align:left}
 th{background:#eef2f6}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}td.c{color:#8a5a00;font-style:italic}
 td.na{color:#888}tr.total td,td.total{font-weight:bold;background:#f6f6f6}caption{text-align:left;font-size:8.5pt;color:#555;padding-bottom:2px}.unavailable{background:#fff4e5;border-left:4px solid #E69F00;padding:6px 10px}

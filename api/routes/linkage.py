@@ -12,6 +12,7 @@ from api.routes.common import ok, path_id
 from api.security import Principal, add_detail, db, guard, set_subject
 from core.store import Store
 from linkage.explain import explain_pair
+from views.explanation import in_words as explanation_in_words, to_html as explanation_html
 
 router = APIRouter(tags=["linkage"])
 
@@ -47,9 +48,14 @@ def queued_decision(request: Request, queue_id: str = path_id(), who: Principal 
     return ok(row)
 
 
-@router.get("/links/explain", summary="Why two records are (or are not) linked")
+@router.get("/links/explain", summary="Why two records are (or are not) linked: in words, and the weights")
 def explain(request: Request, a: str = Query(..., min_length=1, max_length=200),
             b: str = Query(..., min_length=1, max_length=200),
+            format: Literal["json", "html"] = Query("json", description="json, or html: a printable page in words"),
             who: Principal = Depends(guard("explain")), store: Store = Depends(db)) -> Response:
     set_subject(request, "mention_pair", "|".join(sorted((a, b))))
-    return ok(explain_pair(store, a, b))
+    report = explain_pair(store, a, b)
+    report["in_words"] = explanation_in_words(store, report)
+    if format == "html":
+        return Response(explanation_html(report["in_words"]), media_type="text/html; charset=utf-8")
+    return ok(report)

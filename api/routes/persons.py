@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path as PathParam, Query, Reque
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from access.lens import Lens
 from api.lens import apply_lens
 from api.routes.common import PageQuery, in_memory_or_thread, ok, page, path_id
 from api.security import Principal, add_detail, db, guard, set_subject
@@ -103,9 +104,16 @@ def _chron_response(request: Request, chron: dict[str, Any], fmt: str, q: PageQu
     return ok(body)
 
 
+def viewer_lens(who: Principal, fmt: str) -> Lens:
+    """What this viewer sees in this format (access/lens.py): hub_only rows never leave in an
+    export format (csv, html, graphml, svg), nor go to marac (not hub staff); a role without
+    health clearance sees only that a health contact happened."""
+    return Lens.of(health_clearance=who.health_clearance, export=fmt != "json" or who.domestic_abuse_only)
+
+
 def _chron_args(who: Principal, fmt: str) -> dict[str, Any]:
-    # hub_only rows never leave in an export format (csv, html), nor to marac (not hub staff)
-    return {"health_clearance": who.health_clearance, "export": fmt != "json" or who.domestic_abuse_only}
+    lens = viewer_lens(who, fmt)
+    return {"health_clearance": not lens.mask_health, "export": lens.drop_hub_only}
 
 
 @router.get("/persons/{person_id}/chronology", tags=["chronologies"], summary="A person's chronology")
@@ -146,18 +154,16 @@ async def household_chronology(
 @router.get("/persons/{person_id}/network", tags=["networks"], summary="A person's network (people and events)")
 async def network(request: Request, q: Annotated[NetworkQuery, Query()], person_id: str = path_id(),
                   who: Principal = Depends(guard("network")), store: Store = Depends(db)) -> Response:
-    # hub_only rows never leave in an export format (graphml, svg) nor go to marac (not hub
-    # staff); a role without health clearance sees only that a health contact happened.
-    drop_hub_only, mask_health = q.format != "json" or who.domestic_abuse_only, not who.health_clearance
+    lens = viewer_lens(who, q.format)
     snap = request.app.state.snapshot.current()
     # the snapshot in memory is unrestricted: only a viewer who needs no lens reads it
-    in_memory = snap is not None and not (drop_hub_only or mask_health)
+    in_memory = snap is not None and lens.is_open
 
     def work() -> Response:
         resolved = person_access(request, store, who, person_id, snap.chronology if snap else None)
         add_detail(request, hops=q.hops, format=q.format)
         if not in_memory:
-            apply_lens(store, drop_hub_only=drop_hub_only, mask_health=mask_health)
+            apply_lens(store, drop_hub_only=lens.drop_hub_only, mask_health=lens.mask_health)
         out = network_view(store, resolved, hops=q.hops, fmt=q.format, config=request.app.state.config,
                            memory=snap.network if in_memory else None, resolved=True)
         if q.format == "json":

@@ -13,7 +13,9 @@ from core.store import Store, StoreError
 from findings.alerts import act_on_alert, list_alerts
 from findings.analytics import run_analytics
 from findings.runs import get_run, list_runs, run_nightly
-from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store
+from intel.cli.common import ConfigOption, DbOption, EngineOption, edge_config, emit, fail, opened_store, run_guarded
+from intel.cli.reads import PurposeOption, audited_read
+from linkage.spark_engine import engine_from_config
 
 app = typer.Typer()
 
@@ -42,18 +44,21 @@ def alerts_list(
     fmt: Annotated[str, typer.Option("--format", help="json ({total, items}) or table.")] = "json",
     possible: Annotated[Optional[bool], typer.Option(
         "--possible/--confirmed", help="Only possible alerts (resting on links in review), or only confirmed ones.")] = None,
+    purpose: PurposeOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """List alerts, strongest first: severity, then score (how far past the rule's threshold), then newest."""
+    """List alerts, strongest first: severity, then score (how far past the rule's threshold), then newest.
+    Alerts name people and the records behind them: a purpose is required and the read is audited."""
     if ctx.invoked_subcommand is not None:
         return
     if fmt not in ("json", "table"):
         fail(f"--format must be json or table, got {fmt!r}")
     cfg = edge_config(config)
-    with opened_store(db, read_only=True) as store:
-        found = list_alerts(store, status=status, rule=rule, person_id=person, severity=severity, limit=limit,
+    with audited_read(db, cfg, purpose, command="intel alerts", subject_kind="alert", subject_id=person) as read:
+        found = list_alerts(read.store, status=status, rule=rule, person_id=person, severity=severity, limit=limit,
                             possible=possible, config=cfg, with_total=True)
+        read.done(returned=[a["alert_id"] for a in found["items"]][:1000], status_filter=status, rule=rule)
     if fmt == "json":
         emit(found)
         return
@@ -96,18 +101,20 @@ def nightly(
     drop_dir: Annotated[Path, typer.Argument(help="Tonight's drop folder.")],
     config: ConfigOption = None,
     db: DbOption = None,
+    engine: EngineOption = None,
 ) -> None:
     """The nightly run: ingest -> incremental link -> analytics -> alerts, all or nothing.
 
     Prints the JSON run report. Exit 0: completed; 1: failed (rolled back; the store serves the
     last complete state); 2: refused input; 3: another run holds the lock."""
     cfg = edge_config(config)
+    scorer = run_guarded(lambda: engine_from_config(cfg, engine))   # Spark checked before any work
     try:
         store = Store(db, create=False)
     except StoreError as exc:
         fail(str(exc))
     try:
-        emit(run_nightly(store, drop_dir, config=cfg))
+        emit(run_nightly(store, drop_dir, config=cfg, link_engine=scorer))
     except Conflict as exc:
         fail(str(exc), code=3)
     except IntelError as exc:

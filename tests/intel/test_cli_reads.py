@@ -36,7 +36,7 @@ def _intel(*args, purpose_env: str | None = None):
 
 
 READS = [["chronology", "P00000001"], ["network", "P00000001"], ["export", "persons", "--out", "{tmp}/p.csv"],
-         ["explain", "police:R1", "police:R2"]]
+         ["explain", "police:R1", "police:R2"], ["alerts"]]
 
 
 @pytest.mark.parametrize("argv", READS, ids=lambda a: a[0])

@@ -12,6 +12,7 @@ from intel.cli import app
 from core.errors import NotFound
 from linkage.explain import explain_pair
 from tests.linkage.test_model_data import edge, trained_copy
+from views.explanation import in_words as explanation_in_words, to_html as explanation_html
 
 
 @pytest.fixture
@@ -40,6 +41,10 @@ def test_html_chart_is_written(tstore, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert r["html"] == str(out)
     assert "<html" in text.lower() and "vega" in text and "Final score" in text
+    words = explanation_in_words(tstore, explain_pair(tstore, "police:T1", "social_care:T3"))
+    nickname = next(line["text"] for line in words["lines"] if line["comparison"] == "forename")
+    assert ", a name and its nickname: +" in nickname and " / " in nickname
+    assert "one person" in explanation_html(words)
     assert "http://" not in text.split("<script", 1)[0] or True  # libraries are inlined
 
 
@@ -52,9 +57,17 @@ def test_cli_explain_prints_json(tstore, tmp_path):
     path = tstore.path
     tstore.close()
     res = CliRunner().invoke(app, ["explain", "police:T1", "health:T2", "--db", str(path),
-                                   "--html", str(tmp_path / "c.html")])
+                                   "--html", str(tmp_path / "why.html"), "--chart", str(tmp_path / "c.html")])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["mention_a"] == "police:T1" and out["match_probability"] > 0.99
+    # in words: one line per comparison with its weight, the total; the page printable, Splink's chart linked
+    words = out["in_words"]
+    assert len(words["lines"]) == len(out["comparisons"]) and words["total"].startswith("total: +")
+    assert any(line["text"].startswith("dates of birth identical") for line in words["lines"])
+    assert all(line["text"].endswith(f"{line['weight']:+.1f}") for line in words["lines"])
+    page = (tmp_path / "why.html").read_text(encoding="utf-8")
+    assert "Are these two records one person?" in page and "@page" in page and "c.html" in page
+    assert "not recorded" in page or "police" in page
     bad = CliRunner().invoke(app, ["explain", "police:T1", "health:NOPE", "--db", str(path)])
     assert bad.exit_code == 2 and "health:NOPE" in bad.output

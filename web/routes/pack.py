@@ -3,6 +3,7 @@ their reasons, the purpose and who printed it, marked OFFICIAL-SENSITIVE."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -20,11 +21,12 @@ router = APIRouter()
 @router.get("/person/{person_id}/pack")
 async def pack(request: Request, person_id: str = Path(..., min_length=1, max_length=64),
                session: WebSession = Depends(with_purpose)) -> Response:
-    chron, _, names = await person_parts(request, session, person_id, {})
-    resolved = chron["person"]["person_id"]
-    # the picture as the API draws it for export (restricted records never leave in an export format)
-    svg = check(request, await backend(request).get(session, f"/persons/{quote(resolved)}/network",
-                                                    params={"hops": 1, "format": "svg"}), f"Person {person_id}")
+    # the picture as the API draws it for export (restricted records never leave in an export
+    # format), asked at the same time as the rest
+    (chron, _, names), svg_answer = await asyncio.gather(
+        person_parts(request, session, person_id, {}),
+        backend(request).get(session, f"/persons/{quote(person_id)}/network", params={"hops": 1, "format": "svg"}))
+    svg = check(request, svg_answer, f"Person {person_id}")
     if svg.lstrip().startswith("<?xml"):   # inlined in the page: no XML declaration
         svg = svg.split("?>", 1)[1]
     # a pack leaves the hub (it goes to the MARAC meeting): hub_only records stay behind, and so
