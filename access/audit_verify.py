@@ -37,6 +37,11 @@ def _span(first: int, last: int) -> str:
     return f"entry {first}" if first == last else f"entries {first}..{last}"
 
 
+def _are(first: int, last: int) -> str:
+    """``entry 5 is`` / ``entries 5..7 are``."""
+    return _span(first, last) + (" is" if first == last else " are")
+
+
 def _entry_state(keys: AuditKeys | None, row: dict[str, Any]) -> str:
     """ok, bad (MAC does not verify), unknown_key, unchecked (no key file) or legacy_ok / legacy_bad."""
     kid = row.get("key_id")
@@ -87,7 +92,7 @@ def verify(store: Store, config: dict[str, Any] | None = None) -> dict[str, Any]
             states[i] = "bad"
     if first_keyed:
         legacy_bad = [rows[i]["seq"] for i in range(first_keyed) if states[i] == "legacy_bad"]
-        notes.append(f"{_span(rows[0]['seq'], rows[first_keyed - 1]['seq'])} predate the keyed chain "
+        notes.append(f"{_span(rows[0]['seq'], rows[first_keyed - 1]['seq'])} predate{'s' if first_keyed == 1 else ''} the keyed chain "
                      "(plain SHA-256: whoever can write the store could have rewritten them)")
         for seq in legacy_bad:
             problems.append(_problem("changed_entry", seq, seq, f"entry {seq} does not match its (unkeyed) hash"))
@@ -96,7 +101,8 @@ def verify(store: Store, config: dict[str, Any] | None = None) -> dict[str, Any]
         kids = sorted({rows[i]["key_id"] for i in range(a, b + 1)})
         problems.append(_problem(
             "key_mismatch", rows[a]["seq"], rows[b]["seq"],
-            f"{_span(rows[a]['seq'], rows[b]['seq'])} were MACed with key {', '.join(kids)}, which the key file "
+            f"{_span(rows[a]['seq'], rows[b]['seq'])} {'was' if a == b else 'were'} MACed with key {', '.join(kids)}, "
+            f"which the key file "
             f"{key_file} does not hold (another store's key file, or a key removed from it)"))
     for a, b in _runs(rows, states, {"bad"}):
         if a == b:
@@ -116,7 +122,7 @@ def verify(store: Store, config: dict[str, Any] | None = None) -> dict[str, Any]
                                      "a sequence number written twice or out of order"))
         elif seq != prev_seq + 1:
             problems.append(_problem("deleted_entries", prev_seq + 1, seq - 1,
-                                     f"{_span(prev_seq + 1, seq - 1)} are missing from the middle of the log"))
+                                     f"{_are(prev_seq + 1, seq - 1)} missing from the middle of the log"))
         elif row["prev_hash"] != prev_mac and "bad" not in (state, prev_state) \
                 and "unknown_key" not in (state, prev_state):
             problems.append(_problem("broken_link", seq, seq,
@@ -155,7 +161,7 @@ def _check_anchor(anchor: Anchor, keys: AuditKeys, rows: list[dict[str, Any]], f
     if head.seq > last:
         problems.append(_problem(
             "missing_tail", last + 1, head.seq,
-            f"{_span(last + 1, head.seq)} are missing from the end of the log: the anchor's head is entry "
+            f"{_are(last + 1, head.seq)} missing from the end of the log: the anchor's head is entry "
             f"{head.seq}, but neither audit_log nor the journal holds anything after entry {last}"))
         return
     at = next((r for r in rows if r["seq"] == head.seq), None)

@@ -34,8 +34,9 @@ class Lens:
 
     @classmethod
     def of(cls, *, health_clearance: bool = True, export: bool = False) -> Lens:
-        """The lens of a viewer with or without health clearance, reading an export or not."""
-        return cls(drop_hub_only=export, mask_health=not health_clearance)
+        """The lens of a viewer with or without health clearance, reading an export or not (one
+        of four, made once: chronologies ask for it per row)."""
+        return _LENSES[(bool(export), not health_clearance)]
 
     @property
     def is_open(self) -> bool:
@@ -64,6 +65,9 @@ class Lens:
         if not self.withheld:
             return "TRUE"
         return f"{alias}.restriction NOT IN ({', '.join(repr(r) for r in sorted(self.withheld))})"
+
+
+_LENSES = {(hub, health): Lens(drop_hub_only=hub, mask_health=health) for hub in (False, True) for health in (False, True)}
 
 
 def evidence_tokens(value: Any) -> set[str]:

@@ -34,6 +34,7 @@ from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
 from findings.runs import run_nightly
 from linkage.decisions import DECISIONS, decide
+from linkage.spark_engine import engine_from_config
 from views.search import index_is_current, refresh_index
 
 
@@ -118,6 +119,8 @@ class RunManager:
     # -- runs ------------------------------------------------------------------------------
     def start(self, drop_dir: str, by: str) -> str:
         path = resolve_drop(drops_folder(self.store.path, self.config), drop_dir)
+        # [linkage] engine = "spark": its settings, Java and master checked now (a 4xx), not in the thread
+        engine = engine_from_config(self.config) if "link_engine" not in self.run_options else None
         with self._state:
             if self.current_run is not None:
                 raise Conflict(f"run {self.current_run} is in progress; wait for it to finish")
@@ -125,15 +128,15 @@ class RunManager:
                 raise Conflict("a link decision is being applied; try again")
             run_id = f"run-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             self.current_run = run_id
-        self.thread = threading.Thread(target=self._run, args=(run_id, path), name=run_id, daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(run_id, path, engine), name=run_id, daemon=True)
         self.thread.start()
         return run_id
 
-    def _run(self, run_id: str, path: Path) -> None:
+    def _run(self, run_id: str, path: Path, engine: Any = None) -> None:
 
         session = self.store.session()
         try:
-            run_nightly(session, path, run_id=run_id, config=self.config, **self.run_options)
+            run_nightly(session, path, run_id=run_id, config=self.config, **{"link_engine": engine, **self.run_options})
         except BaseException:  # noqa: BLE001 - the run row says 'failed'; the server goes on
             traceback.print_exc(file=sys.stderr)
         finally:

@@ -28,7 +28,8 @@ from typing import Any
 import polars as pl
 
 from graphs import harm as harm_mod
-from graphs import rules
+from graphs import escalation, harm_networks, rules
+from graphs.findings_frame import empty_findings
 from graphs.households import daily_households, household_spells, smooth_old_addresses
 
 RULES = ("repeat_victim", "harm_proximity", "victim_offender_overlap", "serial_perpetrator", "escalation", "networks")
@@ -62,7 +63,7 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     """Run every enabled rule. Returns ``{"findings": frame, "notification_counts": frame,
     "spells": frame, "harmed": frame, "near": frame, "timings": {step: seconds}}``.
 
-    ``findings`` has graphs.rules.FINDING_COLUMNS plus ``finding_key, severity, evidence (JSON),
+    ``findings`` has graphs.findings_frame.FINDING_COLUMNS plus ``finding_key, severity, evidence (JSON),
     evidence_hash``.
     """
     config = config or {}
@@ -105,13 +106,13 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
         lap("serial_perpetrator")
     p = rule_params(config, "escalation")
     if p.get("enabled", True):
-        out.append(rules.escalation(m, harmed, **_params(p)))
+        out.append(escalation.escalation(m, harmed, **_params(p)))
         lap("escalation")
     p = rule_params(config, "networks")
     if p.get("enabled", True):
-        out.append(rules.networks(m, harmed, near, **_params(p)))
+        out.append(harm_networks.networks(m, harmed, near, **_params(p)))
         lap("networks")
-    findings = pl.concat(out) if out else rules.empty_findings()
+    findings = pl.concat(out) if out else empty_findings()
     if as_of is None:
         as_of = m["date"].max() if m.height else None
     nc = rules.notification_counts(m, harmed, as_of, rule_params(config, "notification_counts")["window_days"]) \

@@ -31,7 +31,8 @@ from ingest import encoded_contract as ec
 from ingest import pprl
 from ingest import normalise as norm
 from core.errors import IntelError
-from ingest.drops import MANIFEST, SourceFile, normalise_distinct, check_rows, household_key_expr, read_drop
+from ingest.reading import MANIFEST, SourceFile, read_drop
+from ingest.rows import check_rows, household_key_expr, normalise_distinct
 
 _ADDRESS_NUMBER = re.compile(r"^\S*[0-9]\S*")
 LOOKUP_COLUMNS = ("person_ref", "forename", "middle_names", "surname", "dob", "sex", "address", "postcode", "uprn")

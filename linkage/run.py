@@ -269,7 +269,7 @@ def link(
             t = time.perf_counter()
             # the residual pass scores with the Splink model; a stand-in engine has only its own links
             accepted, scoring_report["one_to_one"] = _one_to_one.match(store, model, config, pair_sources,
-                                                                       score_residual=engine is None)
+                                                                       score_residual=engine is None or getattr(engine, "scores_with_the_model", False))
             matched = (accepted, pair_sources)
             _one_to_one.save(store, accepted, pair_sources, run_id)
             timings["one_to_one_s"] = round(time.perf_counter() - t, 3)

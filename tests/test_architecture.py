@@ -29,13 +29,13 @@ FLOOR = {
 }
 
 # Imports inside a function are allowed only for a dependency that is optional at install time.
-OPTIONAL_DEPENDENCIES = {"pyspark", "clkhash", "graphviz", "selenium"}
+# A dotted name allows that module and below only (Splink's Spark backend imports pyspark).
+OPTIONAL_DEPENDENCIES = {"pyspark", "splink.backends.spark", "clkhash", "graphviz", "selenium"}
 
 # Work in flight (issue 13, split among the issues that own these files): each entry leaves
 # when its file is split or mended; the size test fails if a mended file is still listed.
 OVERSIZED_PENDING = {
-    "fixtures/population.py", "graphs/network.py", "graphs/rules.py",
-    "ingest/drops.py", "views/chronology.py",
+    "views/chronology.py",
 }
 INNER_IMPORTS_PENDING: set[str] = set()
 PRIVATE_IMPORTS_PENDING = {"views/chronology_sources.py", "views/network_view.py"}
@@ -121,7 +121,8 @@ def test_no_import_inside_a_function() -> None:
                 for node in ast.walk(fn):
                     if isinstance(node, (ast.Import, ast.ImportFrom)):
                         name = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
-                        if (name or "").split(".")[0] not in OPTIONAL_DEPENDENCIES:
+                        if not any((name or "") == d or (name or "").startswith(d + ".")
+                                   for d in OPTIONAL_DEPENDENCIES):
                             hidden.append(f"{rel}:{node.lineno} imports {name} inside {fn.name}()")
     assert not hidden, "imports inside functions (move them to the top):\n" + "\n".join(hidden)
 

@@ -9,7 +9,7 @@ and households that tie them. Households are the analytics' one-key-per-home hou
 definition (graphs.harm), the same as the rules use.
 
 Formats: ``json`` (Cytoscape.js elements plus the centre's findings), ``graphml`` (networkx),
-``svg`` (graphs.network.to_svg: legend, people by class, harm in red, dates on links,
+``svg`` (views/network_picture.py over graphs/network_dot.py: households as boxes, people and events in words, harm in red,
 large neighbourhoods collapsed into counted groups).
 """
 
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from findings import describe
 from graphs import network as gnet
 from graphs.harm import prepare
 from core.errors import IntelError, NotFound
@@ -28,6 +29,7 @@ from core.sorted_frame import SortedFrame
 from core.store import Store
 from graphs.network import _mode
 from linkage.identity import resolve_person_id
+from views.network_picture import picture
 
 FORMATS = ("json", "graphml", "svg")
 
@@ -322,8 +324,10 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
     title = f"Network around {g.nodes[f'person:{pid}']['label']} ({pid}), {hops} hops"
     if fmt == "graphml":
         return gnet.to_graphml(g)
-    if fmt == "svg":
-        return gnet.to_svg(g, title=title)
+    if fmt == "svg":   # the picture for the meeting (views/network_picture.py): words, households as boxes
+        keys = [d["household_key"] for _, d in g.nodes(data=True) if d.get("type") == "household"]
+        return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps",
+                       describe.addresses(store, keys))
     findings = source.findings(pid) if source is not None else store.rows(
         "SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings WHERE person_id = ? "
         "ORDER BY rule, finding_key",

@@ -31,6 +31,11 @@ ConfigOption = Annotated[
     typer.Option("--config", help="The hub's config TOML (default: $INTEL_CONFIG)."),
 ]
 
+EngineOption = Annotated[
+    Optional[str],
+    typer.Option("--engine", help="What scores pairs: duckdb or spark (default: config [linkage] engine)."),
+]
+
 
 def emit(obj: Any) -> None:
     """Print the command's one JSON object on stdout."""

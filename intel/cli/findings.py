@@ -13,8 +13,9 @@ from core.store import Store, StoreError
 from findings.alerts import act_on_alert, list_alerts
 from findings.analytics import run_analytics
 from findings.runs import get_run, list_runs, run_nightly
-from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail, opened_store
+from intel.cli.common import ConfigOption, DbOption, EngineOption, edge_config, emit, fail, opened_store, run_guarded
 from intel.cli.reads import PurposeOption, audited_read
+from linkage.spark_engine import engine_from_config
 
 app = typer.Typer()
 
@@ -100,18 +101,20 @@ def nightly(
     drop_dir: Annotated[Path, typer.Argument(help="Tonight's drop folder.")],
     config: ConfigOption = None,
     db: DbOption = None,
+    engine: EngineOption = None,
 ) -> None:
     """The nightly run: ingest -> incremental link -> analytics -> alerts, all or nothing.
 
     Prints the JSON run report. Exit 0: completed; 1: failed (rolled back; the store serves the
     last complete state); 2: refused input; 3: another run holds the lock."""
     cfg = edge_config(config)
+    scorer = run_guarded(lambda: engine_from_config(cfg, engine))   # Spark checked before any work
     try:
         store = Store(db, create=False)
     except StoreError as exc:
         fail(str(exc))
     try:
-        emit(run_nightly(store, drop_dir, config=cfg))
+        emit(run_nightly(store, drop_dir, config=cfg, link_engine=scorer))
     except Conflict as exc:
         fail(str(exc), code=3)
     except IntelError as exc:

@@ -72,7 +72,7 @@ def test_items_that_complete_a_finding_rank_above_all_others(world_store):
 def test_cli_review_and_decide_on_an_item(copy):
     db, hub = copy
     cli = CliRunner()
-    out = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--limit", "2", "--no-explain"])
+    out = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--limit", "2"])
     assert out.exit_code == 0, out.output
     first = json.loads(out.stdout)["items"][0]
     table = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--format", "table", "--limit", "3"])

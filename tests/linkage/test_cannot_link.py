@@ -17,6 +17,8 @@ from core.errors import IntelError
 from core.store import Store
 from linkage.cannot_link import cannot_link_kinds, cannot_link_pairs
 from linkage.comparisons import TWIN_U
+from linkage.run import link
+from tests.linkage.test_run import RULES, add_mentions, partition, persons
 
 _COLUMNS = ("mention_id, source, record_id, event_key, event_id, event_date, role, event_type, forename, surname, "
             "dob, restriction, drop_id, file_name, file_sha256, row_number, ingested_at, version")
@@ -75,3 +77,34 @@ def test_hub_linkage_settings_reach_splink_through_nightly_config(tmp_path: Path
         assert levels["more than 15 years apart (a generation)"]["m_probability"] == pytest.approx(0.002)
         assert store.rows("SELECT min(match_probability) AS p FROM link_edges")[0]["p"] >= 0.25
         assert store.rows("SELECT threshold FROM link_runs")[0]["threshold"] == pytest.approx(0.98)
+
+
+def test_incremental_equals_full_with_records_of_one_event(tmp_path: Path) -> None:
+    """Two records of one contact (a cannot-link pair) that score as one person, then a third record
+    strongly linked to both arriving in a later drop: the incremental run gives the persons a full
+    run gives, and the two never share a person."""
+    config = {"identity": {"threshold": 0.95, "cannot_link": ["same_event"], "trusted_ref_sources": []}}
+    ann = {"forename": "ann", "surname": "lee", "dob": "2010-01-02"}
+    batches = [[{"source": "social_care", "record_id": "A", **ann}, {"source": "social_care", "record_id": "B", **ann},
+                {"source": "police", "record_id": "X", "forename": "bob", "surname": "kay", "dob": "1980-01-01"}],
+               [{"source": "health", "record_id": "H", **ann}],
+               [{"source": "police", "record_id": "P", **ann}]]
+
+    def one_event(store: Store) -> None:
+        store.execute("UPDATE mentions SET event_key = 'social_care:C1', event_id = 'C1' "
+                      "WHERE mention_id IN ('social_care:A', 'social_care:B')")
+
+    with Store(tmp_path / "inc.duckdb") as store:
+        for b in batches:
+            add_mentions(store, b)
+            one_event(store)
+            report = link(store, config=config, engine=RULES)
+        incremental = partition(store)
+        p = persons(store)
+        assert report["mode"] == "incremental" and p["social_care:A"] != p["social_care:B"]
+    with Store(tmp_path / "full.duckdb") as store:
+        for b in batches:
+            add_mentions(store, b)
+        one_event(store)
+        link(store, config=config, engine=RULES)
+        assert partition(store) == incremental

@@ -77,12 +77,16 @@ def test_merged_and_unknown_ids(world):
 
 def test_svg_and_graphml(world):
     svg = network_view(world, "V", hops=2, fmt="svg", config=CONFIG)
-    assert svg.startswith("<svg") and "Legend" in svg and "suspect / alleged perpetrator" in svg
-    assert "Sarah Hughes (b. 1991)" in svg and "2024-01-05" in svg and "#d62728" in svg
+    # the picture for the meeting (views/network_picture.py): words, households as boxes, scales to its page
+    assert svg.startswith("<svg") and 'width="100%"' in svg and "viewBox=" in svg and "A4 landscape" in svg
+    assert "suspect / alleged perpetrator" in svg and "Sarah Hughes (b. 1991)" in svg and "01/2024" in svg
+    assert "#c62828" in svg and "shaded areas: households" in svg
+    for code in ("person:", "household:", "event:", "uprn:", "addr:", "<title>n1</title>"):
+        assert code not in svg, code   # no internal id, in the drawing or the hover text
     import xml.etree.ElementTree as ET
 
     root = ET.fromstring(svg)  # well-formed, one element per node and edge at least
-    assert root.tag.endswith("svg") and len(list(root)) > 10
+    assert root.tag.endswith("svg") and len(list(root.iter())) > 10
     g = nx.read_graphml(io.BytesIO(network_view(world, "V", hops=2, fmt="graphml", config=CONFIG).encode()))
     assert g.nodes["person:V"]["cls"] == "victim"
 

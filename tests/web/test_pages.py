@@ -3,6 +3,7 @@ audit, roles, and every bad input the issue names - a clear message and nothing 
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import quote
 
@@ -208,6 +209,15 @@ def test_filters_csv_and_print(web):
     page = web.client.get(f"/w/person/{sarah}").text
     assert "child concern" in page
     assert "Mark Hughes (b. 1988)</a> (suspect)" in page     # the others by name, with their role
+
+
+def test_the_possible_filter_is_the_apis(web):
+    web.sign_in("analyst")
+    for choice, sent in (("possible", True), ("confirmed", False)):
+        assert web.client.get(f"/w/alerts?status=all&possible={choice}").status_code == 200
+        detail = [a for a in web.audit() if a["endpoint"] == "/alerts"][-1]["detail"]
+        detail = json.loads(detail) if isinstance(detail, str) else detail
+        assert detail["possible"] is sent
 
 
 def test_acknowledge_then_close_with_reasons(web):

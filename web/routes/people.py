@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
+from views.chronology import export_view
 from web.chronology_view import chronology_filters, timeline
 from web.pages import PREFIX, PageError, backend, check, redirect, render, rights, with_purpose
 from web.sessions import WebSession
@@ -80,8 +81,10 @@ async def person_print(request: Request, person_id: str = PERSON_ID,
     if errors:
         raise PageError(400, "Chronology: not accepted", " ".join(errors.values()))
     chron, _, names = await person_parts(request, session, person_id, params)
-    # paper leaves the hub as exports do: hub_only records are never printed
-    chron["entries"] = [e for e in chron["entries"] if e.get("restriction") != "hub_only"]
+    # paper leaves the hub as exports do: hub_only records are never printed, nor what only they
+    # support (names, addresses, counts in the header): the export view the API's csv uses
+    exported = export_view({"person": chron["person"], "events": chron["entries"], "viewer": chron.get("viewer", {})})
+    chron = {**chron, "person": exported["person"], "entries": exported["events"]}
     return render(request, "print.html", chron=chron, header=chron["person"], form=form, title="Chronology",
                   names=names)
 
