@@ -67,18 +67,47 @@ def test_a_median_of_few_is_hidden() -> None:
     assert t.rows[0]["median"] is None and t.rows[0]["whole"] is None and t.rows[0]["part"] is None
 
 
-def test_a_sum_over_a_hidden_cell_elsewhere_is_hidden() -> None:
-    outcomes = MetricTable("o", "S", "t", "d", [Column("period", "P", "period"), Column("outcome", "O", "dim"),
-                                                 Column("n", "N", COUNT)],
-                           [{"period": "2026-01", "outcome": "s47", "n": 20}, {"period": "2026-01", "outcome": "care", "n": 2},
-                            {"period": "2026-01", "outcome": "nfa", "n": 30}, {"period": "2026-01", "outcome": "all", "n": 52}],
-                           category="outcome")
-    conv = MetricTable("c", "S", "t", "d", [Column("period", "P", "period"), Column("to_s47", "s", COUNT),
-                                             Column("to_nfa", "n", COUNT)],
-                       [{"period": "2026-01", "to_s47": 22, "to_nfa": 30}],
-                       sums={"to_s47": {"table": "o", "category": "outcome", "parts": ["s47", "care"]},
-                             "to_nfa": {"table": "o", "category": "outcome", "parts": ["nfa"]}})
+def _outcomes(values: dict[str, int]) -> MetricTable:
+    rows = [{"period": "2026-01", "outcome": k, "n": v} for k, v in values.items()]
+    rows.append({"period": "2026-01", "outcome": "all", "n": sum(values.values())})
+    return MetricTable("o", "S", "t", "d", [Column("period", "P", "period"), Column("outcome", "O", "dim"),
+                                             Column("n", "N", COUNT)], rows, category="outcome")
+
+
+def _conversion(to_s47: int) -> MetricTable:
+    return MetricTable("c", "S", "t", "d", [Column("period", "P", "period"), Column("to_s47", "s", COUNT)],
+                       [{"period": "2026-01", "to_s47": to_s47}],
+                       sums={"to_s47": {"table": "o", "category": "outcome", "parts": ["s47", "care"]}})
+
+
+def test_a_sum_never_gives_away_one_hidden_cell() -> None:
+    outcomes, conv = _outcomes({"s47": 20, "care": 2, "nfa": 30, "help": 7}), _conversion(22)
     suppress([outcomes, conv], 5)
-    # care (2) is hidden, s47 (the smallest other) with it: a sum over either is hidden too
-    assert {r["outcome"]: r["n"] for r in outcomes.rows} == {"s47": None, "care": None, "nfa": 30, "all": 52}
-    assert conv.rows[0]["to_s47"] is None and conv.rows[0]["to_nfa"] == 30
+    shown = {r["outcome"]: r["n"] for r in outcomes.rows}
+    # care (2) hides help (7) beside the total; then 22 - 20 would give care away, so s47 goes
+    # too, and 52 - 22 - 30 would give help away, so nfa goes too: the sum itself can show
+    assert shown == {"s47": None, "care": None, "nfa": None, "help": None, "all": 59}
+    assert conv.rows[0]["to_s47"] == 22
+
+
+def test_a_sum_whose_group_has_nothing_else_to_hide_is_hidden() -> None:
+    outcomes, conv = _outcomes({"s47": 0, "care": 2, "nfa": 30, "help": 9}), _conversion(2)
+    suppress([outcomes, conv], 5)
+    assert conv.rows[0]["to_s47"] is None
+    assert {r["outcome"]: r["n"] for r in outcomes.rows}["care"] is None
+
+
+def test_the_difference_of_two_nested_sums_gives_nothing_away() -> None:
+    outcomes = _outcomes({"assessment": 40, "strategy": 3, "s47": 11, "care": 2, "nfa": 30})
+    conv = MetricTable("c", "S", "t", "d", [Column("period", "P", "period"), Column("to_strategy", "s", COUNT),
+                                             Column("to_s47", "f", COUNT)],
+                       [{"period": "2026-01", "to_strategy": 16, "to_s47": 13}],
+                       sums={"to_strategy": {"table": "o", "category": "outcome", "parts": ["strategy", "s47", "care"]},
+                             "to_s47": {"table": "o", "category": "outcome", "parts": ["s47", "care"]}})
+    suppress([outcomes, conv], 5)
+    shown = {r["outcome"]: r["n"] for r in outcomes.rows}
+    row = conv.rows[0]
+    # 16 - 13 would be the 3 strategy discussions: with nothing else in that difference to hide,
+    # the larger sum goes
+    assert shown["strategy"] is None and shown["care"] is None
+    assert row["to_strategy"] is None and row["to_s47"] == 13
