@@ -92,20 +92,23 @@ def prepare(work: Path, base: dict, seed: int, nightly: bool) -> dict:
 
 
 def time_cli(db: Path, out_dir: Path, args: list[str], repeats: int) -> dict:
-    times, rss = [], []
+    times, cpu, rss = [], [], []
     for i in range(repeats):
         out = out_dir / f"metrics-{'-'.join(a.strip('-') for a in args)}-{i}"
         cmd = [sys.executable, "-m", "intel.cli", "metrics", "--db", str(db), *args, "--out", str(out)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr}")
         times.append(wall)
         rss.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**10)
         size = out.stat().st_size
     return {"args": " ".join(args), "runs": repeats, "median_s": round(statistics.median(times), 2),
-            "max_s": round(max(times), 2), "output_bytes": size, "children_peak_rss_mib": round(max(rss)),
+            "max_s": round(max(times), 2), "median_cpu_s": round(statistics.median(cpu), 2), "output_bytes": size, "children_peak_rss_mib": round(max(rss)),
             "met": max(times) <= 10}
 
 

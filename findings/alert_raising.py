@@ -139,7 +139,8 @@ def raise_alerts(store: Store, run_id: str | None, config: dict[str, Any], *,
             by_key.setdefault(a["alert_key"], []).append(a)
             for p in {a["person_id"], *(a["person_ids"] or [])} - {None}:
                 by_person.setdefault((a["rule"], p), []).append(a)
-        next_no = 1 + max((int(a["alert_id"][1:]) for a in existing), default=0)
+        # after every alert, possible ones (findings/possible_alerts.py) included
+        next_no = 1 + int(store.scalar("SELECT coalesce(max(CAST(substr(alert_id, 2) AS BIGINT)), 0) FROM alerts"))
         holders = _persons_of(store, sorted({m for c in candidates for m in c["mention_ids"]}))
         raised: dict[str, int] = {}
         updated: dict[str, int] = {}

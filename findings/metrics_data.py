@@ -105,11 +105,11 @@ def load_metrics_data(store: Store, first: date, last: date, settings: Any, conf
 def current_figures(store: Store, config: Any, today: date) -> dict[str, Any]:
     """The product's figures as they are now: persons, persons known to two agencies or more
     (counting only rows that may leave the hub), and the clerical review queue."""
+    # person_mentions names current (active) persons only; two agencies = two different sources
     row = store.rows(
-        "SELECT count(*) AS persons, count(*) FILTER (WHERE agencies >= 2) AS cross_agency FROM ("
-        " SELECT pm.person_id, count(DISTINCT m.source) AS agencies FROM person_mentions pm"
-        " JOIN mentions m USING (mention_id) JOIN persons p USING (person_id)"
-        " WHERE p.status = 'active' AND m.restriction <> 'hub_only' GROUP BY pm.person_id)")[0]
+        "SELECT count(*) AS persons, count(*) FILTER (WHERE first_source <> last_source) AS cross_agency FROM ("
+        " SELECT pm.person_id, min(m.source) AS first_source, max(m.source) AS last_source FROM person_mentions pm"
+        " JOIN mentions m USING (mention_id) WHERE m.restriction <> 'hub_only' GROUP BY pm.person_id)")[0]
     return {"persons": row["persons"], "cross_agency_persons": row["cross_agency"],
             "review_queue": review_queue_figures(store, config, today)}
 

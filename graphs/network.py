@@ -207,13 +207,3 @@ def to_graphml(g: nx.MultiGraph) -> str:
     buf = io.BytesIO()
     nx.write_graphml(h, buf)
     return buf.getvalue().decode()
-
-
-# -- drawing ------------------------------------------------------------------------------------
-#
-# The SVG is drawn from a *display graph*: the view graph where the events that tie exactly the
-# same people (same source, same harm) are one counted marker ("4 police events, 2021-02 – 2024-06");
-# the view graph itself (JSON, GraphML) is unchanged. People sit on rings by hops from the centre
-# (ring size grows with the number of people; people who share a household or events sit side by
-# side), events, households and groups are then pulled between their people by a small
-# deterministic force relaxation, and labels are placed greedily where they overlap nothing.

@@ -277,7 +277,8 @@ def _event_entries(participants: list[dict[str, Any]], rows: list[dict[str, Any]
             vis = _visible(p, health_clearance, export)
             if vis != "full":
                 continue
-            others.append({"person_id": p["person_id"], "role": p["role"]})
+            name = " ".join(x for x in (p.get("forename_raw"), p.get("surname_raw")) if x) or None
+            others.append({"person_id": p["person_id"], "role": p["role"], "name": name})
         hh = first["household_key"] or _household_on(spells, first["person_id"], _day(when))
         entry.update({
             "event_id": first["event_id"],
@@ -505,7 +506,9 @@ CSV_COLUMNS = ("event_date", "kind", "source", "event_type", "derived_type", "ro
 
 def _cell(e: dict[str, Any], col: str) -> str:
     if col == "others":
-        return "; ".join(f"{o['person_id']} ({o['role']})" for o in e.get("others") or [])
+        # words, not codes: the name as that record gave it, the role, the id only as a reference
+        return "; ".join(f"{o.get('name') or 'name not recorded'} ({(o['role'] or '').replace('_', ' ')}; {o['person_id']})"
+                         for o in e.get("others") or [])
     if col == "timescale":
         t = e.get("timescale")
         return t["timescale"] if t else ""
@@ -547,7 +550,12 @@ def to_html(chron: dict[str, Any]) -> str:
     key = "person" if "person" in chron else "household"
     h = chron[key]
     esc = html.escape
-    title = f"Chronology of {h['person_id']}" if key == "person" else f"Chronology of household {h['household_key']}"
+    if key == "person":
+        names = [a["name"] for a in h.get("aliases") or [] if a.get("person_id") == h["person_id"] and a.get("name")]
+        title = f"Chronology of {names[0]} ({h['person_id']})" if names else f"Chronology of {h['person_id']}"
+    else:
+        where = next((a.get("address") for a in h.get("addresses") or [] if a.get("address")), None)
+        title = f"Chronology of the household at {where}" if where else f"Chronology of household {h['household_key']}"
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{esc(title)}</title><style>",

@@ -32,7 +32,7 @@ M_COLS = ("mention_id, source, event_key, event_id, event_date, role, event_type
           "middle_names_raw, surname_raw, dob, address_raw, postcode, household_key, restriction")
 E_COLS = ("event_key, dash_risk, initial_rag, final_rag, decision_date, outcome, referral_source, presentation, "
           "safeguarding_concern, location_postcode")
-NEAR_COLS = "event_key, mention_id, role, restriction, event_date, dob, household_key"
+NEAR_COLS = "event_key, mention_id, role, restriction, event_date, dob, household_key, forename_raw, surname_raw"
 
 # mentions with each one's household as its dwelling (findings.dwellings; the sent key until analytics placed it)
 PLACED = ("(SELECT m.* REPLACE (coalesce(md.dwelling_key, m.household_key) AS household_key) "

@@ -63,6 +63,7 @@ def test_settling_an_item_then_refusals_change_nothing(api):
     assert r.status_code == 200, r.text
     after = r.json()["persons_after"]
     assert after[item["mention_a"]] == after[item["mention_b"]]
+    api.app.state.runs.wait(60)   # the decision's search-index rebuild runs in the background
     before = _state(api)
     again = is_problem(api.post("analyst", "/links/review/decisions", body), 409, "conflict")
     assert "no longer in the review queue" in again["detail"] and item["mention_a"] in again["detail"]

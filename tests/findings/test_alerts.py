@@ -290,3 +290,13 @@ def test_filters_checked_person_filter_order_and_total(store):
         with pytest.raises(IntelError, match=message):
             list_alerts(store, **kwargs)
     assert store.content_digest() == before
+
+
+def test_new_alert_ids_follow_possible_alerts_too(store):
+    """A possible alert (findings/possible_alerts.py) holds an id the queue must not reuse."""
+    da(store, "1", "2025-06-01", "P1", dash="high")
+    store.execute("INSERT INTO alerts (alert_id, alert_key, rule, person_id, person_ids, severity, raised_at, explanation, "
+                  "evidence, evidence_items, possible_links) VALUES ('A0000007', 'possible:x', 'repeat_victim', 'P9', "
+                  "['P9'], 'low', now(), 'possible', '{}', [], '[]')")
+    assert rules(store) == {"marac_criteria": 1}
+    assert {a["alert_id"] for a in list_alerts(store, status="all")} == {"A0000007", "A0000008"}

@@ -107,3 +107,17 @@ def test_encode_then_ingest_and_bad_keys_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["ingest", str(tmp_path / "w" / "drop"), "--db", str(tmp_path / "s.duckdb")])
     assert result.exit_code == 2 and "links encoded identifiers" in result.output + result.stderr
+
+
+def test_splinks_untrained_level_warnings_are_said_once_in_words(capsys) -> None:
+    import logging
+
+    from intel.demo import _untrained_levels_explained_once
+
+    log = logging.getLogger("splink.internals.expectation_maximisation")
+    with _untrained_levels_explained_once() as note:
+        for _ in range(3):   # once per EM pass, for two levels
+            log.warning("WARNING:\nLevel year only on comparison dob not observed in dataset, unable to train m value")
+            log.warning("WARNING:\nLevel same initial on comparison forename not observed in dataset, unable to train m value")
+    assert len(note) == 1 and "2 comparison level(s) (dob: year only; forename: same initial)" in note[0]
+    assert capsys.readouterr().err.count("Splink could not train") == 1

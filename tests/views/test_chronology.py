@@ -188,7 +188,7 @@ def test_restricted_rows(store):
     rows = list(csv.DictReader(io.StringIO(to_csv(full))))
     assert rows[0]["event_date"].startswith("2025-01-10") and any(r["timescale_met"] == "missed" for r in rows)
     html = to_html(full)
-    assert html.startswith("<!DOCTYPE html>") and "Chronology of P1" in html and "head_injury" in html
+    assert html.startswith("<!DOCTYPE html>") and "Chronology of Amy Jones (P1)" in html and "head_injury" in html
 
 
 def test_merged_id_resolves_and_household(store):
@@ -245,3 +245,12 @@ def test_windows_count_back_from_the_extract_date_and_dates_as_analysts_write_th
     with pytest.raises(IntelError, match="write 1993-03-16 or 16/03/1993"):
         chronology(store, person_id="P1", date_from="31/02/2025", config=CONFIG)
     assert "Harm events, 12 months to 2025-09-30" in to_html(chronology(store, person_id="P1", config=CONFIG, export=True))
+
+
+def test_others_and_titles_in_words(store):
+    family(store)
+    c = chronology(store, person_id="P1", today=date(2025, 12, 31), config=CONFIG)
+    i1 = next(e for e in c["events"] if e.get("event_key") == "police:I1")
+    assert all(o["name"] for o in i1["others"])          # each other person's name, as their record gave it
+    text = to_csv(c)
+    assert "(victim; P2)" in text and "(suspect; P3)" in text and "Chronology of Amy Jones (P1)" in to_html(c)
