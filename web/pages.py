@@ -30,7 +30,7 @@ templates.env.filters["words"] = lambda s: (s or "").replace("_", " ")
 
 def _pct(p: float | None) -> str:
     """A probability as a percentage; one short of certain never shows as 100%."""
-    if p is None:
+    if not isinstance(p, (int, float)):   # None, or not given (a result shown without its details)
         return ""
     text = f"{float(p) * 100:.2f}".rstrip("0").rstrip(".")
     if text == "100" and float(p) < 1:

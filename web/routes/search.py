@@ -38,6 +38,8 @@ async def search(request: Request, session: WebSession = Depends(with_purpose)) 
             errors["form"] = answer.detail
         else:
             results = check(request, answer, "Search")
+            for item in results["items"]:   # past the first ENRICHED: shown without the details
+                item.update(agencies=None, last_seen=None, weakest_link=None)
             await _enrich(request, session, results["items"][:ENRICHED])
     return render(request, "search.html", status=400 if errors and asked else 200, q=q, errors=errors,
                   results=results)
