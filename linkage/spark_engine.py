@@ -69,9 +69,18 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and those it was raised from or during (Splink wraps py4j's errors)."""
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
 def _failure(exc: BaseException, master: str) -> SparkFailure:
-    text = f"{type(exc).__name__}: {exc}"
-    first = text.strip().splitlines()[0][:300]
+    first = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
+    text = "\n".join(f"{type(e).__name__}: {e}" for e in _chain(exc))
     if "OutOfMemoryError" in text or "Java heap space" in text or "GC overhead limit" in text:
         why = ("Spark ran out of memory; raise [spark] driver_memory (local mode: the whole job runs in the "
                "driver) or executor_memory, or shuffle_partitions")

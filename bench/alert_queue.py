@@ -1,6 +1,6 @@
 """The triaged queue over a first load and the nights after it (issue 15's targets).
 
-    python -m bench.queue [--households 1000] [--seed 7] [--nights 3] [--work /tmp/bench-queue]
+    python -m bench.alert_queue [--households 1000] [--seed 7] [--nights 3] [--work /tmp/bench-queue]
 
 Generates a world with its last ``--nights`` days held back as nightly drops, runs the first load
 (the baseline) and each night through ``findings.runs.run_nightly`` (ingest, link, analytics,
