@@ -7,7 +7,7 @@ For a change that should not move performance (a restructure), on a machine whos
 each revision is checked out into its own temporary worktree (its own bench/ and code), and the
 commands run A, B, A, B ... so drift hits both alike; the median of the rounds is compared. The
 commands are the repository's own benchmarks at a size that takes minutes, not hours:
-ingest, analytics timing and a nightly run with chronologies. Prints one JSON object.
+ingest, analytics over a generated world and a nightly run with chronologies. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def commands(households: int, work: Path) -> dict[str, list[str]]:
     return {
         "ingest": ["bench/ingest.py", "--sizes", str(households)],
-        "analytics timing": ["bench/analytics.py", "timing", "--households", str(households),
-                             "--workdir", str(work / "analytics")],
+        "analytics (true persons)": ["bench/analytics.py", "validate", "--households", str(households),
+                                     "--persons", "truth", "--workdir", str(work / "analytics")],
         "nightly + chronologies": ["bench/nightly.py", "--households", str(households), "--nights", "2",
                                    "--chronologies", "50", "--drop-rows", "1000", "--workdir", str(work / "nightly")],
     }

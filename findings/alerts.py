@@ -106,6 +106,15 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) 
     return out
 
 
+def open_alerts_with_raw_ids(store: Store) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every alert not closed, newest first: (the alert shaped as list_alerts_for shapes them,
+    without history; its raw row, whose ``person_id`` / ``person_ids`` the lookups match on).
+    For the serving snapshot (views/chronology_sources.py), which indexes them in memory."""
+    raw = store.rows(f"SELECT * FROM ({_list_sql('TRUE', _triage_columns(store))}) t WHERE status <> 'closed' "
+                     "ORDER BY raised_at DESC, alert_id DESC")
+    return list(zip(_shape(store, raw, with_history=False), raw))
+
+
 def _subject_words(store: Store, rows: list[dict[str, Any]]) -> dict[str, str | None]:
     """Each alert's subject as an analyst reads it: the person's name and age, or the household's address."""
     as_of = extract_date(store, datetime.now())

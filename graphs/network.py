@@ -38,7 +38,7 @@ CLASS_STYLE = {  # class: (fill, shape, legend)
 }
 
 
-def _mode(counts: dict[Any, int]) -> Any:
+def most_frequent(counts: dict[Any, int]) -> Any:
     """The most frequent value (the smallest of equally frequent ones), None for none."""
     if not counts:
         return None
@@ -97,7 +97,7 @@ def build_graph(rows: pl.DataFrame, centre: str, distance: dict[str, int],
             h["first"], h["last"], h["n"] = min(h["first"], when), max(h["last"], when), h["n"] + 1
     # people
     for pid, r in per.items():
-        dob = _mode(r["dobs"])
+        dob = most_frequent(r["dobs"])
         age = _age(dob, r["last"])
         cls = ("suspect" if r["offender"] else "victim" if r["harmed"] else
                "child" if age is not None and age < 18 else "other")

@@ -25,7 +25,7 @@ from access.lens import alert_restrictions, evidence_tokens, restricted_ids
 from core.errors import IntelError, NotFound
 from core.sorted_frame import SortedFrame
 from core.store import Store
-from findings.alerts import _list_sql, _shape, _triage_columns, list_alerts_for
+from findings.alerts import list_alerts_for, open_alerts_with_raw_ids
 from linkage.identity import resolve_person_id
 
 M_COLS = ("mention_id, source, event_key, event_id, event_date, role, event_type, forename_raw, "
@@ -140,11 +140,10 @@ def _open_alerts_of(store: Store) -> tuple[list[dict[str, Any]], dict[str, str]]
     """Every alert not closed, newest first, shaped as list_alerts_for shapes them (with the raw
     person ids its query matches on, under ``_person_id`` / ``_person_ids``), and the restricted
     records and events their evidence names (access.lens.restricted_ids)."""
-
-    raw = store.rows(f"SELECT * FROM ({_list_sql('TRUE', _triage_columns(store))}) t WHERE status <> 'closed' ORDER BY raised_at DESC, alert_id DESC")
-    alerts = _shape(store, raw, with_history=False)
-    for a, r in zip(alerts, raw):
+    alerts = []
+    for a, r in open_alerts_with_raw_ids(store):
         a["_person_id"], a["_person_ids"] = r["person_id"], r["person_ids"]
+        alerts.append(a)
     restricted = restricted_ids(store, {t for a in alerts for t in evidence_tokens(a.get("evidence"))})
     return alerts, restricted
 

@@ -27,7 +27,7 @@ from graphs.harm import prepare
 from core.errors import IntelError, NotFound
 from core.sorted_frame import SortedFrame
 from core.store import Store
-from graphs.network import _mode
+from graphs.network import most_frequent
 from linkage.identity import resolve_person_id
 from views.network_picture import picture
 
@@ -277,7 +277,7 @@ def _labels(rows: pl.DataFrame) -> dict[str, str]:
     labels = {}
     for pid, counts in names.items():
         name = min(counts, key=lambda n: (-counts[n], n))   # most frequent, then alphabetical
-        dob = _mode(dobs.get(pid, {}))
+        dob = most_frequent(dobs.get(pid, {}))
         labels[pid] = f"{name} (b. {dob.year})" if dob is not None else name
     # no name (an encoded store, docs/encoded-extracts.md): the first agency record reference,
     # which that agency can reveal, and how many more records the person has

@@ -17,7 +17,8 @@ from api.subjects import household_access, person_access
 from core.errors import IntelError
 from core.store import Store
 from linkage.identity import person_record
-from views.chronology import chronology, to_csv, to_html
+from views.chronology import chronology
+from views.chronology_export import to_csv, to_html
 from views.chronology_sources import SnapshotReader
 from views.network_view import network_view
 from views.reference_search import search_by_reference

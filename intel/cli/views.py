@@ -12,7 +12,8 @@ import typer
 from core.serialise import json_default
 from intel.cli.common import ConfigOption, DbOption, edge_config, emit, fail
 from intel.cli.reads import PurposeOption, audited_read
-from views.chronology import chronology as build_chronology, to_csv, to_html
+from views.chronology import chronology as build_chronology
+from views.chronology_export import to_csv, to_html
 from views.network_view import network_view
 from views.reference_search import search_by_reference
 from views.search import search_persons

@@ -9,7 +9,9 @@ from datetime import date, datetime
 
 import pytest
 
-from views.chronology import WorkingCalendar, chronology, decision_timescale, to_csv, to_html
+from findings.timescales import WorkingCalendar, decision_timescale
+from views.chronology import chronology
+from views.chronology_export import to_csv, to_html
 from core.config import load_config
 from core.errors import IntelError, NotFound
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from graphs.households import household_spells
-from views.chronology import _spells
+from views.chronology_entries import spells_of as _spells
 
 
 def _reference(rows: list[dict]) -> list[dict]:

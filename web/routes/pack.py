@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from views.chronology import export_view
+from views.chronology_export import export_view
 from web.pages import backend, check, render, with_purpose
 from web.routes.people import person_parts
 from web.sessions import WebSession

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from views.chronology import export_view
+from views.chronology_export import export_view
 from web.chronology_view import chronology_filters, timeline
 from web.pages import PREFIX, PageError, backend, check, redirect, render, rights, with_purpose
 from web.sessions import WebSession
