@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -36,7 +37,9 @@ def commands(households: int, work: Path) -> dict[str, list[str]]:
 
 def timed(tree: Path, argv: list[str]) -> float:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, *argv], cwd=tree, capture_output=True, text=True)
+    # each tree imports its own code (not an installed copy): its root first on the path
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run([sys.executable, *argv], cwd=tree, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed in {tree}:\n{done.stderr[-2000:]}")
     return time.perf_counter() - started
