@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def commands(households: int, work: Path) -> dict[str, list[str]]:
     return {
-        "ingest": ["bench/ingest.py", "--sizes", str(households)],
-        "analytics (true persons)": ["bench/analytics.py", "validate", "--households", str(households),
+        "ingest": ["-m", "bench.ingest", "--sizes", str(households)],
+        "analytics (true persons)": ["-m", "bench.analytics", "validate", "--households", str(households),
                                      "--persons", "truth", "--workdir", str(work / "analytics")],
-        "nightly + chronologies": ["bench/nightly.py", "--households", str(households), "--nights", "2",
+        "nightly + chronologies": ["-m", "bench.nightly", "--households", str(households), "--nights", "2",
                                    "--chronologies", "50", "--drop-rows", "1000", "--workdir", str(work / "nightly")],
     }
 
