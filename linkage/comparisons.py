@@ -21,6 +21,20 @@ def _duck(sql: str, label: str) -> cll.CustomLevel:
     return cll.CustomLevel(sql, label_for_charts=label, base_dialect_str="duckdb")
 
 
+def dob_part_levels() -> list[Any]:
+    """The date-of-birth levels read from its parts (null, exact, day and month swapped, one part
+    off, year only): the clear model's and the encoded model's, which keeps the parts as tokens."""
+    return [
+        cll.NullLevel("dob"),
+        cll.ExactMatchLevel("dob", term_frequency_adjustments=True).configure(label_for_charts="exact"),
+        _duck("dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
+              "day and month swapped"),
+        _duck("(CAST(dob_year_l = dob_year_r AS INTEGER) + CAST(dob_month_l = dob_month_r AS INTEGER)"
+              " + CAST(dob_day_l = dob_day_r AS INTEGER)) = 2", "one part off"),
+        _duck("dob_year_l = dob_year_r", "year only"),
+    ]
+
+
 # Titles recorded in the forename field (historical_50k has about 1,900: "sir", "lady", "mrs" ...).
 TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lady", "lord", "rev", "revd", "reverend",
           "fr", "prof", "professor", "capt", "captain", "col", "colonel", "gen", "general", "admiral", "adm",
@@ -93,13 +107,7 @@ def comparisons(linkage: Mapping[str, Any]) -> list[Any]:
         output_column_name="dob",
         comparison_description="date of birth",
         comparison_levels=[
-            cll.NullLevel("dob"),
-            cll.ExactMatchLevel("dob", term_frequency_adjustments=True).configure(label_for_charts="exact"),
-            _duck("dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
-                  "day and month swapped"),
-            _duck("(CAST(dob_year_l = dob_year_r AS INTEGER) + CAST(dob_month_l = dob_month_r AS INTEGER)"
-                  " + CAST(dob_day_l = dob_day_r AS INTEGER)) = 2", "one part off"),
-            _duck("dob_year_l = dob_year_r", "year only"),
+            *dob_part_levels(),
             _duck("abs(dob_year_l - dob_year_r) <= 5", "within 5 years"),
             # A generation apart: parent and child of one name at one address. EM blocked on names
             # takes such pairs for matches and learns an m near 1%, which merges junior with senior;

@@ -28,6 +28,8 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
 
+from linkage.comparisons import dob_part_levels
+
 FILTER_COLUMNS = {"forename": "enc_forename", "surname": "enc_surname", "dob": "enc_dob",
                   "dob_year": "enc_dob_year", "address": "enc_address", "postcode": "enc_postcode"}
 
@@ -129,13 +131,7 @@ def comparisons(cfg: dict[str, Any]) -> list[Any]:
     dob = cl.CustomComparison(
         output_column_name="dob", comparison_description="date of birth (encoded)",
         comparison_levels=[
-            cll.NullLevel("dob"),
-            cll.ExactMatchLevel("dob", term_frequency_adjustments=True).configure(label_for_charts="exact"),
-            _duck("dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
-                  "day and month swapped"),
-            _duck("(CAST(dob_year_l = dob_year_r AS INTEGER) + CAST(dob_month_l = dob_month_r AS INTEGER)"
-                  " + CAST(dob_day_l = dob_day_r AS INTEGER)) = 2", "one part off"),
-            _duck("dob_year_l = dob_year_r", "year only"),
+            *dob_part_levels(),
             # the year filters share (17 - years apart) of 17 tokens: >= 12 within 5 years, none
             # beyond 16 (a little Dice from chance bit collisions)
             _duck(f"{dice('dob_year')} >= 0.68", "within 5 years"),
