@@ -38,7 +38,7 @@ def test_the_quarantine_report_and_the_persons_export_are_neutralised(store, tmp
 
 
 def test_a_chronology_csv_neutralises_agency_text():
-    from views import chronology
+    from views import chronology_export as chronology
 
     chron = {"export": True, "person": {"person_id": "P00000001"}, "events": [
         {c: None for c in chronology.CSV_COLUMNS} | {"event_type": "=1+1", "summary": "@x", "source": "police"}]}
