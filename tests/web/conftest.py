@@ -121,8 +121,9 @@ def live_server(web_world, tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser_factory():
     webdriver = pytest.importorskip("selenium.webdriver")
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    # ./run test installs them (as root with apt-get); without them the browser tests fail, saying why
+    assert shutil.which("chromium") and shutil.which("chromedriver"), \
+        "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
     from selenium.webdriver.chrome.service import Service
 
     made = []
