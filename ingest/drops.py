@@ -144,13 +144,7 @@ def _load_mentions(store: Store, mentions: pl.DataFrame, drop_id: str, ingested_
 
 def _load_events(store: Store, events: pl.DataFrame) -> None:
     """Insert events; a re-sent event replaces its earlier row (its mentions may have changed)."""
-    store.register("_new_events", events)
-    try:
-        store.execute("DELETE FROM events WHERE event_key IN (SELECT event_key FROM _new_events)")
-        cols = ", ".join(events.columns)
-        store.execute(f"INSERT INTO events ({cols}) SELECT {cols} FROM _new_events")
-    finally:
-        store.unregister("_new_events")
+    store.replace_rows("events", events, "event_key")
 
 
 def _write_report(store: Store, drop_dir: Path, drop_id: str, quarantine: list[pl.DataFrame],

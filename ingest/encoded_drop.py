@@ -140,10 +140,4 @@ def record_mode(store: Any, encoding: dict[str, Any] | None, drop_id: str, now: 
 
 def load_encodings(store: Any, frame: pl.DataFrame) -> None:
     """Insert or replace (a re-sent record) the encodings of the given mentions."""
-    store.register("_new_encodings", frame)
-    try:
-        store.execute("DELETE FROM mention_encodings WHERE mention_id IN (SELECT mention_id FROM _new_encodings)")
-        cols = ", ".join(frame.columns)
-        store.execute(f"INSERT INTO mention_encodings ({cols}) SELECT {cols} FROM _new_encodings")
-    finally:
-        store.unregister("_new_encodings")
+    store.replace_rows("mention_encodings", frame, "mention_id")

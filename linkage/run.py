@@ -170,7 +170,7 @@ def recluster(
         accepted, sources = one_to_one
         listed = dict(store.df("SELECT mention_id, source FROM mentions WHERE source IN (?, ?)", list(sources)).rows())
         inside = pl.Series(list(listed), dtype=pl.Utf8)
-        edges = pl.concat([edges.filter(~(pl.col("mention_a").is_in(inside) & pl.col("mention_b").is_in(inside))),
+        edges = pl.concat([edges.filter(~(pl.col("mention_a").is_in(inside.implode()) & pl.col("mention_b").is_in(inside.implode()))),
                            accepted.select(edges.columns).cast(edges.schema)])
         refs.update({m: (src, f"one-to-one:{m}") for m, src in listed.items()})
         link_threshold = min(threshold, float(accepted["match_probability"].min() or threshold))
