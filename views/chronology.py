@@ -19,7 +19,7 @@ Restrictions (``mentions.restriction``):
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +27,6 @@ from access.lens import Lens, screen_alerts
 from core.dates import parse_date
 from core.errors import IntelError, NotFound
 from core.store import Store
-from findings.as_of import extract_date
 from findings.dwellings import dwelling_of
 from views.chronology_entries import SOURCES, day_of, derived_entries, event_entries, harm_flags, household_on, spells_of, visibility
 from views.chronology_sources import SnapshotReader, StoreReader
@@ -69,8 +68,8 @@ def chronology(
         if unknown:
             raise IntelError(f"unknown source(s) {unknown}; sources are {list(SOURCES)}")
     # "the last 12 months" count back from the extract date (or the date given), never the clock
-    today = parse_date(today, "--as-of") or extract_date(store, datetime.now()) or date.today()
     reader = reader if reader is not None else StoreReader(store)
+    today = parse_date(today, "--as-of") or reader.as_of() or date.today()
 
     if person_id is not None:
         resolved = reader.resolve(person_id)

@@ -17,6 +17,7 @@ of a generated world):
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -26,6 +27,7 @@ from core.errors import IntelError, NotFound
 from core.sorted_frame import SortedFrame
 from core.store import Store
 from findings.alerts import list_alerts_for, open_alerts_with_raw_ids
+from findings.as_of import extract_date
 from linkage.identity import resolve_person_id
 
 M_COLS = ("mention_id, source, event_key, event_id, event_date, role, event_type, forename_raw, "
@@ -61,8 +63,11 @@ class StoreReader:
         self.store = store
 
     def resolve(self, person_id: str) -> str:
-
         return resolve_person_id(self.store, person_id)
+
+    def as_of(self) -> date | None:
+        """The date the data runs to (findings.as_of.extract_date), as of now."""
+        return extract_date(self.store, datetime.now())
 
     def household_persons(self, household_key: str) -> list[str]:
         there = [r["mention_id"] for r in self.store.rows(f"SELECT mention_id FROM {PLACED} WHERE household_key = ?",
@@ -157,8 +162,10 @@ class SnapshotReader:
     It never changes: a newer state of the store is a new snapshot."""
 
     def __init__(self, *, merged_into: dict[str, str | None], known: set[str], by_person: SortedFrame,
-                 by_event: SortedFrame, by_household: SortedFrame, alerts: list[dict[str, Any]], restricted: dict[str, str]) -> None:
+                 by_event: SortedFrame, by_household: SortedFrame, alerts: list[dict[str, Any]], restricted: dict[str, str],
+                 as_of: date | None = None) -> None:
         self._merged_into = merged_into
+        self._as_of = as_of
         self._known = known
         self._by_person = by_person
         self._by_event = by_event
@@ -192,6 +199,7 @@ class SnapshotReader:
                 "FROM mentions m LEFT JOIN mention_dwellings md ON md.mention_id = m.mention_id "
                 "LEFT JOIN person_mentions pm ON pm.mention_id = m.mention_id")
             alerts, restricted = _open_alerts_of(store)
+            as_of = extract_date(store, datetime.now())
         merged_into = {p: (m if s == "merged" else None)
                        for p, s, m in zip(persons["person_id"].to_list(), persons["status"].to_list(),
                                           persons["merged_into"].to_list())}
@@ -201,7 +209,7 @@ class SnapshotReader:
             by_event=SortedFrame(near.sort(["event_key", "mention_id"]), "event_key"),
             by_household=SortedFrame(near.filter(pl.col("person_id").is_not_null()).sort(["household_key", "_m_order"]),
                                  "household_key"),
-            alerts=alerts, restricted=restricted)
+            alerts=alerts, restricted=restricted, as_of=as_of)
 
     def with_alerts_from(self, store: Store) -> SnapshotReader:
         """The same records with the alerts reloaded (after an alert was acknowledged or closed:
@@ -210,9 +218,13 @@ class SnapshotReader:
             alerts, restricted = _open_alerts_of(store)
         return SnapshotReader(merged_into=self._merged_into, known=self._known, by_person=self._by_person,
                               by_event=self._by_event, by_household=self._by_household, alerts=alerts,
-                              restricted=restricted)
+                              restricted=restricted, as_of=self._as_of)
 
     # -- the lookups (same answers as StoreReader) --------------------------------------------
+    def as_of(self) -> date | None:
+        """The date the data runs to, read with the snapshot (no SQL on a request's path)."""
+        return self._as_of
+
     def resolve(self, person_id: str) -> str:
         seen: list[str] = []
         current = person_id
