@@ -15,6 +15,7 @@ import re
 from datetime import date
 from typing import Any
 
+from access.lens import Lens
 from core.store import Store
 
 PERSON_ID = re.compile(r"\bP\d{8}\b")
@@ -49,15 +50,17 @@ def people(store: Store, person_ids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def addresses(store: Store, keys: list[str]) -> dict[str, str]:
-    """``{dwelling_key: "10 Sycamore Street, NM7 0EX"}``: the address most records placed there wrote."""
+def addresses(store: Store, keys: list[str], lens: Lens | None = None) -> dict[str, str]:
+    """``{dwelling_key: "10 Sycamore Street, NM7 0EX"}``: the address most records placed there wrote
+    (of the records ``lens`` shows, when given)."""
     if not keys:
         return {}
+    shown = lens.shown_sql("m") if lens is not None else "TRUE"
     rows = store.rows(
         "SELECT coalesce(md.dwelling_key, m.household_key) AS key, m.address_raw, m.postcode, count(*) AS n "
         "FROM mentions m LEFT JOIN mention_dwellings md USING (mention_id) "
         "WHERE list_contains(?::VARCHAR[], coalesce(md.dwelling_key, m.household_key)) AND m.address_raw IS NOT NULL "
-        "GROUP BY ALL ORDER BY key, n DESC, m.address_raw", [sorted(set(keys))])
+        f"AND {shown} GROUP BY ALL ORDER BY key, n DESC, m.address_raw", [sorted(set(keys))])
     out: dict[str, str] = {}
     postcode: dict[str, str] = {}
     for r in rows:
