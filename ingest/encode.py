@@ -30,6 +30,7 @@ from ingest import pprl
 from ingest.encode_rows import Encoder
 from core.errors import IntelError
 from ingest.reading import MANIFEST, SourceFile, read_drop
+from ingest.replacements import withdrawn_columns
 from ingest.rows import check_rows
 
 LOOKUP_COLUMNS = ("person_ref", "forename", "middle_names", "surname", "dob", "sex", "address", "postcode", "uprn")
@@ -65,7 +66,7 @@ def encode_drop(drop_dir: str | Path, out_dir: str | Path, key_file: str | Path 
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     try:
-        summary = _encode_files(files, keys, tmp_out, tmp_local)
+        summary = _encode_files(files, manifest, keys, tmp_out, tmp_local)
         new_manifest = {"extract_date": manifest.get("extract_date"), "files": summary.pop("_manifest_files"),
                         "encoding": ec.declaration(keys.fingerprint)}
         (tmp_out / MANIFEST).write_text(json.dumps(new_manifest, indent=1) + "\n", encoding="utf-8")
@@ -81,7 +82,7 @@ def encode_drop(drop_dir: str | Path, out_dir: str | Path, key_file: str | Path 
             "key_fingerprint": keys.fingerprint, "scheme": pprl.SCHEME, **summary}
 
 
-def _encode_files(files: list[SourceFile], keys: ec.Keys, out: Path, local: Path) -> dict[str, Any]:
+def _encode_files(files: list[SourceFile], manifest: dict, keys: ec.Keys, out: Path, local: Path) -> dict[str, Any]:
     per_file: dict[str, Any] = {}
     manifest_files: dict[str, Any] = {}
     lookups, rejected = [], []
@@ -90,13 +91,16 @@ def _encode_files(files: list[SourceFile], keys: ec.Keys, out: Path, local: Path
         problems = check_rows(f)
         bad = problems["_row"].unique()
         good = f.frame.filter(~pl.col("_row").is_in(bad.implode()))
-        encoded = encoder.encode_frame(good, f.source)
+        encoded = encoder.encode_frame(good, f.source, f.absent_columns)
         name = f.path.stem + ".csv"
         if name in manifest_files:
             raise IntelError(f"{f.path.name}: two files of the drop would both be written as {name}")
         path = out / name
         encoded.write_csv(path)
         manifest_files[name] = {"rows": encoded.height, "sha256": _sha256(path)}
+        # columns the agency withdraws on purpose stay withdrawn (with the encodings made from them)
+        if withdrawn := sorted(withdrawn_columns(manifest, f.path.name)):
+            manifest_files[name]["withdrawn_columns"] = withdrawn
         lookups.append(good.select(pl.lit(f.source).alias("source"), "record_id",
                                    *[pl.col(c) for c in LOOKUP_COLUMNS], pl.lit(f.path.name).alias("file")))
         if problems.height:

@@ -111,12 +111,12 @@ class Encoder:
     _known: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def _values(self, spec: Spec, values: list[str]) -> list[str | None]:
-        stepped = values if spec.step is None else [spec.step(v) for v in values]
+        stepped: list[str | None] = values if spec.step is None else [spec.step(v) for v in values]
         if spec.year_window:
             return self._year_windows(self.keys.filters[spec.encoder], stepped)
         if spec.encoder in self.keys.filters:
             return self._filters(self.keys.filters[spec.encoder], stepped)
-        return self._tokens(self.keys.tokens[spec.encoder], stepped)
+        return self._tokens(self.keys.tokens[spec.encoder], stepped, distinct=spec.step is None)
 
     def _filters(self, bloom: pprl.BloomField, values: list[str | None]) -> list[str | None]:
         if not self.fast:
@@ -124,11 +124,13 @@ class Encoder:
         rows = pprl_batch.filters(bloom, values)
         return pprl_batch.base64_rows(rows, np.array([v is None for v in values], dtype=bool)).to_list()
 
-    def _tokens(self, tokens: pprl.TokenField, values: list[str | None]) -> list[str | None]:
+    def _tokens(self, tokens: pprl.TokenField, values: list[str | None], distinct: bool) -> list[str | None]:
         if not self.fast:
             return [None if v is None else tokens.token(v) for v in values]
-        distinct = sorted({v for v in values if v is not None})   # steps map many values to one
-        got = dict(zip(distinct, pprl_batch.tokens(tokens, distinct)))
+        if distinct:   # the input's distinct values, none missing
+            return pprl_batch.tokens(tokens, values)
+        once = list({v for v in values if v is not None})   # a step maps many values to one
+        got = dict(zip(once, pprl_batch.tokens(tokens, once)))
         return [None if v is None else got[v] for v in values]
 
     def _year_windows(self, bloom: pprl.BloomField, years: list[str | None]) -> list[str | None]:
@@ -142,7 +144,7 @@ class Encoder:
         reading it, new values encoded, known ones remembered."""
         specs = {out: s for out, s in SPECS.items() if s.column == column}
         known = self._known.get(column)
-        distinct = values.drop_nulls().unique().sort()
+        distinct = values.drop_nulls().unique()
         fresh = distinct if known is None else distinct.filter(~distinct.is_in(known[column].implode()))
         plain = fresh.to_list()
         new = pl.DataFrame({column: fresh, **{out: pl.Series(out, self._values(s, plain), dtype=pl.String)
@@ -150,14 +152,17 @@ class Encoder:
         self._known[column] = new if known is None else pl.concat([known, new])
         return self._known[column]
 
-    def encode_frame(self, frame: pl.DataFrame, source: str) -> pl.DataFrame:
+    def encode_frame(self, frame: pl.DataFrame, source: str, absent: tuple[str, ...] = ()) -> pl.DataFrame:
         """The encoded rows of a checked frame (all-String contract columns): clear identifiers
-        out, ``ec.ENCODED_COLUMNS`` in, rows in their order."""
+        out, ``ec.ENCODED_COLUMNS`` in, rows in their order. ``absent``: the contract columns the
+        agency's file lacked; they and the encodings made only from them stay absent (sent blank,
+        they would erase the values of the rows a re-sent file replaces at the hub, unseen by its
+        replacement check)."""
         b = norm.blank_to_null
         # names, addresses and postcodes repeat a great deal: normalised once per distinct value
         frame = normalise_distinct(frame, {"forename": norm.name, "middle_names": norm.name, "surname": norm.name,
                                            "address": norm.address, "postcode": norm.postcode})
-        police = "location_postcode" in frame.columns
+        police = "location_uprn" in frame.columns
         n = frame.select(
             pl.col("_norm_forename").alias("forename"),
             pl.col("_norm_middle_names").alias("middle_names"),
@@ -179,12 +184,16 @@ class Encoder:
         out = out.sort("_order")
         encoded_cols = {c: out[c].fill_null("") for c in SPECS if not c.startswith("_")}
         encoded_cols["postcode_district"] = n["postcode"].str.split(" ").list.first().fill_null("")
-        keep = [c for c in frame.columns
-                if c not in ec.CLEAR_IDENTIFIERS and c != "_row" and not c.startswith("_norm_")]
+        missing = set(absent)
+        for c in ec.made_from_nothing(missing):
+            del encoded_cols[c]
+        keep = [c for c in frame.columns if c not in ec.CLEAR_IDENTIFIERS and c not in missing and c != "_row"
+                and not c.startswith("_norm_")]
         encoded = frame.select(keep).with_columns(**encoded_cols)
-        if police:   # where it happened: cut to its district, its UPRN keyed
+        if "location_postcode" in encoded.columns:   # police: where it happened, cut to its district
             encoded = encoded.with_columns(
                 norm.postcode(pl.col("location_postcode")).str.split(" ").list.first().fill_null("")
-                .alias("location_postcode"),
-                out["_tok_location_uprn"].fill_null("").alias("location_uprn"))
+                .alias("location_postcode"))
+        if "location_uprn" in encoded.columns:   # and its UPRN keyed
+            encoded = encoded.with_columns(out["_tok_location_uprn"].fill_null("").alias("location_uprn"))
         return encoded
