@@ -29,6 +29,7 @@ from ingest import encoded_contract as ec
 from ingest import pprl
 from ingest.encode_rows import Encoder
 from core.errors import IntelError
+from core.spreadsheet_cells import neutralise_frame
 from ingest.reading import MANIFEST, SourceFile, read_drop
 from ingest.replacements import withdrawn_columns
 from ingest.rows import check_rows
@@ -109,9 +110,10 @@ def _encode_files(files: list[SourceFile], manifest: dict, keys: ec.Keys, out: P
                 "column_name", "reason"))
         per_file[f.path.name] = {"source": f.source, "rows": f.frame.height, "encoded": encoded.height,
                                  "rejected": bad.len(), "written": name}
-    pl.concat(lookups).write_csv(local / "lookup.csv")
+    # the agency's staff open these in a spreadsheet: no cell runs (core/spreadsheet_cells.py)
+    neutralise_frame(pl.concat(lookups)).write_csv(local / "lookup.csv")
     if rejected:
-        pl.concat(rejected).write_csv(local / "rejected.csv")
+        neutralise_frame(pl.concat(rejected)).write_csv(local / "rejected.csv")
     return {"encoded": sum(v["encoded"] for v in per_file.values()),
             "rejected": sum(v["rejected"] for v in per_file.values()),
             "files": per_file, "_manifest_files": manifest_files}
