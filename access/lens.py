@@ -60,16 +60,6 @@ class Lens:
     def sees_all(self, restrictions: Iterable[str]) -> bool:
         return not (self.withheld & set(restrictions))
 
-    def shown_sql(self, alias: str = "m") -> str:
-        """SQL: the mention rows (table alias ``alias``) that exist for this viewer, in full or
-        masked - the rows api/lens.py's ``mentions`` view keeps."""
-        keep = []
-        if self.drop_hub_only:
-            keep.append(f"{alias}.restriction <> 'hub_only'")
-        if self.mask_health:
-            keep.append(f"NOT ({alias}.restriction = 'health_confidential' AND {alias}.role <> 'patient')")
-        return " AND ".join(keep) or "TRUE"
-
     def full_sql(self, alias: str = "m") -> str:
         """SQL: the mention rows (table alias ``alias``) this viewer sees in full."""
         if not self.withheld:

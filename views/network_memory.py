@@ -4,6 +4,7 @@ views.network_view's SQL reads, without a query - through a viewer's lens too.""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,8 @@ import polars as pl
 from access.lens import Lens
 from core.sorted_frame import SortedFrame
 from core.store import Store
+from findings import describe
+from findings.as_of import extract_date
 
 
 class NetworkSnapshot:
@@ -59,8 +62,9 @@ class NetworkSnapshot:
             mentions = store.df("SELECT * FROM network_mentions").sort("person_id", maintain_order=True)
             events = store.df("SELECT DISTINCT event_key, person_id FROM network_event_people")
             households = store.df("SELECT DISTINCT household_key, person_id FROM network_household_people")
-            findings = store.rows("SELECT person_id, finding_key, rule, severity, explanation, evidence_hash "
-                                  "FROM findings WHERE person_id IS NOT NULL ORDER BY rule, finding_key")
+            findings = in_words(store, store.rows(
+                "SELECT person_id, finding_key, rule, severity, explanation, evidence_hash "
+                "FROM findings WHERE person_id IS NOT NULL ORDER BY rule, finding_key"))
             restricted = store.df("SELECT mention_id, restriction FROM mentions WHERE restriction <> 'none'")
         return cls(mentions, events, households, findings, restricted)
 
@@ -162,3 +166,12 @@ class NetworkSnapshot:
 def _grouped(frame: pl.DataFrame, key: str) -> dict[str, tuple[str, ...]]:
     g = frame.group_by(key).agg(pl.col("person_id"))
     return {k: tuple(v) for k, v in zip(g[key].to_list(), g["person_id"].to_list())}
+
+
+def in_words(store: Store, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings with their explanations in words (findings.describe: people, events, dwellings),
+    read through this cursor's lens where it has one."""
+    if not findings:
+        return findings
+    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()))
+    return [{**f, "explanation": t} for f, t in zip(findings, texts)]

@@ -28,7 +28,7 @@ from core.errors import IntelError, NotFound
 from core.store import Store
 from graphs.network import most_frequent
 from linkage.identity import resolve_person_id
-from views.network_memory import NetworkSnapshot
+from views.network_memory import NetworkSnapshot, in_words
 from views.network_picture import picture
 
 FORMATS = ("json", "graphml", "svg")
@@ -244,10 +244,10 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
         keys = [d["household_key"] for _, d in g.nodes(data=True) if d.get("type") == "household"]
         return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps",
                        describe.addresses(store, keys, lens))
-    findings = source.findings(pid) if source is not None else store.rows(
+    findings = source.findings(pid) if source is not None else in_words(store, store.rows(
         "SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings WHERE person_id = ? "
         "ORDER BY rule, finding_key",
-        [pid])
+        [pid]))
     counts: dict[str, int] = {}
     for _, d in g.nodes(data=True):
         counts[d["type"]] = counts.get(d["type"], 0) + 1
