@@ -62,7 +62,7 @@ def test_memory_through_a_lens_reads_what_the_sql_lens_reads(world, lens, monkey
             assert mem_rows.equals(rows), pid
             masked += int((mem_rows["event_type"] == "health_contact").sum())
             for fmt in ("graphml",) + (("svg",) if i % 4 == 0 else ()):
-                sql = network_view(cur, pid, hops=hops, fmt=fmt, config=CONFIG, resolved=True)
+                sql = network_view(cur, pid, hops=hops, fmt=fmt, config=CONFIG, resolved=True, lens=lens)
                 plain = store.session()
                 try:
                     mem = network_view(plain, pid, hops=hops, fmt=fmt, config=CONFIG, resolved=True,
