@@ -212,7 +212,7 @@ def test_an_encoded_drop_is_refused_by_a_clear_store(world, tmp_path):
 
 def test_the_encoders_address_signature_is_the_households_one(world):
     from graphs.dwellings import address_signature
-    from ingest.encode import _address_signature
+    from ingest.encode_rows import _address_signature
 
     lookup = pl.read_csv(world["local"] / "lookup.csv", infer_schema=False)
     frame = lookup.select(norm_address(pl.col("address")).alias("address"),
