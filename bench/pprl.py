@@ -169,7 +169,8 @@ def historical_drop(workdir: Path) -> tuple[Path, pl.DataFrame]:
 
 def world_drop(households: int, seed: int, workdir: Path) -> tuple[Path, pl.DataFrame, pl.DataFrame]:
     w = workdir / f"world_{households}_{seed}"
-    generate_world(w, households=households, seed=seed)
+    if not (w / "drop" / "manifest.json").exists():   # a --workdir kept from an earlier run is reused
+        generate_world(w, households=households, seed=seed)
     truth = pl.read_csv(w / "truth" / "truth.csv", infer_schema_length=0)
     persons = pl.read_csv(w / "truth" / "persons.csv", infer_schema_length=0)
     return w / "drop", truth, persons
