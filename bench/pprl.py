@@ -179,6 +179,8 @@ def world_drop(households: int, seed: int, workdir: Path) -> tuple[Path, pl.Data
 def encode_run(households: int, workdir: Path) -> dict:
     drop, _, _ = world_drop(households, 5, workdir)
     mentions = sum(pl.scan_csv(f, infer_schema=False).select(pl.len()).collect().item() for f in drop.glob("*.csv"))
+    for left in ("encode_out", "encode_out.local"):   # from an earlier run in the same --workdir
+        shutil.rmtree(workdir / left, ignore_errors=True)
     with PeakRSS() as mem:
         t = time.perf_counter()
         res = encode_drop(drop, workdir / "encode_out", key_file(workdir))
