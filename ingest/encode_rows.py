@@ -110,7 +110,7 @@ class Encoder:
     fast: bool = True
     _known: dict[str, pl.DataFrame] = field(default_factory=dict)
 
-    def _values(self, spec: Spec, values: list[str]) -> list[str | None]:
+    def _values(self, spec: Spec, values: list[str]) -> pl.Series | list[str | None]:
         stepped: list[str | None] = values if spec.step is None else [spec.step(v) for v in values]
         if spec.year_window:
             return self._year_windows(self.keys.filters[spec.encoder], stepped)
@@ -118,11 +118,11 @@ class Encoder:
             return self._filters(self.keys.filters[spec.encoder], stepped)
         return self._tokens(self.keys.tokens[spec.encoder], stepped, distinct=spec.step is None)
 
-    def _filters(self, bloom: pprl.BloomField, values: list[str | None]) -> list[str | None]:
+    def _filters(self, bloom: pprl.BloomField, values: list[str | None]) -> pl.Series | list[str | None]:
         if not self.fast:
             return [None if v is None else pprl.b64(bloom.encode(v)) for v in values]
         rows = pprl_batch.filters(bloom, values)
-        return pprl_batch.base64_rows(rows, np.array([v is None for v in values], dtype=bool)).to_list()
+        return pprl_batch.base64_rows(rows, np.array([v is None for v in values], dtype=bool))
 
     def _tokens(self, tokens: pprl.TokenField, values: list[str | None], distinct: bool) -> list[str | None]:
         if not self.fast:
