@@ -32,6 +32,7 @@ from ingest import pprl
 from ingest import normalise as norm
 from core.errors import IntelError
 from ingest.reading import MANIFEST, SourceFile, read_drop
+from ingest.replacements import withdrawn_columns
 from ingest.rows import check_rows, household_key_expr, normalise_distinct
 
 _ADDRESS_NUMBER = re.compile(r"^\S*[0-9]\S*")
@@ -73,9 +74,11 @@ def _soundex(name: str) -> str | None:
 
 
 def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys,
-                 caches: dict[str, dict] | None = None) -> pl.DataFrame:
+                 caches: dict[str, dict] | None = None, absent: tuple[str, ...] = ()) -> pl.DataFrame:
     """The encoded rows of a checked frame (all-String contract columns): clear identifiers out,
-    ``ec.ENCODED_COLUMNS`` in."""
+    ``ec.ENCODED_COLUMNS`` in. ``absent``: the contract columns the agency's file lacked; they and
+    the encodings made only from them stay absent (sent blank, they would erase the values of the
+    rows a re-sent file replaces at the hub, unseen by its replacement check)."""
     b = norm.blank_to_null
     # names, addresses and postcodes repeat a great deal: normalised once per distinct value
     rows = normalise_distinct(frame, {"forename": norm.name, "middle_names": norm.name, "surname": norm.name,
@@ -138,12 +141,18 @@ def encode_frame(frame: pl.DataFrame, source: str, keys: ec.Keys,
     caches = caches if caches is not None else {}
     out = {c: _map(n[col], fn, caches.setdefault(c, {})) for c, (col, fn) in specs.items()}
     out["postcode_district"] = n["postcode"].str.split(" ").list.first()
-    keep = [c for c in frame.columns if c not in ec.CLEAR_IDENTIFIERS and c != "_row" and not c.startswith("_norm_")]
+    missing = set(absent)
+    for c in ec.made_from_nothing(missing):
+        del out[c]
+    keep = [c for c in frame.columns if c not in ec.CLEAR_IDENTIFIERS and c not in missing and c != "_row"
+            and not c.startswith("_norm_")]
     encoded = frame.select(keep).with_columns(**{c: s.fill_null("") for c, s in out.items()})
     if "location_postcode" in encoded.columns:   # police: where it happened, cut to its district
         encoded = encoded.with_columns(
             norm.postcode(pl.col("location_postcode")).str.split(" ").list.first().fill_null("")
-            .alias("location_postcode"),
+            .alias("location_postcode"))
+    if "location_uprn" in encoded.columns:
+        encoded = encoded.with_columns(
             _map(frame.select(norm.uprn(pl.col("location_uprn"))).to_series(), tok["tok_uprn"],
                  caches.setdefault("location_uprn", {}))
             .fill_null("").alias("location_uprn"))
@@ -180,7 +189,7 @@ def encode_drop(drop_dir: str | Path, out_dir: str | Path, key_file: str | Path 
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     try:
-        summary = _encode_files(files, keys, tmp_out, tmp_local)
+        summary = _encode_files(files, manifest, keys, tmp_out, tmp_local)
         new_manifest = {"extract_date": manifest.get("extract_date"), "files": summary.pop("_manifest_files"),
                         "encoding": ec.declaration(keys.fingerprint)}
         (tmp_out / MANIFEST).write_text(json.dumps(new_manifest, indent=1) + "\n", encoding="utf-8")
@@ -196,7 +205,7 @@ def encode_drop(drop_dir: str | Path, out_dir: str | Path, key_file: str | Path 
             "key_fingerprint": keys.fingerprint, "scheme": pprl.SCHEME, **summary}
 
 
-def _encode_files(files: list[SourceFile], keys: ec.Keys, out: Path, local: Path) -> dict[str, Any]:
+def _encode_files(files: list[SourceFile], manifest: dict, keys: ec.Keys, out: Path, local: Path) -> dict[str, Any]:
     per_file: dict[str, Any] = {}
     manifest_files: dict[str, Any] = {}
     lookups, rejected = [], []
@@ -205,13 +214,16 @@ def _encode_files(files: list[SourceFile], keys: ec.Keys, out: Path, local: Path
         problems = check_rows(f)
         bad = problems["_row"].unique()
         good = f.frame.filter(~pl.col("_row").is_in(bad.implode()))
-        encoded = encode_frame(good, f.source, keys, caches)
+        encoded = encode_frame(good, f.source, keys, caches, f.absent_columns)
         name = f.path.stem + ".csv"
         if name in manifest_files:
             raise IntelError(f"{f.path.name}: two files of the drop would both be written as {name}")
         path = out / name
         encoded.write_csv(path)
         manifest_files[name] = {"rows": encoded.height, "sha256": _sha256(path)}
+        # columns the agency withdraws on purpose stay withdrawn (with the encodings made from them)
+        if withdrawn := sorted(withdrawn_columns(manifest, f.path.name)):
+            manifest_files[name]["withdrawn_columns"] = withdrawn
         lookups.append(good.select(pl.lit(f.source).alias("source"), "record_id",
                                    *[pl.col(c) for c in LOOKUP_COLUMNS], pl.lit(f.path.name).alias("file")))
         if problems.height:
