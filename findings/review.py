@@ -1,11 +1,16 @@
 """The review queue an analyst works through, ranked by what is at stake.
 
-Items are the review links of linkage/review.py (one per pair of persons). Ranked:
+Items are the review links of linkage/review.py (one per pair of persons) on which something is
+at stake: the link would complete a finding, or one of its two persons was harmed or named as an
+offender (suspect, alleged perpetrator) in the last analytics run's ``network_mentions``. The
+other links of the band (two persons neither harmed nor offending, no finding to complete) stay
+candidate links, re-scored each night, listed with ``everything=True`` (``intel review --all``)
+and queued as soon as something is at stake: on the hard 15k-mention worlds about a third of the
+band (docs/bench-linkage.md). Ranked:
 
 1. an item whose link would complete a finding (a possible finding, findings/possible.py, whose
    group holds both its persons) comes before every item that would not;
-2. then by harm: the harmed records of the two persons (from the last analytics run's
-   ``network_mentions``; 0 before analytics has run);
+2. then by harm: the harmed records of the two persons (0 before analytics has run);
 3. then by recency: the latest event of either person;
 4. then by probability, strongest first (and the mention ids, so the order is total).
 
@@ -34,20 +39,22 @@ MENTION_FIELDS = ("mention_id", "source", "record_id", "forename", "surname", "d
                   "event_date", "event_type", "role")
 
 
-def _stakes(store: Store, persons: list[str]) -> dict[str, tuple[int, Any]]:
-    """person -> (harmed records, latest event date)."""
+def _stakes(store: Store, persons: list[str]) -> dict[str, tuple[int, Any, int]]:
+    """person -> (harmed records, latest event date, offender records)."""
     store.register("_rq_persons", pl.DataFrame({"person_id": persons}, schema={"person_id": pl.Utf8}))
     try:
         latest = store.df("SELECT pm.person_id, max(m.event_date)::DATE AS latest FROM person_mentions pm "
                           "JOIN mentions m USING (mention_id) SEMI JOIN _rq_persons USING (person_id) GROUP BY 1")
-        harm = (store.df("SELECT person_id, count(*) FILTER (WHERE harmed) AS harmed FROM network_mentions "
+        harm = (store.df("SELECT person_id, count(*) FILTER (WHERE harmed) AS harmed, "
+                         "count(*) FILTER (WHERE offender) AS offender FROM network_mentions "
                          "SEMI JOIN _rq_persons USING (person_id) GROUP BY 1")
                 if "network_mentions" in store.tables() else pl.DataFrame(schema={"person_id": pl.Utf8,
-                                                                                  "harmed": pl.Int64}))
+                                                                                  "harmed": pl.Int64,
+                                                                                  "offender": pl.Int64}))
     finally:
         store.unregister("_rq_persons")
-    harmed = dict(harm.iter_rows())
-    return {p: (int(harmed.get(p, 0) or 0), d) for p, d in latest.iter_rows()}
+    counts = {p: (int(h or 0), int(o or 0)) for p, h, o in harm.iter_rows()}
+    return {p: (counts.get(p, (0, 0))[0], d, counts.get(p, (0, 0))[1]) for p, d in latest.iter_rows()}
 
 
 def _key_mentions(store: Store, person: str, linked: str) -> list[dict[str, Any]]:
@@ -65,9 +72,11 @@ def _ordinal(d: Any) -> int:
 
 
 def review_queue(store: Store, config: dict[str, Any], *, limit: int | None = 50,
-                 explain: bool = False) -> dict[str, Any]:
-    """The ranked queue: ``{"review_threshold", "identity_threshold", "total", "completing",
-    "items": [...]}`` with at most ``limit`` items (None: all)."""
+                 explain: bool = False, everything: bool = False) -> dict[str, Any]:
+    """The ranked queue: ``{"review_threshold", "identity_threshold", "total" (items queued),
+    "completing", "band_links" (every review link, at stake or not), "not_at_stake", "scope"
+    ('at_stake' or 'all'), "items": [...]}`` with at most ``limit`` items (None: all);
+    ``everything``: the links with nothing at stake too, ranked after the others."""
     low, high = review_threshold(config), identity_threshold(config)
     links = review_links(store, config)
     persons = sorted(set(links["person_a"].to_list()) | set(links["person_b"].to_list()))
@@ -83,13 +92,18 @@ def review_queue(store: Store, config: dict[str, Any], *, limit: int | None = 50
         completes = [{"rule": f["rule"], "group": f["group"], "measure": f["measure"],
                       "explanation": f["explanation"]}
                      for f in possible if pa in f["person_ids"] and pb in f["person_ids"]]
-        harm = stakes.get(pa, (0, None))[0] + stakes.get(pb, (0, None))[0]
-        latest = max((d for d in (stakes.get(pa, (0, None))[1], stakes.get(pb, (0, None))[1]) if d is not None),
-                     default=None)
-        ranked.append(({**r, "completes_findings": completes, "harmed_records": harm, "latest_event": latest},
-                       (not completes, -harm, -_ordinal(latest), -r["match_probability"], r["mention_a"],
-                        r["mention_b"])))
+        sa, sb = stakes.get(pa, (0, None, 0)), stakes.get(pb, (0, None, 0))
+        harm, offender = sa[0] + sb[0], sa[2] + sb[2]
+        latest = max((d for d in (sa[1], sb[1]) if d is not None), default=None)
+        at_stake = bool(completes or harm or offender)
+        ranked.append(({**r, "completes_findings": completes, "harmed_records": harm, "offender_records": offender,
+                        "latest_event": latest, "at_stake": at_stake},
+                       (not completes, not at_stake, -harm, -_ordinal(latest), -r["match_probability"],
+                        r["mention_a"], r["mention_b"])))
     ranked.sort(key=lambda x: x[1])
+    band = len(ranked)
+    if not everything:
+        ranked = [x for x in ranked if x[0]["at_stake"]]
     chosen = [item for item, _ in (ranked if limit is None else ranked[:limit])]
     items = []
     for rank, it in enumerate(chosen, 1):
@@ -100,13 +114,17 @@ def review_queue(store: Store, config: dict[str, Any], *, limit: int | None = 50
             "person_a": it["person_a"], "person_b": it["person_b"],
             "match_probability": it["match_probability"], "match_weight": it["match_weight"],
             "completes_findings": it["completes_findings"],
-            "harmed_records": it["harmed_records"], "latest_event": it["latest_event"],
+            "harmed_records": it["harmed_records"], "offender_records": it["offender_records"],
+            "at_stake": it["at_stake"], "latest_event": it["latest_event"],
             "mentions_a": _key_mentions(store, it["person_a"], it["mention_a"]),
             "mentions_b": _key_mentions(store, it["person_b"], it["mention_b"]),
         }
         if explain:
             item["explain"] = explain_pair(store, it["mention_a"], it["mention_b"])
         items.append(item)
-    return {"review_threshold": low, "identity_threshold": high, "total": links.height,
+    queued = sum(1 for it, _ in ranked if it["at_stake"] or everything)
+    return {"review_threshold": low, "identity_threshold": high, "total": queued,
             "completing": sum(1 for it, _ in ranked if it["completes_findings"]),
+            "band_links": band, "not_at_stake": band - sum(1 for it, _ in ranked if it["at_stake"]),
+            "scope": "all" if everything else "at_stake",
             "possible_findings": len(possible), "items": items}
