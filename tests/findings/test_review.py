@@ -91,18 +91,21 @@ def test_queue_holds_what_is_at_stake_and_all_lists_the_band(world_store):
     assert flags == sorted(flags, reverse=True)              # nothing at stake ranks last
     assert [it["item_id"] for it in every["items"][:q["total"]]] == [it["item_id"] for it in q["items"]]
     cli = CliRunner()
-    table = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--format", "table", "--limit", "3"])
+    table = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--format", "table", "--limit", "3",
+                             "--purpose", "link review"])
     assert table.exit_code == 0 and f"{q['not_at_stake']} more with nothing at stake" in table.stdout
-    out = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--all", "--limit", "10000"])
+    out = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--all", "--limit", "10000",
+                           "--purpose", "link review"])
     assert out.exit_code == 0 and json.loads(out.stdout)["total"] == every["total"]
 
 def test_cli_review_and_decide_on_an_item(copy):
     db, hub = copy
     cli = CliRunner()
-    out = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--limit", "2"])
+    out = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--limit", "2", "--purpose", "link review"])
     assert out.exit_code == 0, out.output
     first = json.loads(out.stdout)["items"][0]
-    table = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--format", "table", "--limit", "3"])
+    table = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--format", "table", "--limit", "3",
+                             "--purpose", "link review"])
     assert table.exit_code == 0 and "would complete a finding" in table.stdout
     args = ["decide", first["mention_a"], first["mention_b"], "same", "--review", "--by", "a.analyst",
             "--reason", "same NHS number", "--db", str(db), "--config", str(hub)]

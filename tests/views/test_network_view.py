@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import networkx as nx
 import pytest
@@ -81,6 +82,9 @@ def test_svg_and_graphml(world):
     assert svg.startswith("<svg") and 'width="100%"' in svg and "viewBox=" in svg and "A4 landscape" in svg
     assert "suspect / alleged perpetrator" in svg and "Sarah Hughes (b. 1991)" in svg and "01/2024" in svg
     assert "#c62828" in svg and "shaded areas: households" in svg
+    # laid out landscape (Graphviz's ratio), the shape of the A4 landscape page it prints on
+    width, height = (float(v) for v in re.search(r'viewBox="0.00 0.00 ([\d.]+) ([\d.]+)"', svg).groups())
+    assert 0.6 < height / width < 0.8, (width, height)
     for code in ("person:", "household:", "event:", "uprn:", "addr:", "<title>n1</title>"):
         assert code not in svg, code   # no internal id, in the drawing or the hover text
     import xml.etree.ElementTree as ET
