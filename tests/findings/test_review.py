@@ -69,7 +69,7 @@ def test_items_that_complete_a_finding_rank_above_all_others(world_store):
     assert keys == sorted(keys)
 
 
-def test_queue_holds_what_is_at_stake_and_all_lists_the_band(world_store):
+def test_queue_holds_what_is_at_stake_and_all_lists_the_band(world_store, copy):
     """The queue: items completing a finding or touching a harmed or offending person; --all
     adds the band's other links after them, and the counts add up."""
     db, hub = world_store
@@ -90,13 +90,14 @@ def test_queue_holds_what_is_at_stake_and_all_lists_the_band(world_store):
     flags = [it["at_stake"] for it in every["items"]]
     assert flags == sorted(flags, reverse=True)              # nothing at stake ranks last
     assert [it["item_id"] for it in every["items"][:q["total"]]] == [it["item_id"] for it in q["items"]]
-    cli = CliRunner()
+    cli, db = CliRunner(), copy[0]    # a copy: an audited read writes to the store
     table = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--format", "table", "--limit", "3",
                              "--purpose", "link review"])
     assert table.exit_code == 0 and f"{q['not_at_stake']} more with nothing at stake" in table.stdout
     out = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--all", "--limit", "10000",
                            "--purpose", "link review"])
     assert out.exit_code == 0 and json.loads(out.stdout)["total"] == every["total"]
+
 
 def test_cli_review_and_decide_on_an_item(copy):
     db, hub = copy
