@@ -102,6 +102,11 @@ def test_cli_network_writes_the_file(world, tmp_path):
     res = CliRunner().invoke(app, ["network", "V", "--hops", "1", "--format", "svg", "--out", str(out), "--db", db])
     assert res.exit_code == 0, res.output
     assert out.read_text().startswith("<svg")
+    deeper = tmp_path / "new" / "folder" / "v.svg"   # a missing folder is made, as explain --html does
+    assert CliRunner().invoke(app, ["network", "V", "--format", "svg", "--out", str(deeper), "--db", db]).exit_code == 0
+    assert deeper.read_text().startswith("<svg")
+    res = CliRunner().invoke(app, ["network", "V", "--format", "svg", "--out", str(out / "x.svg"), "--db", db])
+    assert res.exit_code == 2 and f"--out {out / 'x.svg'}: cannot write the view there" in res.stderr, res.output
     res = CliRunner().invoke(app, ["network", "NOBODY", "--db", db])
     assert res.exit_code == 2
     res = CliRunner().invoke(app, ["network", "V", "--db", db, "--hops", "1"])
