@@ -16,18 +16,22 @@ _DOB_PART = "(l.dob_year = r.dob_year OR l.dob_month = r.dob_month OR l.dob_day 
 # Block-size caps (issue 19; docs/scale.md "Blocking that grows as n log n"). A rule keyed on a
 # name and a date part draws its keys from pools that do not grow with the data (common names,
 # birth years, days of the year), so its blocks grow with the data and its pairs with the
-# square of it: from 100k to 1M mentions the comparisons grew 34-fold, almost all of them
-# namesakes. Each such rule therefore skips a block holding more than its cap of records: the
-# column it joins on (below) is NULL for the records of an over-large block. Pairs in such a block
-# that are the same person mostly share more than the rule asks (the whole dob, the address or
-# the postcode) and are found by a stricter rule; the ones lost are counted in docs/scale.md
-# (blocking recall at 100k, 300k and 1M). The postcode, address and agency-id rules are not
-# capped: their keys grow with the data (a household is bounded), and an agency's own id is the
-# strongest evidence there is.
-MAX_BLOCK = 30
+# square of it: from 100k to 300k mentions the comparisons grew as n^1.39, almost all of the
+# growth namesakes. Each such rule therefore skips a block holding more than its cap of
+# *identities* (distinct forename, surname and dob): the column it joins on (below) is NULL for
+# the records of an over-large block. Identities, not records: a person mentioned forty times
+# is one identity, so a frequent victim's own mentions never make their block "large" (a cap on
+# records lost 9 times as many true pairs for the same saving, docs/scale.md). Pairs in an
+# over-large block that are the same person mostly share more than the rule asks (the whole
+# dob, the address or the postcode) and are found by a stricter rule; the ones lost are counted
+# by bench/blocking_scale.py. The postcode, address and agency-id rules are not capped: their
+# keys grow with the data (a household is bounded), and an agency's own id is the strongest
+# evidence there is.
+MAX_BLOCK = 8
 # The two loosest rules (a surname or a forename with the birth year and the other's initial):
-# they made half of all comparisons at 1M and found 0.07% of the true pairs (300k world).
-LOOSE_MAX_BLOCK = 8
+# without a cap they made half of all comparisons at 1M mentions and found 0.07% of the true
+# pairs (300k world); with 2 they still join a record with its own typo variants.
+LOOSE_MAX_BLOCK = 2
 
 # column -> (the key it stands for, the block it caps: SQL over the feature columns, the cap).
 CAPPED_KEYS: dict[str, tuple[str, tuple[str, ...], int]] = {
@@ -48,7 +52,7 @@ BLOCKING_RULES = [
     # Each rule is an equi-join on keys that stay selective at 1M mentions (a name alone, or a
     # surname with a birth year, makes blocks that grow with the square of the data). A rule on a
     # *_by_* column is capped (CAPPED_KEYS): it joins on the name or dob it names, the same key
-    # and date part, skipping blocks over its cap.
+    # and date part, skipping blocks with more identities than its cap.
     # same (canonical) names in either order (exact, nickname, swapped) and the same birth year
     "l.name_key_by_year = r.name_key_by_year AND l.dob_year = r.dob_year",
     # same (canonical) names, same postcode district: dob wrong or missing

@@ -13,7 +13,7 @@ dob and canonical UK postcodes. This module derives what the comparisons and blo
 - blocking keys: ``name_key`` (forename_canon and surname in sorted order, so swapped names block
   together), ``name_key_nodob`` (the same, on a record without a birth date whose name is rare)
   and ``initials_key`` (their initials, sorted); the capped keys of ``linkage.blocking.CAPPED_KEYS``
-  (``name_key_by_year`` ...: the key, NULL where its block is over the cap).
+  (``name_key_by_year`` ...: the key, NULL where its block holds more identities than the cap).
 
 Tables made here are TEMP tables on the store's connection: they never reach the store file.
 """
@@ -171,19 +171,20 @@ def features_sql(where: str = "") -> str:
 
 def _capped_keys_sql(where: str) -> str:
     """The tail of ``features_sql``: the capped blocking keys (linkage/blocking.py CAPPED_KEYS),
-    each its key or NULL where the key's block holds more records than the cap. A block is
-    named by the hash of its parts and counted by a GROUP BY (a third of the time of a window per
-    key); every count here, and the windows above, run over all mentions, so a record's keys do
-    not depend on which records are asked for (``where`` filters the result)."""
+    each its key or NULL where the key's block holds more identities (distinct forename_canon,
+    surname, dob) than the cap. A block is named by the hash of its parts and counted by a GROUP
+    BY (a third of the time of a window per key); every count here, and the windows above, run
+    over all mentions, so a record's keys do not depend on which records are asked for (``where``
+    filters the result)."""
     cols = list(CAPPED_KEYS)
     hashed = ", ".join(f"hash({', '.join(block)}) AS _h_{c}" for c, (_k, block, _cap) in CAPPED_KEYS.items())
-    over = "".join(f", _over_{c} AS (SELECT _h_{c} AS h FROM h GROUP BY 1 HAVING count(*) > {cap})"
+    over = "".join(f", _over_{c} AS (SELECT _h_{c} AS h FROM h GROUP BY 1 HAVING count(DISTINCT _identity) > {cap})"
                    for c, (_k, _block, cap) in CAPPED_KEYS.items())
     keys = ", ".join(f"CASE WHEN _over_{c}.h IS NULL THEN h.{key} END AS {c}"
                      for c, (key, _block, _cap) in CAPPED_KEYS.items())
     joins = " ".join(f"LEFT JOIN _over_{c} ON _over_{c}.h = h._h_{c}" for c in cols)
-    return (f", h AS (SELECT *, {hashed} FROM g){over}\n"
-            f"    SELECT h.* EXCLUDE ({', '.join(f'_h_{c}' for c in cols)}), {keys} FROM h {joins} {where}")
+    return (f", h AS (SELECT *, {hashed}, hash(forename_canon, surname, dob) AS _identity FROM g){over}\n"
+            f"    SELECT h.* EXCLUDE (_identity, {', '.join(f'_h_{c}' for c in cols)}), {keys} FROM h {joins} {where}")
 
 
 def build_features(store: Store, table: str = FEATURES_TABLE, mention_ids: Sequence[str] | None = None,

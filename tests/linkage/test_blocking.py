@@ -29,7 +29,7 @@ def test_name_key_nodob_only_for_a_rare_name_without_a_dob(tmp_path):
     assert keys["police:R"] is None and keys["police:C-nodob"] is None
 
 
-def test_a_capped_rule_skips_a_block_over_its_cap_whichever_records_are_built(tmp_path):
+def test_a_capped_rule_skips_a_block_of_too_many_identities_whichever_records_are_built(tmp_path):
     from linkage.blocking import CAPPED_KEYS, LOOSE_MAX_BLOCK, MAX_BLOCK
 
     assert CAPPED_KEYS["name_key_by_year"][2] == MAX_BLOCK
@@ -38,7 +38,10 @@ def test_a_capped_rule_skips_a_block_over_its_cap_whichever_records_are_built(tm
         # each on their own day; two ann lees born in 1980 (a block well under the cap)
         crowd = [{"record_id": f"C{i}", "forename": "john", "surname": "smith",
                   "dob": f"1980-{1 + i // 28:02d}-{1 + i % 28:02d}"} for i in range(MAX_BLOCK + 1)]
-        add_mentions(store, crowd + [
+        # one woman mentioned 3 * MAX_BLOCK times: one identity, however many records
+        frequent = [{"record_id": f"M{i}", "forename": "mary", "surname": "jones", "dob": "1975-05-05"}
+                    for i in range(3 * MAX_BLOCK)]
+        add_mentions(store, crowd + frequent + [
             {"record_id": "A1", "forename": "ann", "surname": "lee", "dob": "1980-03-03"},
             {"record_id": "A2", "forename": "ann", "surname": "lee", "dob": "1980-04-04"},
         ])
@@ -57,6 +60,7 @@ def test_a_capped_rule_skips_a_block_over_its_cap_whichever_records_are_built(tm
     assert LOOSE_MAX_BLOCK < MAX_BLOCK + 1
     assert full["police:C0"][3] == "john"                # forename + dob: a block of one
     assert full["police:A1"] == ("ann|lee", "ann|lee", "lee", "ann")
+    assert full["police:M0"] == ("jones|mary", "jones|mary", "jones", "mary")
     assert alone["police:C0"] == full["police:C0"] and alone["police:A1"] == full["police:A1"]
 
 
