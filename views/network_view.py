@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from access.lens import Lens
 from findings import describe
 from findings.as_of import extract_date
 from graphs import network as gnet
@@ -294,22 +295,25 @@ def _labels(rows: pl.DataFrame) -> dict[str, str]:
     return labels
 
 
-def _in_words(store: Store, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _in_words(store: Store, findings: list[dict[str, Any]], lens: Lens | None = None) -> list[dict[str, Any]]:
     """Findings with their explanations in words (findings.describe: people, events, dwellings),
-    read through this cursor's lens where it has one."""
+    only from the records ``lens`` shows in full."""
     if not findings:
         return findings
-    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()))
+    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()), lens)
     return [{**f, "explanation": t} for f, t in zip(findings, texts)]
 
 
 def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json", *,
                  config: Mapping[str, Any], collapse_over: int = 8,
-                 memory: NetworkSnapshot | None = None, resolved: bool = False) -> dict[str, Any] | str:
+                 memory: NetworkSnapshot | None = None, resolved: bool = False,
+                 lens: Lens | None = None) -> dict[str, Any] | str:
     """A person's network for MARAC: a dict (``json``) or the text of a GraphML or SVG document.
 
     ``memory``: the analytics snapshot in memory (the API's, only for a viewer without a
-    restricted lens); ``resolved``: ``person_id`` is already the surviving id."""
+    restricted lens); ``resolved``: ``person_id`` is already the surviving id; ``lens``: the
+    viewer's (access/lens.py), whose words (the households' addresses) come only from records it
+    shows in full (a masked health record is in the view, but only that it happened and when)."""
     if fmt not in FORMATS:
         raise IntelError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     if not 1 <= int(hops) <= 4:
@@ -339,11 +343,11 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
     if fmt == "svg":   # the picture for the meeting (views/network_picture.py): words, households as boxes
         keys = [d["household_key"] for _, d in g.nodes(data=True) if d.get("type") == "household"]
         return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps",
-                       describe.addresses(store, keys))
+                       describe.addresses(store, keys, lens))
     findings = source.findings(pid) if source is not None else _in_words(store, store.rows(
         "SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings WHERE person_id = ? "
         "ORDER BY rule, finding_key",
-        [pid]))
+        [pid]), lens)
     counts: dict[str, int] = {}
     for _, d in g.nodes(data=True):
         counts[d["type"]] = counts.get(d["type"], 0) + 1

@@ -166,7 +166,7 @@ async def network(request: Request, q: Annotated[NetworkQuery, Query()], person_
         if not in_memory:
             apply_lens(store, drop_hub_only=lens.drop_hub_only, mask_health=lens.mask_health)
         out = network_view(store, resolved, hops=q.hops, fmt=q.format, config=request.app.state.config,
-                           memory=snap.network if in_memory else None, resolved=True)
+                           memory=snap.network if in_memory else None, resolved=True, lens=lens)
         if q.format == "json":
             return ok(out)
         media = "application/graphml+xml" if q.format == "graphml" else "image/svg+xml"
