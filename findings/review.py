@@ -16,6 +16,7 @@ latest others), the probability and match weight, and the findings it would comp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -50,12 +51,28 @@ def _stakes(store: Store, persons: list[str]) -> dict[str, tuple[int, Any]]:
     return {p: (int(harmed.get(p, 0) or 0), d) for p, d in latest.iter_rows()}
 
 
-def _key_mentions(store: Store, person: str, linked: str) -> list[dict[str, Any]]:
-    rows = store.rows(
-        f"SELECT {', '.join('m.' + c for c in MENTION_FIELDS)} FROM person_mentions pm JOIN mentions m USING (mention_id) "
-        "WHERE pm.person_id = ? ORDER BY (m.mention_id = ?) DESC, m.event_date DESC, m.mention_id LIMIT ?",
-        [person, linked, KEY_MENTIONS])
-    return rows
+def key_mentions(store: Store, wanted: list[tuple[str, str]]) -> list[list[dict[str, Any]]]:
+    """For each (person, linked mention): the person's key mentions, the linked one first, then
+    their latest others (at most KEY_MENTIONS). One query for all of them."""
+    if not wanted:
+        return []
+    store.register("_rq_want", pl.DataFrame({"slot": list(range(len(wanted))), "person_id": [p for p, _ in wanted],
+                                             "linked": [m for _, m in wanted]},
+                                            schema={"slot": pl.Int64, "person_id": pl.Utf8, "linked": pl.Utf8}))
+    try:
+        rows = store.rows(
+            f"SELECT w.slot, {', '.join('m.' + c for c in MENTION_FIELDS)} FROM _rq_want w "
+            "JOIN person_mentions pm ON pm.person_id = w.person_id JOIN mentions m USING (mention_id) "
+            "QUALIFY row_number() OVER (PARTITION BY w.slot ORDER BY (m.mention_id = w.linked) DESC, "
+            "m.event_date DESC NULLS LAST, m.mention_id) <= ? "
+            "ORDER BY w.slot, (m.mention_id = w.linked) DESC, m.event_date DESC NULLS LAST, m.mention_id",
+            [KEY_MENTIONS])
+    finally:
+        store.unregister("_rq_want")
+    out: list[list[dict[str, Any]]] = [[] for _ in wanted]
+    for r in rows:
+        out[r.pop("slot")].append(r)
+    return out
 
 
 def _ordinal(d: Any) -> int:
@@ -64,10 +81,27 @@ def _ordinal(d: Any) -> int:
     return d.toordinal() if isinstance(d, date) else 0
 
 
-def review_queue(store: Store, config: dict[str, Any], *, limit: int | None = 50,
-                 explain: bool = False) -> dict[str, Any]:
-    """The ranked queue: ``{"review_threshold", "identity_threshold", "total", "completing",
-    "items": [...]}`` with at most ``limit`` items (None: all)."""
+@dataclass(frozen=True)
+class RankedQueue:
+    """The whole queue ranked (no key mentions yet): what a page of it is cut from. The API keeps
+    one per store state (api/review_cache.py): ranking needs the possible findings, which run
+    every rule over the population once more (~30 s at 1.1M mentions)."""
+    review_threshold: float
+    identity_threshold: float
+    possible_findings: int
+    items: tuple[dict[str, Any], ...]   # ranked; rank, item_id, link, completes_findings, harm, latest
+
+    @property
+    def completing(self) -> int:
+        return sum(1 for it in self.items if it["completes_findings"])
+
+    def summary(self) -> dict[str, Any]:
+        return {"review_threshold": self.review_threshold, "identity_threshold": self.identity_threshold,
+                "total": len(self.items), "completing": self.completing, "possible_findings": self.possible_findings}
+
+
+def rank_queue(store: Store, config: dict[str, Any]) -> RankedQueue:
+    """Every review item, ranked (module docstring)."""
     low, high = review_threshold(config), identity_threshold(config)
     links = review_links(store, config)
     persons = sorted(set(links["person_a"].to_list()) | set(links["person_b"].to_list()))
@@ -90,23 +124,44 @@ def review_queue(store: Store, config: dict[str, Any], *, limit: int | None = 50
                        (not completes, -harm, -_ordinal(latest), -r["match_probability"], r["mention_a"],
                         r["mention_b"])))
     ranked.sort(key=lambda x: x[1])
-    chosen = [item for item, _ in (ranked if limit is None else ranked[:limit])]
-    items = []
-    for rank, it in enumerate(chosen, 1):
-        item = {
-            "rank": rank,
-            "item_id": f"{it['mention_a']}|{it['mention_b']}",
-            "mention_a": it["mention_a"], "mention_b": it["mention_b"],
-            "person_a": it["person_a"], "person_b": it["person_b"],
-            "match_probability": it["match_probability"], "match_weight": it["match_weight"],
-            "completes_findings": it["completes_findings"],
-            "harmed_records": it["harmed_records"], "latest_event": it["latest_event"],
-            "mentions_a": _key_mentions(store, it["person_a"], it["mention_a"]),
-            "mentions_b": _key_mentions(store, it["person_b"], it["mention_b"]),
-        }
-        if explain:
-            item["explain"] = explain_pair(store, it["mention_a"], it["mention_b"])
-        items.append(item)
-    return {"review_threshold": low, "identity_threshold": high, "total": links.height,
-            "completing": sum(1 for it, _ in ranked if it["completes_findings"]),
-            "possible_findings": len(possible), "items": items}
+    items = tuple({"rank": rank, "item_id": f"{it['mention_a']}|{it['mention_b']}",
+                   "mention_a": it["mention_a"], "mention_b": it["mention_b"],
+                   "person_a": it["person_a"], "person_b": it["person_b"],
+                   "match_probability": it["match_probability"], "match_weight": it["match_weight"],
+                   "completes_findings": it["completes_findings"],
+                   "harmed_records": it["harmed_records"], "latest_event": it["latest_event"]}
+                  for rank, (it, _) in enumerate(ranked, 1))
+    return RankedQueue(low, high, len(possible), items)
+
+
+def page_items(store: Store, ranked: RankedQueue, offset: int = 0, limit: int | None = None, *,
+               explain: bool = False, known: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Items ``offset .. offset + limit`` of the ranked queue (``limit`` None: to the end), each with
+    both persons' key mentions (and with ``explain`` the waterfall of its link). ``known``: items
+    already completed (item_id -> item) from the same store state, reused and added to."""
+    chosen = ranked.items[offset:] if limit is None else ranked.items[offset: offset + limit]
+    known = {} if known is None else known
+    missing = [it for it in chosen if it["item_id"] not in known]
+    found = key_mentions(store, [pair for it in missing for pair in ((it["person_a"], it["mention_a"]),
+                                                                     (it["person_b"], it["mention_b"]))])
+    for i, it in enumerate(missing):
+        known[it["item_id"]] = {**it, "mentions_a": found[2 * i], "mentions_b": found[2 * i + 1]}
+    items = [_copy(known[it["item_id"]]) for it in chosen]
+    if explain:
+        for item in items:
+            item["explain"] = explain_pair(store, item["mention_a"], item["mention_b"])
+    return items
+
+
+def _copy(item: dict[str, Any]) -> dict[str, Any]:
+    """A caller's own copy (an answer is edited on its way out; the kept one must not be)."""
+    return {**item, "completes_findings": [dict(f) for f in item["completes_findings"]],
+            "mentions_a": [dict(m) for m in item["mentions_a"]], "mentions_b": [dict(m) for m in item["mentions_b"]]}
+
+
+def review_queue(store: Store, config: dict[str, Any], *, limit: int | None = 50,
+                 explain: bool = False) -> dict[str, Any]:
+    """The ranked queue: ``{"review_threshold", "identity_threshold", "total", "completing",
+    "possible_findings", "items": [...]}`` with at most ``limit`` items (None: all)."""
+    ranked = rank_queue(store, config)
+    return {**ranked.summary(), "items": page_items(store, ranked, 0, limit, explain=explain)}

@@ -27,7 +27,6 @@ from pydantic import BaseModel, Field
 from api.routes.common import ok
 from api.security import Principal, add_detail, db, guard, set_subject
 from findings.possible_alerts import sync_possible_alerts
-from findings.review import review_queue
 from core.store import Store
 from linkage.explain import explain_pair
 from linkage.review import settle_check
@@ -52,8 +51,8 @@ class ReviewDecision(BaseModel):
 def review_list(request: Request, q: Annotated[ReviewQuery, Query()], who: Principal = Depends(guard("decide")),
                 store: Store = Depends(db)) -> Response:
     set_subject(request, "review_queue", None, limit=q.limit, offset=q.offset)
-    queue = review_queue(store, request.app.state.config, limit=q.offset + q.limit, explain=False)
-    items = queue.pop("items")[q.offset:]
+    # ranked once per store state (api/review_cache.py): a decision or a run's commit ranks it again
+    queue, items = request.app.state.review_queue.page(store, q.offset, q.limit)
     if q.explain:
         for it in items:
             it["explain"] = explain_pair(store, it["mention_a"], it["mention_b"])

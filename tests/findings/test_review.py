@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from findings.review import review_queue
+from findings.review import KEY_MENTIONS, MENTION_FIELDS, key_mentions, review_queue
 from fixtures.world import generate_world
 from findings.analytics import run_analytics
 from intel.cli import app
@@ -67,6 +67,21 @@ def test_items_that_complete_a_finding_rank_above_all_others(world_store):
     rest = [it for it in items if not it["completes_findings"]]
     keys = [(-it["harmed_records"], -(it["latest_event"].toordinal() if it["latest_event"] else 0)) for it in rest]
     assert keys == sorted(keys)
+
+
+def test_key_mentions_read_together_equal_one_query_per_person(world_store):
+    """The page's key mentions in one query are what one query per person (as it was) read."""
+    db, hub = world_store
+    with Store(db, read_only=True) as store:
+        items = review_queue(store, _config(hub), limit=None)["items"]
+        wanted = [(it["person_a"], it["mention_a"]) for it in items] + [(it["person_b"], it["mention_a"])
+                                                                         for it in items]   # linked elsewhere too
+        one_by_one = [store.rows(
+            f"SELECT {', '.join('m.' + c for c in MENTION_FIELDS)} FROM person_mentions pm JOIN mentions m "
+            "USING (mention_id) WHERE pm.person_id = ? ORDER BY (m.mention_id = ?) DESC, m.event_date DESC, "
+            "m.mention_id LIMIT ?", [p, m, KEY_MENTIONS]) for p, m in wanted]
+        assert key_mentions(store, wanted) == one_by_one
+    assert len(wanted) > 20 and any(len(r) == KEY_MENTIONS for r in one_by_one)
 
 
 def test_cli_review_and_decide_on_an_item(copy):

@@ -155,7 +155,7 @@ def _canonical(view):
 
 def test_the_snapshot_in_memory_draws_what_sql_draws(tmp_path_factory):
     from fixtures.world import generate_world
-    from views.network_view import NetworkSnapshot
+    from views.network_memory import NetworkSnapshot
     from findings.runs import run_nightly
     from core.store import Store
 

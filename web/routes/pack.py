@@ -23,9 +23,9 @@ router = APIRouter()
 async def pack(request: Request, person_id: str = Path(..., min_length=1, max_length=64),
                session: WebSession = Depends(with_purpose)) -> Response:
     # the picture as the API draws it for export (restricted records never leave in an export
-    # format), asked at the same time as the rest
+    # format), asked at the same time as the rest; the person's records are not shown here
     (chron, _, names), svg_answer = await asyncio.gather(
-        person_parts(request, session, person_id, {}),
+        person_parts(request, session, person_id, {}, record=False),
         backend(request).get(session, f"/persons/{quote(person_id)}/network", params={"hops": 1, "format": "svg"}))
     svg = check(request, svg_answer, f"Person {person_id}")
     if svg.lstrip().startswith("<?xml"):   # inlined in the page: no XML declaration
