@@ -103,7 +103,7 @@ def addresses(store: Store, keys: list[str], lens: Lens | None = None) -> dict[s
         "count(*) FILTER (WHERE m.restriction = 'none') AS open, count(*) AS n "
         "FROM mentions m LEFT JOIN mention_dwellings md USING (mention_id) "
         f"WHERE list_contains(?::VARCHAR[], coalesce(md.dwelling_key, m.household_key)) AND m.address_raw IS NOT NULL AND {_seen(lens)} "
-        "GROUP BY ALL ORDER BY key, open DESC, n DESC, m.address_raw", [sorted(set(keys))])
+        "GROUP BY ALL ORDER BY key, open DESC, n DESC, m.address_raw, m.postcode", [sorted(set(keys))])
     out: dict[str, str] = {}
     postcode: dict[str, str] = {}
     for r in rows:
