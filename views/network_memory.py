@@ -163,18 +163,23 @@ class NetworkSnapshot:
 
     def addresses(self, keys: list[str], lens: Lens | None = None) -> dict[str, str]:
         """:func:`findings.describe.addresses` answered from memory (the same words): the address
-        most of the records placed at each dwelling wrote, of the records ``lens`` shows in full."""
+        most of the records placed at each dwelling wrote (unrestricted records first), of the
+        records ``lens`` shows in full."""
         withheld = lens.withheld if lens is not None else frozenset()
         out = {}
         for key in sorted(set(keys)):
             counts: dict[tuple[str, str | None], int] = {}
+            unrestricted: dict[tuple[str, str | None], int] = {}
             for r in self._places.rows([key]):
                 if r["restriction"] not in withheld:
-                    counts[(r["address_raw"], r["postcode"])] = counts.get((r["address_raw"], r["postcode"]), 0) + r["n"]
+                    ap = (r["address_raw"], r["postcode"])
+                    counts[ap] = counts.get(ap, 0) + r["n"]
+                    unrestricted[ap] = unrestricted.get(ap, 0) + (r["n"] if r["restriction"] == "none" else 0)
             if not counts:
                 continue
-            # as describe.addresses orders them: most records, then address, then postcode (nulls last)
-            ranked = sorted(counts, key=lambda ap: (-counts[ap], ap[0], ap[1] is None, ap[1] or ""))
+            # as describe.addresses orders them: most unrestricted records, most records, then address,
+            # then postcode (nulls last)
+            ranked = sorted(counts, key=lambda ap: (-unrestricted[ap], -counts[ap], ap[0], ap[1] is None, ap[1] or ""))
             postcode = next((pc for _, pc in ranked if pc), None)
             out[key] = describe.with_postcode(ranked[0][0], postcode)
         return out
