@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import networkx as nx
 import pytest
@@ -81,6 +82,9 @@ def test_svg_and_graphml(world):
     assert svg.startswith("<svg") and 'width="100%"' in svg and "viewBox=" in svg and "A4 landscape" in svg
     assert "suspect / alleged perpetrator" in svg and "Sarah Hughes (b. 1991)" in svg and "01/2024" in svg
     assert "#c62828" in svg and "shaded areas: households" in svg
+    # laid out landscape (Graphviz's ratio), the shape of the A4 landscape page it prints on
+    width, height = (float(v) for v in re.search(r'viewBox="0.00 0.00 ([\d.]+) ([\d.]+)"', svg).groups())
+    assert 0.6 < height / width < 0.8, (width, height)
     for code in ("person:", "household:", "event:", "uprn:", "addr:", "<title>n1</title>"):
         assert code not in svg, code   # no internal id, in the drawing or the hover text
     import xml.etree.ElementTree as ET
@@ -98,6 +102,11 @@ def test_cli_network_writes_the_file(world, tmp_path):
     res = CliRunner().invoke(app, ["network", "V", "--hops", "1", "--format", "svg", "--out", str(out), "--db", db])
     assert res.exit_code == 0, res.output
     assert out.read_text().startswith("<svg")
+    deeper = tmp_path / "new" / "folder" / "v.svg"   # a missing folder is made, as explain --html does
+    assert CliRunner().invoke(app, ["network", "V", "--format", "svg", "--out", str(deeper), "--db", db]).exit_code == 0
+    assert deeper.read_text().startswith("<svg")
+    res = CliRunner().invoke(app, ["network", "V", "--format", "svg", "--out", str(out / "x.svg"), "--db", db])
+    assert res.exit_code == 2 and f"--out {out / 'x.svg'}: cannot write the view there" in res.stderr, res.output
     res = CliRunner().invoke(app, ["network", "NOBODY", "--db", db])
     assert res.exit_code == 2
     res = CliRunner().invoke(app, ["network", "V", "--db", db, "--hops", "1"])
@@ -146,7 +155,7 @@ def _canonical(view):
 
 def test_the_snapshot_in_memory_draws_what_sql_draws(tmp_path_factory):
     from fixtures.world import generate_world
-    from views.network_view import NetworkSnapshot
+    from views.network_memory import NetworkSnapshot
     from findings.runs import run_nightly
     from core.store import Store
 
@@ -171,3 +180,19 @@ def test_the_snapshot_in_memory_draws_what_sql_draws(tmp_path_factory):
         assert with_findings > 0
         # a person the snapshot does not hold: the live tables, as without it
         assert not memory.has("no-such-person")
+
+
+def test_findings_here_are_in_words_from_sql_and_from_memory(world):
+    """A finding's reason names events and people by their ids; the network view says them in words
+    (whether it reads SQL or the snapshot in memory), ids kept only beside names."""
+    from views.network_view import NetworkSnapshot
+
+    world.execute("UPDATE findings SET explanation = 'Harmed in 2 events (police:E1, police:E0), suspect O, "
+                  "reported by social_care.' WHERE person_id = 'V'")
+    from_sql = network_view(world, "V", hops=1, config=CONFIG)["findings"]
+    from_memory = network_view(world, "V", hops=1, config=CONFIG, memory=NetworkSnapshot.build(world))["findings"]
+    for found in (from_sql, from_memory):
+        [text] = [f["explanation"] for f in found]
+        assert "police:E" not in text and "social_care" not in text, text
+        assert text.startswith("Harmed in 2 events (police domestic abuse on 2024-"), text
+        assert "reported by children's social care" in text

@@ -309,6 +309,9 @@ def test_the_review_queue_settles_an_item_once(web):
     web.sign_in("analyst")
     person = web.world["person"]
     page = web.client.get("/w/review").text
+    # Jon / John touch nobody harmed or offending: listed once the analyst asks for every link
+    assert "with nothing at stake" in page and "Jon Smith" not in page
+    page = web.client.get("/w/review?all=1").text
     assert 'id="review-queue"' in page and "Jon Smith" in page and "John Smith" in page
     link = re.search(r'href="(/w/review\?pa=[^"]*item=[^"]*)"', page).group(1).replace("&amp;", "&")
     page = web.client.get(link).text
@@ -362,3 +365,39 @@ def test_results_past_the_detailed_ones_still_show(web, monkeypatch):
     web.sign_in("analyst")
     r = web.client.get("/w/search?go=1&forename=sarah&surname=hughes")
     assert r.status_code == 200 and "Sarah Hughes" in r.text
+
+
+def test_an_alert_card_lists_its_evidence_in_words(web):
+    """Each piece of evidence by date, agency, what happened, who (role and name as recorded) and
+    the address as recorded; the event and record ids only as small references; people and
+    households linked by their names and addresses, not by their keys."""
+    web.sign_in("analyst")
+    page = web.client.get("/w/alerts?status=all&rule=marac_criteria").text
+    card = page[page.index('<article class="alert"'):]
+    card = card[:card.index("</article>")]
+    table = card[card.index('<details class="evidence-events"'):]
+    rows = [re.sub(r"<[^>]+>", "|", r) for r in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)][1:]
+    cells = [[c.strip() for c in r.split("|") if c.strip()] for r in rows]
+    assert cells[0] == ["2025-01-10", "Police", "domestic abuse", "Sarah Hughes, victim", "4 Mill Lane, NB1 4QL",
+                        "police:P1"]
+    assert cells[1][:4] == ["2025-03-02", "Police", "domestic abuse", "Sarah Hughes, victim"]
+    assert '<span class="ref">police:P1</span>' not in card and '<td class="ref">police:P1</td>' in card
+    people = re.search(r"<dt>People</dt><dd>(.*?)</dd>", card, flags=re.S).group(1)
+    assert re.search(r'<a href="/w/person/[^"]+">Sarah Hughes</a> \(\d+\) <span class="ref">', people)
+    # the reason itself is in words
+    assert "Sarah Hughes (" in card and "domestic-abuse victim" in card
+
+
+def test_the_packs_picture_zooms_and_keeps_its_print_style_to_itself(web):
+    """The MARAC pack inlines the network picture with zoom buttons (a script file: the CSP allows no
+    inline script) and without the picture's own @page rule, which would turn the whole pack landscape."""
+    web.sign_in("analyst")
+    sarah = web.world["person"]["police:P1"]
+    page = web.client.get(f"/w/person/{sarah}/pack").text
+    assert 'data-zoom-for="netpic"' in page and 'id="netpic"' in page and "/static/picture.js" in page
+    for how in ("in", "out", "fit", "full"):
+        assert f'data-zoom="{how}"' in page
+    assert "@page" not in page and "<script>" not in page
+    assert "size: A4 landscape" in web.client.get("/w/static/print.css").text
+    net = web.client.get(f"/w/person/{sarah}/network").text
+    assert all(f'data-net-zoom="{how}"' in net for how in ("in", "out", "fit"))
