@@ -29,6 +29,7 @@ from core.store import Store
 from findings import describe
 from findings.alert_config import SEVERITIES, STATUS_FILTERS, rule_names
 from findings.as_of import extract_date
+from core.person_ids import parse_person_id
 from linkage.identity import resolve_person_id
 
 ACTIONS = {"acknowledge": (("new", "baseline"), "acknowledged"), "close": (("acknowledged",), "closed")}
@@ -159,6 +160,7 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
         where.append("list_contains(?::VARCHAR[], rule)")
         params.append(list(rules))
     if person_id is not None:
+        person_id = parse_person_id(person_id, "person_id")
         try:
             survivor = resolve_person_id(store, person_id)
         except NotFound:

@@ -1,9 +1,9 @@
 """Words, not codes: people by the name and age their records give, dwellings by the address as an
 agency wrote it, the ids kept only as references.
 
-``in_words(store, text, as_of)`` rewrites a reason written with ids (``P00000442``,
+``in_words(store, text, as_of)`` rewrites a reason written with ids (``MI-00000442F``,
 ``uprn:100010005278``, ``addr:NM7 0EX|10|sycamore``) as an analyst reads it:
-``Sean Walsh (34, P00000442)``, ``10 Sycamore Street, NM7 0EX``. A person's name is the one most
+``Sean Walsh (34, MI-00000442F)``, ``10 Sycamore Street, NM7 0EX``. A person's name is the one most
 of their records give (as recorded: case, accents and punctuation kept), their age on ``as_of``
 from the date of birth most records give; a dwelling's address the one most of the records placed
 there wrote, with its postcode. An id nobody recorded a name or address for stays as it is.
@@ -15,9 +15,10 @@ import re
 from datetime import date
 from typing import Any
 
+from core.person_ids import IN_TEXT
 from core.store import Store
 
-PERSON_ID = re.compile(r"\bP\d{8}\b")
+PERSON_ID = IN_TEXT   # MI-00000442F (core/person_ids.py); never an agency's record id
 DWELLING_KEY = re.compile(r"\b(?:uprn:\d+|addr:[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\|[\d a-z]*\|[a-z'-]*)")
 
 
@@ -69,7 +70,7 @@ def addresses(store: Store, keys: list[str]) -> dict[str, str]:
 
 
 def person_words(info: dict[str, Any] | None, person_id: str, as_of: date | None) -> str:
-    """``Sean Walsh (34, P00000442)``; ``P00000442`` when nothing is known."""
+    """``Sean Walsh (34, MI-00000442F)``; ``MI-00000442F`` when nothing is known."""
     if not info or not info.get("name"):
         return person_id
     age = age_on(info.get("dob"), as_of)
