@@ -32,6 +32,7 @@ from typing import Any
 
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
+from findings.run_reports import drops_folder
 from findings.runs import run_nightly
 from linkage.decisions import DECISIONS, decide
 from linkage.spark_engine import engine_from_config
@@ -40,12 +41,6 @@ from views.search import index_is_current, refresh_index
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def drops_folder(store_path: str | Path, config: dict[str, Any]) -> Path:
-    """Where POST /runs may read drops from: ``[api] drops_folder``, else ``drops/`` beside the store."""
-    configured = (config.get("api") or {}).get("drops_folder") or ""
-    return Path(configured) if configured else Path(store_path).resolve().parent / "drops"
 
 
 def resolve_drop(root: Path, requested: str) -> Path:

@@ -1,13 +1,15 @@
 """Benchmark of encoded (privacy-preserving) linkage against clear linkage (issue 18).
 
-    flock /tmp/heavy.lock python3 bench/pprl.py [--only world,febrl4,encode,link]
+    flock /tmp/heavy.lock python3 bench/pprl.py [--only world,febrl4,febrl4_one_to_one,encode,link]
         [--households 1000] [--encode-households 49000] [--link-households 4900] [--workdir DIR]
 
 - world: one generated world (seed 5), linked in clear and encoded through the real pipeline
   (intel encode -> intel ingest -> train + score -> clusters): pair precision / recall / F1 at
   the clustering threshold, and the planted look-alikes (twins, namesakes) merged.
 - febrl4: FEBRL4 (dataset4a as police, dataset4b as health) written as a clear drop, then the
-  same in clear and encoded.
+  same in clear and encoded: threshold clustering (the default mode), then one-to-one mode
+  (``linkage/one_to_one.py``: each of 4a and 4b holds one record per person), with the defaults
+  and with ``twin_weight = 0`` (what a hub linking two such registers sets, docs/bench-linkage.md).
 - encode: ``encode_drop`` (read, row checks, encode, write, lookup) on a generated drop of about
   1M mentions.
 - link: train + score + cluster (``linkage.run.link``, full) on a generated world of about 100k
@@ -20,6 +22,7 @@ temporary folder, removed afterwards).
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import shutil
 import sys
@@ -37,6 +40,8 @@ from core.store import Store  # noqa: E402
 from fixtures.world import generate_world  # noqa: E402
 from ingest.drops import ingest_drop  # noqa: E402
 from ingest.encode import encode_drop  # noqa: E402
+from linkage.evaluate import evaluate_frames  # noqa: E402
+from linkage.export import persons_frame  # noqa: E402
 from linkage.run import link  # noqa: E402
 
 # bench/linkage.py's loaders and accuracy run (imported by path: bench/ is not a package, and
@@ -78,6 +83,32 @@ def both_ways(name: str, clear_drop: Path, truth: pl.DataFrame, workdir: Path,
         summary["lookalikes_merged"] = {"clear": c["safety"], "encoded": e["safety"]}
     out(summary)
     return summary
+
+
+def one_to_one_both_ways(name: str, clear_drop: Path, truth: pl.DataFrame, workdir: Path,
+                         **linkage: float) -> dict:
+    """A full link run in one-to-one mode (police x health) under [linkage] overrides, clear and
+    encoded from the same clear drop, evaluated on the persons each writes."""
+    enc = workdir / f"{name}_encoded_drop"
+    if not enc.exists():
+        encode_drop(clear_drop, enc, key_file(workdir))
+    cfg = copy.deepcopy(load_config())
+    cfg["linkage"].update(linkage)
+    res: dict = {"bench": "pprl_one_to_one", "dataset": name, "linkage": linkage}
+    for kind, drop in (("clear", clear_drop), ("encoded", enc)):
+        with Store(workdir / f"{name}_o2o_{kind}_{len(linkage)}.duckdb") as store:
+            ingest_drop(store, drop)
+            t = time.perf_counter()
+            report = link(store, config=cfg, retrain=True, one_to_one=["police", "health"])
+            seconds = time.perf_counter() - t
+            ev = evaluate_frames(persons_frame(store), truth)
+        o2o = report["scoring"].get("one_to_one") or {}
+        res[kind] = {"seconds": round(seconds, 1),
+                     **{k: o2o.get(k) for k in ("matched_from_blocking", "matched_from_residual")},
+                     **{k: round(ev["pairwise"][k], 4) for k in ("precision", "recall", "f1")}}
+    res["f1_gap"] = round(res["clear"]["f1"] - res["encoded"]["f1"], 4)
+    out(res)
+    return res
 
 
 def febrl4_drop(workdir: Path) -> tuple[Path, pl.DataFrame]:
@@ -171,6 +202,10 @@ def main() -> None:
                 both_ways("febrl4_twin_level_off", drop, truth, workdir)
             finally:
                 os.environ.pop("INTEL_CONFIG", None) if old is None else os.environ.__setitem__("INTEL_CONFIG", old)
+        if "febrl4" in only or "febrl4_one_to_one" in only:
+            drop, truth = febrl4_drop(workdir) if "febrl4" not in only else (drop, truth)
+            one_to_one_both_ways("febrl4", drop, truth, workdir)
+            one_to_one_both_ways("febrl4", drop, truth, workdir, twin_weight=0.0)
         if "encode" in only:
             encode_run(args.encode_households, workdir)
         if "link" in only:

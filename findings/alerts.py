@@ -24,9 +24,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from access.lens import Lens, alert_restrictions, evidence_tokens, restricted_ids
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
 from findings import describe
+from findings.evidence_words import evidence_in_words
 from findings.alert_config import SEVERITIES, STATUS_FILTERS, rule_names
 from findings.as_of import extract_date
 from core.person_ids import parse_person_id
@@ -68,9 +70,11 @@ def _order_key(r: dict[str, Any]) -> tuple:
             r["alert_id"])
 
 
-def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) -> list[dict[str, Any]]:
-    """Alerts as read; listed or got one by one (``with_history``) they carry their history and their
-    ``subject`` in words (findings.describe)."""
+def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True,
+           lens: Lens | None = None) -> list[dict[str, Any]]:
+    """Alerts as read; listed or got one by one (``with_history``) they carry their history, their
+    ``subject`` in words (findings.describe) and their evidence in words (``evidence_words``:
+    findings.evidence_words), read through ``lens``."""
     history: dict[str, list[dict[str, Any]]] = {}
     if with_history and rows:
         for h in store.rows("SELECT alert_id, action, status, by_name, reason, acted_at FROM alert_events "
@@ -78,7 +82,8 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) 
                             [[r["alert_id"] for r in rows]]):
             history.setdefault(h.pop("alert_id"), []).append(
                 {"action": h["action"], "status": h["status"], "by": h["by_name"], "reason": h["reason"], "at": h["acted_at"]})
-    words = _subject_words(store, rows) if with_history else {}
+    as_of = extract_date(store, datetime.now()) if with_history and rows else None
+    words = _subject_words(store, rows, as_of, lens) if with_history else {}
     subjects = sorted({r["person_id"] for r in rows if r["person_id"]})
     merged = {r["person_id"] for r in store.rows(
         f"SELECT person_id FROM persons WHERE status = 'merged' AND person_id IN ({', '.join('?' * len(subjects))})",
@@ -104,6 +109,9 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True) 
             "possible_links": json.loads(r["possible_links"]) if r.get("possible_links") else [],
             "history": history.get(r["alert_id"], []),
         })
+    if with_history and out:
+        for a, told in zip(out, evidence_in_words(store, out, as_of, lens).values()):
+            a["evidence_words"] = told
     return out
 
 
@@ -116,11 +124,11 @@ def open_alerts_with_raw_ids(store: Store) -> list[tuple[dict[str, Any], dict[st
     return list(zip(_shape(store, raw, with_history=False), raw))
 
 
-def _subject_words(store: Store, rows: list[dict[str, Any]]) -> dict[str, str | None]:
+def _subject_words(store: Store, rows: list[dict[str, Any]], as_of: Any, lens: Lens | None) -> dict[str, str | None]:
     """Each alert's subject as an analyst reads it: the person's name and age, or the household's address."""
-    as_of = extract_date(store, datetime.now())
-    people = describe.people(store, [r["person_id"] for r in rows if r["person_id"]])
-    places = describe.addresses(store, [r["household_key"] for r in rows if r["household_key"] and not r["person_id"]])
+    people = describe.people(store, [r["person_id"] for r in rows if r["person_id"]], lens)
+    places = describe.addresses(store, [r["household_key"] for r in rows if r["household_key"] and not r["person_id"]],
+                                lens)
     return {r["alert_id"]: describe.person_words(people.get(r["person_id"]), r["person_id"], as_of) if r["person_id"]
             else places.get(r["household_key"], r["household_key"]) for r in rows}
 
@@ -140,12 +148,14 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
                 offset: int = 0, *, person_id: str | None = None, severity: str | None = None,
                 rules: list[str] | None = None, person_ids: list[str] | None = None,
                 config: Mapping[str, Any] | None = None, with_total: bool = False,
-                possible: bool | None = None) -> list[dict[str, Any]] | dict[str, Any]:
+                possible: bool | None = None, lens: Lens | None = None) -> list[dict[str, Any]] | dict[str, Any]:
     """Alerts, strongest first (module docstring). Filters: ``status`` (new, baseline,
     acknowledged, closed, open = not closed, all/None), ``rule``, ``severity``, ``person_id`` (a
     merged id finds its survivor's alerts), ``possible`` (True only possible alerts, False only
     confirmed ones, None both), and for a restricted lens ``rules`` / ``person_ids`` (only these).
-    ``with_total``: ``{"total": n, "items": [...]}`` instead of the list."""
+    ``with_total``: ``{"total": n, "items": [...]}`` instead of the list. ``lens``: the viewer's
+    (access.lens): an alert whose evidence names a record it does not show in full is left out
+    before counting, and the words are read through it."""
     check_filters(status, rule, severity, config)
     if limit is not None and limit < 0 or offset < 0:
         raise IntelError("limit and offset must not be negative")
@@ -180,10 +190,14 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
         rows = [r for r in rows if r["status"] != "closed"]
     elif status not in (None, "all"):
         rows = [r for r in rows if r["status"] == status]
+    if lens is not None and not lens.is_open:
+        evidence = {r["alert_id"]: {"evidence": json.loads(r["evidence"] or "{}")} for r in rows}
+        restricted = restricted_ids(store, {t for e in evidence.values() for t in evidence_tokens(e["evidence"])})
+        rows = [r for r in rows if lens.sees_all(alert_restrictions(evidence[r["alert_id"]], restricted))]
     rows.sort(key=_order_key, reverse=True)
     total = len(rows)
     page = rows[offset: None if limit is None else offset + limit]
-    items = _shape(store, page)
+    items = _shape(store, page, lens=lens)
     return {"total": total, "items": items} if with_total else items
 
 

@@ -27,6 +27,8 @@ from typing import Any
 import polars as pl
 
 from core.store import Store
+from findings import describe
+from findings.as_of import extract_date
 from findings.possible import possible_findings
 from linkage.review import held_apart, review_links, review_threshold
 
@@ -87,18 +89,29 @@ def sync_possible_alerts(store: Store, run_id: str | None, config: Mapping[str, 
         next_no = 1 + int(store.rows("SELECT coalesce(max(CAST(substr(alert_id, 2) AS BIGINT)), 0) AS n FROM alerts")
                           [0]["n"])
         rows = []
+        fresh = [f for key, f in sorted(wanted.items()) if key not in known]
+        # words, not codes (findings.describe): the finding's reason, and each link's two records by
+        # their agency, kind and date with the record ids kept as the references `intel review` takes
+        said = dict(zip((id(f) for f in fresh), describe.in_words(
+            store, [f["explanation"] for f in fresh], extract_date(store, now) if fresh else None)))
+        recs = describe.records(store, sorted({m for f in fresh for x in f["links"]
+                                               for m in (x["mention_a"], x["mention_b"])}))
+
+        def record(m: str) -> str:
+            return f"{describe.record_words(recs[m])} [{m}]" if m in recs else m
+
         for key, f in sorted(wanted.items()):
             if key in known:
                 continue
-            named = "; ".join(f"{x['mention_a']} ~ {x['mention_b']} (probability {x['match_probability']:.3f})"
-                              for x in f["links"])
+            named = "; ".join(f"{record(x['mention_a'])} and {record(x['mention_b'])} are one person "
+                              f"(probability {x['match_probability']:.3f})" for x in f["links"])
             items = sorted({m for x in f["links"] for m in (x["mention_a"], x["mention_b"])})
             rows.append({
                 "alert_id": f"A{next_no:07d}", "alert_key": key, "rule": f["rule"], "person_id": f["person_ids"][0],
                 "person_ids": f["person_ids"], "household_key": None, "severity": f["severity"], "raised_at": now,
                 "run_id": run_id,
-                "explanation": (f"Possible {f['rule']}: {f['explanation']} It holds only if these links, "
-                                f"not yet confirmed, are true: {named}. Settle them with `intel review`."),
+                "explanation": (f"Possible {describe.kind(f['rule'])}: {said[id(f)]} It holds only if these links, "
+                                f"not yet confirmed, are true: {named}. Settle them in the review queue."),
                 "evidence": json.dumps({"possible": True, "group": f["group"], "links": f["links"]}, sort_keys=True),
                 "evidence_items": items, "subject_mentions": [], "first_date": f["first_date"],
                 "last_date": f["last_date"], "finding_key": None, "previous_alert_id": None,

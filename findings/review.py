@@ -21,6 +21,8 @@ from typing import Any
 
 import polars as pl
 
+from findings import describe
+from findings.as_of import extract_date
 from findings.possible import possible_findings
 from core.store import Store
 from linkage.explain import explain_pair
@@ -71,6 +73,10 @@ def review_queue(store: Store, config: dict[str, Any], *, limit: int | None = 50
     persons = sorted(set(links["person_a"].to_list()) | set(links["person_b"].to_list()))
     possible = possible_findings(store, config, links, held_apart(store, config, persons), low) if persons else []
     stakes = _stakes(store, persons) if persons else {}
+    # the findings' reasons in words (findings.describe): names, events and dwellings, not their ids
+    words = describe.in_words(store, [f["explanation"] for f in possible], extract_date(store, datetime.now())) \
+        if possible else []
+    possible = [{**f, "explanation": w} for f, w in zip(possible, words)]
     ranked = []
     for r in links.iter_rows(named=True):
         pa, pb = r["person_a"], r["person_b"]

@@ -73,7 +73,7 @@ def ingest_drop(
         problems = check_rows(f)
         bad_rows = problems["_row"].unique()
         good = f.frame.filter(~pl.col("_row").is_in(bad_rows.implode()))
-        refuse_erasures(store, f.path.name, f.source, f.absent_columns, good, manifest)
+        refuse_erasures(store, f.path.name, f.source, f.absent_columns, good, manifest, f.encoded)
         plans.append((f, good, problems))
         per_file[f.path.name] = {
             "source": f.source, "status": "loaded", "rows": f.frame.height, "loaded": good.height,

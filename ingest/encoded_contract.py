@@ -56,6 +56,33 @@ CLEAR_ADDED = ("postcode_district",)
 
 ENCODED_COLUMNS = tuple(FILTERS) + tuple(TOKENS) + CLEAR_ADDED
 
+# What each encoded column is made from: alternatives of clear columns, each alternative enough
+# to give it a value (``tok_household`` is the UPRN's, else the address and postcode's). A file
+# that lacks a clear column sends no column made only from it (ingest/encode.py), so the hub's
+# replacement check (ingest/replacements.py) sees it absent, as it would see a clear column.
+MADE_FROM: dict[str, tuple[tuple[str, ...], ...]] = {
+    **{c: ((c.removeprefix("enc_"),),) for c in ("enc_forename", "enc_middle_names", "enc_surname", "enc_address",
+                                                 "enc_postcode")},
+    "enc_dob": (("dob",),), "enc_dob_year": (("dob",),),
+    "tok_forename": (("forename",),), "tok_surname": (("surname",),),
+    "tok_forename_sx": (("forename",),), "tok_surname_sx": (("surname",),),
+    "tok_forename_initial": (("forename",),), "tok_surname_initial": (("surname",),),
+    "tok_dob": (("dob",),), "tok_dob_year": (("dob",),), "tok_dob_month": (("dob",),), "tok_dob_day": (("dob",),),
+    "tok_postcode": (("postcode",),), "tok_postcode_sector": (("postcode",),),
+    "tok_address": (("address",),), "tok_address_number": (("address",),),
+    "tok_uprn": (("uprn",),), "tok_person_ref": (("person_ref",),),
+    "tok_household": (("uprn",), ("address", "postcode")),
+    "tok_address_sig": (("address", "postcode"),),
+    "postcode_district": (("postcode",),),
+}
+
+
+def made_from_nothing(absent: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """The encoded columns a file lacking the clear columns ``absent`` has nothing to make from."""
+    return tuple(c for c in ENCODED_COLUMNS
+                 if all(any(src in absent for src in alternative) for alternative in MADE_FROM[c]))
+
+
 # Key purposes in derivation order: never reorder (a new purpose goes at the end).
 KEY_PURPOSES = tuple(FILTERS) + ("name", "phonetic", "dob", "dob_year", "dob_day_month", "postcode",
                                  "postcode_sector", "address", "address_number", "uprn", "person_ref",

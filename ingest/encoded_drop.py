@@ -7,6 +7,7 @@ columns. Everything here refuses the whole drop (``IntelError``: nothing is load
   other than this hub's (filters of other sizes cannot be compared);
 - the drop mixes clear and encoded identifiers (an encoded file that still carries a clear
   identifier with a value, or encoded columns in a drop that declares no encoding);
+  an encoded column may be absent (the replacement check covers it, ingest/replacements.py);
 - any encoding is malformed (a filter that is not base64 of its exact length, a token that is
   not 16 hex digits): the first bad row and column are named;
 - the drop does not fit the store: an encoded drop into a clear store or the reverse, or a
@@ -55,7 +56,7 @@ def declared(manifest: dict[str, Any], name: str = "manifest.json") -> dict[str,
 
 
 def check_columns(file_name: str, frame: pl.DataFrame, encoding: dict[str, Any] | None) -> None:
-    """Refuse a file that mixes clear and encoded identifiers, or lacks an encoded column."""
+    """Refuse a file that mixes clear and encoded identifiers."""
     encoded_cols = [c for c in frame.columns if c in ec.ENCODED_COLUMNS or c.startswith(("enc_", "tok_"))]
     if encoding is None:
         if encoded_cols:
@@ -68,10 +69,9 @@ def check_columns(file_name: str, frame: pl.DataFrame, encoding: dict[str, Any] 
     if clear:
         raise IntelError(f"{file_name}: the drop is declared encoded but this file carries clear identifier(s) "
                          f"{', '.join(clear)}: a drop is clear or encoded, never both")
-    missing = [c for c in ec.ENCODED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise IntelError(f"{file_name}: the drop is declared encoded but this file lacks encoded column(s) "
-                         f"{', '.join(missing)}")
+    # an encoded column may be absent, as an optional clear one may: a file whose agency lacked
+    # the identifier sends no encoding of it, and a re-sent file that would erase encodings the
+    # store holds is refused by the replacement check (ingest/replacements.py)
 
 
 def check_values(file_name: str, frame: pl.DataFrame) -> None:

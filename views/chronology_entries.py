@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from access.lens import Lens
+from findings.describe import with_postcode
 from findings.timescales import WorkingCalendar, decision_timescale
 
 
@@ -23,6 +24,30 @@ def age_on(dob: date | None, on: date) -> int | None:
     if dob is None:
         return None
     return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+
+def address_of(rows: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    """The address these records (of one dwelling) give most often, as recorded, with its postcode,
+    and the records that gave it: those without a restriction first, so words derived from them
+    carry no restriction they can avoid (the entry's restriction includes the records used)."""
+    pool = [r for r in rows if r.get("address_raw") and r["restriction"] == "none"] or \
+        [r for r in rows if r.get("address_raw")]
+    if not pool:
+        return None, []
+    counts: dict[tuple[str, str], int] = {}
+    for r in pool:
+        k = (r["address_raw"], r.get("postcode") or "")
+        counts[k] = counts.get(k, 0) + 1
+    best = max(sorted(counts), key=counts.get)
+    return with_postcode(best[0], best[1] or None), [r for r in pool if (r["address_raw"], r.get("postcode") or "") == best]
+
+
+def _name_of(rows: list[dict[str, Any]]) -> str:
+    """The name these records of one person give most often, as recorded (forename and surname
+    both, where any record has both)."""
+    names = [" ".join(p for p in (r.get("forename_raw"), r.get("surname_raw")) if p) for r in rows]
+    full = [n for n, r in zip(names, rows) if r.get("forename_raw") and r.get("surname_raw")] or [n for n in names if n]
+    return max(sorted(set(full)), key=full.count) if full else ""
 
 
 def day_of(value: datetime | date) -> date:
@@ -188,11 +213,15 @@ def derived_entries(residents: list[dict[str, Any]], rows: list[dict[str, Any]],
         own_spells = sorted((s for s in spells if s["person_id"] == person_id), key=lambda s: s["first_seen"])
         for prev, cur in zip(own_spells, own_spells[1:]):
             support = [r for r in mine if r["household_key"] == cur["household_key"] and day_of(r["event_date"]) == cur["first_seen"]]
+            # in words: each dwelling by the address the person's records there give (views: no codes)
+            was, said_was = address_of([r for r in mine if r["household_key"] == prev["household_key"]])
+            now, said_now = address_of([r for r in mine if r["household_key"] == cur["household_key"]])
             out.append(derived_entry(datetime.combine(cur["first_seen"], time()), None, None, "address_change",
-                                f"change of address: from {prev['household_key']} to {cur['household_key']}",
+                                f"change of address: from {was or 'an address not recorded'} "
+                                f"to {now or 'an address not recorded'}",
                                 household_key=cur["household_key"], previous_household_key=prev["household_key"],
                                 mention_ids=[r["mention_id"] for r in support],
-                                restriction=strictest(support)))
+                                restriction=strictest(support + said_was + said_now)))
         dob = next((r["dob"] for r in mine if r["dob"] is not None), None)
         is_child_role = any(r["role"] in child_roles for r in mine)
         places = [(s["household_key"], s["first_seen"], s["end"]) for s in own_spells]
@@ -226,11 +255,15 @@ def derived_entries(residents: list[dict[str, Any]], rows: list[dict[str, Any]],
                 age = age_on(r["dob"], on)
                 adult = age >= adult_age if age is not None else r["role"] in adult_roles
                 if adult and subject_is_child(on):
+                    name = _name_of([x for x in residents if x["person_id"] == pid and x["restriction"] == "none"] or [r])
+                    where, said = address_of([x for x in rows + residents if x["household_key"] == key])
+                    who = f"{name} ({'' if age is None else f'{age}, '}{pid})" if name else pid
                     out.append(derived_entry(r["event_date"], None, None, "new_adult_at_household",
-                                        f"new adult {pid} recorded at the household {key} "
+                                        f"new adult {who} recorded at the household"
+                                        f"{f' at {where}' if where else ''} "
                                         "(new partner; presence of a significant adult)",
                                         household_key=key, other_person_id=pid, mention_ids=[r["mention_id"]],
-                                        restriction=r["restriction"]))
+                                        restriction=strictest([r] + said)))
     return out
 
 

@@ -16,12 +16,14 @@ large neighbourhoods collapsed into counted groups).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from findings import describe
+from findings.as_of import extract_date
 from graphs import network as gnet
 from graphs.harm import prepare
 from core.errors import IntelError, NotFound
@@ -166,8 +168,9 @@ class NetworkSnapshot:
             mentions = store.df("SELECT * FROM network_mentions").sort("person_id", maintain_order=True)
             events = store.df("SELECT DISTINCT event_key, person_id FROM network_event_people")
             households = store.df("SELECT DISTINCT household_key, person_id FROM network_household_people")
-            findings = store.rows("SELECT person_id, finding_key, rule, severity, explanation, evidence_hash "
-                                  "FROM findings WHERE person_id IS NOT NULL ORDER BY rule, finding_key")
+            findings = _in_words(store, store.rows(
+                "SELECT person_id, finding_key, rule, severity, explanation, evidence_hash "
+                "FROM findings WHERE person_id IS NOT NULL ORDER BY rule, finding_key"))
         return cls(mentions, events, households, findings)
 
     def has(self, person_id: str) -> bool:
@@ -292,6 +295,15 @@ def _labels(rows: pl.DataFrame) -> dict[str, str]:
     return labels
 
 
+def _in_words(store: Store, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings with their explanations in words (findings.describe: people, events, dwellings),
+    read through this cursor's lens where it has one."""
+    if not findings:
+        return findings
+    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()))
+    return [{**f, "explanation": t} for f, t in zip(findings, texts)]
+
+
 def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json", *,
                  config: Mapping[str, Any], collapse_over: int = 8,
                  memory: NetworkSnapshot | None = None, resolved: bool = False) -> dict[str, Any] | str:
@@ -329,10 +341,10 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
         keys = [d["household_key"] for _, d in g.nodes(data=True) if d.get("type") == "household"]
         return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps",
                        describe.addresses(store, keys))
-    findings = source.findings(pid) if source is not None else store.rows(
+    findings = source.findings(pid) if source is not None else _in_words(store, store.rows(
         "SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings WHERE person_id = ? "
         "ORDER BY rule, finding_key",
-        [pid])
+        [pid]))
     counts: dict[str, int] = {}
     for _, d in g.nodes(data=True):
         counts[d["type"]] = counts.get(d["type"], 0) + 1

@@ -1,7 +1,9 @@
 """Alerts: the triaged queue (filters checked, a total), and acknowledging or closing one.
 
 A MARAC coordinator (a role with ``domestic_abuse_only``) lists the marac_criteria and escalation
-alerts of people with a domestic-abuse record, and acts on none (the hub does).
+alerts of people with a domestic-abuse record, and acts on none (the hub does). Every alert comes
+through the viewer's lens (access/lens.py): one whose evidence names a record they may not see in
+full is left out (and not counted), and its evidence in words is read only from records they see.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from access.lens import Lens
 from api.problems import Problem
 from api.routes.common import PageQuery, ok, page, path_id
 from api.security import Principal, add_detail, db, guard, set_subject
@@ -52,7 +55,8 @@ def alerts(request: Request, q: Annotated[AlertsQuery, Query()], who: Principal 
     set_subject(request, "alert", None, status=q.status, rule=q.rule, person_id=q.person_id, possible=q.possible)
     found = list_alerts(store, status=q.status, rule=q.rule, severity=q.severity, person_id=q.person_id,
                         possible=q.possible, limit=q.limit, offset=q.offset, config=request.app.state.config,
-                        with_total=True,
+                        with_total=True, lens=Lens.of(health_clearance=who.health_clearance,
+                                                      export=who.domestic_abuse_only),
                         **(marac_lens(store) if who.domestic_abuse_only else {}))
     add_detail(request, returned=[a["alert_id"] for a in found["items"]])
     return ok(page(request, found["items"], q.limit, q.offset, found["total"]))

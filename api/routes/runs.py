@@ -1,4 +1,5 @@
-"""Nightly runs (admin): start one on a drop folder, list them, read one's report."""
+"""Nightly runs (admin): start one on a drop folder, list them, read one's report (its paths
+relative to the drops folder or the store's folder, never the server's: findings/run_reports.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from api.routes.common import PageQuery, ok, page, path_id
 from api.security import Principal, db, guard, set_subject
 from core.errors import NotFound
 from core.store import Store
+from findings.run_reports import RunPaths, shown
 from findings.runs import get_run, list_runs
 
 router = APIRouter(tags=["runs"])
@@ -37,7 +39,8 @@ def start_run(request: Request, body: RunRequest, who: Principal = Depends(guard
 def runs(request: Request, q: Annotated[PageQuery, Query()],
          who: Principal = Depends(guard("runs", personal=False)), store: Store = Depends(db)) -> Response:
     rows = list_runs(store, limit=q.offset + q.limit + 1)[q.offset:]
-    return ok(page(request, rows[: q.limit], q.limit, q.offset, None, more=len(rows) > q.limit))
+    return ok(page(request, shown(rows[: q.limit], _paths(request)), q.limit, q.offset, None,
+                   more=len(rows) > q.limit))
 
 
 @router.get("/runs/{run_id}", summary="A run's status and report")
@@ -45,8 +48,12 @@ def run(request: Request, run_id: str = path_id(), who: Principal = Depends(guar
         store: Store = Depends(db)) -> Response:
     set_subject(request, "run", run_id)
     try:
-        return ok(get_run(store, run_id))
+        return ok(shown(get_run(store, run_id), _paths(request)))
     except NotFound:
         if run_id == request.app.state.runs.current_run:
             return ok({"run_id": run_id, "status": "starting"})
         raise
+
+
+def _paths(request: Request) -> RunPaths:
+    return RunPaths(request.app.state.store.path, request.app.state.config)

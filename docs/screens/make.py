@@ -94,6 +94,10 @@ def main() -> None:
         shot("06-network")
         d.get(url + "/w/alerts")
         shot("07-alerts")
+        opened = d.find_elements(By.CSS_SELECTOR, "details.evidence-events[open]")
+        if opened:   # an alert whose evidence table is open: its card from the top
+            d.execute_script("arguments[0].closest('article').scrollIntoView()", opened[0])
+            shot("07-alert-evidence")
         d.get(url + "/w/metrics")
         shot("12-metrics")
         d.get(url + "/w/review")

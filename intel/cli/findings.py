@@ -12,6 +12,7 @@ from core.errors import Conflict, IntelError
 from core.store import Store, StoreError
 from findings.alerts import act_on_alert, list_alerts
 from findings.analytics import run_analytics
+from findings.run_reports import RunPaths, shown
 from findings.runs import get_run, list_runs, run_nightly
 from intel.cli.common import ConfigOption, DbOption, EngineOption, edge_config, emit, fail, opened_store, run_guarded
 from intel.cli.reads import PurposeOption, audited_read
@@ -132,7 +133,10 @@ def nightly(
 def runs(
     run_id: Annotated[Optional[str], typer.Argument(help="One run's full report; default: the latest runs.")] = None,
     db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Nightly runs: status, times and reports."""
+    """Nightly runs: status, times and reports (paths relative to the drops folder or the store's folder)."""
+    cfg = edge_config(config)
     with opened_store(db, read_only=True) as store:
-        emit(get_run(store, run_id) if run_id else {"runs": list_runs(store)})
+        paths = RunPaths(store.path, cfg)
+        emit(shown(get_run(store, run_id) if run_id else {"runs": list_runs(store)}, paths))

@@ -77,17 +77,21 @@ def review(
     explain: Annotated[bool, typer.Option("--explain/--no-explain",
                                           help="Include each link's match-weight waterfall (json; about 2 s an item "
                                                "on a 15k-mention store, or ask `intel explain A B` for one).")] = False,
+    purpose: PurposeOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Doubtful links for a person to settle, those that would complete a finding first (then harm, recency)."""
+    """Doubtful links for a person to settle, those that would complete a finding first (then harm, recency).
+    Each item shows both records' names, dates of birth and addresses: a read of personal data,
+    audited, with a purpose."""
     if not 1 <= limit <= 10000:
         fail(f"--limit must be between 1 and 10000, got {limit}")
     if fmt not in ("json", "table"):
         fail(f"--format must be json or table, got {fmt!r}")
     cfg = edge_config(config)
-    with opened_store(db) as store:
-        queue = review_queue(store, cfg, limit=limit, explain=explain and fmt == "json")
+    with audited_read(db, cfg, purpose, command="intel review", subject_kind="review", subject_id=None) as read:
+        queue = review_queue(read.store, cfg, limit=limit, explain=explain and fmt == "json")
+        read.done(items=len(queue["items"]), limit=limit, format=fmt)
     if fmt == "json":
         emit(queue)
         return

@@ -2,7 +2,7 @@
 what was asked and what came back, in the same keyed audit chain (access/audit.py).
 
 ``--purpose`` (or ``$INTEL_PURPOSE``) is required by every command that reads personal data
-(chronology, network, export persons, explain, the alerts list), as ``X-Purpose`` is by the API: without one the
+(chronology, network, search, export persons, explain, the review queue, the alerts list), as ``X-Purpose`` is by the API: without one the
 command exits 2 before opening the store. The entry is written before the command prints its
 answer; a read refused by the library (an unknown person, a bad date) is recorded too, with the
 status the API would answer (404 or 400), as refused API requests are.

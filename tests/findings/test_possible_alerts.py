@@ -40,6 +40,9 @@ def test_possible_alerts_name_their_links_and_are_raised_once(raised):
         for link in a["possible_links"]:
             assert link["mention_a"] in a["explanation"] and f"{link['match_probability']:.3f}" in a["explanation"]
             assert 0.9 <= link["match_probability"] < 0.999
+            # in words: each record by its agency, kind and date, its id kept as the reference in brackets
+            assert f"[{link['mention_a']}] and " in a["explanation"] and " on 20" in a["explanation"]
+        assert a["explanation"].startswith(f"Possible {a['rule'].replace('_', ' ')}: ")
     again = sync_possible_alerts(store, "run-2", cfg)
     assert again["raised"] == 0 and again["closed"] == 0
 

@@ -72,10 +72,11 @@ def test_items_that_complete_a_finding_rank_above_all_others(world_store):
 def test_cli_review_and_decide_on_an_item(copy):
     db, hub = copy
     cli = CliRunner()
-    out = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--limit", "2"])
+    out = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--limit", "2", "--purpose", "link review"])
     assert out.exit_code == 0, out.output
     first = json.loads(out.stdout)["items"][0]
-    table = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--format", "table", "--limit", "3"])
+    table = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--format", "table", "--limit", "3",
+                             "--purpose", "link review"])
     assert table.exit_code == 0 and "would complete a finding" in table.stdout
     args = ["decide", first["mention_a"], first["mention_b"], "same", "--review", "--by", "a.analyst",
             "--reason", "same NHS number", "--db", str(db), "--config", str(hub)]

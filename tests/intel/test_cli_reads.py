@@ -36,7 +36,8 @@ def _intel(*args, purpose_env: str | None = None):
 
 
 READS = [["chronology", "MI-00000001B"], ["network", "MI-00000001B"], ["export", "persons", "--out", "{tmp}/p.csv"],
-         ["explain", "police:R1", "police:R2"], ["alerts"]]
+         ["explain", "police:R1", "police:R2"], ["alerts"], ["search", "--surname", "Smith", "--birth-year", "1990"],
+         ["review"]]
 
 
 @pytest.mark.parametrize("argv", READS, ids=lambda a: a[0])
@@ -59,6 +60,7 @@ def test_reads_are_recorded_with_the_os_user_and_purpose_before_the_answer(db, t
     assert _intel("chronology", "MI-00000001B", "--purpose", "strategy meeting 12 May", "--db", str(db)).returncode == 0
     assert _intel("export", "persons", "--out", str(tmp_path / "p.csv"), "--db", str(db),
                   purpose_env="quarterly data quality check").returncode == 0
+    assert _intel("review", "--purpose", "weekly link review", "--db", str(db)).returncode == 0
     missing = _intel("chronology", "MI-99999999B", "--purpose", "a referral today", "--db", str(db))
     assert missing.returncode == 2
     with Store(db) as s:
@@ -69,5 +71,6 @@ def test_reads_are_recorded_with_the_os_user_and_purpose_before_the_answer(db, t
     assert [(r["user_name"], r["role"], r["endpoint"], r["subject_id"], r["purpose"], r["status"]) for r in rows] == [
         (who, "cli", "intel chronology", "MI-00000001B", "strategy meeting 12 May", 200),
         (who, "cli", "intel export persons", "persons", "quarterly data quality check", 200),
+        (who, "cli", "intel review", None, "weekly link review", 200),
         (who, "cli", "intel chronology", "MI-99999999B", "a referral today", 404)]
     assert json.loads(rows[0]["detail"])["format"] == "json" and json.loads(rows[1]["detail"])["rows"] == 3

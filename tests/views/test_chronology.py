@@ -122,6 +122,30 @@ def test_derived_events(store):
     assert "new partner" in new_adult[0]["summary"]
 
 
+def test_derived_events_in_words(store):
+    """A move and a new adult name the dwellings by the address as recorded and the adult by name
+    and age, never by their keys; words from a restricted record make the entry as restricted."""
+    family(store)
+    store.execute("UPDATE mentions SET address_raw = '4 Mill Lane', postcode = 'NB1 4QL' WHERE household_key = 'uprn:100'")
+    store.execute("UPDATE mentions SET address_raw = CASE WHEN restriction = 'none' THEN '9 High St' ELSE '9 HIGH STREET' "
+                  "END, postcode = 'NB2 7XY' WHERE household_key = 'uprn:200'")
+    c = chronology(store, person_id="P1", today=date(2025, 12, 31), config=CONFIG)
+    derived = {e["derived_type"]: e for e in c["events"] if e["kind"] == "derived"}
+    moves = [(e["summary"], e["restriction"]) for e in c["events"] if e.get("derived_type") == "address_change"]
+    # each dwelling in the words of its unrestricted records where it has some; the first move rests on
+    # the hub_only record of 2025-06-01 and is hub_only; the moves to and from the dwelling only a
+    # health_confidential record gives (address "999") are as restricted as that record
+    assert moves == [("change of address: from 4 Mill Lane, NB1 4QL to 9 High St, NB2 7XY", "hub_only"),
+                     ("change of address: from 9 High St, NB2 7XY to 999", "health_confidential"),
+                     ("change of address: from 999 to 9 High St, NB2 7XY", "health_confidential")]
+    assert derived["new_adult_at_household"]["summary"] == (
+        "new adult Carl Smith (40, P3) recorded at the household at 4 Mill Lane, NB1 4QL "
+        "(new partner; presence of a significant adult)")
+    exported = chronology(store, person_id="P1", today=date(2025, 12, 31), config=CONFIG, export=True)
+    assert all("HIGH STREET" not in e.get("summary", "") and "uprn:" not in e.get("summary", "")
+               for e in exported["events"])
+
+
 def test_timescales_working_calendar():
     cfg = load_config()["chronology"]
     cal = WorkingCalendar(cfg["working_calendar"])

@@ -176,3 +176,19 @@ def test_the_snapshot_in_memory_draws_what_sql_draws(tmp_path_factory):
         assert with_findings > 0
         # a person the snapshot does not hold: the live tables, as without it
         assert not memory.has("no-such-person")
+
+
+def test_findings_here_are_in_words_from_sql_and_from_memory(world):
+    """A finding's reason names events and people by their ids; the network view says them in words
+    (whether it reads SQL or the snapshot in memory), ids kept only beside names."""
+    from views.network_view import NetworkSnapshot
+
+    world.execute("UPDATE findings SET explanation = 'Harmed in 2 events (police:E1, police:E0), suspect O, "
+                  "reported by social_care.' WHERE person_id = 'V'")
+    from_sql = network_view(world, "V", hops=1, config=CONFIG)["findings"]
+    from_memory = network_view(world, "V", hops=1, config=CONFIG, memory=NetworkSnapshot.build(world))["findings"]
+    for found in (from_sql, from_memory):
+        [text] = [f["explanation"] for f in found]
+        assert "police:E" not in text and "social_care" not in text, text
+        assert text.startswith("Harmed in 2 events (police domestic abuse on 2024-"), text
+        assert "reported by children's social care" in text

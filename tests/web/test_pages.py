@@ -362,3 +362,24 @@ def test_results_past_the_detailed_ones_still_show(web, monkeypatch):
     web.sign_in("analyst")
     r = web.client.get("/w/search?go=1&forename=sarah&surname=hughes")
     assert r.status_code == 200 and "Sarah Hughes" in r.text
+
+
+def test_an_alert_card_lists_its_evidence_in_words(web):
+    """Each piece of evidence by date, agency, what happened, who (role and name as recorded) and
+    the address as recorded; the event and record ids only as small references; people and
+    households linked by their names and addresses, not by their keys."""
+    web.sign_in("analyst")
+    page = web.client.get("/w/alerts?status=all&rule=marac_criteria").text
+    card = page[page.index('<article class="alert"'):]
+    card = card[:card.index("</article>")]
+    table = card[card.index('<details class="evidence-events"'):]
+    rows = [re.sub(r"<[^>]+>", "|", r) for r in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)][1:]
+    cells = [[c.strip() for c in r.split("|") if c.strip()] for r in rows]
+    assert cells[0] == ["2025-01-10", "Police", "domestic abuse", "Sarah Hughes, victim", "4 Mill Lane, NB1 4QL",
+                        "police:P1"]
+    assert cells[1][:4] == ["2025-03-02", "Police", "domestic abuse", "Sarah Hughes, victim"]
+    assert '<span class="ref">police:P1</span>' not in card and '<td class="ref">police:P1</td>' in card
+    people = re.search(r"<dt>People</dt><dd>(.*?)</dd>", card, flags=re.S).group(1)
+    assert re.search(r'<a href="/w/person/[^"]+">Sarah Hughes</a> \(\d+\) <span class="ref">', people)
+    # the reason itself is in words
+    assert "Sarah Hughes (" in card and "domestic-abuse victim" in card

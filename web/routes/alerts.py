@@ -44,6 +44,7 @@ async def alerts(request: Request, session: WebSession = Depends(with_purpose)) 
     items: list[dict[str, Any]] = page["items"]
     return render(request, "alerts.html", items=items, alert_status=status, rule=rule or "", possible=possible,
                   rules=_rules(request), offset=offset, page=PAGE, more=bool(page.get("next")), form_id=new_form_id,
+                  total=page.get("total"),
                   notice=qp.get("done"))
 
 
