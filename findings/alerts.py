@@ -32,7 +32,7 @@ from findings.evidence_words import evidence_in_words
 from findings.alert_config import SEVERITIES, STATUS_FILTERS, rule_names
 from findings.as_of import extract_date
 from core.person_ids import parse_person_id
-from linkage.identity import resolve_person_id
+from linkage.identity import follow_merges, resolve_person_id
 
 ACTIONS = {"acknowledge": (("new", "baseline"), "acknowledged"), "close": (("acknowledged",), "closed")}
 _SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -92,7 +92,7 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True,
     for r in rows:
         person = r["person_id"]
         if person in merged:
-            person = resolve_person_id(store, person)
+            person = follow_merges(store, person)
         out.append({
             "alert_id": r["alert_id"], "rule": r["rule"], "person_id": person,
             **({"subject": words.get(r["alert_id"])} if with_history else {}),

@@ -33,7 +33,7 @@ from core.person_ids import format_person_id, is_legacy, parse_person_id
 from core.store import Store
 from linkage.clusters import Clustering
 
-__all__ = ["Assignment", "assign_person_ids", "format_person_id", "next_person_number", "person_record",
+__all__ = ["Assignment", "assign_person_ids", "follow_merges", "format_person_id", "next_person_number", "person_record",
            "resolve_person_id", "scalar", "write_identity"]
 
 
@@ -219,31 +219,39 @@ def write_identity(
 
 
 def resolve_person_id(store: Store, person_id: str) -> str:
-    """The current id of ``person_id``: an old-form id (``P`` + 8 digits) is first followed to the id
-    it became; merges are followed to the survivor; an id that is still active (including one that
-    lost mentions to a split) is itself. MalformedPersonId (core/person_ids.py) for text that is
-    no person id, NotFound for an unknown one."""
+    """The current id of ``person_id`` as a user gave it: an old-form id (``P`` + 8 digits) is first
+    followed to the id it became, then merges to the survivor (:func:`follow_merges`).
+    MalformedPersonId (core/person_ids.py) for text that is no person id, NotFound for an unknown one."""
     person_id = parse_person_id(person_id)
+    if not is_legacy(person_id):
+        return follow_merges(store, person_id)
+    became = scalar(store, "SELECT person_id FROM person_id_aliases WHERE old_id = ?", [person_id])
+    if became is None:
+        raise NotFound(f"no person {person_id!r}")
+    return follow_merges(store, became, asked=person_id)
+
+
+def follow_merges(store: Store, person_id: str, *, asked: str | None = None) -> str:
+    """The survivor of an id the store holds (not checked for form: stored ids are ours): follows
+    merges; an id that is still active (including one that lost mentions to a split) is itself.
+    NotFound for an unknown id; ``asked``: the id the user gave, for the messages."""
+    asked = asked or person_id
     seen: list[str] = []
     current = person_id
-    if is_legacy(person_id):
-        current = scalar(store, "SELECT person_id FROM person_id_aliases WHERE old_id = ?", [person_id])
-        if current is None:
-            raise NotFound(f"no person {person_id!r}")
     while True:
         row = store.rows("SELECT status, merged_into FROM persons WHERE person_id = ?", [current])
         if not row:
-            if current == person_id:
-                raise NotFound(f"no person {person_id!r}")
+            if current == asked:
+                raise NotFound(f"no person {asked!r}")
             if not seen:
-                raise IntelError(f"person {person_id!r} became {current!r}, which does not exist")
-            raise IntelError(f"person {person_id!r} was merged into {current!r}, which does not exist")
+                raise IntelError(f"person {asked!r} became {current!r}, which does not exist")
+            raise IntelError(f"person {asked!r} was merged into {current!r}, which does not exist")
         if row[0]["status"] != "merged" or row[0]["merged_into"] is None:
             return current
         seen.append(current)
         current = row[0]["merged_into"]
         if current in seen:
-            raise IntelError(f"person {person_id!r}: merges form a loop through {seen}")
+            raise IntelError(f"person {asked!r}: merges form a loop through {seen}")
 
 
 def person_record(store: Store, person_id: str) -> dict[str, Any]:

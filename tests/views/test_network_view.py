@@ -183,10 +183,10 @@ def test_findings_here_are_in_words_from_sql_and_from_memory(world):
     (whether it reads SQL or the snapshot in memory), ids kept only beside names."""
     from views.network_view import NetworkSnapshot
 
-    world.execute("UPDATE findings SET explanation = 'Harmed in 2 events (police:E1, police:E0), suspect O, "
-                  "reported by social_care.' WHERE person_id = 'V'")
-    from_sql = network_view(world, "V", hops=1, config=CONFIG)["findings"]
-    from_memory = network_view(world, "V", hops=1, config=CONFIG, memory=NetworkSnapshot.build(world))["findings"]
+    world.execute(f"UPDATE findings SET explanation = 'Harmed in 2 events (police:E1, police:E0), suspect {O}, "
+                  "reported by social_care.' WHERE person_id = ?", [V])
+    from_sql = network_view(world, V, hops=1, config=CONFIG)["findings"]
+    from_memory = network_view(world, V, hops=1, config=CONFIG, memory=NetworkSnapshot.build(world))["findings"]
     for found in (from_sql, from_memory):
         [text] = [f["explanation"] for f in found]
         assert "police:E" not in text and "social_care" not in text, text
