@@ -57,13 +57,16 @@ def entry_mac(keys: AuditKeys | None, prev_hash: str, entry: dict[str, Any]) -> 
 
 def open_chain(store: Store, config: dict[str, Any] | None = None) -> tuple[AuditKeys, Anchor]:
     """The audit key and anchor of this store (``[audit]`` in the config, default beside it). A
-    store whose audit log is empty and has no anchor yet gets a new key (mode 0600); otherwise a
-    missing or unsafe key file is an IntelError: entries are never written with a key that cannot
-    verify the ones before them."""
+    store whose audit log is empty and has no anchor yet gets a new key (mode 0600) and, at once,
+    an anchor at the chain's start (entry 0): from then on a missing anchor is always reported,
+    even over an empty log (a log wiped with its anchor). Otherwise a missing or unsafe key file
+    is an IntelError: entries are never written with a key that cannot verify the ones before them."""
     key_file, anchor_file = audit_paths(store.path, config)
     if not key_file.exists() and not anchor_file.exists() \
             and not store.scalar("SELECT count(*) FROM audit_log"):
-        return create_key(key_file), Anchor(anchor_file)
+        keys, anchor = create_key(key_file), Anchor(anchor_file)
+        anchor.write(keys, 0, GENESIS)
+        return keys, anchor
     return load_keys(key_file), Anchor(anchor_file)
 
 

@@ -157,6 +157,12 @@ def _check_anchor(anchor: Anchor, keys: AuditKeys, rows: list[dict[str, Any]], f
                                      "the end of the log cannot be checked"))
         elif rows:
             notes.append("no anchor yet: it is written with the first keyed entry")
+        else:   # the key exists, so the chain was started: its anchor was made with the key
+            problems.append(_problem(
+                "anchor_missing", None, None,
+                f"the audit log is empty and its anchor {anchor.path} is missing, but the audit key exists: "
+                "the log may have been wiped together with its anchor (the anchor is made with the key; only a "
+                "store made before that, which has logged nothing since, looks the same)"))
         return
     if head.seq > last:
         problems.append(_problem(
@@ -165,6 +171,8 @@ def _check_anchor(anchor: Anchor, keys: AuditKeys, rows: list[dict[str, Any]], f
             f"{head.seq}, but neither audit_log nor the journal holds anything after entry {last}"))
         return
     at = next((r for r in rows if r["seq"] == head.seq), None)
+    if head.seq == 0 and head.mac == GENESIS:   # the chain's start, written with the key
+        at = {"entry_hash": GENESIS}
     if at is None or at["entry_hash"] != head.mac:
         problems.append(_problem("anchor_mismatch", head.seq, head.seq,
                                  f"the log's entry {head.seq} is not the entry the anchor names as the head "

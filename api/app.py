@@ -23,6 +23,7 @@ from access.audit import AuditJournal, AuditWriter, journal_path
 from access.users import ActiveUsers, token_days
 from api.audit_queue import AuditQueue
 from api.problems import install
+from api.review_cache import ReviewQueueCache
 from api.routes import alerts, linkage, metrics, persons, review, runs, service, users
 from api.routes.common import ERRORS
 from api.runs import RunManager
@@ -92,7 +93,13 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     app.state.runs.drain_at_start()
     app.state.runs.refresh_search_index()
     app.state.snapshot = SnapshotKeeper(owner, enabled=bool(cfg.get("api", {}).get("snapshot", True)))
-    app.state.runs.on_change = app.state.snapshot.invalidate
+    app.state.review_queue = ReviewQueueCache(owner, cfg)   # ranked on first use (intel serve: at start)
+
+    def changed() -> None:   # after each commit that changes persons, links or findings
+        app.state.snapshot.invalidate()
+        app.state.review_queue.invalidate()
+
+    app.state.runs.on_change = changed
     app.state.snapshot.build_now()
     app.add_middleware(RequestSessions)
     app.add_middleware(AuditMiddleware)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from views.chronology_sources import SnapshotReader
-from views.network_view import NetworkSnapshot
+from views.network_memory import NetworkSnapshot
 from views.search_memory import MemorySearchIndex
 from core.store import Store
 

@@ -9,7 +9,9 @@ agency wrote it, events and records by their date, agency and kind, the ids kept
 - a dwelling key (``uprn:100010005278``, ``addr:NM7 0EX|10|sycamore``) -> ``10 Sycamore Street,
   NM7 0EX``: the address most of the records placed there wrote, with its postcode;
 - an event key (``police:PE0000451``) -> ``police domestic abuse on 2025-03-12``; a record id
-  (``police:P00001033``) -> ``police domestic abuse on 2025-03-12 as victim``;
+  (``police:P00001033``) -> ``police domestic abuse on 2025-03-12 as victim``; a list of them oldest
+  first, those of one kind together (``police domestic abuse on 2023-05-29, 2024-09-10; police
+  violence on 2026-07-19``);
 - a snake_case word (``social_care``, ``domestic_abuse``) -> ``children's social care``,
   ``domestic abuse``.
 
@@ -190,9 +192,19 @@ def in_words(store: Store, texts: list[str], as_of: date | None) -> list[str]:
             return agency(token)
         return person_words(who[token], token, as_of) if token in who else token
 
-    def by_date(m: re.Match) -> str:   # a list of events or records, oldest first
-        refs = m.group(0).split(", ")
-        return ", ".join(sorted(refs, key=lambda r: (known.get(r, {}).get("date") is None,
-                                                     known.get(r, {}).get("date") or date.min, r)))
+    def by_date(m: re.Match) -> str:
+        """A list of events or records, oldest first, those of one kind together: ``police domestic
+        abuse on 2023-05-29, 2024-09-10; police violence on 2026-07-19``."""
+        refs = sorted(m.group(0).split(", "), key=lambda r: (known.get(r, {}).get("date") is None,
+                                                               known.get(r, {}).get("date") or date.min, r))
+        if any(r not in known for r in refs):
+            return ", ".join(refs)   # an id the store does not know: each one said alone (in sub)
+        groups: dict[tuple[str, str], list[str]] = {}
+        for r in refs:
+            info = known[r]
+            role = f" as {kind(info['role'])}" if info.get("role") else ""
+            groups.setdefault((f"{agency(info.get('source'))} {kind(info.get('event_type'))}", role), []).append(
+                str(info["date"]) if info.get("date") else "an unknown date")
+        return "; ".join(f"{what} on {', '.join(dict.fromkeys(days))}{role}" for (what, role), days in groups.items())
 
     return [_TOKENS.sub(sub, _REF_LIST.sub(by_date, t)) if t else t for t in texts]

@@ -167,7 +167,7 @@ def run_nightly(
         raise IntelError(f"unknown stage {fault_after_stage!r} to inject a fault after; stages are {list(STAGES)}")
     drop_dir = Path(drop_dir)
     if not drop_dir.is_dir():
-        raise IntelError(f"drop folder {drop_dir} does not exist")
+        raise IntelError(f"drop folder {drop_dir} " + ("is a file, not a folder" if drop_dir.exists() else "does not exist"))
     cfg = config
     started = _now()
     run_id = run_id or f"run-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"

@@ -77,14 +77,14 @@ def to_dot(g: nx.MultiGraph, title: str, places: dict[str, str]) -> tuple[str, d
     home = {p: sorted(hs, key=lambda x: (-x[0], x[1]))[0][1] for p, hs in lived.items()}
     lines = ["graph network {",
              f"  graph [label={_q(title + KEY)}, labelloc=t, fontsize=16, fontname=\"Helvetica\", "
-             "compound=true, K=0.15, sep=\"+4\", overlap=false, splines=true, pad=0.2, tooltip=\" \"];",
-             "  node [fontname=\"Helvetica\", fontsize=11, shape=box, style=\"rounded,filled\", penwidth=1.2];",
+             "compound=true, K=0.15, sep=\"+4\", overlap=false, splines=true, pad=0.2, ratio=0.7, tooltip=\" \"];",
+             "  node [fontname=\"Helvetica\", fontsize=14, shape=box, style=\"rounded,filled\", penwidth=1.2];",
              "  edge [color=\"#777777\", penwidth=1.1];"]
     # households: clusters with their residents, and an anchor for lines to the household
     for i, h in enumerate(sorted({hh for hh in home.values()} | {x for hs in lived.values() for _, x in hs})):
         words = places.get(g.nodes[h].get("household_key", ""), "an address not recorded")
         lines.append(f"  subgraph cluster_{i} {{ label={_q(words)}; style=\"rounded,filled\"; fillcolor=\"#f7f9fc\"; "
-                     f"color=\"#9aa7b8\"; fontsize=12; tooltip={_q('Household: ' + words)};")
+                     f"color=\"#9aa7b8\"; fontsize=14; tooltip={_q('Household: ' + words)};")
         anchor = nid(h)
         tips[anchor] = f"Household: {words}"
         lines.append(f"    {anchor} [shape=point, style=invis, width=0.01, label=\"\"];")
@@ -156,7 +156,7 @@ def _event_node(lines: list[str], tips: dict[str, str], key: str, label: str, ti
     tips[key] = tip
     colour = "#c62828" if harm else "#555555"
     lines.append(f"  {key} [shape={shape}, style=filled, fillcolor=\"{'#fdecea' if harm else '#ffffff'}\", "
-                 f"color=\"{colour}\", fontcolor=\"{colour}\", fontsize=10, label={_q(label)}, tooltip={_q(tip)}];")
+                 f"color=\"{colour}\", fontcolor=\"{colour}\", fontsize=12, label={_q(label)}, tooltip={_q(tip)}];")
     for p in who:
         lines.append(f"  {nid(p)} -- {key} [color=\"{colour}\", penwidth={2.2 if harm else 1.1}, "
                      f"tooltip={_q(people[p]['label'] + ': ' + tip)}];")

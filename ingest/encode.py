@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ from ingest.reading import MANIFEST, SourceFile, read_drop
 from ingest.replacements import withdrawn_columns
 from ingest.rows import check_rows
 
+PARALLEL_ROWS = 300_000   # from this many rows, the files are shared between two processes
 LOOKUP_COLUMNS = ("person_ref", "forename", "middle_names", "surname", "dob", "sex", "address", "postcode", "uprn")
 
 
@@ -44,9 +48,11 @@ def _fresh_folder(path: Path, what: str) -> None:
 
 
 def encode_drop(drop_dir: str | Path, out_dir: str | Path, key_file: str | Path | None,
-                local_dir: str | Path | None = None) -> dict[str, Any]:
+                local_dir: str | Path | None = None, workers: int | None = None) -> dict[str, Any]:
     """Encode a clear drop into ``out_dir``; the agency's lookup and rejected rows into
-    ``local_dir``. Returns the JSON summary (counts only: no identifier)."""
+    ``local_dir``. Returns the JSON summary (counts only: no identifier). ``workers``: processes
+    sharing the drop's files (default: two for a large drop, see ``_workers``); the output is the
+    same whatever the number."""
     secret = pprl.read_key_file(key_file)
     drop_dir, out_dir = Path(drop_dir), Path(out_dir)
     local_dir = Path(local_dir) if local_dir else out_dir.with_name(out_dir.name + ".local")
@@ -67,7 +73,7 @@ def encode_drop(drop_dir: str | Path, out_dir: str | Path, key_file: str | Path 
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     try:
-        summary = _encode_files(files, manifest, keys, tmp_out, tmp_local)
+        summary = _encode_files(files, manifest, secret, tmp_out, tmp_local, workers)
         new_manifest = {"extract_date": manifest.get("extract_date"), "files": summary.pop("_manifest_files"),
                         "encoding": ec.declaration(keys.fingerprint)}
         (tmp_out / MANIFEST).write_text(json.dumps(new_manifest, indent=1) + "\n", encoding="utf-8")
@@ -83,40 +89,82 @@ def encode_drop(drop_dir: str | Path, out_dir: str | Path, key_file: str | Path 
             "key_fingerprint": keys.fingerprint, "scheme": pprl.SCHEME, **summary}
 
 
-def _encode_files(files: list[SourceFile], manifest: dict, keys: ec.Keys, out: Path, local: Path) -> dict[str, Any]:
-    per_file: dict[str, Any] = {}
-    manifest_files: dict[str, Any] = {}
-    lookups, rejected = [], []
-    encoder = Encoder(keys)   # distinct values encoded once across the drop's files
+def _workers(files: list[SourceFile], workers: int | None) -> int:
+    """Processes to encode with: ``workers`` if given, else two for a drop of PARALLEL_ROWS rows
+    or more on a machine with two cores (a worker takes about a second to start)."""
+    if workers is not None:
+        return max(1, min(workers, len(files)))
+    rows = sum(f.frame.height for f in files)
+    return 2 if rows >= PARALLEL_ROWS and len(files) > 1 and (os.cpu_count() or 1) > 1 else 1
+
+
+def _groups(files: list[SourceFile], n: int) -> list[list[SourceFile]]:
+    """``files`` in ``n`` groups of about equal rows (largest file first, each to the lightest group)."""
+    groups: list[list[SourceFile]] = [[] for _ in range(n)]
+    rows = [0] * n
+    for f in sorted(files, key=lambda f: -f.frame.height):
+        i = rows.index(min(rows))
+        groups[i].append(f)
+        rows[i] += f.frame.height
+    return [g for g in groups if g]
+
+
+def _encode_files(files: list[SourceFile], manifest: dict, secret: bytes, out: Path, local: Path,
+                  workers: int | None = None) -> dict[str, Any]:
+    names: dict[str, str] = {}
+    for f in files:
+        name = f.path.stem + ".csv"
+        if name in names:
+            raise IntelError(f"{f.path.name}: two files of the drop would both be written as {name}")
+        names[name] = f.path.name
+    groups = _groups(files, _workers(files, workers))
+    if len(groups) == 1:
+        results = _encode_group(files, manifest, secret, out)
+    else:   # spawned, not forked: polars' thread pool does not survive a fork
+        with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_encode_group, g, manifest, secret, out) for g in groups]
+            results = [r for fut in futures for r in fut.result()]
+    done = {r["file"]: r for r in results}
+    ordered = [done[f.path.name] for f in files]   # the drop's order, however the work was shared
+    # the agency's staff open these in a spreadsheet: no cell runs (core/spreadsheet_cells.py)
+    neutralise_frame(pl.concat([r["lookup"] for r in ordered])).write_csv(local / "lookup.csv")
+    if rejected := [r["rejected"] for r in ordered if r["rejected"] is not None]:
+        neutralise_frame(pl.concat(rejected)).write_csv(local / "rejected.csv")
+    per_file = {r["file"]: r["summary"] for r in ordered}
+    return {"encoded": sum(v["encoded"] for v in per_file.values()),
+            "rejected": sum(v["rejected"] for v in per_file.values()),
+            "files": per_file, "_manifest_files": {r["summary"]["written"]: r["manifest"] for r in ordered}}
+
+
+def _encode_group(files: list[SourceFile], manifest: dict, secret: bytes, out: Path) -> list[dict[str, Any]]:
+    """Check, encode and write ``files`` (in this process or a worker); for each, what the drop's
+    manifest, the summary and the agency's local files need."""
+    encoder = Encoder(ec.Keys(secret))   # distinct values encoded once across the group's files
+    results = []
     for f in files:
         problems = check_rows(f)
         bad = problems["_row"].unique()
         good = f.frame.filter(~pl.col("_row").is_in(bad.implode()))
         encoded = encoder.encode_frame(good, f.source, f.absent_columns)
         name = f.path.stem + ".csv"
-        if name in manifest_files:
-            raise IntelError(f"{f.path.name}: two files of the drop would both be written as {name}")
         path = out / name
         encoded.write_csv(path)
-        manifest_files[name] = {"rows": encoded.height, "sha256": _sha256(path)}
+        entry: dict[str, Any] = {"rows": encoded.height, "sha256": _sha256(path)}
         # columns the agency withdraws on purpose stay withdrawn (with the encodings made from them)
         if withdrawn := sorted(withdrawn_columns(manifest, f.path.name)):
-            manifest_files[name]["withdrawn_columns"] = withdrawn
-        lookups.append(good.select(pl.lit(f.source).alias("source"), "record_id",
-                                   *[pl.col(c) for c in LOOKUP_COLUMNS], pl.lit(f.path.name).alias("file")))
+            entry["withdrawn_columns"] = withdrawn
+        rejected = None
         if problems.height:
-            rejected.append(problems.join(f.frame.select("_row", "record_id"), on="_row", how="left").select(
+            rejected = problems.join(f.frame.select("_row", "record_id"), on="_row", how="left").select(
                 pl.lit(f.path.name).alias("file"), pl.col("_row").alias("row_number"), "record_id",
-                "column_name", "reason"))
-        per_file[f.path.name] = {"source": f.source, "rows": f.frame.height, "encoded": encoded.height,
-                                 "rejected": bad.len(), "written": name}
-    # the agency's staff open these in a spreadsheet: no cell runs (core/spreadsheet_cells.py)
-    neutralise_frame(pl.concat(lookups)).write_csv(local / "lookup.csv")
-    if rejected:
-        neutralise_frame(pl.concat(rejected)).write_csv(local / "rejected.csv")
-    return {"encoded": sum(v["encoded"] for v in per_file.values()),
-            "rejected": sum(v["rejected"] for v in per_file.values()),
-            "files": per_file, "_manifest_files": manifest_files}
+                "column_name", "reason")
+        results.append({
+            "file": f.path.name, "manifest": entry, "rejected": rejected,
+            "lookup": good.select(pl.lit(f.source).alias("source"), "record_id",
+                                  *[pl.col(c) for c in LOOKUP_COLUMNS], pl.lit(f.path.name).alias("file")),
+            "summary": {"source": f.source, "rows": f.frame.height, "encoded": encoded.height,
+                        "rejected": bad.len(), "written": name}})
+    return results
 
 
 def _sha256(path: Path) -> str:

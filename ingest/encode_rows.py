@@ -110,7 +110,7 @@ class Encoder:
     fast: bool = True
     _known: dict[str, pl.DataFrame] = field(default_factory=dict)
 
-    def _values(self, spec: Spec, values: list[str]) -> list[str | None]:
+    def _values(self, spec: Spec, values: list[str]) -> pl.Series | list[str | None]:
         stepped: list[str | None] = values if spec.step is None else [spec.step(v) for v in values]
         if spec.year_window:
             return self._year_windows(self.keys.filters[spec.encoder], stepped)
@@ -118,11 +118,11 @@ class Encoder:
             return self._filters(self.keys.filters[spec.encoder], stepped)
         return self._tokens(self.keys.tokens[spec.encoder], stepped, distinct=spec.step is None)
 
-    def _filters(self, bloom: pprl.BloomField, values: list[str | None]) -> list[str | None]:
+    def _filters(self, bloom: pprl.BloomField, values: list[str | None]) -> pl.Series | list[str | None]:
         if not self.fast:
             return [None if v is None else pprl.b64(bloom.encode(v)) for v in values]
         rows = pprl_batch.filters(bloom, values)
-        return pprl_batch.base64_rows(rows, np.array([v is None for v in values], dtype=bool)).to_list()
+        return pprl_batch.base64_rows(rows, np.array([v is None for v in values], dtype=bool))
 
     def _tokens(self, tokens: pprl.TokenField, values: list[str | None], distinct: bool) -> list[str | None]:
         if not self.fast:
@@ -140,16 +140,19 @@ class Encoder:
         return [None if v is None else got[v] for v in years]
 
     def encoded(self, column: str, values: pl.Series) -> pl.DataFrame:
-        """``column`` (the distinct values of ``values``) with the encodings of every rule
-        reading it, new values encoded, known ones remembered."""
+        """``column`` (the distinct values of ``values``, and null) with the encodings of every
+        rule reading it ("" for null), new values encoded, known ones remembered."""
         specs = {out: s for out, s in SPECS.items() if s.column == column}
         known = self._known.get(column)
+        if known is None:   # a missing value is encoded as nothing: one row, matched by nulls_equal
+            known = pl.DataFrame({column: pl.Series([None], dtype=pl.String),
+                                  **{out: pl.Series(out, [""], dtype=pl.String) for out in specs}})
         distinct = values.drop_nulls().unique()
-        fresh = distinct if known is None else distinct.filter(~distinct.is_in(known[column].implode()))
+        fresh = distinct.filter(~distinct.is_in(known[column].drop_nulls().implode()))
         plain = fresh.to_list()
         new = pl.DataFrame({column: fresh, **{out: pl.Series(out, self._values(s, plain), dtype=pl.String)
                                               for out, s in specs.items()}})
-        self._known[column] = new if known is None else pl.concat([known, new])
+        self._known[column] = pl.concat([known, new.with_columns(pl.col(out).fill_null("") for out in specs)])
         return self._known[column]
 
     def encode_frame(self, frame: pl.DataFrame, source: str, absent: tuple[str, ...] = ()) -> pl.DataFrame:
@@ -177,12 +180,13 @@ class Encoder:
             pl.format(f"{source}|{{}}", b(pl.col("person_ref"))).alias("person_ref"),
             *([norm.uprn(pl.col("location_uprn")).alias("location_uprn")] if police else []),
         ).with_columns(household_key_expr().alias("household"), _address_signature().alias("address_sig"))
-        out = n.with_row_index("_order")
+        out: dict[str, pl.Series] = {}
         for column in dict.fromkeys(s.column for s in SPECS.values()):
-            if column in n.columns:
-                out = out.join(self.encoded(column, n[column]), on=column, how="left")
-        out = out.sort("_order")
-        encoded_cols = {c: out[c].fill_null("") for c in SPECS if not c.startswith("_")}
+            if column in n.columns:   # each row's encodings, looked up in its value's (rows kept in order)
+                got = n.select(column).join(self.encoded(column, n[column]), on=column, how="left",
+                                            nulls_equal=True, maintain_order="left")
+                out.update({c: got[c] for c in got.columns if c != column})
+        encoded_cols = {c: out[c] for c in SPECS if not c.startswith("_")}
         encoded_cols["postcode_district"] = n["postcode"].str.split(" ").list.first().fill_null("")
         missing = set(absent)
         for c in ec.made_from_nothing(missing):
@@ -195,5 +199,5 @@ class Encoder:
                 norm.postcode(pl.col("location_postcode")).str.split(" ").list.first().fill_null("")
                 .alias("location_postcode"))
         if "location_uprn" in encoded.columns:   # and its UPRN keyed
-            encoded = encoded.with_columns(out["_tok_location_uprn"].fill_null("").alias("location_uprn"))
+            encoded = encoded.with_columns(out["_tok_location_uprn"].alias("location_uprn"))
         return encoded

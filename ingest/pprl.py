@@ -15,8 +15,9 @@ so no two fields (and no two uses) share a key:
 - **the key fingerprint**: an HMAC of a fixed label, so a drop says which key made it without
   revealing anything about the key.
 
-Filters and tokens are computed once per *distinct* value (names and dates repeat a great deal),
-each q-gram's bit mask once per field, and the masks are OR-ed as Python integers.
+This is the reference, one value at a time (each q-gram's bit mask cached per field, OR-ed as
+Python integers); ``ingest/pprl_batch.py`` gives the same bits for a whole column of distinct
+values at once, and ``intel encode`` uses it (tests hold the two equal).
 """
 
 from __future__ import annotations

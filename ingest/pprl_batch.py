@@ -61,8 +61,8 @@ def filters(field: pprl.BloomField, values: Sequence[str | None] | pl.Series) ->
     masks = np.frombuffer(b"".join(pprl._to_bytes(field.mask(g), field.l) for g in grams),
                           dtype=np.uint8).reshape(len(grams), nbytes)
     # the explode kept value order, so each value's bigrams are one run starting at starts[j]
-    starts = np.flatnonzero(np.r_[True, value_idx[1:] != value_idx[:-1]])
-    bounds = np.r_[starts, value_idx.size]
+    starts = np.flatnonzero(np.concatenate(([True], value_idx[1:] != value_idx[:-1])))
+    bounds = np.append(starts, value_idx.size)
     per_chunk = max(1, _CHUNK_BIGRAMS // 64)   # values per chunk (a name or address has < 64 bigrams)
     for lo in range(0, starts.size, per_chunk):
         hi = min(lo + per_chunk, starts.size)

@@ -163,10 +163,13 @@ def normalise_mentions(file: SourceFile, rows: pl.DataFrame, provenance: dict[st
 
 def normalise_distinct(rows: pl.DataFrame, functions: dict[str, Any]) -> pl.DataFrame:
     """``rows`` with a ``_norm_<column>`` for each column, computed once per distinct value."""
+    normalised = {}
     for column, fn in functions.items():
         distinct = rows.select(pl.col(column).unique()).with_columns(fn(pl.col(column)).alias(f"_norm_{column}"))
-        rows = rows.join(distinct, on=column, how="left", nulls_equal=True)
-    return rows
+        # one column looked up (rows in their order), not the whole frame joined and copied
+        normalised[f"_norm_{column}"] = rows.select(column).join(
+            distinct, on=column, how="left", nulls_equal=True, maintain_order="left")[f"_norm_{column}"]
+    return rows.with_columns(**normalised)
 
 
 def household_key_expr() -> pl.Expr:

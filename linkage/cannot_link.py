@@ -7,6 +7,10 @@
   a nickname or alias of it, Jaro-Winkler below 0.80, neither an initial nor a title) - the
   pattern the model's twin level scores (linkage/comparisons.py), here enforced over whole
   clusters. Only while the twin level is on (``[linkage] twin_weight`` not 0).
+- **a generation apart**: the same forename and surname at the same postcode or address, birth
+  years more than 15 apart (a father and son of one name, "Sr / Jr"): the pattern the model's
+  "generation" dob level scores, enforced over whole clusters, so a record of theirs with no
+  birth date cannot join the two through itself.
 
 Clustering (linkage/clusters.py) refuses any model link that would bring such a pair into one
 person, directly or through a third record; a person's 'same' decision still may. Which kinds
@@ -25,7 +29,7 @@ from core.store import Store
 from linkage import features as F
 from linkage.comparisons import TITLES
 
-KINDS = ("same_event", "twin")
+KINDS = ("same_event", "twin", "generation")
 _SCHEMA = {"mention_a": pl.Utf8, "mention_b": pl.Utf8, "kind": pl.Utf8}
 
 
@@ -72,6 +76,13 @@ def cannot_link_pairs(store: Store, config: dict[str, Any], scope: Iterable[str]
                 f"WHERE {in_scope} AND a.forename <> b.forename AND a.forename <> b.surname "
                 "AND b.forename <> a.surname AND len(list_intersect(a.aliases, b.aliases)) = 0 "
                 "AND jaro_winkler_similarity(a.forename, b.forename) < 0.80"))
+        if "generation" in kinds:
+            for place in ("postcode", "address"):
+                parts.append(store.df(
+                    "SELECT a.mention_id AS mention_a, b.mention_id AS mention_b, 'generation' AS kind "
+                    f"FROM mentions a JOIN mentions b ON a.{place} = b.{place} AND a.surname = b.surname "
+                    "AND a.forename = b.forename AND a.mention_id < b.mention_id "
+                    f"WHERE {in_scope} AND abs(year(a.dob) - year(b.dob)) > 15"))
     finally:
         if scope is not None:
             store.unregister("_cl_scope")

@@ -16,22 +16,20 @@ large neighbourhoods collapsed into counted groups).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-import numpy as np
 import polars as pl
 
+from access.lens import Lens
 from findings import describe
-from findings.as_of import extract_date
 from graphs import network as gnet
 from graphs.harm import prepare
 from core.errors import IntelError, NotFound
-from core.sorted_frame import SortedFrame
 from core.store import Store
 from graphs.network import most_frequent
 from core.person_ids import parse_person_id
 from linkage.identity import resolve_person_id
+from views.network_memory import NetworkSnapshot, in_words
 from views.network_picture import picture
 
 FORMATS = ("json", "graphml", "svg")
@@ -135,96 +133,6 @@ class _SqlSource:
         return _people_of(self.store, events, households, self.snapshot, self.lensed)
 
 
-class NetworkSnapshot:
-    """The analytics snapshot (``network_mentions``, the event and household people, findings)
-    in memory, for the API's serving snapshot: the same rows SQL reads, without a query.
-    Unrestricted: a request that needs the restricted lens (api/lens.py) reads SQL instead."""
-
-    def __init__(self, mentions: pl.DataFrame, event_people: pl.DataFrame, household_people: pl.DataFrame,
-                 findings: list[dict[str, Any]]) -> None:
-        self._mentions = SortedFrame(mentions, "person_id")
-        self._event_people = _grouped(event_people, "event_key")
-        self._household_people = _grouped(household_people, "household_key")
-        # a neighbourhood is walked on row numbers (numpy) and its rows gathered once at the end:
-        # a polars slice, concat, filter, unique and sort per hop were a third of a view's time
-        frame = self._mentions.frame
-        self._event_code = frame["event_key"].rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
-        self._event_vocab = [None, *frame["event_key"].drop_nulls().unique().sort().to_list()]
-        self._household_code = frame["household_key"].rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
-        self._household_vocab = [None, *frame["household_key"].drop_nulls().unique().sort().to_list()]
-        self._mention_rank = frame["mention_id"].rank("ordinal").cast(pl.Int64).to_numpy()
-        self._findings: dict[str, list[dict[str, Any]]] = {}
-        for f in findings:
-            self._findings.setdefault(f.pop("person_id"), []).append(f)
-
-    @classmethod
-    def build(cls, store: Store) -> NetworkSnapshot:
-        with store.transaction():
-            if not store.rows("SELECT 1 FROM duckdb_tables() WHERE table_name = 'network_mentions' AND NOT temporary"):
-                empty = pl.DataFrame({"person_id": [], "event_key": [], "household_key": []},
-                                     schema={"person_id": pl.Utf8, "event_key": pl.Utf8, "household_key": pl.Utf8})
-                return cls(empty, empty.select("event_key", "person_id"), empty.select("household_key", "person_id"), [])
-            # network_mentions is written ordered by person; sorted again here, stably, to be sure
-            mentions = store.df("SELECT * FROM network_mentions").sort("person_id", maintain_order=True)
-            events = store.df("SELECT DISTINCT event_key, person_id FROM network_event_people")
-            households = store.df("SELECT DISTINCT household_key, person_id FROM network_household_people")
-            findings = _in_words(store, store.rows(
-                "SELECT person_id, finding_key, rule, severity, explanation, evidence_hash "
-                "FROM findings WHERE person_id IS NOT NULL ORDER BY rule, finding_key"))
-        return cls(mentions, events, households, findings)
-
-    def has(self, person_id: str) -> bool:
-        return person_id in self._mentions
-
-    def neighbourhood(self, person_id: str, hops: int) -> tuple[pl.DataFrame, dict[str, int]]:
-        """:func:`neighbourhood` answered from memory: the same rows, in the same order, and the
-        same distances (tests/intel/test_network_view.py compares them on generated worlds)."""
-        distance = {person_id: 0}
-        frontier = [person_id]
-        taken: list[np.ndarray] = []
-        events_seen = np.zeros(len(self._event_vocab), dtype=bool)
-        households_seen = np.zeros(len(self._household_vocab), dtype=bool)   # [0]: no household, never seen
-        for h in range(1, hops + 1):
-            if not frontier:
-                break
-            at = self._mentions.positions(frontier)
-            taken.append(at)
-            codes = np.unique(self._event_code[at])
-            new_events = codes[~events_seen[codes]]
-            events_seen[new_events] = True
-            codes = np.unique(self._household_code[at])
-            codes = codes[codes > 0]
-            new_households = codes[~households_seen[codes]]
-            households_seen[new_households] = True
-            frontier = sorted(self.people_of([self._event_vocab[c] for c in new_events.tolist()],
-                                             [self._household_vocab[c] for c in new_households.tolist()]) - set(distance))
-            for p in frontier:
-                distance[p] = h
-        if frontier:  # the outer ring: only their ties to what is already shown
-            at = self._mentions.positions(frontier)
-            taken.append(at[events_seen[self._event_code[at]] | households_seen[self._household_code[at]]])
-        at = np.unique(np.concatenate(taken))
-        # one row per mention, in mention order (the graph's element ids follow row order)
-        _, first = np.unique(self._mention_rank[at], return_index=True)
-        return self._mentions.frame[at[first]], distance
-
-    def people_of(self, events: list[str], households: list[str]) -> set[str]:
-        found: set[str] = set()
-        for e in events:
-            found.update(self._event_people.get(e, ()))
-        for h in households:
-            found.update(self._household_people.get(h, ()))
-        return found
-
-    def findings(self, person_id: str) -> list[dict[str, Any]]:
-        return [dict(f) for f in self._findings.get(person_id, [])]
-
-
-def _grouped(frame: pl.DataFrame, key: str) -> dict[str, tuple[str, ...]]:
-    g = frame.group_by(key).agg(pl.col("person_id"))
-    return {k: tuple(v) for k, v in zip(g[key].to_list(), g["person_id"].to_list())}
-
-
 def neighbourhood(store: Store, person_id: str, hops: int = 2, snapshot: bool = True, *,
                   lensed: bool | None = None, centre: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
     """Mention rows of the neighbourhood and each person's distance in hops.
@@ -295,30 +203,26 @@ def _labels(rows: pl.DataFrame) -> dict[str, str]:
     return labels
 
 
-def _in_words(store: Store, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Findings with their explanations in words (findings.describe: people, events, dwellings),
-    read through this cursor's lens where it has one."""
-    if not findings:
-        return findings
-    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()))
-    return [{**f, "explanation": t} for f, t in zip(findings, texts)]
-
-
 def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json", *,
                  config: Mapping[str, Any], collapse_over: int = 8,
-                 memory: NetworkSnapshot | None = None, resolved: bool = False) -> dict[str, Any] | str:
+                 memory: NetworkSnapshot | None = None, resolved: bool = False,
+                 lens: Lens | None = None) -> dict[str, Any] | str:
     """A person's network for MARAC: a dict (``json``) or the text of a GraphML or SVG document.
 
-    ``memory``: the analytics snapshot in memory (the API's, only for a viewer without a
-    restricted lens); ``resolved``: ``person_id`` is already the surviving id."""
+    ``memory``: the analytics snapshot in memory (the API's), read through ``lens`` (the viewer's;
+    None: open), answering for a person it shows; ``resolved``: ``person_id`` is already the
+    surviving id. Without ``memory`` the caller's cursor carries the lens (api/lens.py); ``lens``
+    then only screens the addresses read (the same rows again)."""
     if fmt not in FORMATS:
         raise IntelError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     if not 1 <= int(hops) <= 4:
         raise IntelError(f"hops must be between 1 and 4, got {hops}")
+    if memory is not None and fmt == "json" and lens is not None and not lens.is_open:
+        raise IntelError("a JSON network view through a restricted lens is read with SQL (its findings are screened there)")
     pid = person_id if resolved else resolve_person(store, person_id)
-    if memory is not None and memory.has(pid):
+    if memory is not None and memory.has(pid, lens):
         snapshot, source = True, memory
-        rows, distance = memory.neighbourhood(pid, hops)
+        rows, distance = memory.neighbourhood(pid, hops, lens)
     else:
         # the snapshot is read when it holds the person: their own rows are the first hop's, so the
         # query that finds them also decides (one query, not a count and then the same rows again)
@@ -340,8 +244,8 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
     if fmt == "svg":   # the picture for the meeting (views/network_picture.py): words, households as boxes
         keys = [d["household_key"] for _, d in g.nodes(data=True) if d.get("type") == "household"]
         return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps",
-                       describe.addresses(store, keys))
-    findings = source.findings(pid) if source is not None else _in_words(store, store.rows(
+                       describe.addresses(store, keys, lens))
+    findings = source.findings(pid) if source is not None else in_words(store, store.rows(
         "SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings WHERE person_id = ? "
         "ORDER BY rule, finding_key",
         [pid]))

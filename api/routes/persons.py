@@ -157,19 +157,23 @@ async def network(request: Request, q: Annotated[NetworkQuery, Query()], person_
                   who: Principal = Depends(guard("network")), store: Store = Depends(db)) -> Response:
     lens = viewer_lens(who, q.format)
     snap = request.app.state.snapshot.current()
-    # the snapshot in memory is unrestricted: only a viewer who needs no lens reads it
-    in_memory = snap is not None and lens.is_open
+    # the snapshot in memory holds every record and is read through the viewer's lens
+    # (views/network_memory.py); a JSON view through a restricted lens is SQL's (its findings are
+    # screened by their evidence there)
+    memory = snap.network if snap is not None and (lens.is_open or q.format != "json") else None
 
     def work() -> Response:
         resolved = person_access(request, store, who, person_id, snap.chronology if snap else None)
         add_detail(request, hops=q.hops, format=q.format)
-        if not in_memory:
+        use = memory if memory is not None and memory.has(resolved, lens) else None
+        if use is None:   # SQL, through the lens (api/lens.py)
             apply_lens(store, drop_hub_only=lens.drop_hub_only, mask_health=lens.mask_health)
         out = network_view(store, resolved, hops=q.hops, fmt=q.format, config=request.app.state.config,
-                           memory=snap.network if in_memory else None, resolved=True)
+                           memory=use, resolved=True, lens=lens)
         if q.format == "json":
             return ok(out)
         media = "application/graphml+xml" if q.format == "graphml" else "image/svg+xml"
         return Response(out, media_type=media)
 
-    return await in_memory_or_thread(in_memory, who, work)
+    # JSON from memory on the event loop; a picture (Graphviz lays it out) or GraphML in a thread
+    return await in_memory_or_thread(memory is not None and q.format == "json", who, work)

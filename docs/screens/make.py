@@ -4,8 +4,8 @@
 
 Copies the store, adds an analyst and an admin, serves the workspace on the copy (web.served_app
 under uvicorn, in this process) and walks it in Debian's chromium (selenium): sign-in, purpose,
-search, the person the most alerts name, their household, their network, the alert queue, a
-the review queue and one of its links, print view, MARAC pack, runs.
+search, the person the most alerts name, their household, their network, the alert queue (and
+an alert's evidence), the review queue and one of its links, print view, MARAC pack, runs.
 """
 
 from __future__ import annotations
@@ -113,6 +113,11 @@ def main() -> None:
         shot("09-print")
         d.get(url + f"/w/person/{person}/pack")
         shot("10-marac-pack")
+        # its network picture, zoomed in once with its buttons (fitted to the width it is an overview)
+        d.execute_script("document.querySelector('section.netpage').scrollIntoView()")
+        d.find_element(By.CSS_SELECTOR, "button[data-zoom=in]").click()
+        d.execute_script("document.querySelector('section.netpage').scrollIntoView()")
+        shot("10-marac-pack-network")
         d.find_element(By.LINK_TEXT, "Back to the person").click()
         d.find_element(By.CSS_SELECTOR, "header form button").click()
         d.get(url + "/w/runs")

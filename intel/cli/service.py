@@ -34,6 +34,7 @@ def serve(
         application = served_app(db, config=cfg)
     except (IntelError, StoreError) as exc:
         fail(str(exc))
+    application.state.review_queue.build_later()   # ranked in the background: the first review page finds it ready
     typer.echo(f"serving {application.state.store.path} on http://{host}:{port} (workspace: /, docs: /docs)",
                err=True)
     # no Server header (what software runs here is nobody's business), and X-Forwarded-* not

@@ -73,7 +73,11 @@ def network(
     if out is None:
         sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
         return
-    out.write_text(text, encoding="utf-8")
+    try:   # as explain --html and export persons do: the folder is made if missing
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"--out {out}: cannot write the view there ({exc.strerror or exc})")
     emit({"person_id": view["person_id"] if fmt == "json" else person_id, "format": fmt, "out": out,
           "bytes": len(text.encode())})
 

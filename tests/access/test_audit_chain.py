@@ -82,6 +82,22 @@ def test_a_tail_cut_from_the_table_is_found_and_a_restarted_writer_keeps_the_gap
     assert _kinds(verify(store)) == [("deleted_entries", 5, 6)]
 
 
+def test_a_log_wiped_with_its_anchor_is_found_and_a_new_store_is_sound(store, tmp_path):
+    """The anchor is made with the key (at entry 0), so an empty log without one is a wipe."""
+    with Store(tmp_path / "new.duckdb") as fresh:
+        AuditWriter(fresh).close()          # what `intel init` does: key and anchor, no entry
+        assert audit_paths(fresh.path)[1].exists()
+        assert verify(fresh) == {"ok": True, "entries": 0}
+        fresh.execute("DELETE FROM audit_log")   # nothing to hide yet: still sound
+        assert verify(fresh)["ok"]
+    _log(store)
+    store.execute("DELETE FROM audit_log")
+    assert _kinds(verify(store)) == [("missing_tail", 1, 6)]
+    audit_paths(store.path)[1].unlink()     # and the anchor with it
+    out = verify(store)
+    assert not out["ok"] and _kinds(out) == [("anchor_missing", None, None)] and "wiped" in out["why"]
+
+
 def test_a_journal_cut_before_its_entries_were_moved_in_is_found(store):
     w = _log(store, 2)
     journal = AuditJournal(journal_path(store.path))

@@ -167,5 +167,6 @@ def api(world, db_copy):
         yield Clients(client=client, app=app, tokens=world["tokens"], world=world)
     app.state.runs.wait(60)
     app.state.snapshot.wait(60)
+    app.state.review_queue.wait(60)
     app.state.audit_queue.close()
     app.state.store.close()

@@ -199,6 +199,7 @@ def test_no_route_shows_a_role_what_it_may_not_see(leaky):
     finally:
         app.state.runs.wait(60)
         app.state.snapshot.wait(60)
+        app.state.review_queue.wait(60)
         app.state.audit_queue.close()
         app.state.store.close()
     assert answered > 100 and pages > 20, (calls, answered, pages)

@@ -32,11 +32,14 @@ def test_events_and_records_in_words_oldest_first_whatever_the_id_shapes(store):
                 forename="mark", surname="hughes", dob="1988-02-03")
     add_mention(store, "health", "H1", "HE1", "2025-01-15", "patient", "camhs", "MP-0042",
                 forename="mark", surname="hughes", dob="1988-02-03")
-    [text] = in_words(store, ["MP-0042: harmed in 3 events (health:HE1, police:PE7, social_care:SC1); "
+    add_mention(store, "police", "P00000043", "PE8", "2025-06-01", "suspect", "domestic_abuse", "MP-0042",
+                forename="mark", surname="hughes", dob="1988-02-03")
+    [text] = in_words(store, ["MP-0042: harmed in 4 events (police:PE8, health:HE1, police:PE7, social_care:SC1); "
                               "recorded in tonight's drop (police:P00000042), reported by social_care. "
                               "Unknown: police:PE99, MP-0043."], date(2025, 10, 31))
-    assert text == ("Mark Hughes (37, MP-0042): harmed in 3 events (children's social care child sexual exploitation "
-                    "on 2024-11-30, health CAMHS on 2025-01-15, police domestic abuse on 2025-05-02); "
+    # oldest first, those of one kind together
+    assert text == ("Mark Hughes (37, MP-0042): harmed in 4 events (children's social care child sexual exploitation "
+                    "on 2024-11-30; health CAMHS on 2025-01-15; police domestic abuse on 2025-05-02, 2025-06-01); "
                     "recorded in tonight's drop (police domestic abuse on 2025-05-02 as suspect), reported by "
                     "children's social care. Unknown: police:PE99, MP-0043.")
 

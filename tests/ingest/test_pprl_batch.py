@@ -4,6 +4,7 @@ encoded by both engines, text for text."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import string
@@ -16,6 +17,7 @@ import pytest
 from fixtures.world import generate_world
 from ingest import encoded_contract as ec
 from ingest import pprl, pprl_batch
+from ingest.encode import encode_drop
 from ingest.encode_rows import Encoder
 from ingest.reading import read_drop
 from ingest.rows import check_rows
@@ -80,3 +82,25 @@ def test_the_fast_engine_encodes_a_drop_as_the_reference_engine(checked_files):
         for col in ec.FILTERS:
             assert a[col].str.len_chars().max() > 0, col
     assert total > 400
+
+
+def test_two_processes_write_what_one_writes(tmp_path):
+    """encode_drop shares a large drop's files between processes: the files, the manifest and
+    the agency's lookup are byte for byte those of one process."""
+    generate_world(tmp_path / "world", households=15, seed=3)
+    police = tmp_path / "world" / "drop" / "police.csv"   # a row the contract refuses: rejected.csv too
+    frame = pl.read_csv(police, infer_schema=False)
+    frame.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("not a date"))
+                       .otherwise(pl.col("event_date")).alias("event_date")).write_csv(police)
+    manifest = json.loads((police.parent / "manifest.json").read_text())
+    manifest["files"]["police.csv"]["sha256"] = hashlib.sha256(police.read_bytes()).hexdigest()
+    (police.parent / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "k.key").write_text("5f" * 32)
+    for workers in (1, 2):
+        encode_drop(tmp_path / "world" / "drop", tmp_path / f"out{workers}", tmp_path / "k.key", workers=workers)
+    for folder in ("out{}", "out{}.local"):
+        one, two = (sorted((tmp_path / folder.format(w)).iterdir()) for w in (1, 2))
+        assert [p.name for p in one] == [p.name for p in two]
+        for a, b in zip(one, two):
+            assert a.read_bytes() == b.read_bytes(), a.name
+    assert len(list((tmp_path / "out2").iterdir())) == 4 and (tmp_path / "out2.local" / "rejected.csv").exists()

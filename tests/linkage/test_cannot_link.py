@@ -108,3 +108,21 @@ def test_incremental_equals_full_with_records_of_one_event(tmp_path: Path) -> No
         one_event(store)
         link(store, config=config, engine=RULES)
         assert partition(store) == incremental
+
+
+def test_a_father_and_son_of_one_name_at_one_home_are_a_generation_apart(tmp_path: Path) -> None:
+    """Same forename, surname and postcode (or address), birth years more than 15 apart: never one
+    person (on by default); 15 years or less, another postcode, or no dob on a side: no pair."""
+    with Store(tmp_path / "s.duckdb") as store:
+        _mention(store, "health", "F", "E1", "steven", "grant", "1968-03-28")
+        _mention(store, "health", "S", "E2", "steven", "grant", "1992-01-10")
+        _mention(store, "police", "N", "P1", "steven", "grant", None)            # no dob: no pair
+        _mention(store, "police", "U", "P2", "steven", "grant", "1980-05-05")    # 12 years from each
+        _mention(store, "police", "O", "P3", "steven", "grant", "1995-01-01")    # another home
+        store.execute("UPDATE mentions SET postcode = CASE WHEN record_id = 'O' THEN 'W2 0RB' ELSE 'W13 3TU' END")
+        pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, load_config()).rows()}
+        assert pairs == {("health:F", "health:S"): "generation"}
+        store.execute("UPDATE mentions SET postcode = NULL, address = '17 warwick way'")
+        pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, load_config()).rows()}
+        assert pairs == {("health:F", "health:S"): "generation", ("health:F", "police:O"): "generation"}
+        assert cannot_link_pairs(store, load_config(), scope=["police:N"]).height == 0

@@ -141,6 +141,7 @@ def test_every_api_response_is_free_of_clear_identifiers(encoded_world, tmp_path
             texts[url] = (r.status_code, r.text)
     app.state.runs.wait(60)
     app.state.snapshot.wait(60)
+    app.state.review_queue.wait(60)
     app.state.audit_queue.close()
     app.state.store.close()
     for url, (status, text) in texts.items():

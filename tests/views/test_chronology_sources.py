@@ -15,6 +15,7 @@ from views.chronology_sources import SnapshotReader, StoreReader
 from core.errors import IntelError, NotFound
 from core.person_ids import MalformedPersonId, format_person_id
 from findings.runs import run_nightly
+from linkage.decisions import decide
 from core.store import Store
 from core.config import load_config
 
@@ -33,6 +34,11 @@ def world_store(tmp_path_factory):
     run_nightly(store, base / "w" / "drop", config=CONFIG)
     for night in sorted((base / "w" / "nightly").iterdir()):
         run_nightly(store, night, config=CONFIG)
+    if not store.rows("SELECT 1 FROM persons WHERE status = 'merged' LIMIT 1"):
+        # the nights merged no persons on this world: a person's 'same' decision merges two
+        a, b = [r["m"] for r in store.rows("SELECT min(mention_id) AS m FROM person_mentions GROUP BY person_id "
+                                           "ORDER BY person_id LIMIT 2")]
+        decide(store, a, b, "same", "a.analyst", "one person", config=CONFIG)
     alerts = list_alerts(store, limit=6)
     assert len(alerts) >= 4
     for a in alerts[:4]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import networkx as nx
 import pytest
@@ -86,6 +87,9 @@ def test_svg_and_graphml(world):
     assert svg.startswith("<svg") and 'width="100%"' in svg and "viewBox=" in svg and "A4 landscape" in svg
     assert "suspect / alleged perpetrator" in svg and "Sarah Hughes (b. 1991)" in svg and "01/2024" in svg
     assert "#c62828" in svg and "shaded areas: households" in svg
+    # laid out landscape (Graphviz's ratio), the shape of the A4 landscape page it prints on
+    width, height = (float(v) for v in re.search(r'viewBox="0.00 0.00 ([\d.]+) ([\d.]+)"', svg).groups())
+    assert 0.6 < height / width < 0.8, (width, height)
     for code in ("person:", "household:", "event:", "uprn:", "addr:", "<title>n1</title>"):
         assert code not in svg, code   # no internal id, in the drawing or the hover text
     import xml.etree.ElementTree as ET
@@ -103,6 +107,11 @@ def test_cli_network_writes_the_file(world, tmp_path):
     res = CliRunner().invoke(app, ["network", V, "--hops", "1", "--format", "svg", "--out", str(out), "--db", db])
     assert res.exit_code == 0, res.output
     assert out.read_text().startswith("<svg")
+    deeper = tmp_path / "new" / "folder" / "v.svg"   # a missing folder is made, as explain --html does
+    assert CliRunner().invoke(app, ["network", V, "--format", "svg", "--out", str(deeper), "--db", db]).exit_code == 0
+    assert deeper.read_text().startswith("<svg")
+    res = CliRunner().invoke(app, ["network", V, "--format", "svg", "--out", str(out / "x.svg"), "--db", db])
+    assert res.exit_code == 2 and f"--out {out / 'x.svg'}: cannot write the view there" in res.stderr, res.output
     res = CliRunner().invoke(app, ["network", "MI-99999999B", "--db", db])
     assert res.exit_code == 2
     res = CliRunner().invoke(app, ["network", V, "--db", db, "--hops", "1"])
@@ -151,7 +160,7 @@ def _canonical(view):
 
 def test_the_snapshot_in_memory_draws_what_sql_draws(tmp_path_factory):
     from fixtures.world import generate_world
-    from views.network_view import NetworkSnapshot
+    from views.network_memory import NetworkSnapshot
     from findings.runs import run_nightly
     from core.store import Store
 

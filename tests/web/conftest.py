@@ -51,6 +51,7 @@ def _app(db: Path):
 def _close(app) -> None:
     app.state.runs.wait(60)
     app.state.snapshot.wait(60)
+    app.state.review_queue.wait(60)
     app.state.audit_queue.close()
     app.state.store.close()
 

@@ -7,7 +7,9 @@ screenshot of each page at 1366x768 there (how README's pictures are made).
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 from pathlib import Path
 
 from tests.web.conftest import PURPOSE
@@ -169,6 +171,18 @@ def test_analyst_walk(live_server, browser_factory):
     assert "MARAC pack" in d.find_element(By.TAG_NAME, "h1").text
     assert PURPOSE["case_ref"] in d.page_source and "analyst1" in d.page_source
     _shot(d, "10-marac-pack")
+    # the network picture: fitted to the page's width, zoomed in and out with its buttons, full size
+    _wait(d, lambda d: d.find_element(By.ID, "netpic").get_attribute("data-ready") == "1")
+    width = lambda: d.execute_script("return document.querySelector('#netpic svg').getBoundingClientRect().width")  # noqa: E731
+    fitted = width()
+    d.find_element(By.CSS_SELECTOR, "button[data-zoom=in]").click()
+    assert width() > fitted * 1.3 and "of full size" in d.find_element(By.CSS_SELECTOR, "[data-zoom-said]").text
+    d.find_element(By.CSS_SELECTOR, "button[data-zoom=fit]").click()
+    assert abs(width() - fitted) < 2 and d.find_element(By.CSS_SELECTOR, "[data-zoom-said]").text == "fitted to the page"
+    # printed: the picture alone on an A4 landscape page, the rest of the pack portrait (named pages)
+    pdf = base64.b64decode(d.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
+    boxes = [tuple(round(float(v)) for v in b.split()[2:]) for b in re.findall(rb"/MediaBox\s*\[([^\]]*)\]", pdf)]
+    assert (842, 595) in boxes and (595, 842) in boxes, boxes
 
     # sign out: the pages are closed again
     d.get(url + "/w/search")

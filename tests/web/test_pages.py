@@ -309,6 +309,9 @@ def test_the_review_queue_settles_an_item_once(web):
     web.sign_in("analyst")
     person = web.world["person"]
     page = web.client.get("/w/review").text
+    # Jon / John touch nobody harmed or offending: listed once the analyst asks for every link
+    assert "with nothing at stake" in page and "Jon Smith" not in page
+    page = web.client.get("/w/review?all=1").text
     assert 'id="review-queue"' in page and "Jon Smith" in page and "John Smith" in page
     link = re.search(r'href="(/w/review\?pa=[^"]*item=[^"]*)"', page).group(1).replace("&amp;", "&")
     page = web.client.get(link).text
@@ -383,3 +386,18 @@ def test_an_alert_card_lists_its_evidence_in_words(web):
     assert re.search(r'<a href="/w/person/[^"]+">Sarah Hughes</a> \(\d+\) <span class="ref">', people)
     # the reason itself is in words
     assert "Sarah Hughes (" in card and "domestic-abuse victim" in card
+
+
+def test_the_packs_picture_zooms_and_keeps_its_print_style_to_itself(web):
+    """The MARAC pack inlines the network picture with zoom buttons (a script file: the CSP allows no
+    inline script) and without the picture's own @page rule, which would turn the whole pack landscape."""
+    web.sign_in("analyst")
+    sarah = web.world["person"]["police:P1"]
+    page = web.client.get(f"/w/person/{sarah}/pack").text
+    assert 'data-zoom-for="netpic"' in page and 'id="netpic"' in page and "/static/picture.js" in page
+    for how in ("in", "out", "fit", "full"):
+        assert f'data-zoom="{how}"' in page
+    assert "@page" not in page and "<script>" not in page
+    assert "size: A4 landscape" in web.client.get("/w/static/print.css").text
+    net = web.client.get(f"/w/person/{sarah}/network").text
+    assert all(f'data-net-zoom="{how}"' in net for how in ("in", "out", "fit"))

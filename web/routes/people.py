@@ -19,16 +19,17 @@ router = APIRouter()
 PERSON_ID = Path(..., min_length=1, max_length=64)
 
 
-async def person_parts(request: Request, session: WebSession, person_id: str, params: dict[str, Any]
-                       ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]:
+async def person_parts(request: Request, session: WebSession, person_id: str, params: dict[str, Any],
+                       record: bool = True) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]:
     """(the chronology with every entry, the person's records or None for a role without that
-    right, the names of the people around them by person id, as the role may see them)."""
+    right or when not asked for, the names of the people around them by person id, as the role may
+    see them)."""
     api = backend(request)
     pid, allowed = quote(person_id), rights(request, session)
     # one round trip, not three in turn: a merged or forbidden id is answered alike by all three
     chron_answer, record_answer, network_answer = await asyncio.gather(
         api.get(session, f"/persons/{pid}/chronology", params={**params, "limit": 500}),
-        api.get(session, f"/persons/{pid}") if "person" in allowed else _nothing(),
+        api.get(session, f"/persons/{pid}") if record and "person" in allowed else _nothing(),
         api.get(session, f"/persons/{pid}/network", params={"hops": 1}) if "network" in allowed else _nothing())
     chron = check(request, chron_answer, f"Person {person_id}")
     events = chron["events"]["items"]

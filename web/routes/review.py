@@ -46,7 +46,9 @@ async def review(request: Request, session: WebSession = Depends(with_purpose)) 
     errors: dict[str, str] = {}
     queue = None
     if not (pa or pb or a or b or picked):
-        answer = await backend(request).get(session, "/links/review", params={"limit": QUEUE_PAGE})
+        every = qp.get("all") == "1"   # the band's links with nothing at stake too
+        answer = await backend(request).get(session, "/links/review",
+                                            params={"limit": QUEUE_PAGE, "all": "true" if every else "false"})
         queue = check(request, answer, "Review queue")
     if picked and len(picked) != 2:
         errors["form"] = "Tick exactly two people to compare."

@@ -33,8 +33,19 @@
     /* people push each other apart much harder than events do: a family stays legible */
     nodeRepulsion: function (n) { return n.data("type") === "person" ? 400000 : 20000; }, padding: 24};
   try { cy.layout(layout).run(); } catch (e) { cy.layout({name: "cose", animate: false}).run(); }
-  cy.fit(undefined, 30);
-  if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }   /* a small network is not blown up */
+  /* the layout comes out about square; the canvas is wide: spread it sideways (up to 1.8 times) so a
+     family of twenty uses the width and its names do not sit on each other */
+  var box = cy.elements().boundingBox(), area = document.getElementById("cy");
+  var want = area.clientWidth / Math.max(area.clientHeight, 1);
+  if (box.w > 0 && box.h > 0 && box.w / box.h < want) {
+    var f = Math.min(want / (box.w / box.h), 1.8), mid = box.x1 + box.w / 2;
+    cy.nodes().positions(function (n) { return {x: mid + (n.position("x") - mid) * f, y: n.position("y")}; });
+  }
+  function fitted() {
+    cy.fit(undefined, 30);
+    if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }   /* a small network is not blown up */
+  }
+  fitted();
   /* people stay readable at any zoom: their labels and symbols keep about the same size on screen */
   function keepPeopleReadable() {
     var z = Math.min(cy.zoom(), 1.2);
@@ -48,6 +59,15 @@
   }
   keepPeopleReadable();
   cy.on("zoom", keepPeopleReadable);
+  /* zoom buttons beside scrolling: in and out about the middle, and back to the whole network */
+  document.querySelectorAll("button[data-net-zoom]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var how = b.getAttribute("data-net-zoom");
+      if (how === "fit") { fitted(); return; }
+      var level = Math.max(cy.minZoom(), Math.min(cy.maxZoom(), cy.zoom() * (how === "in" ? 1.4 : 1 / 1.4)));
+      cy.zoom({level: level, renderedPosition: {x: area.clientWidth / 2, y: area.clientHeight / 2}});
+    });
+  });
   document.getElementById("cy").setAttribute("data-ready", "1");
   var selected = document.getElementById("selected");
   cy.on("tap", "node", function (evt) {

@@ -1,0 +1,134 @@
+"""The clerical-review queue kept ranked in memory, once per store state.
+
+Ranking the queue (findings.review.rank_queue) needs the possible findings: every rule run once
+more over the whole population with the review links taken as true. At 1.1M mentions that is
+~30 s, and GET /links/review paid it on every request. :class:`ReviewQueueCache` ranks once per
+committed state and serves pages from memory; a page's key mentions are read once (one query
+for the page) and kept with it.
+
+Why it is never stale: as with the serving snapshot (api/snapshot.py), only this process writes
+the store, and every write that can change the queue - a nightly run's commit and its queued
+decisions, a link decision (api/runs.py calls ``on_change``) - calls :meth:`invalidate` right
+after it commits. From that moment the kept ranking is not served: a request waits for the
+rebuild, which starts at once in the background (one at a time; requests arriving meanwhile wait
+for the same one), so the first page after a decision already shows it. A rebuild reads one
+state (one transaction) and is published only if nothing was committed while it ran; otherwise
+it goes again. A rebuild that fails hands its error to the requests waiting (the same error the
+uncached route would give) and the next request tries again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from core.store import Store
+from findings.review import RankedQueue, page_items, rank_queue
+
+
+class ReviewQueueCache:
+    def __init__(self, store: Store, config: dict[str, Any],
+                 rank: Callable[[Store, dict[str, Any]], RankedQueue] = rank_queue) -> None:
+        self.store, self.config, self._rank = store, config, rank
+        self._cond = threading.Condition()
+        self._version = 0                      # bumped by every commit that can change the queue
+        self._ranked: RankedQueue | None = None
+        self._ranked_version = -1
+        self._pages: dict[str, dict[str, Any]] = {}   # item_id -> the item with its key mentions
+        self._builder: threading.Thread | None = None
+        self._building = False                 # a builder is running and will look at _version again
+        self._failed: BaseException | None = None
+        self.builds = 0
+        self.last_build_s: float | None = None
+
+    # -- reading ----------------------------------------------------------------------------
+    def page(self, store: Store, offset: int, limit: int,
+             everything: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """(the queue's summary, its items ``offset .. offset + limit`` with their key mentions),
+        of the last committed state (waits for a rebuild in progress); ``everything``: of the
+        whole band, not only the items at stake."""
+        with self._cond:
+            ranked, version = self._current()
+            known = {it["item_id"]: self._pages[it["item_id"]]
+                     for it in ranked.scoped(everything)[offset: offset + limit] if it["item_id"] in self._pages}
+        # reads only what is not known
+        items = page_items(store, ranked, offset, limit, known=known, everything=everything)
+        with self._cond:
+            if self._ranked_version == version:   # the same state: kept for the next request
+                self._pages.update(known)
+        return ranked.summary(everything), items
+
+    def _current(self) -> tuple[RankedQueue, int]:   # the caller holds the condition's lock
+        waited = False
+        while self._ranked is None or self._ranked_version != self._version:
+            if waited and self._failed is not None:
+                raise self._failed                # the build this request waited for failed
+            self._failed = None                   # a new request tries again
+            self._start_builder()
+            self._cond.wait()
+            waited = True
+        return self._ranked, self._ranked_version
+
+    def status(self) -> dict[str, Any]:
+        with self._cond:
+            current = self._ranked is not None and self._ranked_version == self._version
+            building = self._building
+        state = "current" if current else "building" if building else "not ranked yet"
+        return {"state": state, "builds": self.builds, "last_build_s": self.last_build_s}
+
+    # -- writing ------------------------------------------------------------------------------
+    def invalidate(self) -> None:
+        """A write that can change the queue has committed: stop serving the kept ranking and
+        rebuild it in the background."""
+        with self._cond:
+            self._version += 1
+            self._ranked, self._pages = None, {}    # never served again: free it now
+            self._start_builder()
+
+    def build_later(self) -> None:
+        """Rank in the background now (server start), so the first request finds it ready."""
+        with self._cond:
+            self._start_builder()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a rebuild in progress (tests, shutdown)."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
+
+    def _start_builder(self) -> None:   # the caller holds the condition's lock
+        # a flag set and cleared under the lock, not Thread.is_alive(): a builder that has just
+        # published is still alive for a moment, and a commit then must start a new one
+        if not self._building:
+            self._building = True
+            self._builder = threading.Thread(target=self._build_until_current, name="review-queue", daemon=True)
+            self._builder.start()
+
+    def _build_until_current(self) -> None:
+        while True:
+            with self._cond:
+                version = self._version         # read before the build's transaction begins
+            try:
+                session = self.store.session()
+                try:
+                    t = time.perf_counter()
+                    with session.transaction():     # one state
+                        ranked = self._rank(session, self.config)
+                    elapsed = time.perf_counter() - t
+                finally:
+                    session.close()
+            except BaseException as exc:  # noqa: BLE001 - handed to the requests waiting for it
+                with self._cond:
+                    self._failed, self._building = exc, False
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self.builds += 1
+                self.last_build_s = round(elapsed, 2)
+                if version == self._version:
+                    self._ranked, self._ranked_version, self._pages = ranked, version, {}
+                    self._failed, self._building = None, False
+                    self._cond.notify_all()
+                    return
