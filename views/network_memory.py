@@ -17,6 +17,12 @@ from findings import describe
 from findings.as_of import extract_date
 
 
+PLACES_SCHEMA = {"key": pl.Utf8, "address_raw": pl.Utf8, "postcode": pl.Utf8, "restriction": pl.Utf8, "n": pl.Int64}
+PLACES_SQL = ("SELECT coalesce(md.dwelling_key, m.household_key) AS key, m.address_raw, m.postcode, m.restriction, "
+              "count(*) AS n FROM mentions m LEFT JOIN mention_dwellings md USING (mention_id) "
+              "WHERE m.address_raw IS NOT NULL AND coalesce(md.dwelling_key, m.household_key) IS NOT NULL GROUP BY ALL")
+
+
 class NetworkSnapshot:
     """The analytics snapshot (``network_mentions``, the event and household people, findings)
     in memory, for the API's serving snapshot: the same rows SQL reads, without a query.
@@ -26,7 +32,8 @@ class NetworkSnapshot:
     Findings are for an open lens only (through a lens SQL screens them by their evidence)."""
 
     def __init__(self, mentions: pl.DataFrame, event_people: pl.DataFrame, household_people: pl.DataFrame,
-                 findings: list[dict[str, Any]], restricted: pl.DataFrame | None = None) -> None:
+                 findings: list[dict[str, Any]], restricted: pl.DataFrame | None = None,
+                 places: pl.DataFrame | None = None) -> None:
         self._mentions = SortedFrame(mentions, "person_id")
         self._event_people = _grouped(event_people, "event_key")
         self._household_people = _grouped(household_people, "household_key")
@@ -47,6 +54,9 @@ class NetworkSnapshot:
         self._not_patient = (frame["role"] != "patient").fill_null(True).to_numpy() if "role" in frame.columns \
             else np.ones(frame.height, dtype=bool)
         self._lens_rows: dict[Lens, tuple[np.ndarray, np.ndarray]] = {}
+        # the addresses written at each dwelling, counted (findings.describe.addresses' rows)
+        self._places = SortedFrame((places if places is not None else pl.DataFrame(schema=PLACES_SCHEMA)).sort(
+            "key", maintain_order=True), "key")
         self._findings: dict[str, list[dict[str, Any]]] = {}
         for f in findings:
             self._findings.setdefault(f.pop("person_id"), []).append(f)
@@ -66,7 +76,8 @@ class NetworkSnapshot:
                 "SELECT person_id, finding_key, rule, severity, explanation, evidence_hash "
                 "FROM findings WHERE person_id IS NOT NULL ORDER BY rule, finding_key"))
             restricted = store.df("SELECT mention_id, restriction FROM mentions WHERE restriction <> 'none'")
-        return cls(mentions, events, households, findings, restricted)
+            places = store.df(PLACES_SQL)
+        return cls(mentions, events, households, findings, restricted, places)
 
     def _lensed(self, lens: Lens | None) -> tuple[np.ndarray, np.ndarray] | None:
         """(rows this lens shows, rows it masks) as boolean arrays; None for an open lens."""
@@ -150,6 +161,29 @@ class NetworkSnapshot:
                 tied.add(p)
         return tied
 
+    def addresses(self, keys: list[str], lens: Lens | None = None) -> dict[str, str]:
+        """:func:`findings.describe.addresses` answered from memory (the same words): the address
+        most of the records placed at each dwelling wrote (unrestricted records first), of the
+        records ``lens`` shows in full."""
+        withheld = lens.withheld if lens is not None else frozenset()
+        out = {}
+        for key in sorted(set(keys)):
+            counts: dict[tuple[str, str | None], int] = {}
+            unrestricted: dict[tuple[str, str | None], int] = {}
+            for r in self._places.rows([key]):
+                if r["restriction"] not in withheld:
+                    ap = (r["address_raw"], r["postcode"])
+                    counts[ap] = counts.get(ap, 0) + r["n"]
+                    unrestricted[ap] = unrestricted.get(ap, 0) + (r["n"] if r["restriction"] == "none" else 0)
+            if not counts:
+                continue
+            # as describe.addresses orders them: most unrestricted records, most records, then address,
+            # then postcode (nulls last)
+            ranked = sorted(counts, key=lambda ap: (-unrestricted[ap], -counts[ap], ap[0], ap[1] is None, ap[1] or ""))
+            postcode = next((pc for _, pc in ranked if pc), None)
+            out[key] = describe.with_postcode(ranked[0][0], postcode)
+        return out
+
     def people_of(self, events: list[str], households: list[str]) -> set[str]:
         found: set[str] = set()
         for e in events:
@@ -168,10 +202,11 @@ def _grouped(frame: pl.DataFrame, key: str) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in zip(g[key].to_list(), g["person_id"].to_list())}
 
 
-def in_words(store: Store, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def in_words(store: Store, findings: list[dict[str, Any]], lens: Lens | None = None) -> list[dict[str, Any]]:
     """Findings with their explanations in words (findings.describe: people, events, dwellings),
-    read through this cursor's lens where it has one."""
+    only from the records ``lens`` shows in full (the cursor's restricting view keeps a masked
+    health record, its name and address too)."""
     if not findings:
         return findings
-    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()))
+    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()), lens)
     return [{**f, "explanation": t} for f, t in zip(findings, texts)]

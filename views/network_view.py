@@ -243,12 +243,12 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
         return gnet.to_graphml(g)
     if fmt == "svg":   # the picture for the meeting (views/network_picture.py): words, households as boxes
         keys = [d["household_key"] for _, d in g.nodes(data=True) if d.get("type") == "household"]
-        return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps",
-                       describe.addresses(store, keys, lens))
+        places = source.addresses(keys, lens) if source is not None else describe.addresses(store, keys, lens)
+        return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps", places)
     findings = source.findings(pid) if source is not None else in_words(store, store.rows(
         "SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings WHERE person_id = ? "
         "ORDER BY rule, finding_key",
-        [pid]))
+        [pid]), lens)
     counts: dict[str, int] = {}
     for _, d in g.nodes(data=True):
         counts[d["type"]] = counts.get(d["type"], 0) + 1

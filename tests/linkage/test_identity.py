@@ -139,3 +139,23 @@ def test_assignment_invariants(old_labels, new_labels, is_new):
         mine = [m for m in mentions if previous.get(m) == old]
         kept = sum(1 for m in mine if a.person_of[m] == old)
         assert all(kept >= sum(1 for m in mine if a.person_of[m] == p) for p in survivors)
+
+
+def test_a_persons_records_read_by_key_are_the_joins(store, monkeypatch):
+    """person_record reads a person's records by their keys (an index lookup each); what it reads
+    is what the join over every mention reads, in the same order - and so is the join it falls
+    back to for a person with very many records."""
+    import linkage.identity as identity
+
+    add_mentions(store, [{"record_id": r, "forename": "x", "surname": "y"} for r in "zyxwvu"])
+    m = {r: f"police:{r}" for r in "zyxwvu"}
+    _write(store, [(m["z"], m["y"], 0.99), (m["y"], m["x"], 0.995), (m["w"], m["v"], 0.999)], extra=[m["u"]])
+    persons = [r["person_id"] for r in store.rows("SELECT DISTINCT person_id FROM person_mentions ORDER BY 1")]
+    joined = {p: store.rows(
+        "SELECT m.mention_id, m.source, m.record_id, pm.link_probability, pm.confirmed FROM person_mentions pm "
+        "JOIN mentions m USING (mention_id) WHERE pm.person_id = ? ORDER BY m.source, m.record_id", [p])
+        for p in persons}
+    assert sorted(len(v) for v in joined.values()) == [1, 2, 3]
+    assert {p: person_record(store, p)["mentions"] for p in persons} == joined
+    monkeypatch.setattr(identity, "_BY_KEY", 1)
+    assert {p: person_record(store, p)["mentions"] for p in persons} == joined
