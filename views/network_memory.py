@@ -166,18 +166,23 @@ class NetworkSnapshot:
 
     def addresses(self, keys: list[str], lens: Lens | None = None) -> dict[str, str]:
         """:func:`findings.describe.addresses` answered from memory (the same words): the address
-        most of the records placed at each dwelling wrote, of the records ``lens`` shows in full."""
+        most of the records placed at each dwelling wrote (unrestricted records first), of the
+        records ``lens`` shows in full."""
         withheld = lens.withheld if lens is not None else frozenset()
         out = {}
         for key in sorted(set(keys)):
             counts: dict[tuple[str, str | None], int] = {}
+            unrestricted: dict[tuple[str, str | None], int] = {}
             for r in self._places.rows([key]):
                 if r["restriction"] not in withheld:
-                    counts[(r["address_raw"], r["postcode"])] = counts.get((r["address_raw"], r["postcode"]), 0) + r["n"]
+                    ap = (r["address_raw"], r["postcode"])
+                    counts[ap] = counts.get(ap, 0) + r["n"]
+                    unrestricted[ap] = unrestricted.get(ap, 0) + (r["n"] if r["restriction"] == "none" else 0)
             if not counts:
                 continue
-            # as describe.addresses orders them: most records, then address, then postcode (nulls last)
-            ranked = sorted(counts, key=lambda ap: (-counts[ap], ap[0], ap[1] is None, ap[1] or ""))
+            # as describe.addresses orders them: most unrestricted records, most records, then address,
+            # then postcode (nulls last)
+            ranked = sorted(counts, key=lambda ap: (-unrestricted[ap], -counts[ap], ap[0], ap[1] is None, ap[1] or ""))
             postcode = next((pc for _, pc in ranked if pc), None)
             out[key] = describe.with_postcode(ranked[0][0], postcode)
         return out
@@ -200,10 +205,11 @@ def _grouped(frame: pl.DataFrame, key: str) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in zip(g[key].to_list(), g["person_id"].to_list())}
 
 
-def in_words(store: Store, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def in_words(store: Store, findings: list[dict[str, Any]], lens: Lens | None = None) -> list[dict[str, Any]]:
     """Findings with their explanations in words (findings.describe: people, events, dwellings),
-    read through this cursor's lens where it has one."""
+    only from the records ``lens`` shows in full (the cursor's restricting view keeps a masked
+    health record, its name and address too)."""
     if not findings:
         return findings
-    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()))
+    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()), lens)
     return [{**f, "explanation": t} for f, t in zip(findings, texts)]
