@@ -3,7 +3,7 @@ agency wrote it, events and records by their date, agency and kind, the ids kept
 
 ``in_words(store, texts, as_of)`` rewrites reasons written with ids as an analyst reads them:
 
-- a person id -> ``Sean Walsh (34, P00000442)``: the name most of their records give (as
+- a person id -> ``Sean Walsh (34, MI-00000442F)``: the name most of their records give (as
   recorded: case, accents and punctuation kept; records every viewer sees preferred), their age on
   ``as_of`` from the date of birth most records give;
 - a dwelling key (``uprn:100010005278``, ``addr:NM7 0EX|10|sycamore``) -> ``10 Sycamore Street,
@@ -156,7 +156,7 @@ def record_words(info: dict[str, Any]) -> str:
 
 
 def person_words(info: dict[str, Any] | None, person_id: str, as_of: date | None) -> str:
-    """``Sean Walsh (34, P00000442)``; ``P00000442`` when nothing is known."""
+    """``Sean Walsh (34, MI-00000442F)``; ``MI-00000442F`` when nothing is known."""
     if not info or not info.get("name"):
         return person_id
     age = age_on(info.get("dob"), as_of)

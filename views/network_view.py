@@ -27,6 +27,7 @@ from graphs.harm import prepare
 from core.errors import IntelError, NotFound
 from core.store import Store
 from graphs.network import most_frequent
+from core.person_ids import parse_person_id
 from linkage.identity import resolve_person_id
 from views.network_memory import NetworkSnapshot, in_words
 from views.network_picture import picture
@@ -53,7 +54,7 @@ def resolve_person(store: Store, person_id: str) -> str:
     try:
         return resolve_person_id(store, person_id)
     except NotFound:
-        pass
+        person_id = parse_person_id(person_id)
     if store.rows("SELECT count(*) AS n FROM person_mentions WHERE person_id = ?", [person_id])[0]["n"]:
         return person_id
     raise NotFound(f"no person {person_id!r}: not a known person id (see `intel export persons`)")

@@ -245,7 +245,7 @@ def test_a_marac_coordinator_cannot_tell_a_hidden_domestic_abuse_record_from_non
                 return r.status_code, str(body)
 
             assert answer(f"/persons/{visible[0]}/chronology")[0] == 200
-            refused = {answer(f"/persons/{p}/chronology") for p in (*hidden_only[:5], none, "P99999999")}
+            refused = {answer(f"/persons/{p}/chronology") for p in (*hidden_only[:5], none, "MI-99999999B")}
             assert len(refused) == 1 and next(iter(refused))[0] == 403
             nets = {answer(f"/persons/{p}/network") for p in (*hidden_only[:5], none)}
             assert len(nets) == 1 and next(iter(nets))[0] == 403

@@ -13,6 +13,7 @@ from findings.alerts import act_on_alert, list_alerts
 from views.chronology import chronology
 from views.chronology_sources import SnapshotReader, StoreReader
 from core.errors import IntelError, NotFound
+from core.person_ids import MalformedPersonId, format_person_id
 from findings.runs import run_nightly
 from linkage.decisions import decide
 from core.store import Store
@@ -81,7 +82,10 @@ def test_unknown_ids_and_a_newer_state(world_store):
     store = world_store
     snap = SnapshotReader.build(store)
     with pytest.raises(NotFound):
-        chronology(store, person_id="no-such-person", reader=snap, config=CONFIG)
+        chronology(store, person_id=format_person_id(99_999_999), reader=snap, config=CONFIG)
+    for reader in (snap, None):   # text that is no person id: said so, by either reader, nothing looked up
+        with pytest.raises(MalformedPersonId, match="not a person id"):
+            chronology(store, person_id="no-such-person", reader=reader, config=CONFIG)
     with pytest.raises(NotFound):
         chronology(store, household_key="no-such-household", reader=snap, config=CONFIG)
     with pytest.raises(IntelError):

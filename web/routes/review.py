@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from core.person_ids import MalformedPersonId, parse_person_id
 from web.pages import (PREFIX, PageError, audit, backend, check, checked_form, redirect, render, sessions,
                        with_purpose)
 from web.sessions import WebSession, new_form_id
@@ -54,6 +55,11 @@ async def review(request: Request, session: WebSession = Depends(with_purpose)) 
     sides = {}
     for key, pid in (("pa", pa), ("pb", pb)):
         if pid:
+            try:
+                parse_person_id(pid, f"Person {key[-1].upper()}")
+            except MalformedPersonId as exc:   # said beside the form, not a page of its own
+                errors["form"] = str(exc)
+                continue
             sides[key] = await _side(request, session, pid)
     if pa and pb and pa == pb:
         errors["form"] = "Those are the same person id: choose two different people."
