@@ -27,6 +27,7 @@ from typing import Any
 
 from access.audit_chain import Anchor, AuditKeys, audit_paths, create_key, load_keys
 from core.errors import IntelError
+from core.person_ids import is_legacy, parse_person_id
 from core.store import Store
 
 GENESIS = "0" * 64
@@ -271,9 +272,14 @@ def _since(value: str | date | datetime | None) -> datetime | None:
 
 
 def _aliases(store: Store, person_id: str) -> list[str]:
-    """person_id, the id it now resolves to, and every id merged into either."""
+    """person_id, the id it now resolves to, every id merged into either, and the old form
+    (before schema version 2) of each: the audit log keeps the ids it was written with."""
+    person_id = parse_person_id(person_id, "--person")
     ids = {person_id}
     current = person_id
+    if is_legacy(person_id):
+        became = store.rows("SELECT person_id FROM person_id_aliases WHERE old_id = ?", [person_id])
+        current = became[0]["person_id"] if became else person_id
     seen = set()
     while current not in seen:
         seen.add(current)
@@ -287,6 +293,8 @@ def _aliases(store: Store, person_id: str) -> list[str]:
         "SELECT p.person_id FROM persons p JOIN a ON p.merged_into = a.person_id) SELECT person_id FROM a",
         [current])
     ids |= {r["person_id"] for r in merged}
+    ids |= {r["old_id"] for r in store.rows(
+        "SELECT old_id FROM person_id_aliases WHERE list_contains(?, person_id)", [sorted(ids)])}
     return sorted(ids)
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import Conflict, IntelError, NotFound
+from core.person_ids import MalformedPersonId
 from core.serialise import json_default
 from core.store import StoreError
 
@@ -83,6 +84,10 @@ def install(app: Any) -> None:
     @app.exception_handler(Conflict)
     async def _conflict(request: Request, exc: Conflict) -> Response:
         return problem_response(409, "conflict", str(exc), _instance(request))
+
+    @app.exception_handler(MalformedPersonId)
+    async def _malformed_id(request: Request, exc: MalformedPersonId) -> Response:
+        return problem_response(400, "malformed-person-id", str(exc), _instance(request))
 
     @app.exception_handler(IntelError)
     async def _intel(request: Request, exc: IntelError) -> Response:

@@ -44,18 +44,21 @@ class ReviewQueueCache:
         self.last_build_s: float | None = None
 
     # -- reading ----------------------------------------------------------------------------
-    def page(self, store: Store, offset: int, limit: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def page(self, store: Store, offset: int, limit: int,
+             everything: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """(the queue's summary, its items ``offset .. offset + limit`` with their key mentions),
-        of the last committed state (waits for a rebuild in progress)."""
+        of the last committed state (waits for a rebuild in progress); ``everything``: of the
+        whole band, not only the items at stake."""
         with self._cond:
             ranked, version = self._current()
-            known = {it["item_id"]: self._pages[it["item_id"]] for it in ranked.items[offset: offset + limit]
-                     if it["item_id"] in self._pages}
-        items = page_items(store, ranked, offset, limit, known=known)   # reads only what is not known
+            known = {it["item_id"]: self._pages[it["item_id"]]
+                     for it in ranked.scoped(everything)[offset: offset + limit] if it["item_id"] in self._pages}
+        # reads only what is not known
+        items = page_items(store, ranked, offset, limit, known=known, everything=everything)
         with self._cond:
             if self._ranked_version == version:   # the same state: kept for the next request
                 self._pages.update(known)
-        return ranked.summary(), items
+        return ranked.summary(everything), items
 
     def _current(self) -> tuple[RankedQueue, int]:   # the caller holds the condition's lock
         waited = False

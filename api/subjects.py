@@ -9,6 +9,7 @@ from access.lens import Lens, has_domestic_abuse
 from api.problems import Problem
 from api.security import Principal, add_detail, set_subject
 from core.errors import NotFound
+from core.person_ids import moved
 from core.store import Store
 from views.chronology_sources import SnapshotReader, StoreReader
 
@@ -52,7 +53,7 @@ def person_access(request: Request, store: Store, who: Principal, person_id: str
         location = request.url.path.replace(f"/persons/{person_id}", f"/persons/{resolved}", 1)
         if request.url.query:
             location += "?" + request.url.query
-        raise Problem(307, "merged", f"person {person_id} was merged into {resolved}",
+        raise Problem(307, *moved(person_id, resolved),
                       headers={"Location": location}, extra={"person_id": resolved, "requested_id": person_id})
     return resolved
 

@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 import polars as pl  # noqa: E402
 from core.config import load_config
+from core.person_ids import format_person_id
 
 CONFIG = load_config()
 
@@ -100,7 +101,7 @@ def build_store(workdir: Path, households: int, seed: int, world: Path | None = 
         truth = pl.read_csv(world / "truth" / "truth.csv", infer_schema_length=0).select(
             (pl.col("source") + ":" + pl.col("record_id")).alias("mention_id"), pl.col("person"))
         people = truth.select("person").unique().sort("person").with_row_index("n", offset=1).with_columns(
-            ("P" + pl.col("n").cast(pl.Utf8).str.zfill(8)).alias("person_id"))
+            pl.col("n").map_elements(format_person_id, return_dtype=pl.Utf8).alias("person_id"))
         store.register("_truth", truth.join(people, on="person"))
         now = datetime.now()
         with store.transaction():

@@ -190,8 +190,15 @@ def safety(pred: pl.DataFrame, truth: pl.DataFrame, persons: pl.DataFrame) -> di
         "person", pl.min_horizontal("person", "twin_of").alias("group"))
     names = persons.filter(pl.col("namesake_group").fill_null("") != "").select(
         "person", pl.col("namesake_group").alias("group"))
-    return {"twin_pairs": twins["group"].n_unique(), "twin_pairs_merged": merged(twins),
-            "namesake_groups": names["group"].n_unique(), "namesake_groups_merged": merged(names)}
+    out = {"twin_pairs": twins["group"].n_unique(), "twin_pairs_merged": merged(twins),
+           "namesake_groups": names["group"].n_unique(), "namesake_groups_merged": merged(names)}
+    if "lookalike_group" in persons.columns:   # worlds generated since 2026-12-07: triplets, father and son
+        looks = persons.filter(pl.col("lookalike_group").fill_null("") != "").select(
+            "person", pl.col("lookalike_group").alias("group"))
+        for name, prefix in (("triplet_groups", "TR"), ("junior_senior_pairs", "JS")):
+            g = looks.filter(pl.col("group").str.starts_with(prefix))
+            out[name], out[name + "_merged"] = g["group"].n_unique(), merged(g)
+    return out
 
 
 def evaluate(store: Store, truth: pl.DataFrame, thr: float, persons: pl.DataFrame | None = None) -> dict:

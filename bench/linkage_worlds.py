@@ -33,11 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.linkage import safety  # noqa: E402
 from core.config import load_config  # noqa: E402
 from core.store import Store  # noqa: E402
-from findings.alerts import raise_alerts  # noqa: E402
+from findings.alert_raising import raise_alerts  # noqa: E402
 from findings.analytics import run_analytics  # noqa: E402
 from findings.possible_alerts import sync_possible_alerts  # noqa: E402
 from findings.possible import possible_findings  # noqa: E402
 from findings.review import review_queue  # noqa: E402
+from bench.mobile_men import diagnose  # noqa: E402
 from fixtures.world import generate_world  # noqa: E402
 from ingest.drops import ingest_drop  # noqa: E402
 from linkage.evaluate import evaluate_frames  # noqa: E402
@@ -112,6 +113,7 @@ def one_world(profile: str, seed: int, households: int, workdir: Path, linkage: 
         possible = possible_findings(store, cfg, links, held_apart(store, cfg, ps), review_threshold(cfg)) if ps else []
         confirmed = raise_alerts(store, None, cfg)["raised"]
         maybe = sync_possible_alerts(store, None, cfg)["raised"]
+        diagnosis = diagnose(world, store, cfg, possible)
         band = {}
         for low in (0.8, 0.9, 0.95, 0.98):
             variant = copy.deepcopy(cfg)
@@ -125,13 +127,17 @@ def one_world(profile: str, seed: int, households: int, workdir: Path, linkage: 
             "bcubed_f1": round(ev["bcubed"]["f1"], 4),
             "safety": {**safety(pred, truth, persons), **twins_on_one_event(world, pred, truth, persons)},
             "links_blocked_by_cannot_link": rep["links_blocked_by_cannot_link"],
-            "review": {"items": queue["total"], "completing": queue["completing"],
+            "mentions_contested": rep.get("mentions_contested"),
+            "review": {"items": queue["total"], "band_links": queue["band_links"], "completing": queue["completing"],
                        "completing_ranked_first": flags == sorted(flags, reverse=True),
                        "possible_findings": queue["possible_findings"], "seconds": round(t_queue, 1)},
             "queue_items_by_review_threshold": band,
             "alerts": {"confirmed": confirmed, "possible": maybe,
                        "possible_share": round(maybe / (confirmed + maybe), 3) if confirmed + maybe else 0.0},
             "mobile_men": mobile_men(world, store, truth, possible),
+            "mobile_men_true_persons": sum(d["true_rule"] for d in diagnosis),
+            "mobile_men_missed_why": [f"{d['man']}: {w}" for d in diagnosis for w in d["why"]
+                                      if d["linked"] == "missed" or not d["true_rule"]],
             "link_s": round(t_link, 1), "total_s": round(time.perf_counter() - t0, 1),
         }
     print(json.dumps(res), flush=True)
@@ -163,7 +169,10 @@ def main() -> None:
                                          f"{sum(r['safety']['twin_pairs_on_one_event'] for r in rs)}",
             "namesake_groups_merged": f"{sum(r['safety']['namesake_groups_merged'] for r in rs)} of "
                                       f"{sum(r['safety']['namesake_groups'] for r in rs)}",
+            **{f"{k}_merged": f"{sum(r['safety'].get(k + '_merged', 0) for r in rs)} of "
+                              f"{sum(r['safety'].get(k, 0) for r in rs)}" for k in ("triplet_groups", "junior_senior_pairs")},
             "mobile_men": {k: sum(r["mobile_men"][k] for r in rs) for k in ("mobile_men", "raised", "possible", "missed")},
+            "mobile_men_found_on_true_persons": sum(r["mobile_men_true_persons"] for r in rs),
             "review_items": [r["review"]["items"] for r in rs],
             "possible_alert_share": [r["alerts"]["possible_share"] for r in rs],
         }

@@ -17,13 +17,16 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from core.migrations import upgrade
+
 DEFAULT_DB = "intel.duckdb"
 SCHEMA_DIR = Path(__file__).parent / "schema"
 PROJECT = "mash-intel"
 # The version of the schema this code writes, stamped in store_meta when a store is made. A store
 # with a higher version was made by newer code and is refused; a lower one is brought up to date
-# by the idempotent schema files on its next writable open.
-SCHEMA_VERSION = 1
+# on its next writable open by the idempotent schema files and core/migrations.py's data steps,
+# in one transaction. 2: person ids MI-00000042W (core/person_ids.py), old ids in person_id_aliases.
+SCHEMA_VERSION = 2
 _DUCKDB_MAGIC = b"DUCK"    # bytes 8..11 of every DuckDB database file
 
 
@@ -84,12 +87,17 @@ class Store:
         if existed:
             try:
                 _check_identity(self._con, self.path)
+                if read_only and (_stored_version(self._con) or 0) < SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.path} has schema version {_stored_version(self._con) or 0}, older than this "
+                        f"{PROJECT}'s {SCHEMA_VERSION}: it is brought up to date when a command opens it for "
+                        f"writing (`intel upgrade --db {self.path}`); opened read-only, nothing was changed")
             except StoreError:
                 self._con.close()
                 raise
+        self.upgraded: dict[str, Any] = {}   # what opening did to an older store (core/migrations.py)
         if not read_only:
-            self.apply_schema()
-            self._stamp()
+            self._bring_up_to_date(existed)
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -108,12 +116,30 @@ class Store:
             except duckdb.Error as exc:
                 raise StoreError(f"schema file {sql_file.name} failed: {exc}") from exc
 
-    def _stamp(self) -> None:
-        version = self._con.execute("SELECT max(schema_version) FROM store_meta").fetchall()[0][0]
-        if version is None:
-            self._con.execute("INSERT INTO store_meta VALUES (?, ?, now()::TIMESTAMP)", [PROJECT, SCHEMA_VERSION])
-        elif version < SCHEMA_VERSION:
-            self._con.execute("UPDATE store_meta SET schema_version = ?", [SCHEMA_VERSION])
+    def _bring_up_to_date(self, existed: bool) -> None:
+        """Apply the schema files; a new store is stamped, an older one migrated (core/migrations.py)
+        and stamped, all in one transaction: a failed migration leaves it as it was, at its version."""
+        version = _stored_version(self._con)
+        if version is not None and version >= SCHEMA_VERSION:
+            self.apply_schema()
+            return
+        try:
+            with self.transaction():
+                self.apply_schema()
+                steps = upgrade(self._con, version or 0, SCHEMA_VERSION)
+                if version is None:
+                    self._con.execute("INSERT INTO store_meta VALUES (?, ?, now()::TIMESTAMP)", [PROJECT, SCHEMA_VERSION])
+                else:
+                    self._con.execute("UPDATE store_meta SET schema_version = ?", [SCHEMA_VERSION])
+            if existed:
+                self.upgraded = {"from_version": version or 0, "to_version": SCHEMA_VERSION, "steps": steps}
+        except StoreError:
+            self._con.close()
+            raise
+        except Exception as exc:
+            self._con.close()
+            raise StoreError(f"{self.path}: bringing the store from schema version {version or 0} to "
+                             f"{SCHEMA_VERSION} failed, so nothing was changed ({exc})") from exc
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -129,7 +155,7 @@ class Store:
         request, a background run): sees committed data (MVCC) and runs its own transactions;
         ``close()`` closes only the cursor."""
         other = object.__new__(Store)
-        other.path, other.read_only = self.path, self.read_only
+        other.path, other.read_only, other.upgraded = self.path, self.read_only, {}
         other._con = self._con.cursor()
         other._in_transaction = False
         return other
@@ -266,6 +292,14 @@ def _check_file(path: Path) -> bool:
         raise StoreError(f"{path} is not a {PROJECT} store (not a DuckDB database file): nothing was changed; "
                          "give the path of a store made by `intel init`")
     return True
+
+
+def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The schema version stamped in the store; None for a new store or one made before stamping."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                       "AND table_name = 'store_meta'").fetchall()[0][0]:
+        return None
+    return con.execute("SELECT max(schema_version) FROM store_meta").fetchall()[0][0]
 
 
 def _check_identity(con: duckdb.DuckDBPyConnection, path: Path) -> None:

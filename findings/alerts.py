@@ -31,7 +31,8 @@ from findings import describe
 from findings.evidence_words import evidence_in_words
 from findings.alert_config import SEVERITIES, STATUS_FILTERS, rule_names
 from findings.as_of import extract_date
-from linkage.identity import resolve_person_id
+from core.person_ids import parse_person_id
+from linkage.identity import follow_merges, resolve_person_id
 
 ACTIONS = {"acknowledge": (("new", "baseline"), "acknowledged"), "close": (("acknowledged",), "closed")}
 _SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -91,7 +92,7 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True,
     for r in rows:
         person = r["person_id"]
         if person in merged:
-            person = resolve_person_id(store, person)
+            person = follow_merges(store, person)
         out.append({
             "alert_id": r["alert_id"], "rule": r["rule"], "person_id": person,
             **({"subject": words.get(r["alert_id"])} if with_history else {}),
@@ -169,6 +170,7 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
         where.append("list_contains(?::VARCHAR[], rule)")
         params.append(list(rules))
     if person_id is not None:
+        person_id = parse_person_id(person_id, "person_id")
         try:
             survivor = resolve_person_id(store, person_id)
         except NotFound:

@@ -3,7 +3,7 @@ agency wrote it, events and records by their date, agency and kind, the ids kept
 
 ``in_words(store, texts, as_of)`` rewrites reasons written with ids as an analyst reads them:
 
-- a person id -> ``Sean Walsh (34, P00000442)``: the name most of their records give (as
+- a person id -> ``Sean Walsh (34, MI-00000442F)``: the name most of their records give (as
   recorded: case, accents and punctuation kept; records every viewer sees preferred), their age on
   ``as_of`` from the date of birth most records give;
 - a dwelling key (``uprn:100010005278``, ``addr:NM7 0EX|10|sycamore``) -> ``10 Sycamore Street,
@@ -94,14 +94,16 @@ def people(store: Store, person_ids: list[str], lens: Lens | None = None) -> dic
 
 
 def addresses(store: Store, keys: list[str], lens: Lens | None = None) -> dict[str, str]:
-    """``{dwelling_key: "10 Sycamore Street, NM7 0EX"}``: the address most records placed there wrote."""
+    """``{dwelling_key: "10 Sycamore Street, NM7 0EX"}``: the address most records placed there wrote
+    (records without a restriction first, so it is one every viewer could read)."""
     if not keys:
         return {}
     rows = store.rows(
-        "SELECT coalesce(md.dwelling_key, m.household_key) AS key, m.address_raw, m.postcode, count(*) AS n "
+        "SELECT coalesce(md.dwelling_key, m.household_key) AS key, m.address_raw, m.postcode, "
+        "count(*) FILTER (WHERE m.restriction = 'none') AS open, count(*) AS n "
         "FROM mentions m LEFT JOIN mention_dwellings md USING (mention_id) "
         f"WHERE list_contains(?::VARCHAR[], coalesce(md.dwelling_key, m.household_key)) AND m.address_raw IS NOT NULL AND {_seen(lens)} "
-        "GROUP BY ALL ORDER BY key, n DESC, m.address_raw", [sorted(set(keys))])
+        "GROUP BY ALL ORDER BY key, open DESC, n DESC, m.address_raw, m.postcode", [sorted(set(keys))])
     out: dict[str, str] = {}
     postcode: dict[str, str] = {}
     for r in rows:
@@ -131,7 +133,7 @@ def events(store: Store, keys: list[str], lens: Lens | None = None) -> dict[str,
         f"FROM mentions m WHERE event_key IN (SELECT unnest(?::VARCHAR[])) AND {_seen(lens)} GROUP BY event_key", [sorted(set(keys))])}
 
 
-def records(store: Store, mention_ids: list[str]) -> dict[str, dict[str, Any]]:
+def records(store: Store, mention_ids: list[str], lens: Lens | None = None) -> dict[str, dict[str, Any]]:
     """``{mention_id: {...}}``: each record's event, its date, agency, kind, the role, name and
     address as recorded."""
     if not mention_ids:
@@ -139,7 +141,7 @@ def records(store: Store, mention_ids: list[str]) -> dict[str, dict[str, Any]]:
     return {r["mention_id"]: r for r in store.rows(
         "SELECT mention_id, event_key, source, event_date::DATE AS date, event_type, role, "
         "trim(concat_ws(' ', forename_raw, surname_raw)) AS name, address_raw, postcode "
-        "FROM mentions WHERE mention_id IN (SELECT unnest(?::VARCHAR[]))", [sorted(set(mention_ids))])}
+        f"FROM mentions m WHERE mention_id IN (SELECT unnest(?::VARCHAR[])) AND {_seen(lens)}", [sorted(set(mention_ids))])}
 
 
 def event_words(info: dict[str, Any]) -> str:
@@ -154,7 +156,7 @@ def record_words(info: dict[str, Any]) -> str:
 
 
 def person_words(info: dict[str, Any] | None, person_id: str, as_of: date | None) -> str:
-    """``Sean Walsh (34, P00000442)``; ``P00000442`` when nothing is known."""
+    """``Sean Walsh (34, MI-00000442F)``; ``MI-00000442F`` when nothing is known."""
     if not info or not info.get("name"):
         return person_id
     age = age_on(info.get("dob"), as_of)
@@ -168,19 +170,20 @@ def _person_ids(store: Store, tokens: set[str]) -> set[str]:
         "SELECT person_id FROM persons WHERE person_id IN (SELECT unnest(?::VARCHAR[]))", [sorted(tokens)])}
 
 
-def in_words(store: Store, texts: list[str], as_of: date | None) -> list[str]:
-    """Each text with its ids in words (module docstring); a few queries for all of them."""
+def in_words(store: Store, texts: list[str], as_of: date | None, lens: Lens | None = None) -> list[str]:
+    """Each text with its ids in words (module docstring); a few queries for all of them. ``lens``:
+    words only from the records it shows in full."""
     found: dict[str, set[str]] = {"dwelling": set(), "ref": set(), "word": set()}
     for t in texts:
         for m in _TOKENS.finditer(t or ""):
             if m.lastgroup in found:
                 found[m.lastgroup].add(m.group(0))
-    where = addresses(store, sorted(found["dwelling"]))
-    known = events(store, sorted(found["ref"]))
+    where = addresses(store, sorted(found["dwelling"]), lens)
+    known = events(store, sorted(found["ref"]), lens)
     what = {k: event_words(v) for k, v in known.items()}
-    known.update(recs := records(store, sorted(found["ref"] - set(what))))
+    known.update(recs := records(store, sorted(found["ref"] - set(what)), lens))
     what.update({k: record_words(v) for k, v in recs.items()})
-    who = people(store, sorted(_person_ids(store, {w for w in found["word"] if any(c.isdigit() for c in w)})))
+    who = people(store, sorted(_person_ids(store, {w for w in found["word"] if any(c.isdigit() for c in w)})), lens)
 
     def sub(m: re.Match) -> str:
         token = m.group(0)

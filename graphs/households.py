@@ -135,10 +135,12 @@ def person_households(mentions: pl.DataFrame) -> pl.DataFrame:
 def smooth_old_addresses(mentions: pl.DataFrame, daily: pl.DataFrame | None = None,
                          return_daily: bool = False) -> pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame]:
     """Agencies often record a person at an address they have left. A person's record at
-    household X on day D is taken to be an *old address* when their nearest recorded household
-    before D and nearest after D are the same household Y (not X), and X is one of their households
-    from before that: the record's household becomes Y. Only the days in between two records at
-    the same household are touched, so a real move (to X and staying) is kept. Marks such rows
+    household X on day D is taken to be an *old address* when X is one of their households from
+    before, and neither their nearest recorded household before D (Y) nor the nearest after D is X:
+    the record's household becomes Y. Both neighbours must exist, so a real move back (to X and
+    staying: the next record is at X again, or there is none) is kept. Y, X, Y (the person is
+    between two records at Y) and Y, X, Z (the person moved on from Y to Z, with an agency
+    still writing the X they left before Y) are both old addresses. Marks such rows
     ``old_address``."""
     daily = (daily_households(mentions) if daily is None else daily).sort(["person_id", "date"])
     same = pl.col("person_id").shift(1) == pl.col("person_id")
@@ -148,7 +150,7 @@ def smooth_old_addresses(mentions: pl.DataFrame, daily: pl.DataFrame | None = No
         next=pl.when(nxt).then(pl.col("household_key").shift(-1)),
         seen_before=pl.col("household_key").cum_count().over(["person_id", "household_key"]) > 1,
     )
-    old = d.filter((pl.col("prev") == pl.col("next")) & (pl.col("prev") != pl.col("household_key"))
+    old = d.filter((pl.col("prev") != pl.col("household_key")) & (pl.col("next") != pl.col("household_key"))
                    & pl.col("seen_before")).select("person_id", "date", pl.col("household_key").alias("_old"),
                                                   pl.col("prev").alias("_now"))
     hit = pl.col("household_key") == pl.col("_old")

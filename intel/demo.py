@@ -80,7 +80,7 @@ def _work_in(db_path: Path) -> dict[str, int]:
     """What people did in an existing demo store: users, link decisions, alert actions (non-zero only)."""
     if not db_path.exists():
         return {}
-    with Store(db_path, read_only=True) as store:
+    with Store(db_path, create=False) as store:   # writable: a store of an older version is brought up to date
         tables = set(store.tables())
         found = {label: int(store.scalar(f"SELECT count(*) FROM {table}"))
                  for label, table in (("users", "users"), ("link decisions", "link_decisions"),

@@ -10,9 +10,11 @@ A=C even when A and C are plainly different people), so clustering here is const
    that link is skipped ('different' is never overruled);
 4. or unless it would join two mentions that cannot be one person (cannot-link pairs, given by the
    caller: two mentions of one event in one agency's extract, which the contract makes two people;
-   the twin pattern): that link is skipped too. This holds over whole clusters, not pairs: twins
-   on one contact stay apart even when a third record (a health record with day and month
-   swapped, a police record with no dob) links strongly to each of them; the stronger link wins;
+   the twin pattern; a generation apart): that link is skipped too. This holds over whole
+   clusters, not pairs: twins on one contact stay apart even when a third record (a health record
+   with day and month swapped, a police record with no dob) links strongly to each of them; the
+   stronger link wins, unless the skipped one is nearly as strong: then the third record is
+   *contested* (linkage/contested.py), left out of every link, a person of its own for review;
 5. or unless it would give one person two different ids of an agency whose ids are trusted
    within it (the contract: council person ids, pseudonymised NHS numbers): that link is skipped
    too. Without this, a weakly identified record (no forename, the surname and address of a
@@ -40,6 +42,8 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from linkage.contested import contested_mentions
+
 
 @dataclass
 class Clustering:
@@ -56,6 +60,7 @@ class Clustering:
     conflicting_same: list[tuple[str, str]] = field(default_factory=list)
     blocked_by_refs: list[tuple[str, str, float]] = field(default_factory=list)
     blocked_by_cannot_link: list[tuple[str, str, float]] = field(default_factory=list)
+    contested: list[str] = field(default_factory=list)
 
     def clusters(self) -> list[list[str]]:
         """The clusters as sorted lists of mention ids, in order of their keys."""
@@ -235,6 +240,7 @@ def cluster_mentions(
         result.blocked, result.conflicting_same = exact.blocked, exact.conflicting_same
         result.blocked_by_refs = exact.blocked_by_refs
         result.blocked_by_cannot_link = exact.blocked_by_cannot_link
+        result.contested = exact.contested
     # the rest: a cluster is a component (keyed by its smallest id); probability the strongest link
     free = [m for m in ids if comp_of[m] not in marked]
     key: dict[int, str] = {}
@@ -362,6 +368,12 @@ def cluster_mentions_exact(
     for m in ids:  # ids are sorted, so the first member seen is the smallest
         smallest.setdefault(uf.find(m), m)
     result.cluster_of = {m: smallest[uf.find(m)] for m in ids}
+    contested = contested_mentions(result.blocked_by_cannot_link, probability, confirmed) - excluded
+    if contested:   # again without them: each contested mention is a person of its own
+        again = cluster_mentions_exact(ids, edges, threshold, same, different, excluded | contested,
+                                       trusted_refs, cannot_link)
+        again.contested = sorted(contested | set(again.contested))
+        return again
     return result
 
 

@@ -35,6 +35,11 @@ def dob_part_levels() -> list[Any]:
     ]
 
 
+def _alike(a: str, b: str, at_least: float) -> str:
+    """SQL: the two names are alike (Jaro-Winkler at least ``at_least``)."""
+    return f"jaro_winkler_similarity({a}, {b}) >= {at_least}"
+
+
 # Titles recorded in the forename field (historical_50k has about 1,900: "sir", "lady", "mrs" ...).
 TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lady", "lord", "rev", "revd", "reverend",
           "fr", "prof", "professor", "capt", "captain", "col", "colonel", "gen", "general", "admiral", "adm",
@@ -75,7 +80,11 @@ def comparisons(linkage: Mapping[str, Any]) -> list[Any]:
                 label_for_charts="exact"),
             # symmetric by construction (Splink's ColumnsReversedLevel is one-directional by default,
             # which would make a pair's score depend on which side it is on)
-            _duck("forename_l = surname_r OR forename_r = surname_l", "equals the other's surname (swapped)"),
+            # a swap is both names crossed: one name crossed alone ("walker lily" / "scarlett walker")
+            # is a shared surname, and read as a swap it outweighed a twin's different forename
+            _duck(f"(forename_l = surname_r AND {_alike('surname_l', 'forename_r', 0.80)}) "
+                  f"OR (forename_r = surname_l AND {_alike('surname_r', 'forename_l', 0.80)})",
+                  "equals the other's surname (swapped)"),
             cll.ArrayIntersectLevel("forename_aliases", 1).configure(label_for_charts="nickname or alias"),
             # an initial for a name ("w" / "william") is consistent; two different names with one
             # initial ("walter" / "william", the "same initial" level below) are evidence against
@@ -94,8 +103,9 @@ def comparisons(linkage: Mapping[str, Any]) -> list[Any]:
         comparison_levels=[
             cll.NullLevel("surname"),
             cll.ExactMatchLevel("surname", term_frequency_adjustments=True).configure(label_for_charts="exact"),
-            _duck("jaro_winkler_similarity(surname_l, forename_r) >= 0.92 "
-                  "OR jaro_winkler_similarity(forename_l, surname_r) >= 0.92", "matches the other's forename (swapped)"),
+            _duck(f"({_alike('surname_l', 'forename_r', 0.92)} AND {_alike('forename_l', 'surname_r', 0.80)}) "
+                  f"OR ({_alike('forename_l', 'surname_r', 0.92)} AND {_alike('surname_l', 'forename_r', 0.80)})",
+                  "matches the other's forename (swapped)"),
             cll.ArrayIntersectLevel("surname_parts", 1).configure(
                 label_for_charts="shares a hyphenated part"),
             cll.JaroWinklerLevel("surname", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),

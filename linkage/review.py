@@ -1,7 +1,9 @@
 """The clerical-review band: links too doubtful to merge on, too strong to ignore.
 
 A model link between two different persons with probability in [``[identity] review_threshold``,
-``[identity] threshold``) is a *review link*. The queue is derived, not stored: it is read from
+``[identity] threshold``) is a *review link*; so is a link at or above the threshold that
+clustering did not follow (a contested record, linkage/contested.py: it matches two people who
+cannot be one as well as it matches either; or two trusted agency ids). The queue is derived, not stored: it is read from
 ``link_edges`` (rescored each night), so it always reflects the last run. Per pair of persons one
 item: their strongest review link. Left out:
 
@@ -43,7 +45,7 @@ def review_threshold(config: dict[str, Any]) -> float:
 def review_links(store: Store, config: dict[str, Any]) -> pl.DataFrame:
     """One row per queued pair of persons (person_a < person_b): its strongest review link,
     mention_a in person_a and mention_b in person_b. Sorted by probability, strongest first."""
-    low, high = review_threshold(config), identity_threshold(config)
+    low = review_threshold(config)
     if "link_edges" not in store.tables():
         return pl.DataFrame(schema=LINK_SCHEMA)
     band = store.df(
@@ -51,11 +53,11 @@ def review_links(store: Store, config: dict[str, Any]) -> pl.DataFrame:
         "e.match_probability::DOUBLE AS match_probability, e.match_weight::DOUBLE AS match_weight "
         "FROM link_edges e JOIN person_mentions pa ON pa.mention_id = e.mention_a "
         "JOIN person_mentions pb ON pb.mention_id = e.mention_b "
-        "WHERE e.match_probability >= ? AND e.match_probability < ? AND pa.person_id <> pb.person_id",
-        [low, high])
+        "WHERE e.match_probability >= ? AND pa.person_id <> pb.person_id",
+        [low])
     unlinkable = unlinkable_mentions(store)
     if unlinkable:
-        out = pl.Series(unlinkable, dtype=pl.Utf8)
+        out = pl.Series(unlinkable, dtype=pl.Utf8).implode()  # one list: polars asks membership so
         band = band.filter(~pl.col("mention_a").is_in(out) & ~pl.col("mention_b").is_in(out))
     if not band.height:
         return pl.DataFrame(schema=LINK_SCHEMA)

@@ -184,6 +184,7 @@ def recluster(
         "links_blocked_by_decisions": len(clustering.blocked),
         "links_blocked_by_agency_ids": len(clustering.blocked_by_refs),
         "links_blocked_by_cannot_link": len(clustering.blocked_by_cannot_link),
+        "mentions_contested": len(clustering.contested),
         "same_decisions_not_held": [list(p) for p in clustering.conflicting_same],
         "unlinkable_mentions": len(in_scope_unlinkable),
         "unlinkable_mention_ids": in_scope_unlinkable[:UNLINKABLE_LIST_LIMIT],

@@ -26,6 +26,7 @@ from typing import Any
 from access.lens import Lens, screen_alerts
 from core.dates import parse_date
 from core.errors import IntelError, NotFound
+from core.person_ids import moved
 from core.store import Store
 from findings.dwellings import dwelling_of
 from views.chronology_entries import SOURCES, day_of, derived_entries, event_entries, harm_flags, household_on, spells_of, visibility
@@ -132,7 +133,7 @@ def chronology(
                                           Lens.of(health_clearance=health_clearance, export=export))
     if resolved is not None and resolved != person_id:
         header["requested_id"] = person_id
-        header["note"] = f"{person_id} was merged into {resolved}; this is the chronology of {resolved}"
+        header["note"] = f"{moved(person_id, resolved)[1]}; this is the chronology of {resolved}"
     out: dict[str, Any] = {
         ("person" if household_key is None else "household"): header,
         "filters": {"from": date_from.isoformat() if date_from else None, "to": date_to.isoformat() if date_to else None,

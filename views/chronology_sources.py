@@ -24,6 +24,7 @@ import polars as pl
 
 from access.lens import alert_restrictions, evidence_tokens, restricted_ids
 from core.errors import IntelError, NotFound
+from core.person_ids import is_legacy, parse_person_id
 from core.sorted_frame import SortedFrame
 from core.store import Store
 from findings.alerts import list_alerts_for, open_alerts_with_raw_ids
@@ -163,8 +164,9 @@ class SnapshotReader:
 
     def __init__(self, *, merged_into: dict[str, str | None], known: set[str], by_person: SortedFrame,
                  by_event: SortedFrame, by_household: SortedFrame, alerts: list[dict[str, Any]], restricted: dict[str, str],
-                 as_of: date | None = None) -> None:
+                 as_of: date | None = None, old_ids: dict[str, str] | None = None) -> None:
         self._merged_into = merged_into
+        self._old_ids = old_ids or {}
         self._as_of = as_of
         self._known = known
         self._by_person = by_person
@@ -186,6 +188,7 @@ class SnapshotReader:
         """Read everything a chronology needs in one transaction (one committed state)."""
         with store.transaction():
             persons = store.df("SELECT person_id, status, merged_into FROM persons")
+            old_ids = dict(store.df("SELECT old_id, person_id FROM person_id_aliases").iter_rows())
             # person_mentions' row order is the order StoreReader returns a person's rows in
             mine = store.df(
                 f"SELECT pm.rowid AS _pm_order, pm.mention_id, pm.person_id, pm.link_probability, pm.confirmed, "
@@ -209,7 +212,7 @@ class SnapshotReader:
             by_event=SortedFrame(near.sort(["event_key", "mention_id"]), "event_key"),
             by_household=SortedFrame(near.filter(pl.col("person_id").is_not_null()).sort(["household_key", "_m_order"]),
                                  "household_key"),
-            alerts=alerts, restricted=restricted, as_of=as_of)
+            alerts=alerts, restricted=restricted, as_of=as_of, old_ids=old_ids)
 
     def with_alerts_from(self, store: Store) -> SnapshotReader:
         """The same records with the alerts reloaded (after an alert was acknowledged or closed:
@@ -218,7 +221,7 @@ class SnapshotReader:
             alerts, restricted = _open_alerts_of(store)
         return SnapshotReader(merged_into=self._merged_into, known=self._known, by_person=self._by_person,
                               by_event=self._by_event, by_household=self._by_household, alerts=alerts,
-                              restricted=restricted, as_of=self._as_of)
+                              restricted=restricted, as_of=self._as_of, old_ids=self._old_ids)
 
     # -- the lookups (same answers as StoreReader) --------------------------------------------
     def as_of(self) -> date | None:
@@ -226,12 +229,19 @@ class SnapshotReader:
         return self._as_of
 
     def resolve(self, person_id: str) -> str:
+        person_id = parse_person_id(person_id)
         seen: list[str] = []
         current = person_id
+        if is_legacy(person_id):
+            current = self._old_ids.get(person_id)
+            if current is None:
+                raise NotFound(f"no person {person_id!r}")
         while True:
             if current not in self._known:
                 if current == person_id:
                     raise NotFound(f"no person {person_id!r}")
+                if not seen:
+                    raise IntelError(f"person {person_id!r} became {current!r}, which does not exist")
                 raise IntelError(f"person {person_id!r} was merged into {current!r}, which does not exist")
             nxt = self._merged_into[current]
             if nxt is None:

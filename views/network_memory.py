@@ -17,6 +17,12 @@ from findings import describe
 from findings.as_of import extract_date
 
 
+PLACES_SCHEMA = {"key": pl.Utf8, "address_raw": pl.Utf8, "postcode": pl.Utf8, "restriction": pl.Utf8, "n": pl.Int64}
+PLACES_SQL = ("SELECT coalesce(md.dwelling_key, m.household_key) AS key, m.address_raw, m.postcode, m.restriction, "
+              "count(*) AS n FROM mentions m LEFT JOIN mention_dwellings md USING (mention_id) "
+              "WHERE m.address_raw IS NOT NULL AND coalesce(md.dwelling_key, m.household_key) IS NOT NULL GROUP BY ALL")
+
+
 class NetworkSnapshot:
     """The analytics snapshot (``network_mentions``, the event and household people, findings)
     in memory, for the API's serving snapshot: the same rows SQL reads, without a query.
@@ -26,7 +32,8 @@ class NetworkSnapshot:
     Findings are for an open lens only (through a lens SQL screens them by their evidence)."""
 
     def __init__(self, mentions: pl.DataFrame, event_people: pl.DataFrame, household_people: pl.DataFrame,
-                 findings: list[dict[str, Any]], restricted: pl.DataFrame | None = None) -> None:
+                 findings: list[dict[str, Any]], restricted: pl.DataFrame | None = None,
+                 places: pl.DataFrame | None = None) -> None:
         self._mentions = SortedFrame(mentions, "person_id")
         self._event_people = _grouped(event_people, "event_key")
         self._household_people = _grouped(household_people, "household_key")
@@ -42,11 +49,17 @@ class NetworkSnapshot:
         # whether its role is other than the patient's (a NULL role is, as in SQL's lens)
         restricted = restricted if restricted is not None else pl.DataFrame(
             schema={"mention_id": pl.Utf8, "restriction": pl.Utf8})
+        # (as small codes: a million Python strings would cost ~60 MB)
+        code = {"hub_only": 1, "health_confidential": 2}
         self._restriction = frame["mention_id"].replace_strict(
-            restricted["mention_id"], restricted["restriction"], default="none", return_dtype=pl.Utf8).to_numpy()
+            restricted["mention_id"], restricted["restriction"].replace_strict(code, default=3, return_dtype=pl.Int8),
+            default=0, return_dtype=pl.Int8).to_numpy()
         self._not_patient = (frame["role"] != "patient").fill_null(True).to_numpy() if "role" in frame.columns \
             else np.ones(frame.height, dtype=bool)
         self._lens_rows: dict[Lens, tuple[np.ndarray, np.ndarray]] = {}
+        # the addresses written at each dwelling, counted (findings.describe.addresses' rows)
+        self._places = SortedFrame((places if places is not None else pl.DataFrame(schema=PLACES_SCHEMA)).sort(
+            "key", maintain_order=True), "key")
         self._findings: dict[str, list[dict[str, Any]]] = {}
         for f in findings:
             self._findings.setdefault(f.pop("person_id"), []).append(f)
@@ -66,7 +79,8 @@ class NetworkSnapshot:
                 "SELECT person_id, finding_key, rule, severity, explanation, evidence_hash "
                 "FROM findings WHERE person_id IS NOT NULL ORDER BY rule, finding_key"))
             restricted = store.df("SELECT mention_id, restriction FROM mentions WHERE restriction <> 'none'")
-        return cls(mentions, events, households, findings, restricted)
+            places = store.df(PLACES_SQL)
+        return cls(mentions, events, households, findings, restricted, places)
 
     def _lensed(self, lens: Lens | None) -> tuple[np.ndarray, np.ndarray] | None:
         """(rows this lens shows, rows it masks) as boolean arrays; None for an open lens."""
@@ -75,8 +89,8 @@ class NetworkSnapshot:
         if lens not in self._lens_rows:   # two numpy passes, kept per lens (a race makes the same twice)
             hidden = np.zeros(len(self._restriction), dtype=bool)
             if lens.drop_hub_only:
-                hidden |= self._restriction == "hub_only"
-            health = self._restriction == "health_confidential"
+                hidden |= self._restriction == 1
+            health = self._restriction == 2
             if lens.mask_health:
                 hidden |= health & self._not_patient
             self._lens_rows[lens] = (~hidden, health & ~hidden if lens.mask_health else np.zeros_like(hidden))
@@ -150,6 +164,29 @@ class NetworkSnapshot:
                 tied.add(p)
         return tied
 
+    def addresses(self, keys: list[str], lens: Lens | None = None) -> dict[str, str]:
+        """:func:`findings.describe.addresses` answered from memory (the same words): the address
+        most of the records placed at each dwelling wrote (unrestricted records first), of the
+        records ``lens`` shows in full."""
+        withheld = lens.withheld if lens is not None else frozenset()
+        out = {}
+        for key in sorted(set(keys)):
+            counts: dict[tuple[str, str | None], int] = {}
+            unrestricted: dict[tuple[str, str | None], int] = {}
+            for r in self._places.rows([key]):
+                if r["restriction"] not in withheld:
+                    ap = (r["address_raw"], r["postcode"])
+                    counts[ap] = counts.get(ap, 0) + r["n"]
+                    unrestricted[ap] = unrestricted.get(ap, 0) + (r["n"] if r["restriction"] == "none" else 0)
+            if not counts:
+                continue
+            # as describe.addresses orders them: most unrestricted records, most records, then address,
+            # then postcode (nulls last)
+            ranked = sorted(counts, key=lambda ap: (-unrestricted[ap], -counts[ap], ap[0], ap[1] is None, ap[1] or ""))
+            postcode = next((pc for _, pc in ranked if pc), None)
+            out[key] = describe.with_postcode(ranked[0][0], postcode)
+        return out
+
     def people_of(self, events: list[str], households: list[str]) -> set[str]:
         found: set[str] = set()
         for e in events:
@@ -168,10 +205,11 @@ def _grouped(frame: pl.DataFrame, key: str) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in zip(g[key].to_list(), g["person_id"].to_list())}
 
 
-def in_words(store: Store, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def in_words(store: Store, findings: list[dict[str, Any]], lens: Lens | None = None) -> list[dict[str, Any]]:
     """Findings with their explanations in words (findings.describe: people, events, dwellings),
-    read through this cursor's lens where it has one."""
+    only from the records ``lens`` shows in full (the cursor's restricting view keeps a masked
+    health record, its name and address too)."""
     if not findings:
         return findings
-    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()))
+    texts = describe.in_words(store, [f["explanation"] for f in findings], extract_date(store, datetime.now()), lens)
     return [{**f, "explanation": t} for f, t in zip(findings, texts)]

@@ -27,6 +27,7 @@ from graphs.harm import prepare
 from core.errors import IntelError, NotFound
 from core.store import Store
 from graphs.network import most_frequent
+from core.person_ids import parse_person_id
 from linkage.identity import resolve_person_id
 from views.network_memory import NetworkSnapshot, in_words
 from views.network_picture import picture
@@ -53,7 +54,7 @@ def resolve_person(store: Store, person_id: str) -> str:
     try:
         return resolve_person_id(store, person_id)
     except NotFound:
-        pass
+        person_id = parse_person_id(person_id)
     if store.rows("SELECT count(*) AS n FROM person_mentions WHERE person_id = ?", [person_id])[0]["n"]:
         return person_id
     raise NotFound(f"no person {person_id!r}: not a known person id (see `intel export persons`)")
@@ -238,16 +239,20 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
                         "offender_roles", ["suspect", "alleged_perpetrator"]))
     g = gnet.build_graph(m, pid, distance, labels=_labels(rows), collapse_over=collapse_over, hops=hops)
     title = f"Network around {g.nodes[f'person:{pid}']['label']} ({pid}), {hops} hops"
+    # households in words: the address their records give (of the records the lens shows in full)
+    keys = [d["household_key"] for _, d in g.nodes(data=True) if d.get("type") == "household"]
+    places = source.addresses(keys, lens) if source is not None else describe.addresses(store, keys, lens)
+    if fmt == "svg":   # the picture for the meeting (views/network_picture.py): words, households as boxes
+        return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps", places)
+    for _, d in g.nodes(data=True):
+        if d.get("type") == "household":
+            d["label"] = places.get(d["household_key"], "an address not recorded")
     if fmt == "graphml":
         return gnet.to_graphml(g)
-    if fmt == "svg":   # the picture for the meeting (views/network_picture.py): words, households as boxes
-        keys = [d["household_key"] for _, d in g.nodes(data=True) if d.get("type") == "household"]
-        return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps",
-                       describe.addresses(store, keys, lens))
     findings = source.findings(pid) if source is not None else in_words(store, store.rows(
         "SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings WHERE person_id = ? "
         "ORDER BY rule, finding_key",
-        [pid]))
+        [pid]), lens)
     counts: dict[str, int] = {}
     for _, d in g.nodes(data=True):
         counts[d["type"]] = counts.get(d["type"], 0) + 1

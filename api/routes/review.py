@@ -1,7 +1,7 @@
 """Routes of the clerical-review queue: list the doubtful links, settle one.
 
-- ``GET /links/review?limit=&offset=&explain=``: the ranked queue (findings/review.py), one
-  page. Each item: ``item_id``, ``mention_a`` / ``mention_b`` (the link; mention_a belongs to
+- ``GET /links/review?limit=&offset=&explain=&all=``: the ranked queue (findings/review.py), one
+  page: the links on which something is at stake (``all=true``: every link of the band). Each item: ``item_id``, ``mention_a`` / ``mention_b`` (the link; mention_a belongs to
   person_a), ``person_a`` / ``person_b``, ``match_probability``, ``match_weight``,
   ``completes_findings`` ([{rule, group, measure, explanation}]), ``harmed_records``,
   ``latest_event``, ``mentions_a`` / ``mentions_b`` (key mentions side by side, the linked one
@@ -38,6 +38,7 @@ class ReviewQuery(BaseModel):
     limit: int = Field(20, ge=1, le=500)
     offset: int = Field(0, ge=0, le=100_000)
     explain: bool = False
+    all: bool = False
 
 
 class ReviewDecision(BaseModel):
@@ -50,9 +51,9 @@ class ReviewDecision(BaseModel):
 @router.get("/links/review", summary="Doubtful links for a person to settle, ranked by what is at stake")
 def review_list(request: Request, q: Annotated[ReviewQuery, Query()], who: Principal = Depends(guard("decide")),
                 store: Store = Depends(db)) -> Response:
-    set_subject(request, "review_queue", None, limit=q.limit, offset=q.offset)
+    set_subject(request, "review_queue", None, limit=q.limit, offset=q.offset, all=q.all)
     # ranked once per store state (api/review_cache.py): a decision or a run's commit ranks it again
-    queue, items = request.app.state.review_queue.page(store, q.offset, q.limit)
+    queue, items = request.app.state.review_queue.page(store, q.offset, q.limit, everything=q.all)
     if q.explain:
         for it in items:
             it["explain"] = explain_pair(store, it["mention_a"], it["mention_b"])

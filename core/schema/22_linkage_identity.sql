@@ -60,3 +60,13 @@ CREATE TABLE IF NOT EXISTS link_one_to_one (
     match_probability DOUBLE NOT NULL,
     run_id            VARCHAR NOT NULL
 );
+
+-- Person ids issued before schema version 2 (``P`` + 8 digits, the form police record ids also
+-- have) and the id each became when core/migrations.py rewrote the store (``MI-`` + the same
+-- 8 digits + a check letter, core/person_ids.py). Old ids stay in the audit log, which is never
+-- rewritten, and in people's notes: linkage.identity.resolve_person_id follows them through here.
+CREATE TABLE IF NOT EXISTS person_id_aliases (
+    old_id       VARCHAR PRIMARY KEY,
+    person_id    VARCHAR NOT NULL,      -- the id it became (merges since are followed from there)
+    migrated_at  TIMESTAMP NOT NULL
+);

@@ -1,4 +1,4 @@
-"""Data in: ``intel ingest``, ``intel encode``, ``intel generate`` and ``intel demo``."""
+"""Data in: ``intel ingest``, ``intel encode``, ``intel generate``, ``intel demo`` and ``intel upgrade``."""
 
 from __future__ import annotations
 
@@ -49,6 +49,17 @@ def init(db: DbOption = None, config: ConfigOption = None) -> None:
         keys, anchor = open_chain(store, cfg)
         emit({"store": store.path, "schema_version": SCHEMA_VERSION, "audit_key": keys.path,
               "audit_anchor": anchor.path})
+
+
+@app.command()
+def upgrade(db: DbOption = None) -> None:
+    """Bring a store made by an older version up to this one's schema, in one transaction (any
+    command that writes does the same on its way; this one only that). Version 2 gives person ids
+    the MI- form; the old ids keep resolving (core/migrations.py)."""
+    with opened_store(db) as store:
+        emit({"store": store.path, "schema_version": SCHEMA_VERSION,
+              "upgraded": store.upgraded or None,
+              "note": None if store.upgraded else f"already at schema version {SCHEMA_VERSION}: nothing to do"})
 
 
 @app.command()

@@ -77,6 +77,9 @@ def review(
     explain: Annotated[bool, typer.Option("--explain/--no-explain",
                                           help="Include each link's match-weight waterfall (json; about 2 s an item "
                                                "on a 15k-mention store, or ask `intel explain A B` for one).")] = False,
+    everything: Annotated[bool, typer.Option("--all/--at-stake",
+                                             help="Also the links of the band with nothing at stake (no finding to "
+                                                  "complete, neither person harmed nor offending), ranked last.")] = False,
     purpose: PurposeOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -90,14 +93,15 @@ def review(
         fail(f"--format must be json or table, got {fmt!r}")
     cfg = edge_config(config)
     with audited_read(db, cfg, purpose, command="intel review", subject_kind="review", subject_id=None) as read:
-        queue = review_queue(read.store, cfg, limit=limit, explain=explain and fmt == "json")
-        read.done(items=len(queue["items"]), limit=limit, format=fmt)
+        queue = review_queue(read.store, cfg, limit=limit, explain=explain and fmt == "json", everything=everything)
+        read.done(items=len(queue["items"]), limit=limit, format=fmt, all=everything)
     if fmt == "json":
         emit(queue)
         return
     head = f"{'#':>3} {'probability':>11} {'person a':<10} {'person b':<10} {'harmed':>6} {'latest':<10} would complete / records"
     lines = [f"{queue['total']} items in the review band [{queue['review_threshold']}, {queue['identity_threshold']}), "
-             f"{queue['completing']} would complete a finding", head]
+             f"{queue['completing']} would complete a finding"
+             + ("" if everything else f"; {queue['not_at_stake']} more with nothing at stake (--all lists them)"), head]
     for it in queue["items"]:
         done = ", ".join(f["rule"] for f in it["completes_findings"]) or "-"
         lines.append(f"{it['rank']:>3} {it['match_probability']:>11.4f} {it['person_a']:<10} {it['person_b']:<10} "

@@ -56,7 +56,7 @@ def chronology(
 
 @app.command()
 def network(
-    person_id: Annotated[str, typer.Argument(help="The person id, e.g. P00000042 (merged ids are followed).")],
+    person_id: Annotated[str, typer.Argument(help="The person id, e.g. MI-00000042W (merged ids are followed).")],
     hops: Annotated[int, typer.Option("--hops", help="Person-to-person steps through shared events or households.")] = 2,
     fmt: Annotated[str, typer.Option("--format", help="json (Cytoscape.js elements), graphml or svg.")] = "json",
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the view to this file (default: stdout).")] = None,

@@ -13,7 +13,7 @@ from access.audit_verify import verify
 
 def _write(store, writer, **kw):
     base = dict(user_name="alice", role="analyst", method="GET", endpoint="/persons/{person_id}",
-                path="/persons/P1", status=200, subject_kind="person", subject_id="P00000001", purpose="strategy")
+                path="/persons/P1", status=200, subject_kind="person", subject_id="MI-00000001B", purpose="strategy")
     base.update(kw)
     return writer.write(store, **base)
 
@@ -54,18 +54,18 @@ def test_batches_of_any_size_store_every_field_and_keep_the_chain(store):
 
 def test_listing_filters_by_person_user_and_time_and_shows_combinations(store):
     w = AuditWriter(store)
-    _write(store, w, subject_id="P00000001")
-    _write(store, w, subject_id="P00000002", user_name="bob")
+    _write(store, w, subject_id="MI-00000001B")
+    _write(store, w, subject_id="MI-00000002C", user_name="bob")
     _write(store, w, subject_kind="alert", subject_id="A0000001")
     now = datetime(2026, 1, 1)
-    store.execute("INSERT INTO persons VALUES ('P00000001', 'active', NULL, ?, 'r1'), "
-                  "('P00000002', 'merged', 'P00000001', ?, 'r1')", [now, now])
-    store.execute("INSERT INTO person_history VALUES (1, ?, 'create', 'P00000002', NULL, ['police:1'], 'run-1', NULL, 'link run'), "
-                  "(2, ?, 'merge', 'P00000002', 'P00000001', ['police:1'], NULL, 'carol', 'decision 1 (same): NHS number')",
+    store.execute("INSERT INTO persons VALUES ('MI-00000001B', 'active', NULL, ?, 'r1'), "
+                  "('MI-00000002C', 'merged', 'MI-00000001B', ?, 'r1')", [now, now])
+    store.execute("INSERT INTO person_history VALUES (1, ?, 'create', 'MI-00000002C', NULL, ['police:1'], 'run-1', NULL, 'link run'), "
+                  "(2, ?, 'merge', 'MI-00000002C', 'MI-00000001B', ['police:1'], NULL, 'carol', 'decision 1 (same): NHS number')",
                   [now, now])
-    out = list_audit(store, person="P00000002")
-    assert set(out["person_ids"]) == {"P00000001", "P00000002"}
-    assert [e["subject_id"] for e in out["entries"]] == ["P00000001", "P00000002"]
+    out = list_audit(store, person="MI-00000002C")
+    assert set(out["person_ids"]) == {"MI-00000001B", "MI-00000002C"}
+    assert [e["subject_id"] for e in out["entries"]] == ["MI-00000001B", "MI-00000002C"]
     assert [(h["action"], h["run_id"], h["decided_by"]) for h in out["combination_log"]] == [
         ("create", "run-1", None), ("merge", None, "carol")]
     assert list_audit(store, user="bob")["count"] == 1

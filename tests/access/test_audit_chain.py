@@ -18,7 +18,7 @@ from core.errors import IntelError
 from core.store import Store
 
 ENTRY = dict(user_name="alice", role="marac", method="GET", endpoint="/persons/{person_id}/chronology",
-             path="/persons/P00000001/chronology", status=200, subject_kind="person", subject_id="P00000001",
+             path="/persons/MI-00000001B/chronology", status=200, subject_kind="person", subject_id="MI-00000001B",
              purpose="MARAC 12 May")
 
 
@@ -58,7 +58,7 @@ def test_a_key_others_may_read_or_a_lost_key_is_refused_before_anything_is_writt
 
 def test_a_changed_entry_is_named(store):
     _log(store)
-    store.execute("UPDATE audit_log SET subject_id = 'P00000999' WHERE seq = 3")
+    store.execute("UPDATE audit_log SET subject_id = 'MI-00000999L' WHERE seq = 3")
     out = verify(store)
     assert not out["ok"] and _kinds(out) == [("changed_entry", 3, 3)] and out["entries"] == 5
 
@@ -119,7 +119,7 @@ def test_a_rewrite_with_recomputed_hashes_without_the_key_is_found(store, unkeye
     prev = rows[1]["entry_hash"]
     for row in rows[2:]:
         if row["seq"] == 3:
-            row["subject_id"] = "P00000999"
+            row["subject_id"] = "MI-00000999L"
         values = [row[f].isoformat() if hasattr(row[f], "isoformat") else row[f] for f in _FIELDS]
         kid = None if unkeyed else row["key_id"]
         body = json.dumps(values if unkeyed else [*values, kid], separators=(",", ":"), ensure_ascii=False)

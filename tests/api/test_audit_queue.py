@@ -12,7 +12,7 @@ from access.audit import AuditWriter
 from access.audit_verify import verify
 
 ENTRY = dict(user_name="alice", role="analyst", method="GET", endpoint="/persons/{person_id}",
-             path="/persons/P1", status=200, subject_kind="person", subject_id="P00000001", purpose="strategy")
+             path="/persons/P1", status=200, subject_kind="person", subject_id="MI-00000001B", purpose="strategy")
 
 
 def twenty_clients(q: AuditQueue) -> list[dict]:

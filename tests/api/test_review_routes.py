@@ -39,16 +39,25 @@ def _state(api) -> dict[str, str]:
 
 
 def test_review_list_is_for_analysts_and_has_a_stable_shape(api):
-    r = api.get("analyst", "/links/review?limit=2")
+    # this small world's band links touch nobody harmed or offending: the queue proper is short,
+    # all=true lists the whole band
+    at_stake = api.get("analyst", "/links/review?limit=2")
+    assert at_stake.status_code == 200, at_stake.text
+    r = api.get("analyst", "/links/review?limit=2&all=true")
     assert r.status_code == 200, r.text
     body = r.json()
     assert {"review_threshold", "identity_threshold", "total", "completing", "possible_findings", "limit",
-            "offset", "next", "items"} <= set(body)
-    assert body["total"] >= 1 and len(body["items"]) <= 2
+            "offset", "next", "items", "band_links", "not_at_stake", "scope"} <= set(body)
+    assert body["total"] >= 1 and len(body["items"]) <= 2 and body["scope"] == "all"
     item = body["items"][0]
     assert {"rank", "item_id", "mention_a", "mention_b", "person_a", "person_b", "match_probability", "match_weight",
-            "completes_findings", "harmed_records", "latest_event", "mentions_a", "mentions_b"} <= set(item)
+            "completes_findings", "harmed_records", "offender_records", "at_stake", "latest_event", "mentions_a",
+            "mentions_b"} <= set(item)
     assert body["review_threshold"] <= item["match_probability"] < body["identity_threshold"]
+    q = at_stake.json()
+    assert q["scope"] == "at_stake" and all(it["at_stake"] for it in q["items"])
+    assert body["total"] == body["band_links"] == q["total"] + q["not_at_stake"]
+    is_problem(api.get("analyst", "/links/review?all=maybe"), 422, "validation")
     for role in ("marac", "admin"):
         is_problem(api.get(role, "/links/review"), 403, "forbidden-role")
     is_problem(api.get("analyst", "/links/review", purpose=False), 400, "purpose-required")
@@ -57,7 +66,7 @@ def test_review_list_is_for_analysts_and_has_a_stable_shape(api):
 
 
 def test_settling_an_item_then_refusals_change_nothing(api):
-    item = api.get("analyst", "/links/review?limit=1").json()["items"][0]
+    item = api.get("analyst", "/links/review?limit=1&all=true").json()["items"][0]
     body = {"mention_a": item["mention_a"], "mention_b": item["mention_b"], "decision": "same",
             "reason": "same NHS number on the referral"}
     r = api.post("analyst", "/links/review/decisions", body)

@@ -97,22 +97,22 @@ def test_refusals_never_say_whether_a_person_exists(api):
     i = ids(api)
     # a role without the right: the same answer for a real and an unknown person
     real = call(api, "admin", "GET", f"/persons/{i['sarah']}/chronology", None).json()
-    fake = call(api, "admin", "GET", "/persons/P99999999/chronology", None).json()
+    fake = call(api, "admin", "GET", "/persons/MI-99999999B/chronology", None).json()
     assert {k: v for k, v in real.items() if k != "instance"} == {k: v for k, v in fake.items() if k != "instance"}
     # marac: a person without a domestic-abuse event and an unknown person look the same (403)
     for route in ("chronology", "network"):
         tom = is_problem(api.get("marac", f"/persons/{i['tom']}/{route}"), 403, "forbidden-subject")
-        ghost = is_problem(api.get("marac", f"/persons/P99999999/{route}"), 403, "forbidden-subject")
+        ghost = is_problem(api.get("marac", f"/persons/MI-99999999B/{route}"), 403, "forbidden-subject")
         assert tom["detail"] == ghost["detail"] and tom["title"] == ghost["title"]
     is_problem(api.get("marac", f"/households/{i['hh_tom']}/chronology"), 403, "forbidden-subject")
     is_problem(api.get("marac", "/households/addr:nowhere|ZZ1 1ZZ/chronology"), 403, "forbidden-subject")
     # no token: the same 401 for a real and an unknown person
-    r401 = [api.client.get(f"/persons/{pid}/chronology", headers=PURPOSE).json() for pid in (i["sarah"], "P99999999")]
+    r401 = [api.client.get(f"/persons/{pid}/chronology", headers=PURPOSE).json() for pid in (i["sarah"], "MI-99999999B")]
     assert [{k: v for k, v in b.items() if k != "instance"} for b in r401] == [
         {k: v for k, v in r401[0].items() if k != "instance"}] * 2 and r401[0]["status"] == 401
     # an analyst, who may search anyway, is told plainly
-    is_problem(api.get("analyst", "/persons/P99999999/chronology"), 404, "not-found")
-    is_problem(api.get("analyst", "/persons/P99999999"), 404, "not-found")
+    is_problem(api.get("analyst", "/persons/MI-99999999B/chronology"), 404, "not-found")
+    is_problem(api.get("analyst", "/persons/MI-99999999B"), 404, "not-found")
 
 
 def test_purpose_is_required_for_personal_data(api):
@@ -305,9 +305,9 @@ def test_every_store_session_a_request_opens_is_closed_when_it_is_answered(api, 
     statuses = [api.get(role, url).status_code for role, url in (
         ("marac", f"/persons/{sarah}/chronology"),          # SQL: marac's domestic-abuse check
         ("analyst", f"/persons/{sarah}/network?format=svg"),  # SQL through the lens
-        ("analyst", "/persons/NOBODY/chronology"),
+        ("analyst", "/persons/MI-99999999B/chronology"),
         ("analyst", "/alerts?status=new"),
-        ("marac", "/persons/NOBODY/network"))]
+        ("marac", "/persons/MI-99999999B/network"))]
     assert statuses == [200, 200, 404, 200, 403]
     assert len(opened) == 5
     assert all(not s.opened for s in opened)   # the marac chronology's, at least, did query DuckDB

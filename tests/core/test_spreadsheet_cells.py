@@ -30,7 +30,7 @@ def test_the_quarantine_report_and_the_persons_export_are_neutralised(store, tmp
     cells = [c for r in csv.reader(open(report, encoding="utf-8")) for c in r]
     assert cells and not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells)
     monkeypatch.setattr(export, "persons_frame", lambda store: pl.DataFrame(
-        {"source": ["police"], "record_id": ["=cmd|' /C calc'!A0"], "person_id": ["P00000001"],
+        {"source": ["police"], "record_id": ["=cmd|' /C calc'!A0"], "person_id": ["MI-00000001B"],
          "link_probability": [0.5]}))
     export.export_persons(store, tmp_path / "persons.csv")
     rows = list(csv.reader(io.StringIO((tmp_path / "persons.csv").read_text())))
@@ -40,7 +40,7 @@ def test_the_quarantine_report_and_the_persons_export_are_neutralised(store, tmp
 def test_a_chronology_csv_neutralises_agency_text():
     from views import chronology_export as chronology
 
-    chron = {"export": True, "person": {"person_id": "P00000001"}, "events": [
+    chron = {"export": True, "person": {"person_id": "MI-00000001B"}, "events": [
         {c: None for c in chronology.CSV_COLUMNS} | {"event_type": "=1+1", "summary": "@x", "source": "police"}]}
     text = chronology.to_csv(chron)
     assert "'@x" in text

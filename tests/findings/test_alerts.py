@@ -11,6 +11,7 @@ import pytest
 
 from core.config import load_config
 from core.errors import Conflict, IntelError, NotFound
+from core.person_ids import format_person_id
 from findings.alert_raising import raise_alerts as _raise
 from findings.alerts import act_on_alert, get_alert, list_alerts
 from tests.views.test_chronology import add_mention, merge
@@ -265,28 +266,31 @@ def test_first_load_is_the_baseline_and_the_next_night_updates(store):
 
 
 def test_filters_checked_person_filter_order_and_total(store):
+    Q0, Q1, Q2 = (format_person_id(n) for n in range(3))   # ids of the form a user can type
     for i in range(4):
-        add_mention(store, "police", f"R{i}", f"I{i}", f"2025-0{i + 1}-01", "victim", "violence", "P1",
+        add_mention(store, "police", f"R{i}", f"I{i}", f"2025-0{i + 1}-01", "victim", "violence", Q1,
                     forename="a", surname="b", dob="1990-01-01")
-    add_mention(store, "police", "Q1", "J1", "2025-01-01", "victim", "violence", "P2", forename="c", surname="d")
-    finding(store, "repeat_victim:P1", "repeat_victim", "P1", ["police:R0"], ["police:I0"], severity="medium")
-    finding(store, "serial_perpetrator:P1", "serial_perpetrator", "P1", ["police:R1"], ["police:I1"], severity="high")
-    finding(store, "repeat_victim:P2", "repeat_victim", "P2", ["police:Q1"], ["police:J1"], severity="high")
-    store.execute("UPDATE findings SET measure = 9 WHERE finding_key = 'repeat_victim:P2'")   # 3x its threshold
+    add_mention(store, "police", "Q1", "J1", "2025-01-01", "victim", "violence", Q2, forename="c", surname="d")
+    finding(store, f"repeat_victim:{Q1}", "repeat_victim", Q1, ["police:R0"], ["police:I0"], severity="medium")
+    finding(store, f"serial_perpetrator:{Q1}", "serial_perpetrator", Q1, ["police:R1"], ["police:I1"], severity="high")
+    finding(store, f"repeat_victim:{Q2}", "repeat_victim", Q2, ["police:Q1"], ["police:J1"], severity="high")
+    store.execute("UPDATE findings SET measure = 9 WHERE finding_key = ?", [f"repeat_victim:{Q2}"])   # 3x its threshold
     raise_alerts(store, "r1", now=NOW)
     listed = list_alerts(store)
-    assert [(a["severity"], a["person_id"]) for a in listed] == [("high", "P2"), ("high", "P1"), ("medium", "P1")]
+    assert [(a["severity"], a["person_id"]) for a in listed] == [("high", Q2), ("high", Q1), ("medium", Q1)]
     assert listed[0]["score"] == 3.0 and listed[1]["score"] == 1.0
-    assert {a["rule"] for a in list_alerts(store, person_id="P1")} == {"repeat_victim", "serial_perpetrator"}
-    merge(store, "P1", "P0")   # a merged id finds its survivor's alerts
-    assert len(list_alerts(store, person_id="P1")) == 2
+    assert {a["rule"] for a in list_alerts(store, person_id=Q1)} == {"repeat_victim", "serial_perpetrator"}
+    merge(store, Q1, Q0)   # a merged id finds its survivor's alerts
+    assert len(list_alerts(store, person_id=Q1)) == 2
     page = list_alerts(store, limit=1, offset=1, with_total=True)
-    assert page["total"] == 3 and [a["person_id"] for a in page["items"]] == ["P0"]
+    assert page["total"] == 3 and [a["person_id"] for a in page["items"]] == [Q0]
     assert list_alerts(store, severity="medium", with_total=True)["total"] == 1
     before = store.content_digest()
     for kwargs, message in [({"rule": "repeat_victims"}, "unknown rule 'repeat_victims'; rules are repeat_victim, "),
                             ({"status": "neu"}, "unknown status 'neu'; use one of new, baseline"),
-                            ({"severity": "urgent"}, "unknown severity 'urgent'; use one of low, medium, high")]:
+                            ({"severity": "urgent"}, "unknown severity 'urgent'; use one of low, medium, high"),
+                            ({"person_id": "P1"}, "person_id 'P1' is not a person id: person ids start MI-"),
+                            ({"person_id": Q1[:-1] + ("A" if Q1[-1] != "A" else "B")}, "wrong check letter")]:
         with pytest.raises(IntelError, match=message):
             list_alerts(store, **kwargs)
     assert store.content_digest() == before

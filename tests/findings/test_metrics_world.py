@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from core.config import load_config
+from core.person_ids import format_person_id
 from core.store import Store
 from findings.metrics import compute_hub_metrics
 from findings.timescales import WorkingCalendar
@@ -34,7 +35,8 @@ def world(tmp_path_factory) -> dict[str, Any]:
         ingest_drop(store, base / "w" / "drop")
         truth = pl.read_csv(base / "w" / "truth" / "truth.csv", infer_schema=False)
         links = truth.select((pl.col("source") + ":" + pl.col("record_id")).alias("mention_id"),
-                             ("P" + pl.col("person").str.slice(1)).alias("person_id"))
+                             pl.col("person").str.slice(1).cast(pl.Int64).map_elements(
+                                 format_person_id, return_dtype=pl.Utf8).alias("person_id"))
         store.register("_links", links)
         store.execute("INSERT INTO person_mentions SELECT l.mention_id, l.person_id, NULL, FALSE FROM _links l "
                       "JOIN mentions USING (mention_id)")

@@ -69,6 +69,36 @@ def test_items_that_complete_a_finding_rank_above_all_others(world_store):
     assert keys == sorted(keys)
 
 
+def test_queue_holds_what_is_at_stake_and_all_lists_the_band(world_store, copy):
+    """The queue: items completing a finding or touching a harmed or offending person; --all
+    adds the band's other links after them, and the counts add up."""
+    db, hub = world_store
+    with Store(db, read_only=True) as store:
+        q = review_queue(store, _config(hub), limit=None)
+        every = review_queue(store, _config(hub), limit=None, everything=True)
+        stakes = {r["person_id"]: r["n"] for r in store.rows(
+            "SELECT person_id, count(*) FILTER (WHERE harmed OR offender) AS n FROM network_mentions GROUP BY 1")}
+    assert q["scope"] == "at_stake" and every["scope"] == "all"
+    assert every["total"] == every["band_links"] == q["band_links"] == q["total"] + q["not_at_stake"]
+    assert q["not_at_stake"] > 0 and q["total"] > 0
+    for it in q["items"]:
+        assert it["at_stake"] and (it["completes_findings"] or stakes.get(it["person_a"]) or stakes.get(it["person_b"]))
+    rest = [it for it in every["items"] if not it["at_stake"]]
+    assert len(rest) == q["not_at_stake"]
+    for it in rest:
+        assert not it["completes_findings"] and not stakes.get(it["person_a"]) and not stakes.get(it["person_b"])
+    flags = [it["at_stake"] for it in every["items"]]
+    assert flags == sorted(flags, reverse=True)              # nothing at stake ranks last
+    assert [it["item_id"] for it in every["items"][:q["total"]]] == [it["item_id"] for it in q["items"]]
+    cli, db = CliRunner(), copy[0]    # a copy: an audited read writes to the store
+    table = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--format", "table", "--limit", "3",
+                             "--purpose", "link review"])
+    assert table.exit_code == 0 and f"{q['not_at_stake']} more with nothing at stake" in table.stdout
+    out = cli.invoke(app, ["review", "--db", str(db), "--config", str(hub), "--all", "--limit", "10000",
+                           "--purpose", "link review"])
+    assert out.exit_code == 0 and json.loads(out.stdout)["total"] == every["total"]
+
+
 def test_key_mentions_read_together_equal_one_query_per_person(world_store):
     """The page's key mentions in one query are what one query per person (as it was) read."""
     db, hub = world_store

@@ -64,6 +64,26 @@ def test_residents_and_person_household_edges():
     assert e["first_seen"][0] == D(2020, 1, 1) and e["last_seen"][0] == D(2022, 1, 1) and e["n_mentions"][0] == 2
 
 
+
+def test_old_address_after_a_second_move_is_smoothed():
+    """h1 -> h2 -> (h1 written once more) -> h3: the h1 record is an old address, so the person
+    is at h2 until the move to h3 (a planted mobile man was missed at h2 through it); a move back
+    to h1 that stays, or that ends the records, is kept."""
+    from graphs.households import smooth_old_addresses
+
+    m = _m([
+        ("A", D(2020, 1, 1), "h1"), ("A", D(2021, 1, 1), "h2"), ("A", D(2021, 2, 1), "h1"),
+        ("A", D(2021, 6, 1), "h3"),
+        ("B", D(2020, 1, 1), "h1"), ("B", D(2021, 1, 1), "h2"), ("B", D(2021, 2, 1), "h1"),
+        ("B", D(2021, 6, 1), "h1"),                        # back at h1 and staying
+        ("C", D(2020, 1, 1), "h1"), ("C", D(2021, 1, 1), "h2"), ("C", D(2021, 2, 1), "h3"),
+        ("C", D(2021, 6, 1), "h4"),                        # every record a new home: nothing is old
+    ])
+    s = smooth_old_addresses(m).sort("person_id", "date")
+    assert s.filter(pl.col("person_id") == "A")["household_key"].to_list() == ["h1", "h2", "h2", "h3"]
+    assert s.filter(pl.col("person_id") == "B")["household_key"].to_list() == ["h1", "h2", "h1", "h1"]
+    assert s.filter(pl.col("person_id") == "C")["household_key"].to_list() == ["h1", "h2", "h3", "h4"]
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 400), st.sampled_from(["h1", "h2", "h3", None])), min_size=1, max_size=12),
        st.integers(-50, 450))

@@ -38,7 +38,7 @@ def _args(path: list[str], cmd: Any, folder: Path, db: Path) -> list[str]:
     args = list(path)
     for p in cmd.params:
         if p.param_type_name == "argument" and p.required:
-            args.append(str(folder) if p.name in ("drop_dir", "truth", "out_dir") else "P00000001")
+            args.append(str(folder) if p.name in ("drop_dir", "truth", "out_dir") else "MI-00000001B")
         elif p.param_type_name == "option" and p.required:
             args += [p.opts[0], {"--role": "analyst", "--out": str(folder / "out.csv")}.get(p.opts[0], "x")]
     return [*args, "--db", str(db)]

@@ -108,3 +108,26 @@ def test_incremental_equals_full_with_records_of_one_event(tmp_path: Path) -> No
         one_event(store)
         link(store, config=config, engine=RULES)
         assert partition(store) == incremental
+
+
+def test_a_father_and_son_of_one_name_at_one_home_are_a_generation_apart(tmp_path: Path) -> None:
+    """Same forename, surname and postcode (or address), birth years more than 15 apart: never one
+    person (on by default); 15 years or less, another postcode, or no dob on a side: no pair."""
+    with Store(tmp_path / "s.duckdb") as store:
+        _mention(store, "health", "F", "E1", "steven", "grant", "1968-03-28")
+        _mention(store, "health", "S", "E2", "steven", "grant", "1992-01-10")
+        _mention(store, "police", "N", "P1", "steven", "grant", None)            # no dob: no pair
+        _mention(store, "police", "U", "P2", "steven", "grant", "1980-05-05")    # 12 years from each
+        _mention(store, "police", "O", "P3", "steven", "grant", "1995-01-01")    # another home
+        _mention(store, "police", "Y", "P4", "steven", "grant", "1998-03-28")    # a typed year: 1968 / 1998
+        _mention(store, "police", "Z", "P5", "steven", "grant", "1938-07-01")    # one digit off but another birthday
+        store.execute("UPDATE mentions SET postcode = CASE WHEN record_id = 'O' THEN 'W2 0RB' ELSE 'W13 3TU' END")
+        pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, load_config()).rows()}
+        # F-Y 1968 / 1998 on one birthday, F-Z 1968 / 1938 and Y-Z 1998 / 1938 one digit apart: typed
+        # years, no pair; S-Z 1992 / 1938, U-Z 1980 / 1938, U-Y 1980 / 1998: two digits or more
+        assert pairs == {("health:F", "health:S"): "generation", ("health:S", "police:Z"): "generation",
+                         ("police:U", "police:Z"): "generation", ("police:U", "police:Y"): "generation"}
+        store.execute("UPDATE mentions SET postcode = NULL, address = '17 warwick way'")
+        pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, load_config()).rows()}
+        assert ("health:F", "police:O") in pairs and ("health:F", "police:Y") not in pairs
+        assert cannot_link_pairs(store, load_config(), scope=["police:N"]).height == 0

@@ -8,7 +8,7 @@ import copy
 import polars as pl
 from hypothesis import given, settings, strategies as st
 
-from linkage.clusters import cluster_mentions, components
+from linkage.clusters import cluster_mentions, cluster_mentions_exact, components
 
 
 def test_links_at_or_above_threshold_join_and_below_do_not():
@@ -172,14 +172,33 @@ def test_bulk_components_give_what_the_link_by_link_algorithm_gives(raw_edges, r
 
 def test_twins_on_one_event_stay_apart_through_a_third_record():
     """Twin A and twin B on one contact (a cannot-link pair); a health record C (day and month of
-    birth swapped) links to both above the threshold. C joins the twin it links to more strongly
-    and the other stays apart; without the cannot-link pair the three would be one person."""
-    edges = [("sc:A", "health:C", 0.9995), ("sc:B", "health:C", 0.9993)]
+    birth swapped) links to both above the threshold. C joins the twin it links to far more
+    strongly and the other stays apart; when the two links are nearly as strong, C is contested
+    and joins neither (linkage/contested.py); without the cannot-link pair the three would be
+    one person."""
+    edges = [("sc:A", "health:C", 0.9999999), ("sc:B", "health:C", 0.9993)]   # 23.3 and 10.5 bits
     apart = [("sc:A", "sc:B")]
     c = cluster_mentions(["sc:A", "sc:B", "health:C"], edges, 0.999, cannot_link=apart)
-    assert c.clusters() == [["health:C", "sc:A"], ["sc:B"]]
+    assert c.clusters() == [["health:C", "sc:A"], ["sc:B"]] and c.contested == []
     assert [sorted(x[:2]) for x in c.blocked_by_cannot_link] == [["health:C", "sc:B"]]
+    edges = [("sc:A", "health:C", 0.9995), ("sc:B", "health:C", 0.9993)]       # 11.0 and 10.5 bits
+    c = cluster_mentions(["sc:A", "sc:B", "health:C"], edges, 0.999, cannot_link=apart)
+    assert c.clusters() == [["health:C"], ["sc:A"], ["sc:B"]] and c.contested == ["health:C"]
     assert cluster_mentions(["sc:A", "sc:B", "health:C"], edges, 0.999).clusters() == [["health:C", "sc:A", "sc:B"]]
     # a person's 'same' still joins them
     forced = cluster_mentions(["sc:A", "sc:B", "health:C"], edges, 0.999, same=[("sc:A", "sc:B")], cannot_link=apart)
     assert forced.clusters() == [["health:C", "sc:A", "sc:B"]]
+
+
+def test_a_record_matching_a_father_and_his_son_equally_is_contested():
+    """Father F and son S of one name are a generation apart (cannot-link); a police record R with
+    no dob at their home links to both nearly equally: R joins neither, and the run says so."""
+    edges = [("F1", "F2", 0.99999999), ("S1", "S2", 0.9999999), ("R", "S1", 0.9995), ("F1", "R", 0.9994)]
+    apart = [("F1", "S1"), ("F2", "S1"), ("F1", "S2"), ("F2", "S2")]
+    for fn in (cluster_mentions, cluster_mentions_exact):
+        c = fn(["F1", "F2", "S1", "S2", "R"], edges, 0.999, cannot_link=apart)
+        assert c.clusters() == [["F1", "F2"], ["R"], ["S1", "S2"]] and c.contested == ["R"]
+        assert c.probability["R"] is None
+    # a 'same' decision on R settles it: never contested
+    c = cluster_mentions(["F1", "F2", "S1", "S2", "R"], edges, 0.999, cannot_link=apart, same=[("R", "S1")])
+    assert c.clusters() == [["F1", "F2"], ["R", "S1", "S2"]] and c.contested == []

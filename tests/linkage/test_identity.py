@@ -6,49 +6,50 @@ from datetime import datetime
 
 import pytest
 
+from core.person_ids import MalformedPersonId
 from core.errors import NotFound
 from linkage.clusters import cluster_mentions
-from linkage.identity import assign_person_ids, person_record, resolve_person_id, scalar, write_identity
+from linkage.identity import assign_person_ids, format_person_id, person_record, resolve_person_id, scalar, write_identity
 from tests.linkage.test_run import add_mentions
 
 
 def test_new_clusters_get_sequential_ids():
     a = assign_person_ids([["b", "a"], ["c"]], {}, next_number=41)
-    assert a.person_of == {"a": "P00000041", "b": "P00000041", "c": "P00000042"}
+    assert a.person_of == {"a": "MI-00000041V", "b": "MI-00000041V", "c": "MI-00000042W"}
     assert [e["action"] for e in a.events] == ["create", "create"]
 
 
 def test_merge_keeps_the_oldest_id():
-    prev = {"a": "P00000002", "b": "P00000002", "c": "P00000001"}
+    prev = {"a": "MI-00000002C", "b": "MI-00000002C", "c": "MI-00000001B"}
     a = assign_person_ids([["a", "b", "c"]], prev, next_number=3)
-    assert set(a.person_of.values()) == {"P00000001"}
-    assert a.merged == {"P00000002": "P00000001"}
-    assert a.events == [{"action": "merge", "person_id": "P00000002", "related_person_id": "P00000001",
+    assert set(a.person_of.values()) == {"MI-00000001B"}
+    assert a.merged == {"MI-00000002C": "MI-00000001B"}
+    assert a.events == [{"action": "merge", "person_id": "MI-00000002C", "related_person_id": "MI-00000001B",
                          "mention_ids": ["a", "b"]}]
 
 
 def test_age_order_not_id_order_decides_the_survivor():
-    prev = {"a": "P00000002", "c": "P00000001"}
-    a = assign_person_ids([["a", "c"]], prev, next_number=3, age=lambda p: {"P00000002": 0, "P00000001": 1}[p])
-    assert a.merged == {"P00000001": "P00000002"}
+    prev = {"a": "MI-00000002C", "c": "MI-00000001B"}
+    a = assign_person_ids([["a", "c"]], prev, next_number=3, age=lambda p: {"MI-00000002C": 0, "MI-00000001B": 1}[p])
+    assert a.merged == {"MI-00000001B": "MI-00000002C"}
 
 
 def test_split_larger_part_keeps_the_id():
-    prev = dict.fromkeys("abcde", "P00000007")
+    prev = dict.fromkeys("abcde", "MI-00000007H")
     a = assign_person_ids([["a", "b"], ["c", "d", "e"]], prev, next_number=8)
-    assert a.person_of["c"] == "P00000007" and a.person_of["a"] == "P00000008"
-    assert a.split_from == {"P00000008": ["P00000007"]}
-    assert a.events == [{"action": "split", "person_id": "P00000008", "related_person_id": "P00000007",
+    assert a.person_of["c"] == "MI-00000007H" and a.person_of["a"] == "MI-00000008J"
+    assert a.split_from == {"MI-00000008J": ["MI-00000007H"]}
+    assert a.events == [{"action": "split", "person_id": "MI-00000008J", "related_person_id": "MI-00000007H",
                          "mention_ids": ["a", "b"]}]
 
 
 def test_move_between_existing_persons_and_attach():
-    prev = {"a": "P00000001", "b": "P00000001", "c": "P00000001", "d": "P00000002", "e": "P00000002"}
+    prev = {"a": "MI-00000001B", "b": "MI-00000001B", "c": "MI-00000001B", "d": "MI-00000002C", "e": "MI-00000002C"}
     a = assign_person_ids([["a", "b"], ["c", "d", "e", "new"]], prev, next_number=3)
-    assert a.person_of == {"a": "P00000001", "b": "P00000001", "c": "P00000002", "d": "P00000002",
-                           "e": "P00000002", "new": "P00000002"}
+    assert a.person_of == {"a": "MI-00000001B", "b": "MI-00000001B", "c": "MI-00000002C", "d": "MI-00000002C",
+                           "e": "MI-00000002C", "new": "MI-00000002C"}
     actions = {(e["action"], e["person_id"], e["related_person_id"]): e["mention_ids"] for e in a.events}
-    assert actions == {("move", "P00000002", "P00000001"): ["c"], ("attach", "P00000002", None): ["new"]}
+    assert actions == {("move", "MI-00000002C", "MI-00000001B"): ["c"], ("attach", "MI-00000002C", None): ["new"]}
 
 
 def _write(store, clusters_edges, same=(), different=(), run_id="r1", **kw):
@@ -92,9 +93,9 @@ def test_store_merge_split_history_and_resolution(store):
     assert [x["mention_id"] for x in rec["mentions"]] == [m["b"], m["c"], m["d"]]
     assert {h["action"] for h in rec["history"]} == {"create", "merge", "split"}
     assert all(x["link_probability"] is not None for x in rec["mentions"])
-    with pytest.raises(NotFound, match="P99999999"):
-        resolve_person_id(store, "P99999999")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="MI-99999999B"):
+        resolve_person_id(store, "MI-99999999B")
+    with pytest.raises(MalformedPersonId, match="not a person id"):
         person_record(store, "nobody")
 
 
@@ -118,7 +119,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
        st.lists(st.booleans(), min_size=14, max_size=14))
 def test_assignment_invariants(old_labels, new_labels, is_new):
     mentions = [f"m{i:02d}" for i in range(len(old_labels))]
-    previous = {m: f"P{old_labels[i] + 1:08d}" for i, m in enumerate(mentions) if not is_new[i]}
+    previous = {m: format_person_id(old_labels[i] + 1) for i, m in enumerate(mentions) if not is_new[i]}
     groups: dict[int, list[str]] = {}
     for i, m in enumerate(mentions):
         groups.setdefault(new_labels[i], []).append(m)
@@ -126,7 +127,7 @@ def test_assignment_invariants(old_labels, new_labels, is_new):
     ids_of_cluster = [{a.person_of[m] for m in g} for g in groups.values()]
     assert all(len(s) == 1 for s in ids_of_cluster)                        # one id per cluster
     assert len({next(iter(s)) for s in ids_of_cluster}) == len(groups)      # distinct clusters, distinct ids
-    assert a.created == [f"P{100 + i:08d}" for i in range(len(a.created))]  # issued in sequence
+    assert a.created == [format_person_id(100 + i) for i in range(len(a.created))]  # issued in sequence
     survivors = set(a.person_of.values())
     for old in set(previous.values()):
         assert (old in survivors) != (old in a.merged)                      # survives, or merged ...
@@ -138,3 +139,23 @@ def test_assignment_invariants(old_labels, new_labels, is_new):
         mine = [m for m in mentions if previous.get(m) == old]
         kept = sum(1 for m in mine if a.person_of[m] == old)
         assert all(kept >= sum(1 for m in mine if a.person_of[m] == p) for p in survivors)
+
+
+def test_a_persons_records_read_by_key_are_the_joins(store, monkeypatch):
+    """person_record reads a person's records by their keys (an index lookup each); what it reads
+    is what the join over every mention reads, in the same order - and so is the join it falls
+    back to for a person with very many records."""
+    import linkage.identity as identity
+
+    add_mentions(store, [{"record_id": r, "forename": "x", "surname": "y"} for r in "zyxwvu"])
+    m = {r: f"police:{r}" for r in "zyxwvu"}
+    _write(store, [(m["z"], m["y"], 0.99), (m["y"], m["x"], 0.995), (m["w"], m["v"], 0.999)], extra=[m["u"]])
+    persons = [r["person_id"] for r in store.rows("SELECT DISTINCT person_id FROM person_mentions ORDER BY 1")]
+    joined = {p: store.rows(
+        "SELECT m.mention_id, m.source, m.record_id, pm.link_probability, pm.confirmed FROM person_mentions pm "
+        "JOIN mentions m USING (mention_id) WHERE pm.person_id = ? ORDER BY m.source, m.record_id", [p])
+        for p in persons}
+    assert sorted(len(v) for v in joined.values()) == [1, 2, 3]
+    assert {p: person_record(store, p)["mentions"] for p in persons} == joined
+    monkeypatch.setattr(identity, "_BY_KEY", 1)
+    assert {p: person_record(store, p)["mentions"] for p in persons} == joined

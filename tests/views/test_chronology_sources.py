@@ -13,7 +13,9 @@ from findings.alerts import act_on_alert, list_alerts
 from views.chronology import chronology
 from views.chronology_sources import SnapshotReader, StoreReader
 from core.errors import IntelError, NotFound
+from core.person_ids import MalformedPersonId, format_person_id
 from findings.runs import run_nightly
+from linkage.decisions import decide
 from core.store import Store
 from core.config import load_config
 
@@ -32,6 +34,11 @@ def world_store(tmp_path_factory):
     run_nightly(store, base / "w" / "drop", config=CONFIG)
     for night in sorted((base / "w" / "nightly").iterdir()):
         run_nightly(store, night, config=CONFIG)
+    if not store.rows("SELECT 1 FROM persons WHERE status = 'merged' LIMIT 1"):
+        # the nights merged no persons on this world: a person's 'same' decision merges two
+        a, b = [r["m"] for r in store.rows("SELECT min(mention_id) AS m FROM person_mentions GROUP BY person_id "
+                                           "ORDER BY person_id LIMIT 2")]
+        decide(store, a, b, "same", "a.analyst", "one person", config=CONFIG)
     alerts = list_alerts(store, limit=6)
     assert len(alerts) >= 4
     for a in alerts[:4]:
@@ -75,7 +82,10 @@ def test_unknown_ids_and_a_newer_state(world_store):
     store = world_store
     snap = SnapshotReader.build(store)
     with pytest.raises(NotFound):
-        chronology(store, person_id="no-such-person", reader=snap, config=CONFIG)
+        chronology(store, person_id=format_person_id(99_999_999), reader=snap, config=CONFIG)
+    for reader in (snap, None):   # text that is no person id: said so, by either reader, nothing looked up
+        with pytest.raises(MalformedPersonId, match="not a person id"):
+            chronology(store, person_id="no-such-person", reader=reader, config=CONFIG)
     with pytest.raises(NotFound):
         chronology(store, household_key="no-such-household", reader=snap, config=CONFIG)
     with pytest.raises(IntelError):

@@ -9,6 +9,7 @@ from access.lens import Lens
 from api.lens import apply_lens
 from core.config import load_config
 from core.store import Store
+from findings import describe
 from findings.runs import run_nightly
 from fixtures.world import generate_world
 from views.network_memory import NetworkSnapshot
@@ -77,6 +78,18 @@ def test_memory_through_a_lens_reads_what_the_sql_lens_reads(world, lens, monkey
     # and the open lens is the snapshot itself
     pid = persons[0]
     assert memory.neighbourhood(pid, 2, Lens.of())[0].equals(memory.neighbourhood(pid, 2)[0])
+
+
+@pytest.mark.parametrize("lens", [None, *LENSES], ids=["none", "export", "no-health", "export-no-health"])
+def test_addresses_from_memory_are_describes(world, lens):
+    """The picture's household titles: the words findings.describe.addresses reads, every dwelling."""
+    store, memory = world
+    keys = [r["k"] for r in store.rows("SELECT DISTINCT coalesce(md.dwelling_key, m.household_key) AS k FROM mentions m "
+                                       "LEFT JOIN mention_dwellings md USING (mention_id) WHERE k IS NOT NULL ORDER BY 1")]
+    assert len(keys) > 50
+    for i in range(0, len(keys), 40):
+        chunk = keys[i: i + 40]
+        assert memory.addresses(chunk, lens) == describe.addresses(store, chunk, lens), chunk
 
 
 def test_a_json_view_through_a_restricted_lens_is_not_answered_from_memory(world):

@@ -14,11 +14,14 @@ from findings.analytics import run_analytics
 from intel.cli import app
 from core.config import load_config
 from core.errors import NotFound
+from core.person_ids import format_person_id
 from ingest.drops import ingest_drop
 from views.network_view import neighbourhood, network_view
 from tests.findings.test_analytics import _base_rows, _link_by_ref, _row, _write
 
 CONFIG = load_config()
+# the persons of tests/findings/test_analytics' rows, linked by their agency person_ref, with person ids
+V, O, C, W, OLDV = (format_person_id(n) for n in (22, 15, 3, 23, 99))
 
 
 @pytest.fixture
@@ -32,6 +35,8 @@ def world(store, tmp_path):
                                     "antisocial_behaviour", "W", "200")))
     ingest_drop(store, _write(tmp_path / "d", rows))
     _link_by_ref(store)
+    for ref, pid in {"V": V, "O": O, "C": C, "W": W}.items():
+        store.execute("UPDATE person_mentions SET person_id = ? WHERE person_id = ?", [pid, ref])
     run_analytics(store, load_config())
     return store
 
@@ -41,43 +46,45 @@ def _nodes(view, kind=None):
 
 
 def test_json_is_cytoscape_elements_with_roles_dates_and_harm(world):
-    v = network_view(world, "V", hops=1, config=CONFIG)
+    v = network_view(world, V, hops=1, config=CONFIG)
     people = _nodes(v, "person")
-    assert set(people) == {"person:V", "person:O", "person:C"}
-    assert people["person:V"]["centre"] and people["person:V"]["cls"] == "victim"
-    assert people["person:O"]["cls"] == "suspect"
-    assert people["person:V"]["label"] == "Sarah Hughes (b. 1991)"
+    assert set(people) == {"person:" + V, "person:" + O, "person:" + C}
+    assert people["person:" + V]["centre"] and people["person:" + V]["cls"] == "victim"
+    assert people["person:" + O]["cls"] == "suspect"
+    assert people["person:" + V]["label"] == "Sarah Hughes (b. 1991)"
     assert "household:uprn:100" in _nodes(v, "household")
+    label = _nodes(v, "household")["household:uprn:100"]["label"]
+    assert label and "uprn:" not in label, label      # the household by its address, not its key
     edges = [e["data"] for e in v["elements"]["edges"]]
-    ve = [e for e in edges if e["source"] == "person:V" and e["target"].startswith("event:")]
+    ve = [e for e in edges if e["source"] == "person:" + V and e["target"].startswith("event:")]
     assert {e["target"] for e in ve} == {"event:police:E0", "event:police:E1", "event:police:E2"}
     assert all(e["harm"] and e["role"] == "victim" and e["date"].startswith("2024") for e in ve)
-    oe = [e for e in edges if e["source"] == "person:O" and e["target"] == "event:police:E0"]
+    oe = [e for e in edges if e["source"] == "person:" + O and e["target"] == "event:police:E0"]
     assert oe and not oe[0]["harm"] and oe[0]["role"] == "suspect"
-    lived = [e for e in edges if e["role"] == "lived_at" and e["source"] == "person:V"]
+    lived = [e for e in edges if e["role"] == "lived_at" and e["source"] == "person:" + V]
     assert lived and lived[0]["date"] == "2024-01-05" and lived[0]["date_to"] == "2024-05-01"
     assert {f["rule"] for f in v["findings"]} == {"repeat_victim"}
 
 
 def test_two_hops_reach_further_and_collapse_lone_events(world):
-    one = _nodes(network_view(world, "V", hops=1, config=CONFIG), "person")
-    two = network_view(world, "V", hops=2, config=CONFIG)
-    assert "person:W" not in one and "person:W" in _nodes(two, "person")  # V -> O -> W
-    v = network_view(world, "W", hops=1, config=CONFIG)
+    one = _nodes(network_view(world, V, hops=1, config=CONFIG), "person")
+    two = network_view(world, V, hops=2, config=CONFIG)
+    assert "person:" + W not in one and "person:" + W in _nodes(two, "person")  # V -> O -> W
+    v = network_view(world, W, hops=1, config=CONFIG)
     groups = _nodes(v, "group")
     assert [g["label"] for g in groups.values()] == ["12 police events"]
     assert not [n for n in _nodes(v, "event") if "WX" in n]
 
 
 def test_merged_and_unknown_ids(world):
-    world.execute("INSERT INTO persons VALUES ('V', 'active', NULL, now(), NULL), ('OLDV', 'merged', 'V', now(), NULL)")
-    assert network_view(world, "OLDV", hops=1, config=CONFIG)["person_id"] == "V"
-    with pytest.raises(NotFound, match="NOBODY"):
-        network_view(world, "NOBODY", config=CONFIG)
+    world.execute("INSERT INTO persons VALUES (?, 'active', NULL, now(), NULL), (?, 'merged', ?, now(), NULL)", [V, OLDV, V])
+    assert network_view(world, OLDV, hops=1, config=CONFIG)["person_id"] == V
+    with pytest.raises(NotFound, match="MI-99999999B"):
+        network_view(world, "MI-99999999B", config=CONFIG)
 
 
 def test_svg_and_graphml(world):
-    svg = network_view(world, "V", hops=2, fmt="svg", config=CONFIG)
+    svg = network_view(world, V, hops=2, fmt="svg", config=CONFIG)
     # the picture for the meeting (views/network_picture.py): words, households as boxes, scales to its page
     assert svg.startswith("<svg") and 'width="100%"' in svg and "viewBox=" in svg and "A4 landscape" in svg
     assert "suspect / alleged perpetrator" in svg and "Sarah Hughes (b. 1991)" in svg and "01/2024" in svg
@@ -91,33 +98,33 @@ def test_svg_and_graphml(world):
 
     root = ET.fromstring(svg)  # well-formed, one element per node and edge at least
     assert root.tag.endswith("svg") and len(list(root.iter())) > 10
-    g = nx.read_graphml(io.BytesIO(network_view(world, "V", hops=2, fmt="graphml", config=CONFIG).encode()))
-    assert g.nodes["person:V"]["cls"] == "victim"
+    g = nx.read_graphml(io.BytesIO(network_view(world, V, hops=2, fmt="graphml", config=CONFIG).encode()))
+    assert g.nodes["person:" + V]["cls"] == "victim"
 
 
 def test_cli_network_writes_the_file(world, tmp_path):
     db = str(world.path)
     world.close()
     out = tmp_path / "v.svg"
-    res = CliRunner().invoke(app, ["network", "V", "--hops", "1", "--format", "svg", "--out", str(out), "--db", db])
+    res = CliRunner().invoke(app, ["network", V, "--hops", "1", "--format", "svg", "--out", str(out), "--db", db])
     assert res.exit_code == 0, res.output
     assert out.read_text().startswith("<svg")
     deeper = tmp_path / "new" / "folder" / "v.svg"   # a missing folder is made, as explain --html does
-    assert CliRunner().invoke(app, ["network", "V", "--format", "svg", "--out", str(deeper), "--db", db]).exit_code == 0
+    assert CliRunner().invoke(app, ["network", V, "--format", "svg", "--out", str(deeper), "--db", db]).exit_code == 0
     assert deeper.read_text().startswith("<svg")
-    res = CliRunner().invoke(app, ["network", "V", "--format", "svg", "--out", str(out / "x.svg"), "--db", db])
+    res = CliRunner().invoke(app, ["network", V, "--format", "svg", "--out", str(out / "x.svg"), "--db", db])
     assert res.exit_code == 2 and f"--out {out / 'x.svg'}: cannot write the view there" in res.stderr, res.output
-    res = CliRunner().invoke(app, ["network", "NOBODY", "--db", db])
+    res = CliRunner().invoke(app, ["network", "MI-99999999B", "--db", db])
     assert res.exit_code == 2
-    res = CliRunner().invoke(app, ["network", "V", "--db", db, "--hops", "1"])
-    assert json.loads(res.stdout)["person_id"] == "V"
+    res = CliRunner().invoke(app, ["network", V, "--db", db, "--hops", "1"])
+    assert json.loads(res.stdout)["person_id"] == V
 
 
 def test_live_tables_when_not_in_the_analytics_snapshot(world):
-    snap = network_view(world, "V", hops=2, config=CONFIG)
+    snap = network_view(world, V, hops=2, config=CONFIG)
     assert snap["source"] == "analytics snapshot"
     world.execute("DELETE FROM network_mentions")
-    live = network_view(world, "V", hops=2, config=CONFIG)
+    live = network_view(world, V, hops=2, config=CONFIG)
     assert live["source"] == "live tables"
     assert set(_nodes(live)) == set(_nodes(snap))
 
@@ -135,14 +142,14 @@ def test_a_restricting_view_over_the_snapshot_is_respected(world):
     real = f'"{db}".main.network_mentions'
     world.execute(f"CREATE OR REPLACE TEMP VIEW network_mentions AS SELECT * FROM {real} "
                   "WHERE event_key <> 'police:E0'")
-    v = network_view(world, "V", hops=1, config=CONFIG)
+    v = network_view(world, V, hops=1, config=CONFIG)
     assert "event:police:E0" not in _nodes(v)
     # O's part in the events with V is hidden; O's other records are not: O must not appear as V's tie
     world.execute(f"CREATE OR REPLACE TEMP VIEW network_mentions AS SELECT * FROM {real} "
-                  "WHERE NOT (person_id = 'O' AND event_key IN ('police:E0', 'police:E1', 'police:E2'))")
-    assert "person:O" not in _nodes(network_view(world, "V", hops=2, config=CONFIG))
+                  f"WHERE NOT (person_id = '{O}' AND event_key IN ('police:E0', 'police:E1', 'police:E2'))")
+    assert "person:" + O not in _nodes(network_view(world, V, hops=2, config=CONFIG))
     world.execute("DROP VIEW temp.main.network_mentions")
-    assert "person:O" in _nodes(network_view(world, "V", hops=2, config=CONFIG))
+    assert "person:" + O in _nodes(network_view(world, V, hops=2, config=CONFIG))
 
 
 def _canonical(view):
@@ -187,10 +194,10 @@ def test_findings_here_are_in_words_from_sql_and_from_memory(world):
     (whether it reads SQL or the snapshot in memory), ids kept only beside names."""
     from views.network_view import NetworkSnapshot
 
-    world.execute("UPDATE findings SET explanation = 'Harmed in 2 events (police:E1, police:E0), suspect O, "
-                  "reported by social_care.' WHERE person_id = 'V'")
-    from_sql = network_view(world, "V", hops=1, config=CONFIG)["findings"]
-    from_memory = network_view(world, "V", hops=1, config=CONFIG, memory=NetworkSnapshot.build(world))["findings"]
+    world.execute(f"UPDATE findings SET explanation = 'Harmed in 2 events (police:E1, police:E0), suspect {O}, "
+                  "reported by social_care.' WHERE person_id = ?", [V])
+    from_sql = network_view(world, V, hops=1, config=CONFIG)["findings"]
+    from_memory = network_view(world, V, hops=1, config=CONFIG, memory=NetworkSnapshot.build(world))["findings"]
     for found in (from_sql, from_memory):
         [text] = [f["explanation"] for f in found]
         assert "police:E" not in text and "social_care" not in text, text

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
+from core.person_ids import MalformedPersonId, parse_person_id
 from views.chronology_export import export_view
 from web.chronology_view import chronology_filters, timeline
 from web.pages import PREFIX, PageError, backend, check, redirect, render, rights, with_purpose
@@ -93,7 +94,8 @@ async def person_print(request: Request, person_id: str = PERSON_ID,
 @router.get("/open")
 async def open_person(request: Request, person_id: str = "", session: WebSession = Depends(with_purpose)) -> Response:
     """The home page's "open a person" form (for a role that may not search)."""
-    pid = person_id.strip()
-    if not pid or len(pid) > 64:
-        raise PageError(400, "Open a person: not accepted", "Give a person id, e.g. P00000042.")
+    try:
+        pid = parse_person_id(person_id)
+    except MalformedPersonId as exc:
+        raise PageError(400, "Open a person: not accepted", str(exc)) from None
     return redirect(f"{PREFIX}/person/{quote(pid, safe='')}")

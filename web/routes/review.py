@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from core.person_ids import MalformedPersonId, parse_person_id
 from web.pages import (PREFIX, PageError, audit, backend, check, checked_form, redirect, render, sessions,
                        with_purpose)
 from web.sessions import WebSession, new_form_id
@@ -45,13 +46,20 @@ async def review(request: Request, session: WebSession = Depends(with_purpose)) 
     errors: dict[str, str] = {}
     queue = None
     if not (pa or pb or a or b or picked):
-        answer = await backend(request).get(session, "/links/review", params={"limit": QUEUE_PAGE})
+        every = qp.get("all") == "1"   # the band's links with nothing at stake too
+        answer = await backend(request).get(session, "/links/review",
+                                            params={"limit": QUEUE_PAGE, "all": "true" if every else "false"})
         queue = check(request, answer, "Review queue")
     if picked and len(picked) != 2:
         errors["form"] = "Tick exactly two people to compare."
     sides = {}
     for key, pid in (("pa", pa), ("pb", pb)):
         if pid:
+            try:
+                parse_person_id(pid, f"Person {key[-1].upper()}")
+            except MalformedPersonId as exc:   # said beside the form, not a page of its own
+                errors["form"] = str(exc)
+                continue
             sides[key] = await _side(request, session, pid)
     if pa and pb and pa == pb:
         errors["form"] = "Those are the same person id: choose two different people."
