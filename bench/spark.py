@@ -101,17 +101,19 @@ def run_child(engine: str, db: Path, cfg: dict) -> dict:
 
 
 def comparisons(db: Path) -> int:
-    from linkage.model import BLOCKING_RULES, SplinkSession, settings_creator
+    from linkage.blocking import blocking_rules
+    from linkage.model import SplinkSession, settings_creator
 
-    with Store(db) as store, SplinkSession(store, settings_creator(load_config())) as s:
+    cfg = load_config()
+    with Store(db) as store, SplinkSession(store, settings_creator(cfg)) as s:
         recs = s.linker.blocking_analysis.count_comparisons_from_blocking_rules(
-            BLOCKING_RULES, record_sample_proportion=1.0)
+            blocking_rules(cfg["linkage"]), record_sample_proportion=1.0)
     return int(recs[-1]["cumulative_comparison_count"]) if recs else 0
 
 
 def prepare(n_target: int, workdir: Path) -> tuple[Path, int, dict]:
     from fixtures.world import generate_world
-    from intel.ingest import ingest_drop
+    from ingest.drops import ingest_drop
     from linkage.model import load_or_train
 
     households = max(50, round(n_target / 20.4))

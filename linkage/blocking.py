@@ -13,25 +13,62 @@ from typing import Any
 # dobs sharing their year, month or day (at least one part right; both present)
 _DOB_PART = "(l.dob_year = r.dob_year OR l.dob_month = r.dob_month OR l.dob_day = r.dob_day)"
 
+# Block-size caps (issue 19; docs/scale.md "Blocking that grows as n log n"). A rule keyed on a
+# name and a date part draws its keys from pools that do not grow with the data (common names,
+# birth years, days of the year), so its blocks grow with the data and its pairs with the
+# square of it: from 100k to 300k mentions the comparisons grew as n^1.39, almost all of the
+# growth namesakes. Each such rule therefore skips a block holding more than its cap of
+# *identities* (distinct forename, surname and dob): the column it joins on (below) is NULL for
+# the records of an over-large block. Identities, not records: a person mentioned forty times
+# is one identity, so a frequent victim's own mentions never make their block "large" (a cap on
+# records lost 9 times as many true pairs for the same saving, docs/scale.md). Pairs in an
+# over-large block that are the same person mostly share more than the rule asks (the whole
+# dob, the address or the postcode) and are found by a stricter rule; the ones lost are counted
+# by bench/blocking_scale.py. The postcode, address and agency-id rules are not capped: their
+# keys grow with the data (a household is bounded), and an agency's own id is the strongest
+# evidence there is.
+MAX_BLOCK = 8
+# The two loosest rules (a surname or a forename with the birth year and the other's initial):
+# without a cap they made half of all comparisons at 1M mentions and found 0.07% of the true
+# pairs (300k world); with 2 they still join a record with its own typo variants.
+LOOSE_MAX_BLOCK = 2
+
+# column -> (the key it stands for, the block it caps: SQL over the feature columns, the cap).
+CAPPED_KEYS: dict[str, tuple[str, tuple[str, ...], int]] = {
+    "name_key_by_year": ("name_key", ("name_key", "dob_year"), MAX_BLOCK),
+    "name_key_by_district": ("name_key", ("name_key", "postcode_district"), MAX_BLOCK),
+    "name_key_by_day": ("name_key", ("name_key", "dob_month", "dob_day"), MAX_BLOCK),
+    "initials_by_dob": ("initials_key", ("initials_key", "dob"), MAX_BLOCK),
+    "forename_by_dob": ("forename_canon", ("forename_canon", "dob"), MAX_BLOCK),
+    "surname_by_dob": ("surname", ("surname", "dob"), MAX_BLOCK),
+    "surname_by_year": ("surname", ("surname", "dob_year", "left(forename_canon, 1)"), LOOSE_MAX_BLOCK),
+    "forename_by_year": ("forename_canon", ("forename_canon", "dob_year", "left(surname, 1)"), LOOSE_MAX_BLOCK),
+    "dob_by_number_f": ("dob", ("dob", "address_number", "left(forename_canon, 1)"), MAX_BLOCK),
+    "dob_by_number_s": ("dob", ("dob", "address_number", "left(surname, 1)"), MAX_BLOCK),
+    "name_key_by_number": ("name_key", ("name_key", "address_number", "left(postcode, 2)"), MAX_BLOCK),
+}
+
 BLOCKING_RULES = [
     # Each rule is an equi-join on keys that stay selective at 1M mentions (a name alone, or a
-    # surname with a birth year, makes blocks that grow with the square of the data).
+    # surname with a birth year, makes blocks that grow with the square of the data). A rule on a
+    # *_by_* column is capped (CAPPED_KEYS): it joins on the name or dob it names, the same key
+    # and date part, skipping blocks with more identities than its cap.
     # same (canonical) names in either order (exact, nickname, swapped) and the same birth year
-    "l.name_key = r.name_key AND l.dob_year = r.dob_year",
+    "l.name_key_by_year = r.name_key_by_year AND l.dob_year = r.dob_year",
     # same (canonical) names, same postcode district: dob wrong or missing
-    "l.name_key = r.name_key AND l.postcode_district = r.postcode_district",
+    "l.name_key_by_district = r.name_key_by_district AND l.postcode_district = r.postcode_district",
     # same (canonical) names, same day and month of birth: year wrong
-    "l.name_key = r.name_key AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
+    "l.name_key_by_day = r.name_key_by_day AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
     # same dob and the same initials (either order): typos in both names
-    "l.dob = r.dob AND l.initials_key = r.initials_key",
+    "l.initials_by_dob = r.initials_by_dob AND l.dob = r.dob",
     # same forename and dob: surname changed
-    "l.forename_canon = r.forename_canon AND l.dob = r.dob",
+    "l.forename_by_dob = r.forename_by_dob AND l.dob = r.dob",
     # same surname and dob: forename replaced (or a twin, which the model then keeps apart)
-    "l.surname = r.surname AND l.dob = r.dob",
+    "l.surname_by_dob = r.surname_by_dob AND l.dob = r.dob",
     # surname, birth year and forename initial: forename typos or unknown nicknames, day/month errors
-    "l.surname = r.surname AND l.dob_year = r.dob_year AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
+    "l.surname_by_year = r.surname_by_year AND l.dob_year = r.dob_year AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
     # forename, birth year and surname initial: surname typos, day/month errors
-    "l.forename_canon = r.forename_canon AND l.dob_year = r.dob_year AND left(l.surname, 1) = left(r.surname, 1)",
+    "l.forename_by_year = r.forename_by_year AND l.dob_year = r.dob_year AND left(l.surname, 1) = left(r.surname, 1)",
     # same postcode and forename: both dob and surname wrong or missing
     "l.postcode = r.postcode AND l.forename_canon = r.forename_canon",
     # same postcode and dob / birth year: both names wrong
@@ -45,9 +82,9 @@ BLOCKING_RULES = [
     # postcode's first two characters: names, or dob and postcode, corrupted. A house number is
     # a small range of values: with the dob alone or the names alone these grew with the square of
     # the data (1.8M and 3.4M more comparisons at 1M mentions), so each carries a further key.
-    "l.dob = r.dob AND l.address_number = r.address_number AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
-    "l.dob = r.dob AND l.address_number = r.address_number AND left(l.surname, 1) = left(r.surname, 1)",
-    "l.name_key = r.name_key AND l.address_number = r.address_number AND left(l.postcode, 2) = left(r.postcode, 2)",
+    "l.dob_by_number_f = r.dob_by_number_f AND l.address_number = r.address_number AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
+    "l.dob_by_number_s = r.dob_by_number_s AND l.address_number = r.address_number AND left(l.surname, 1) = left(r.surname, 1)",
+    "l.name_key_by_number = r.name_key_by_number AND l.address_number = r.address_number AND left(l.postcode, 2) = left(r.postcode, 2)",
     # one household (surname and postcode) with the forename initial and a dob sharing a part:
     # forename typo with the dob partly wrong. Household members share the surname and postcode, so
     # the initial and the dob part keep most siblings out of the block: without the dob part (or

@@ -12,7 +12,8 @@ dob and canonical UK postcodes. This module derives what the comparisons and blo
 - ``address_tokens``, ``uprn``, ``person_ref``;
 - blocking keys: ``name_key`` (forename_canon and surname in sorted order, so swapped names block
   together), ``name_key_nodob`` (the same, on a record without a birth date whose name is rare)
-  and ``initials_key`` (their initials, sorted).
+  and ``initials_key`` (their initials, sorted); the capped keys of ``linkage.blocking.CAPPED_KEYS``
+  (``name_key_by_year`` ...: the key, NULL where its block holds more identities than the cap).
 
 Tables made here are TEMP tables on the store's connection: they never reach the store file.
 """
@@ -30,6 +31,7 @@ import polars as pl
 from core.store import Store
 from core.store_mode import is_encoded
 from linkage import encoded
+from linkage.blocking import CAPPED_KEYS
 
 NICKNAMES_CSV = Path(__file__).parent / "data" / "nicknames.csv"
 NICKNAME_TABLE = "linkage_nicknames"
@@ -48,6 +50,7 @@ FEATURE_COLUMNS = (
     "dob", "dob_year", "dob_month", "dob_day", "sex",
     "postcode", "postcode_sector", "postcode_district",
     "address", "address_tokens", "address_number", "uprn",
+    *CAPPED_KEYS,
 )
 
 
@@ -105,7 +108,8 @@ def ids_table(store: Store, name: str, mention_ids: Sequence[str]) -> None:
 
 
 def features_sql(where: str = "") -> str:
-    """SELECT producing the feature columns from ``mentions m`` (optionally filtered)."""
+    """SELECT producing the feature columns from ``mentions m`` (optionally filtered: ``where``
+    on the result, so block sizes are counted over all mentions)."""
     return f"""
     WITH m AS (
         SELECT mention_id, source, person_ref, dob, sex, uprn, postcode_raw,
@@ -113,7 +117,7 @@ def features_sql(where: str = "") -> str:
                nullif(trim(surname), '') AS surname,
                nullif(trim(address), '') AS address,
                nullif(trim(postcode), '') AS postcode
-        FROM mentions {where}
+        FROM mentions
     ),
     f AS (
         SELECT m.*,
@@ -123,6 +127,7 @@ def features_sql(where: str = "") -> str:
                    AS forename_aliases
         FROM m LEFT JOIN {NICKNAME_TABLE} n ON n.name = m.forename
     )
+    , g AS (
     SELECT
         mention_id,
         source,
@@ -159,7 +164,27 @@ def features_sql(where: str = "") -> str:
         nullif(regexp_extract(address, '^\\S*[0-9]\\S*'), '') AS address_number,
         nullif(trim(uprn), '') AS uprn
     FROM f
+    )
+    {_capped_keys_sql(where)}
     """
+
+
+def _capped_keys_sql(where: str) -> str:
+    """The tail of ``features_sql``: the capped blocking keys (linkage/blocking.py CAPPED_KEYS),
+    each its key or NULL where the key's block holds more identities (distinct forename_canon,
+    surname, dob) than the cap. A block is named by the hash of its parts and counted by a GROUP
+    BY (a third of the time of a window per key); every count here, and the windows above, run
+    over all mentions, so a record's keys do not depend on which records are asked for (``where``
+    filters the result)."""
+    cols = list(CAPPED_KEYS)
+    hashed = ", ".join(f"hash({', '.join(block)}) AS _h_{c}" for c, (_k, block, _cap) in CAPPED_KEYS.items())
+    over = "".join(f", _over_{c} AS (SELECT _h_{c} AS h FROM h GROUP BY 1 HAVING count(DISTINCT _identity) > {cap})"
+                   for c, (_k, _block, cap) in CAPPED_KEYS.items())
+    keys = ", ".join(f"CASE WHEN _over_{c}.h IS NULL THEN h.{key} END AS {c}"
+                     for c, (key, _block, _cap) in CAPPED_KEYS.items())
+    joins = " ".join(f"LEFT JOIN _over_{c} ON _over_{c}.h = h._h_{c}" for c in cols)
+    return (f", h AS (SELECT *, {hashed}, hash(forename_canon, surname, dob) AS _identity FROM g){over}\n"
+            f"    SELECT h.* EXCLUDE (_identity, {', '.join(f'_h_{c}' for c in cols)}), {keys} FROM h {joins} {where}")
 
 
 def build_features(store: Store, table: str = FEATURES_TABLE, mention_ids: Sequence[str] | None = None,

@@ -57,7 +57,7 @@ def review_links(store: Store, config: dict[str, Any]) -> pl.DataFrame:
         [low])
     unlinkable = unlinkable_mentions(store)
     if unlinkable:
-        out = pl.Series(unlinkable, dtype=pl.Utf8)
+        out = pl.Series(unlinkable, dtype=pl.Utf8).implode()  # one list: polars asks membership so
         band = band.filter(~pl.col("mention_a").is_in(out) & ~pl.col("mention_b").is_in(out))
     if not band.height:
         return pl.DataFrame(schema=LINK_SCHEMA)

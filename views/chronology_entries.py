@@ -125,7 +125,7 @@ def event_entries(participants: list[dict[str, Any]], rows: list[dict[str, Any]]
                    spells: list[dict[str, Any]],
                    health_clearance: bool, export: bool, ccfg: dict[str, Any], *,
                    household_mode: bool = False) -> list[dict[str, Any]]:
-    calendar = WorkingCalendar(ccfg.get("working_calendar", {}))
+    calendar = WorkingCalendar.of(ccfg.get("working_calendar", {}))
     timescales = ccfg.get("timescales", {})
     by_event: dict[str, list[dict[str, Any]]] = {}
     for r in rows:

@@ -49,8 +49,11 @@ class NetworkSnapshot:
         # whether its role is other than the patient's (a NULL role is, as in SQL's lens)
         restricted = restricted if restricted is not None else pl.DataFrame(
             schema={"mention_id": pl.Utf8, "restriction": pl.Utf8})
+        # (as small codes: a million Python strings would cost ~60 MB)
+        code = {"hub_only": 1, "health_confidential": 2}
         self._restriction = frame["mention_id"].replace_strict(
-            restricted["mention_id"], restricted["restriction"], default="none", return_dtype=pl.Utf8).to_numpy()
+            restricted["mention_id"], restricted["restriction"].replace_strict(code, default=3, return_dtype=pl.Int8),
+            default=0, return_dtype=pl.Int8).to_numpy()
         self._not_patient = (frame["role"] != "patient").fill_null(True).to_numpy() if "role" in frame.columns \
             else np.ones(frame.height, dtype=bool)
         self._lens_rows: dict[Lens, tuple[np.ndarray, np.ndarray]] = {}
@@ -86,8 +89,8 @@ class NetworkSnapshot:
         if lens not in self._lens_rows:   # two numpy passes, kept per lens (a race makes the same twice)
             hidden = np.zeros(len(self._restriction), dtype=bool)
             if lens.drop_hub_only:
-                hidden |= self._restriction == "hub_only"
-            health = self._restriction == "health_confidential"
+                hidden |= self._restriction == 1
+            health = self._restriction == 2
             if lens.mask_health:
                 hidden |= health & self._not_patient
             self._lens_rows[lens] = (~hidden, health & ~hidden if lens.mask_health else np.zeros_like(hidden))

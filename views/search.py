@@ -264,7 +264,7 @@ def search_persons(
         exact = person_ref_matches(store, person_ref, health_clearance=health_clearance)
         return {"query": {"person_ref": person_ref}, "total": len(exact), "limit": limit, "offset": offset,
                 "truncated": False, "candidates": as_recorded(store, exact[offset: offset + limit])}
-    if is_encoded(store):
+    if (index.encoded if index is not None else is_encoded(store)):
         raise IntelError("this store links encoded identifiers and holds no names, dates of birth or postcodes to "
                          "search: search by agency record reference instead (reference=police:P00001216); see "
                          "docs/encoded-extracts.md")
@@ -298,7 +298,8 @@ def search_persons(
         "limit": limit,
         "offset": offset,
         "truncated": truncated,
-        "candidates": as_recorded(store, page),
+        # from memory where the index is (a SQL lookup scans mentions: ~10 ms at 1.1M)
+        "candidates": index.as_recorded(page) if index is not None else as_recorded(store, page),
     }
 
 

@@ -27,3 +27,55 @@ def test_name_key_nodob_only_for_a_rare_name_without_a_dob(tmp_path):
         keys = dict(store.df(f"SELECT mention_id, name_key_nodob FROM {F.FEATURES_TABLE}").rows())
     assert keys["police:R-nodob"] == "ifeoma|okafor"
     assert keys["police:R"] is None and keys["police:C-nodob"] is None
+
+
+def test_a_capped_rule_skips_a_block_of_too_many_identities_whichever_records_are_built(tmp_path):
+    from linkage.blocking import CAPPED_KEYS, LOOSE_MAX_BLOCK, MAX_BLOCK
+
+    assert CAPPED_KEYS["name_key_by_year"][2] == MAX_BLOCK
+    with Store(tmp_path / "s.duckdb") as store:
+        # MAX_BLOCK + 1 john smiths born in 1980 (one block too many for name + birth year),
+        # each on their own day; two ann lees born in 1980 (a block well under the cap)
+        crowd = [{"record_id": f"C{i}", "forename": "john", "surname": "smith",
+                  "dob": f"1980-{1 + i // 28:02d}-{1 + i % 28:02d}"} for i in range(MAX_BLOCK + 1)]
+        # one woman mentioned 3 * MAX_BLOCK times: one identity, however many records
+        frequent = [{"record_id": f"M{i}", "forename": "mary", "surname": "jones", "dob": "1975-05-05"}
+                    for i in range(3 * MAX_BLOCK)]
+        add_mentions(store, crowd + frequent + [
+            {"record_id": "A1", "forename": "ann", "surname": "lee", "dob": "1980-03-03"},
+            {"record_id": "A2", "forename": "ann", "surname": "lee", "dob": "1980-04-04"},
+        ])
+        F.build_features(store, F.FEATURES_TABLE)
+        full = {r[0]: r[1:] for r in store.df(
+            f"SELECT mention_id, name_key_by_year, name_key_by_day, surname_by_year, forename_by_dob "
+            f"FROM {F.FEATURES_TABLE}").rows()}
+        # the same records built alone (explain_pair does): the blocks are still counted over all
+        F.build_features(store, "_two", ["police:C0", "police:A1"])
+        alone = {r[0]: r[1:] for r in store.df(
+            "SELECT mention_id, name_key_by_year, name_key_by_day, surname_by_year, forename_by_dob "
+            "FROM _two").rows()}
+    assert full["police:C0"][0] is None                  # name + birth year: over the cap
+    assert full["police:C0"][1] == "john|smith"          # name + day of the year: a block of one or two
+    assert full["police:C0"][2] is None                  # surname + year + initial: over the loose cap
+    assert LOOSE_MAX_BLOCK < MAX_BLOCK + 1
+    assert full["police:C0"][3] == "john"                # forename + dob: a block of one
+    assert full["police:A1"] == ("ann|lee", "ann|lee", "lee", "ann")
+    assert full["police:M0"] == ("jones|mary", "jones|mary", "jones", "mary")
+    assert alone["police:C0"] == full["police:C0"] and alone["police:A1"] == full["police:A1"]
+
+
+def test_capped_rules_find_no_pair_in_an_over_large_block_and_every_pair_in_a_small_one(tmp_path):
+    from linkage.blocking import MAX_BLOCK
+
+    rule = next(r for r in BLOCKING_RULES if "name_key_by_year" in r)
+    with Store(tmp_path / "s.duckdb") as store:
+        crowd = [{"record_id": f"C{i}", "forename": "john", "surname": "smith",
+                  "dob": f"1980-{1 + i // 28:02d}-{1 + i % 28:02d}"} for i in range(MAX_BLOCK + 1)]
+        add_mentions(store, crowd + [
+            {"record_id": "A1", "forename": "ann", "surname": "lee", "dob": "1980-03-03"},
+            {"record_id": "A2", "forename": "ann", "surname": "lee", "dob": "1980-04-04"},
+        ])
+        F.build_features(store, F.FEATURES_TABLE)
+        pairs = store.df(f"SELECT l.mention_id AS a, r.mention_id AS b FROM {F.FEATURES_TABLE} l "
+                         f"JOIN {F.FEATURES_TABLE} r ON ({rule}) AND l.mention_id < r.mention_id").rows()
+    assert pairs == [("police:A1", "police:A2")]

@@ -114,11 +114,14 @@ def _blocked_by(left: dict, right: dict) -> list[str]:
     """The blocking rules that put forward the pair (feature rows as dicts), evaluated in DuckDB."""
     import duckdb
 
-    from linkage.blocking import BLOCKING_RULES
+    from linkage.blocking import BLOCKING_RULES, CAPPED_KEYS
 
+    # the pair stands alone, so its blocks are small: each capped key is the key it stands for
+    left = {**{c: left.get(k) for c, (k, _block, _cap) in CAPPED_KEYS.items()}, **left}
+    right = {**{c: right.get(k) for c, (k, _block, _cap) in CAPPED_KEYS.items()}, **right}
     con = duckdb.connect()
     cols = sorted(set(left) | set(right))
-    row = "SELECT " + ", ".join(f"?::{'DATE' if c == 'dob' else 'INTEGER' if c.startswith('dob_') else 'VARCHAR'} AS {c}"
+    row = "SELECT " + ", ".join(f"?::{'DATE' if c == 'dob' else 'INTEGER' if c in ('dob_year', 'dob_month', 'dob_day') else 'VARCHAR'} AS {c}"
                                 for c in cols)
     con.execute(f"CREATE TABLE l AS {row}", [left.get(c) for c in cols]).fetchall()
     con.execute(f"CREATE TABLE r AS {row}", [right.get(c) for c in cols]).fetchall()
