@@ -13,8 +13,9 @@ blocking rules put forward, twice in one run:
 - ``uncapped``: the same rules joining on the keys the capped columns stand for (the rules
   before the caps).
 
-and, against each data set's truth, the true pairs among them (blocking recall) and the true
-pairs the caps lose. A pair that is not put forward is never scored, so when the caps lose no
+and, against each data set's truth, the true pairs among them (blocking recall), the true
+pairs the caps lose, and the reachable recall: the true pairs still joined by a path of
+put-forward true pairs, the most pairwise recall clustering could reach. A pair that is not put forward is never scored, so when the caps lose no
 true pair the persons cannot be worse for them; the persons themselves are measured by
 bench/linkage_worlds.py and bench/linkage.py. Last, the growth of the comparisons from the
 smallest to the largest size as an exponent of n, against n log n's over the same range.
@@ -34,7 +35,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,6 +57,20 @@ def uncapped(rule: str) -> str:
     for column, (key, _block, _cap) in CAPPED_KEYS.items():
         rule = re.sub(rf"\b(l|r)\.{column}\b", rf"\1.{key}", rule)
     return rule
+
+
+def reachable_recall(c, name: str, true_pairs: int) -> float:
+    """The most pairwise recall clustering could reach from these candidates: the true pairs whose
+    mentions are joined by a path of put-forward true pairs (a lost pair whose two mentions are
+    still connected through the person's other mentions costs nothing once clustered)."""
+    n = c.execute("SELECT max(id) FROM _bs_f").fetchall()[0][0] + 1
+    e = c.execute(f"SELECT p.a, p.b FROM _bs_{name} p SEMI JOIN _bs_tp t ON p.a = t.a AND p.b = t.b").fetchnumpy()
+    _, label = connected_components(coo_matrix((np.ones(len(e["a"])), (e["a"], e["b"])), shape=(n, n)), directed=False)
+    c.register("_bs_label", pl.DataFrame({"id": np.arange(n), "comp": label}).to_arrow())
+    reach = c.execute("SELECT count(*) FROM _bs_tp t JOIN _bs_label la ON la.id = t.a JOIN _bs_label lb ON lb.id = t.b "
+                      "WHERE la.comp = lb.comp").fetchall()[0][0]
+    c.unregister("_bs_label")
+    return round(reach / true_pairs, 5) if true_pairs else 1.0
 
 
 def measure(store: Store, truth: pl.DataFrame, rules: list[str]) -> dict:
@@ -78,6 +96,7 @@ def measure(store: Store, truth: pl.DataFrame, rules: list[str]) -> dict:
         total = c.execute(f"SELECT count(*) FROM _bs_{name}").fetchone()[0]
         res[name] = {"comparisons": total, "per_mention": round(total / n, 2), "true_pairs_found": found,
                      "blocking_recall": round(found / true_pairs, 5) if true_pairs else 1.0,
+                     "reachable_recall": reachable_recall(c, name, true_pairs),
                      "seconds": round(time.perf_counter() - t, 1)}
     res["true_pairs_lost_to_caps"] = c.execute(
         "SELECT count(*) FROM (SELECT a, b FROM _bs_tp SEMI JOIN _bs_uncapped u ON _bs_tp.a = u.a AND _bs_tp.b = u.b) x "

@@ -99,13 +99,15 @@ def parse_person_id(text: object, what: str = "person id") -> str:
                 "every digit and the last letter); nobody was looked up")
         return pid
     if ":" in raw:
-        hint = ("it looks like an agency record reference (SOURCE:RECORD_ID): search by reference "
-                "to find the person holding that record")
+        hint = ("it looks like an agency record reference (SOURCE:RECORD_ID): search by reference to find "
+                f"the person holding that record. Person ids are {FORM}")
     elif pid.startswith(PREFIX):
-        hint = f"after {PREFIX} come exactly {DIGITS} digits and one check letter"
+        hint = f"after {PREFIX} come exactly {DIGITS} digits and one check letter, e.g. {EXAMPLE}"
+    elif re.fullmatch(r"P\w*", pid):
+        hint = f"old person ids are P followed by exactly {DIGITS} digits; person ids are now {FORM}"
     else:
-        hint = f"person ids start {PREFIX}"
-    raise MalformedPersonId(f"{what} {shown!r} is not a person id: {hint}. Person ids are {FORM}")
+        hint = f"person ids are {FORM}"
+    raise MalformedPersonId(f"{what} {shown!r} is not a person id: {hint}")
 
 
 def moved(asked: str, resolved: str) -> tuple[str, str]:

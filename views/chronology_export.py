@@ -11,6 +11,7 @@ from typing import Any
 
 from access.lens import Lens, screen_alerts
 from core.spreadsheet_cells import neutralise
+from findings.describe import with_postcode
 from views.chronology_entries import references_text
 
 
@@ -144,6 +145,9 @@ def to_html(chron: dict[str, Any]) -> str:
         parts.append("<p>None.</p>")
     parts.append("<h2>Chronology</h2><table><tr><th>Date</th><th>Agency</th><th>Event</th><th>Role</th><th>Others</th>"
                  "<th>Household</th><th>Grading / outcome</th><th>Timescale</th><th>Link</th></tr>")
+    # each household by the address its records give (words, not keys: the header's addresses)
+    where = {a["household_key"]: with_postcode(a["address"], a["postcode"])
+             for a in h["addresses"] if a.get("address") or a.get("postcode")}
     for e in chron["events"]:
         cls = "derived" if e["kind"] == "derived" else ("harm" if e.get("harm") else "")
         what = e.get("summary") if e["kind"] == "derived" or e.get("restricted") else e.get("event_type")
@@ -158,6 +162,7 @@ def to_html(chron: dict[str, Any]) -> str:
         parts.append(
             f"<tr class='{cls}'><td>{esc(e['event_date'][:16].replace('T', ' '))}</td><td>{esc((e.get('source') or '').replace('_', ' '))}</td>"
             f"<td>{esc(what or '')}</td><td>{esc(_cell(e, 'role'))}</td><td>{esc(_cell(e, 'others'))}</td>"
-            f"<td>{esc(e.get('household_key') or '')}</td><td>{esc(grading)}</td><td>{ts_cell}</td><td>{esc(link)}</td></tr>")
+            f"<td>{esc(where.get(e.get('household_key'), e.get('household_key') or ''))}</td><td>{esc(grading)}</td>"
+            f"<td>{ts_cell}</td><td>{esc(link)}</td></tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts)

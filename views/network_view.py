@@ -239,12 +239,16 @@ def network_view(store: Store, person_id: str, hops: int = 2, fmt: str = "json",
                         "offender_roles", ["suspect", "alleged_perpetrator"]))
     g = gnet.build_graph(m, pid, distance, labels=_labels(rows), collapse_over=collapse_over, hops=hops)
     title = f"Network around {g.nodes[f'person:{pid}']['label']} ({pid}), {hops} hops"
+    # households in words: the address their records give (of the records the lens shows in full)
+    keys = [d["household_key"] for _, d in g.nodes(data=True) if d.get("type") == "household"]
+    places = source.addresses(keys, lens) if source is not None else describe.addresses(store, keys, lens)
+    if fmt == "svg":   # the picture for the meeting (views/network_picture.py): words, households as boxes
+        return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps", places)
+    for _, d in g.nodes(data=True):
+        if d.get("type") == "household":
+            d["label"] = places.get(d["household_key"], "an address not recorded")
     if fmt == "graphml":
         return gnet.to_graphml(g)
-    if fmt == "svg":   # the picture for the meeting (views/network_picture.py): words, households as boxes
-        keys = [d["household_key"] for _, d in g.nodes(data=True) if d.get("type") == "household"]
-        places = source.addresses(keys, lens) if source is not None else describe.addresses(store, keys, lens)
-        return picture(g, f"People around {g.nodes[f'person:{pid}']['label']}, {hops} steps", places)
     findings = source.findings(pid) if source is not None else in_words(store, store.rows(
         "SELECT finding_key, rule, severity, explanation, evidence_hash FROM findings WHERE person_id = ? "
         "ORDER BY rule, finding_key",

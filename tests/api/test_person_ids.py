@@ -71,7 +71,7 @@ def test_roles_get_for_an_old_id_what_they_get_for_an_unknown_one(old_api):
 
 
 @pytest.mark.parametrize("bad, words", [
-    ("nobody", "person ids start MI-"), ("MI-0000001B", "exactly 8 digits"),
+    ("nobody", "person ids are MI- followed"), ("MI-0000001B", "exactly 8 digits"),
     ("police:P1", "agency record reference"),
 ])
 def test_malformed_ids_are_a_400_naming_what_is_wrong(old_api, bad, words):

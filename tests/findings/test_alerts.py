@@ -289,7 +289,7 @@ def test_filters_checked_person_filter_order_and_total(store):
     for kwargs, message in [({"rule": "repeat_victims"}, "unknown rule 'repeat_victims'; rules are repeat_victim, "),
                             ({"status": "neu"}, "unknown status 'neu'; use one of new, baseline"),
                             ({"severity": "urgent"}, "unknown severity 'urgent'; use one of low, medium, high"),
-                            ({"person_id": "P1"}, "person_id 'P1' is not a person id: person ids start MI-"),
+                            ({"person_id": "P1"}, "person_id 'P1' is not a person id: old person ids are P followed by exactly 8 digits"),
                             ({"person_id": Q1[:-1] + ("A" if Q1[-1] != "A" else "B")}, "wrong check letter")]:
         with pytest.raises(IntelError, match=message):
             list_alerts(store, **kwargs)

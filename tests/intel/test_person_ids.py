@@ -71,7 +71,7 @@ def test_old_ids_answer_for_their_person(made, old_db):
     assert by_old["total"] and by_old == by_new
 
 
-@pytest.mark.parametrize("bad, words", [("nobody", "person ids start MI-"), ("police:P1", "agency record reference"),
+@pytest.mark.parametrize("bad, words", [("nobody", "person ids are MI- followed"), ("police:P1", "agency record reference"),
                                         ("MI-123", "exactly 8 digits")])
 def test_malformed_ids_exit_2_and_change_nothing(made, old_db, bad, words):
     Store(old_db, create=False).close()                      # migrated first: the refusals must not write

@@ -218,6 +218,8 @@ def test_restricted_rows(store):
     assert rows[0]["event_date"].startswith("2025-01-10") and any(r["timescale_met"] == "missed" for r in rows)
     html = to_html(full)
     assert html.startswith("<!DOCTYPE html>") and f"Chronology of Amy Jones ({P1})" in html and "head_injury" in html
+    # the household column in words (the address its records give), not the household key
+    assert "<td>uprn:100</td>" not in html and "<td>100</td>" in html
 
 
 def test_merged_id_resolves_and_household(store):

@@ -53,6 +53,8 @@ def test_json_is_cytoscape_elements_with_roles_dates_and_harm(world):
     assert people["person:" + O]["cls"] == "suspect"
     assert people["person:" + V]["label"] == "Sarah Hughes (b. 1991)"
     assert "household:uprn:100" in _nodes(v, "household")
+    label = _nodes(v, "household")["household:uprn:100"]["label"]
+    assert label and "uprn:" not in label, label      # the household by its address, not its key
     edges = [e["data"] for e in v["elements"]["edges"]]
     ve = [e for e in edges if e["source"] == "person:" + V and e["target"].startswith("event:")]
     assert {e["target"] for e in ve} == {"event:police:E0", "event:police:E1", "event:police:E2"}

@@ -62,7 +62,7 @@ def test_marac_gets_the_unknown_persons_answer_for_an_old_id(old_web):
 
 
 @pytest.mark.parametrize("url, words", [
-    ("/w/person/nobody", "person ids start MI-"),
+    ("/w/person/nobody", "person ids are MI- followed"),
     ("/w/person/MI-0000001B", "exactly 8 digits"),
     ("/w/open?person_id=police:P1", "agency record reference"),
     ("/w/open?person_id=", "is empty"),
