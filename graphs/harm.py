@@ -104,7 +104,9 @@ def prepare(mentions: pl.DataFrame, harm: dict[str, Any], severity: dict[str, An
 
 def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool = True) -> pl.DataFrame:
     """One row per (harmed person, harm event): ``person_id, event_key, date, source, severity,
-    household_key`` (their own mention's household, else their household on the date; with
+    household_key`` (their own mention's household, else their household on the date, else the
+    household most of the event's other records give: a child known only from a police call-out
+    without an address was where the adults recorded at the call-out live; with
     ``event_majority``, when more than half of the event's harmed persons are at one household,
     that household for all of them: one child's record carrying an old address does not make a
     second household), ``mention_ids``."""
@@ -123,6 +125,12 @@ def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool =
         .with_columns(household_key=pl.coalesce("own_household", "derived"))
         .drop("own_household", "derived")
     )
+    at_event = (m.filter(pl.col("household_key").is_not_null()).group_by(["event_key", "household_key"]).len("n")
+                .sort(["event_key", "n", "household_key"], descending=[False, True, False])
+                .unique("event_key", keep="first", maintain_order=True)
+                .select("event_key", pl.col("household_key").alias("_at_event")))
+    h = h.join(at_event, on="event_key", how="left").with_columns(
+        household_key=pl.coalesce("household_key", "_at_event")).drop("_at_event")
     if event_majority:
         votes = (h.filter(pl.col("household_key").is_not_null()).group_by(["event_key", "household_key"]).len("n")
                  .with_columns(total=pl.col("n").sum().over("event_key"))

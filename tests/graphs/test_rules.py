@@ -114,6 +114,24 @@ def test_harm_proximity_not_when_spread_too_far():
     assert found(_proximity_world(730).run(), "harm_proximity") == []
 
 
+
+def test_a_harm_with_no_address_for_the_child_is_placed_where_the_event_s_others_live():
+    """C, known only from a police call-out with no address and no other record, is placed at
+    the household the call-out's other records give (X's, h3): X was near harm at 3 homes (a
+    planted mobile man on a linked world was missed so: the child's one record stood alone)."""
+    w = World()
+    w.add("p0", "police", "other", day(0), ("X", "other", "h0"))
+    w.add("e1", "police", "violence", day(10), ("A", "victim", "h1"), ("X", "suspect", None))
+    w.add("p1", "police", "other", day(100), ("X", "other", "h2"))
+    w.add("e2", "social_care", "neglect", day(200), ("B", "subject_child", "h2"), rag="red")
+    w.add("e3", "police", "violence", day(400), ("C", "victim", None), ("X", "other", "h3"), ("Y", "witness", "h3"))
+    f = w.run()
+    assert found(f, "harm_proximity") == ["X"]
+    assert f.filter(pl.col("rule") == "harm_proximity")["households"][0].to_list() == ["h1", "h2", "h3"]
+    w.rows = [r for r in w.rows if not (r["event_key"] == "police:e3" and r["person_id"] != "C")]
+    w.add("e3", "police", "violence", day(400), ("X", "other", None))   # nobody at the call-out has an address
+    assert found(w.run(), "harm_proximity") == []
+
 # -- victim / offender overlap ------------------------------------------------------------------
 
 @pytest.mark.parametrize("gap,expected", [(1094, ["V"]), (1095, [])])
