@@ -1,6 +1,6 @@
 """Benchmark of encoded (privacy-preserving) linkage against clear linkage (issue 18).
 
-    flock /tmp/heavy.lock python3 bench/pprl.py [--only world,febrl4,febrl4_one_to_one,historical,encode,link]
+    flock -w 1800 /tmp/bench.lock python3 bench/pprl.py [--only world,febrl4,febrl4_one_to_one,historical,encode,link]
         [--households 1000] [--encode-households 49000] [--link-households 4900] [--workdir DIR]
 
 - world: one generated world (seed 5), linked in clear and encoded through the real pipeline
@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -176,12 +177,30 @@ def world_drop(households: int, seed: int, workdir: Path) -> tuple[Path, pl.Data
     return w / "drop", truth, persons
 
 
+class PeakRSSWithWorkers(PeakRSS):
+    """PeakRSS of this process and its children together (intel encode's worker processes)."""
+
+    def _rss(self) -> int:
+        procs = [self.proc, *self.proc.children(recursive=True)]
+        total = 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:   # a worker that ended between listing and reading
+                pass
+        return total
+
+    def _run(self):
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self._rss())
+
+
 def encode_run(households: int, workdir: Path) -> dict:
     drop, _, _ = world_drop(households, 5, workdir)
     mentions = sum(pl.scan_csv(f, infer_schema=False).select(pl.len()).collect().item() for f in drop.glob("*.csv"))
     for left in ("encode_out", "encode_out.local"):   # from an earlier run in the same --workdir
         shutil.rmtree(workdir / left, ignore_errors=True)
-    with PeakRSS() as mem:
+    with PeakRSSWithWorkers() as mem:
         t = time.perf_counter()
         res = encode_drop(drop, workdir / "encode_out", key_file(workdir))
         seconds = time.perf_counter() - t

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -37,7 +36,6 @@ from ingest.reading import MANIFEST, SourceFile, read_drop
 from ingest.replacements import withdrawn_columns
 from ingest.rows import check_rows
 
-PARALLEL_ROWS = 300_000   # from this many rows, the files are shared between two processes
 LOOKUP_COLUMNS = ("person_ref", "forename", "middle_names", "surname", "dob", "sex", "address", "postcode", "uprn")
 
 
@@ -51,8 +49,8 @@ def encode_drop(drop_dir: str | Path, out_dir: str | Path, key_file: str | Path 
                 local_dir: str | Path | None = None, workers: int | None = None) -> dict[str, Any]:
     """Encode a clear drop into ``out_dir``; the agency's lookup and rejected rows into
     ``local_dir``. Returns the JSON summary (counts only: no identifier). ``workers``: processes
-    sharing the drop's files (default: two for a large drop, see ``_workers``); the output is the
-    same whatever the number."""
+    sharing the drop's files (default one, see ``_workers``); the output is the same whatever
+    the number."""
     secret = pprl.read_key_file(key_file)
     drop_dir, out_dir = Path(drop_dir), Path(out_dir)
     local_dir = Path(local_dir) if local_dir else out_dir.with_name(out_dir.name + ".local")
@@ -90,12 +88,10 @@ def encode_drop(drop_dir: str | Path, out_dir: str | Path, key_file: str | Path 
 
 
 def _workers(files: list[SourceFile], workers: int | None) -> int:
-    """Processes to encode with: ``workers`` if given, else two for a drop of PARALLEL_ROWS rows
-    or more on a machine with two cores (a worker takes about a second to start)."""
-    if workers is not None:
-        return max(1, min(workers, len(files)))
-    rows = sum(f.frame.height for f in files)
-    return 2 if rows >= PARALLEL_ROWS and len(files) > 1 and (os.cpu_count() or 1) > 1 else 1
+    """Processes to encode with: one unless asked (two were slower than one on a 1M drop on the
+    shared 2-core machine, docs/benchmarks.md: pickling the files to the workers and encoding the
+    values the files share twice cost more than the second core gave)."""
+    return max(1, min(workers or 1, len(files)))
 
 
 def _groups(files: list[SourceFile], n: int) -> list[list[SourceFile]]:
