@@ -1,6 +1,6 @@
 """Benchmark the review queue after a decision: how long the analyst's next page waits.
 
-    python3 bench/review_decision.py --db STORE [--pairs 2] [--workdir DIR]
+    python3 bench/review_decision.py --db STORE [--pairs 2] [--config HUB.toml] [--workdir DIR]
 
 STORE: a linked store with analytics (e.g. the 1.1M-mention one of bench/web.py); it is copied
 to --workdir and the copy is decided on. In one process, on one ReviewQueueCache
@@ -44,12 +44,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--pairs", type=int, default=2)
+    ap.add_argument("--config", type=Path, default=None, help="the hub's config (default: the shipped one)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/bench_review_decision"))
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     db = args.workdir / "store.duckdb"
     shutil.copy(args.db, db)
-    cfg = load_config()
+    cfg = load_config(args.config) if args.config else load_config()
     out: dict = {"db": str(args.db), "load_before": os.getloadavg(), "decisions": []}
     with Store(db) as store:
         cache = ReviewQueueCache(store, cfg)
