@@ -98,13 +98,13 @@ def review(
     if fmt == "json":
         emit(queue)
         return
-    head = f"{'#':>3} {'probability':>11} {'person a':<10} {'person b':<10} {'harmed':>6} {'latest':<10} would complete / records"
+    head = f"{'#':>3} {'probability':>11} {'person a':<12} {'person b':<12} {'harmed':>6} {'latest':<10} would complete / records"
     lines = [f"{queue['total']} items in the review band [{queue['review_threshold']}, {queue['identity_threshold']}), "
              f"{queue['completing']} would complete a finding"
              + ("" if everything else f"; {queue['not_at_stake']} more with nothing at stake (--all lists them)"), head]
     for it in queue["items"]:
         done = ", ".join(f["rule"] for f in it["completes_findings"]) or "-"
-        lines.append(f"{it['rank']:>3} {it['match_probability']:>11.4f} {it['person_a']:<10} {it['person_b']:<10} "
+        lines.append(f"{it['rank']:>3} {it['match_probability']:>11.4f} {it['person_a']:<12} {it['person_b']:<12} "
                      f"{it['harmed_records']:>6} {str(it['latest_event'] or '-'):<10} {done}  "
                      f"({it['mention_a']} / {it['mention_b']})")
     sys.stdout.write("\n".join(lines) + "\n")
