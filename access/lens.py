@@ -93,9 +93,11 @@ def restricted_ids(store: Store, tokens: Iterable[str]) -> dict[str, str]:
     if not tokens:
         return {}
     rows = store.rows(
+        # IN (SELECT unnest(...)): a hash join; list_contains would walk the whole list for each row
+        # (the alert queue for a restricted lens at 1.1M mentions, 21,855 alerts: 13.9-16.4 s, now 2.6-2.8 s)
         "SELECT mention_id AS id, restriction FROM mentions WHERE restriction <> 'none' "
-        "AND list_contains(?::VARCHAR[], mention_id) "
-        "UNION ALL SELECT event_key, any_value(restriction) FROM mentions WHERE list_contains(?::VARCHAR[], event_key) "
+        "AND mention_id IN (SELECT unnest(?::VARCHAR[])) "
+        "UNION ALL SELECT event_key, any_value(restriction) FROM mentions WHERE event_key IN (SELECT unnest(?::VARCHAR[])) "
         "GROUP BY event_key HAVING count(DISTINCT restriction) = 1 AND any_value(restriction) <> 'none'",
         [tokens, tokens])
     return {r["id"]: r["restriction"] for r in rows}

@@ -99,7 +99,12 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
         app.state.snapshot.invalidate()
         app.state.review_queue.invalidate()
 
+    def decided(store: Store, result: dict) -> None:   # after a decision made through the API
+        app.state.snapshot.invalidate()
+        app.state.review_queue.decided(store, result)   # served patched at once, ranked again behind
+
     app.state.runs.on_change = changed
+    app.state.runs.on_decided = decided
     app.state.snapshot.build_now()
     app.add_middleware(RequestSessions)
     app.add_middleware(AuditMiddleware)

@@ -9,9 +9,12 @@ for the page) and kept with it.
 Why it is never stale: as with the serving snapshot (api/snapshot.py), only this process writes
 the store, and every write that can change the queue - a nightly run's commit and its queued
 decisions, a link decision (api/runs.py calls ``on_change``) - calls :meth:`invalidate` right
-after it commits. From that moment the kept ranking is not served: a request waits for the
-rebuild, which starts at once in the background (one at a time; requests arriving meanwhile wait
-for the same one), so the first page after a decision already shows it. A rebuild reads one
+after it commits. From that moment the kept ranking is not served as it is: after a link
+decision (:meth:`decided`) it is patched at once (findings/review_patch.py: the decided pair and
+the items the decision settles are gone, the items of the persons it reclustered re-keyed and
+marked ``updating``) and the patched queue is served, flagged ``refreshing``, while the rebuild
+runs; after any other commit (a run) a request waits for the rebuild. The rebuild starts at once
+in the background (one at a time; requests arriving meanwhile share it). A rebuild reads one
 state (one transaction) and is published only if nothing was committed while it ran; otherwise
 it goes again. A rebuild that fails hands its error to the requests waiting (the same error the
 uncached route would give) and the next request tries again.
@@ -19,13 +22,16 @@ uncached route would give) and the next request tries again.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 from core.store import Store
 from findings.review import RankedQueue, page_items, rank_queue
+from findings.review_patch import after_decision
 
 
 class ReviewQueueCache:
@@ -36,6 +42,8 @@ class ReviewQueueCache:
         self._version = 0                      # bumped by every commit that can change the queue
         self._ranked: RankedQueue | None = None
         self._ranked_version = -1
+        self._patched: RankedQueue | None = None   # the kept ranking patched by the decisions since
+        self._patched_version = -1
         self._pages: dict[str, dict[str, Any]] = {}   # item_id -> the item with its key mentions
         self._builder: threading.Thread | None = None
         self._building = False                 # a builder is running and will look at _version again
@@ -47,35 +55,42 @@ class ReviewQueueCache:
     def page(self, store: Store, offset: int, limit: int,
              everything: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """(the queue's summary, its items ``offset .. offset + limit`` with their key mentions),
-        of the last committed state (waits for a rebuild in progress); ``everything``: of the
-        whole band, not only the items at stake."""
+        of the last committed state; ``everything``: of the whole band, not only the items at
+        stake. After a decision, the patched queue with ``refreshing`` true until the rebuild
+        lands; otherwise it waits for a rebuild in progress."""
         with self._cond:
-            ranked, version = self._current()
+            ranked, version, refreshing = self._current()
             known = {it["item_id"]: self._pages[it["item_id"]]
                      for it in ranked.scoped(everything)[offset: offset + limit] if it["item_id"] in self._pages}
         # reads only what is not known
         items = page_items(store, ranked, offset, limit, known=known, everything=everything)
+        for n, it in enumerate(items, offset + 1):   # by position: a patched queue keeps its items' old ranks
+            it["rank"] = n
         with self._cond:
-            if self._ranked_version == version:   # the same state: kept for the next request
+            if version == self._version:   # the same state: kept for the next request
                 self._pages.update(known)
-        return ranked.summary(everything), items
+        return {**ranked.summary(everything), "refreshing": refreshing}, items
 
-    def _current(self) -> tuple[RankedQueue, int]:   # the caller holds the condition's lock
+    def _current(self) -> tuple[RankedQueue, int, bool]:   # the caller holds the condition's lock
         waited = False
         while self._ranked is None or self._ranked_version != self._version:
+            if self._patched is not None and self._patched_version == self._version:
+                return self._patched, self._version, True
             if waited and self._failed is not None:
                 raise self._failed                # the build this request waited for failed
             self._failed = None                   # a new request tries again
             self._start_builder()
             self._cond.wait()
             waited = True
-        return self._ranked, self._ranked_version
+        return self._ranked, self._ranked_version, False
 
     def status(self) -> dict[str, Any]:
         with self._cond:
             current = self._ranked is not None and self._ranked_version == self._version
+            patched = self._patched is not None and self._patched_version == self._version
             building = self._building
-        state = "current" if current else "building" if building else "not ranked yet"
+        state = ("current" if current else "patched, rebuilding" if patched else "building" if building
+                 else "not ranked yet")
         return {"state": state, "builds": self.builds, "last_build_s": self.last_build_s}
 
     # -- writing ------------------------------------------------------------------------------
@@ -85,6 +100,34 @@ class ReviewQueueCache:
         with self._cond:
             self._version += 1
             self._ranked, self._pages = None, {}    # never served again: free it now
+            self._patched = None
+            self._start_builder()
+
+    def decided(self, store: Store, result: dict[str, Any]) -> None:
+        """A link decision (linkage.decisions.decide's ``result``) has committed: serve the kept
+        queue patched by it at once (flagged refreshing) and rebuild it in the background. Without
+        a kept queue of the state just before (none ranked yet, or a run's commit since), as
+        :meth:`invalidate`. ``store``: a session that sees the decision."""
+        with self._cond:
+            if self._ranked is not None and self._ranked_version == self._version:
+                base = self._ranked
+            elif self._patched is not None and self._patched_version == self._version:
+                base = self._patched
+            else:
+                base = None
+            if base is not None:
+                try:
+                    patched, changed = after_decision(store, base, result)
+                except Exception:  # noqa: BLE001 - the patch is a shortcut: without it, wait for the rebuild
+                    traceback.print_exc(file=sys.stderr)
+                    base = None
+            self._version += 1
+            self._ranked = None
+            if base is None:
+                self._patched, self._pages = None, {}
+            else:
+                self._patched, self._patched_version = patched, self._version
+                self._pages = {i: p for i, p in self._pages.items() if i not in changed}
             self._start_builder()
 
     def build_later(self) -> None:
@@ -129,6 +172,7 @@ class ReviewQueueCache:
                 self.last_build_s = round(elapsed, 2)
                 if version == self._version:
                     self._ranked, self._ranked_version, self._pages = ranked, version, {}
+                    self._patched = None
                     self._failed, self._building = None, False
                     self._cond.notify_all()
                     return

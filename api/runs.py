@@ -81,6 +81,9 @@ class RunManager:
         self._refresher: threading.Thread | None = None
         # called right after each commit that changes what a chronology shows (api/snapshot.py)
         self.on_change: Callable[[], None] = lambda: None
+        # called instead, right after a decision made through the API commits (the request's session
+        # and decide's result): the review queue is patched from it at once (api/review_cache.py)
+        self.on_decided: Callable[[Store, dict[str, Any]], None] = lambda store, result: self.on_change()
 
     # -- the search index ------------------------------------------------------------------
     def refresh_search_index(self, store: Store | None = None) -> None:
@@ -193,7 +196,7 @@ class RunManager:
             result = decide(store, a, b, decision, by, reason, config=self.config)
         finally:
             self.identity_lock.release()
-        self.on_change()
+        self.on_decided(store, result)
         self.refresh_later()
         return 200, {"status": "applied", **result}
 

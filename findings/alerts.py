@@ -28,7 +28,7 @@ from access.lens import Lens, alert_restrictions, evidence_tokens, restricted_id
 from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
 from findings import describe
-from findings.evidence_words import evidence_in_words
+from findings.evidence_words import evidence_in_words, households_of, people_of
 from findings.alert_config import SEVERITIES, STATUS_FILTERS, rule_names
 from findings.as_of import extract_date
 from core.person_ids import parse_person_id
@@ -45,11 +45,12 @@ def _triage_columns(store: Store) -> bool:
                              "AND column_name IN ('baseline', 'updated_at', 'score', 'updates')") == 4)
 
 
-def _list_sql(where: str = "TRUE", triage: bool = True) -> str:
-    """Alerts (those matching ``where``) with their derived status (module docstring)."""
+def _list_sql(where: str = "TRUE", triage: bool = True, columns: str = "*") -> str:
+    """Alerts (those matching ``where``) with their derived status (module docstring); ``columns``
+    of the alerts table (the narrow list that ranks the whole queue reads only what it sorts on)."""
     old = "" if triage else ", NULL::DOUBLE AS score, FALSE AS baseline, NULL::TIMESTAMP AS updated_at, '[]' AS updates"
     return f"""
-WITH a AS (SELECT *{old} FROM alerts WHERE {where}),
+WITH a AS (SELECT {columns}{old} FROM alerts WHERE {where}),
 latest AS (
     SELECT alert_id, status, acted_at, row_number() OVER (PARTITION BY alert_id ORDER BY acted_at DESC,
                               CASE status WHEN 'closed' THEN 0 ELSE 1 END) AS rn
@@ -83,7 +84,6 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True,
             history.setdefault(h.pop("alert_id"), []).append(
                 {"action": h["action"], "status": h["status"], "by": h["by_name"], "reason": h["reason"], "at": h["acted_at"]})
     as_of = extract_date(store, datetime.now()) if with_history and rows else None
-    words = _subject_words(store, rows, as_of, lens) if with_history else {}
     subjects = sorted({r["person_id"] for r in rows if r["person_id"]})
     merged = {r["person_id"] for r in store.rows(
         f"SELECT person_id FROM persons WHERE status = 'merged' AND person_id IN ({', '.join('?' * len(subjects))})",
@@ -95,7 +95,7 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True,
             person = follow_merges(store, person)
         out.append({
             "alert_id": r["alert_id"], "rule": r["rule"], "person_id": person,
-            **({"subject": words.get(r["alert_id"])} if with_history else {}),
+            **({"subject": None} if with_history else {}),
             "person_ids": sorted(set(r["person_ids"] or []) | ({person} if person else set())),
             "household_id": r["household_key"], "household_key": r["household_key"],
             "severity": r["severity"], "score": r.get("score"), "raised_at": r["raised_at"],
@@ -110,7 +110,14 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True,
             "history": history.get(r["alert_id"], []),
         })
     if with_history and out:
-        for a, told in zip(out, evidence_in_words(store, out, as_of, lens).values()):
+        # the subjects' and the evidence's people and dwellings read once for both (one query each)
+        who = describe.people(store, sorted({r["person_id"] for r in rows if r["person_id"]}
+                                            | {p for a in out for p in people_of(a)}), lens)
+        where = describe.addresses(store, sorted({r["household_key"] for r in rows if r["household_key"] and not r["person_id"]}
+                                                 | {h for a in out for h in households_of(a)}), lens)
+        words = _subject_words(rows, as_of, who, where)
+        for a, told in zip(out, evidence_in_words(store, out, as_of, lens, who=who, where=where).values()):
+            a["subject"] = words.get(a["alert_id"])
             a["evidence_words"] = told
     return out
 
@@ -124,11 +131,10 @@ def open_alerts_with_raw_ids(store: Store) -> list[tuple[dict[str, Any], dict[st
     return list(zip(_shape(store, raw, with_history=False), raw))
 
 
-def _subject_words(store: Store, rows: list[dict[str, Any]], as_of: Any, lens: Lens | None) -> dict[str, str | None]:
-    """Each alert's subject as an analyst reads it: the person's name and age, or the household's address."""
-    people = describe.people(store, [r["person_id"] for r in rows if r["person_id"]], lens)
-    places = describe.addresses(store, [r["household_key"] for r in rows if r["household_key"] and not r["person_id"]],
-                                lens)
+def _subject_words(rows: list[dict[str, Any]], as_of: Any, people: dict[str, dict[str, Any]],
+                   places: dict[str, str]) -> dict[str, str | None]:
+    """Each alert's subject as an analyst reads it: the person's name and age, or the household's
+    address (``people`` / ``places``: describe.people / describe.addresses of them)."""
     return {r["alert_id"]: describe.person_words(people.get(r["person_id"]), r["person_id"], as_of) if r["person_id"]
             else places.get(r["household_key"], r["household_key"]) for r in rows}
 
@@ -185,19 +191,26 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
         params += [list(person_ids), list(person_ids)]
     if possible is not None:
         where.append("possible_links IS NOT NULL" if possible else "possible_links IS NULL")
-    rows = store.rows(_list_sql(" AND ".join(where) or "TRUE", _triage_columns(store)), params)
+    triage = _triage_columns(store)
+    screened = lens is not None and not lens.is_open
+    # the whole queue narrow (what it is filtered, screened and sorted on), then the page's rows whole
+    narrow = "alert_id, severity, raised_at" + (", score, baseline, updated_at" if triage else "") + \
+        (", evidence" if screened else "")
+    rows = store.rows(_list_sql(" AND ".join(where) or "TRUE", triage, narrow), params)
     if status == "open":
         rows = [r for r in rows if r["status"] != "closed"]
     elif status not in (None, "all"):
         rows = [r for r in rows if r["status"] == status]
-    if lens is not None and not lens.is_open:
+    if screened:
         evidence = {r["alert_id"]: {"evidence": json.loads(r["evidence"] or "{}")} for r in rows}
         restricted = restricted_ids(store, {t for e in evidence.values() for t in evidence_tokens(e["evidence"])})
         rows = [r for r in rows if lens.sees_all(alert_restrictions(evidence[r["alert_id"]], restricted))]
     rows.sort(key=_order_key, reverse=True)
     total = len(rows)
-    page = rows[offset: None if limit is None else offset + limit]
-    items = _shape(store, page, lens=lens)
+    ids = [r["alert_id"] for r in rows[offset: None if limit is None else offset + limit]]
+    whole = {r["alert_id"]: r for r in store.rows(
+        _list_sql("alert_id IN (SELECT unnest(?::VARCHAR[]))", triage), [ids])} if ids else {}
+    items = _shape(store, [whole[i] for i in ids], lens=lens)
     return {"total": total, "items": items} if with_total else items
 
 

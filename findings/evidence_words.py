@@ -19,7 +19,7 @@ from findings import describe
 _PEOPLE_KEYS = ("persons", "victims", "harmed_persons", "co_offenders", "bridges", "adults_around_children")
 
 
-def _people_of(alert: dict[str, Any]) -> list[str]:
+def people_of(alert: dict[str, Any]) -> list[str]:
     ev = alert.get("evidence") or {}
     seen = [alert.get("person_id")] + list(alert.get("person_ids") or [])
     for key in _PEOPLE_KEYS:
@@ -27,26 +27,31 @@ def _people_of(alert: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(p for p in seen if p))
 
 
-def _households_of(alert: dict[str, Any]) -> list[str]:
+def households_of(alert: dict[str, Any]) -> list[str]:
     ev = alert.get("evidence") or {}
     keys = [alert.get("household_key")] + [h for h in ev.get("households") or [] if isinstance(h, str)]
     return list(dict.fromkeys(k for k in keys if k))
 
 
 def evidence_in_words(store: Store, alerts: list[dict[str, Any]], as_of: date | None,
-                      lens: Lens | None = None) -> dict[str, dict[str, Any]]:
+                      lens: Lens | None = None, *, who: dict[str, dict[str, Any]] | None = None,
+                      where: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """``{alert_id: {"events": [...], "people": [...], "households": [...]}}`` for alerts as
     findings.alerts shapes them (``evidence`` parsed). Events, oldest first:
     ``{"ref", "date", "agency", "kind", "summary", "records": [{"ref", "role", "name", "address"}]}``;
     people ``{"ref", "name", "age", "words"}``; households ``{"ref", "address"}``. Five queries
-    for all the alerts. ``lens``: names, kinds and addresses only from records it shows in full."""
+    for all the alerts. ``lens``: names, kinds and addresses only from records it shows in full.
+    ``who`` / ``where``: describe.people / describe.addresses already read through the same lens for
+    (at least) these alerts' people_of / households_of, so a caller that needs them too reads once."""
     mention_ids = {m for a in alerts for m in (a.get("evidence") or {}).get("mention_ids") or [] if isinstance(m, str)}
     recs = describe.records(store, sorted(mention_ids))
     event_keys = {e for a in alerts for e in (a.get("evidence") or {}).get("events") or [] if isinstance(e, str)}
     event_keys |= {r["event_key"] for r in recs.values() if r["event_key"]}
     evs = describe.events(store, sorted(event_keys), lens)
-    who = describe.people(store, sorted({p for a in alerts for p in _people_of(a)}), lens)
-    where = describe.addresses(store, sorted({h for a in alerts for h in _households_of(a)}), lens)
+    if who is None:
+        who = describe.people(store, sorted({p for a in alerts for p in people_of(a)}), lens)
+    if where is None:
+        where = describe.addresses(store, sorted({h for a in alerts for h in households_of(a)}), lens)
     out: dict[str, dict[str, Any]] = {}
     for a in alerts:
         ev = a.get("evidence") or {}
@@ -67,11 +72,11 @@ def evidence_in_words(store: Store, alerts: list[dict[str, Any]], as_of: date | 
                           "records": sorted(named.get(k, []), key=lambda r: r["ref"])})
         items.sort(key=lambda i: (i["date"] is None, i["date"] or date.min, i["ref"]))
         people = []
-        for p in _people_of(a):
+        for p in people_of(a):
             info = who.get(p) or {}
             age = describe.age_on(info.get("dob"), as_of)
             people.append({"ref": p, "name": info.get("name"), "age": age,
                            "words": describe.person_words(info, p, as_of)})
         out[a["alert_id"]] = {"events": items, "people": people,
-                              "households": [{"ref": h, "address": where.get(h)} for h in _households_of(a)]}
+                              "households": [{"ref": h, "address": where.get(h)} for h in households_of(a)]}
     return out

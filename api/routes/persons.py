@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from access.lens import Lens
 from api.lens import apply_lens
+from api.search_details import add_details
 from api.routes.common import PageQuery, in_memory_or_thread, ok, page, path_id
 from api.security import Principal, add_detail, db, guard, set_subject
 from api.subjects import household_access, person_access
@@ -38,6 +39,9 @@ class SearchQuery(PageQuery):
         "An agency record reference, SOURCE:RECORD_ID (e.g. police:P00001216): the way to search an "
         "encoded store, which holds no names (docs/encoded-extracts.md). Not combined with the other fields."))
     person_ref: str | None = Field(None, max_length=100, description="An agency's person reference (nominal, council id, NHS-like id)")
+    details: int = Field(0, ge=0, le=100, description=(
+        "The first this many candidates of the page also carry agencies (events by agency), last_seen "
+        "and weakest_link, as their chronology and record would give them to you (api/search_details.py)"))
 
 
 class ChronologyQuery(PageQuery):
@@ -79,11 +83,16 @@ async def search(request: Request, q: Annotated[SearchQuery, Query()],
                                    birth_year=q.birth_year, person_ref=q.person_ref, limit=q.limit, offset=q.offset,
                                    index=snap.search if snap else None, health_clearance=who.health_clearance)
         add_detail(request, returned=[c["person_id"] for c in found["candidates"]])
+        if q.details:
+            detailed = add_details(store, who, found["candidates"][:q.details], config=request.app.state.config,
+                                   reader=snap.chronology if snap else None)
+            add_detail(request, detailed=detailed)
         body = page(request, found["candidates"], q.limit, q.offset, found["total"])
         body["query"], body["truncated"] = found["query"], found["truncated"]
         return ok(body)
 
-    return await in_memory_or_thread(snap is not None, who, work)
+    # the details' weakest links are SQL: in a thread
+    return await in_memory_or_thread(snap is not None and not q.details, who, work)
 
 
 @router.get("/persons/{person_id}", tags=["persons"], summary="A person: their records and how they were linked")

@@ -41,6 +41,9 @@ def serve(
     # read: no client address is used or logged, and not parsing them is a little less per request
     uvicorn.run(application, host=host, port=port, workers=1, log_level="warning", server_header=False,
                 proxy_headers=False)
+    # a review-queue build still running reads the store through its own session: let it end
+    # before the store is closed (closing under it raised ResourceInUse about one start in two)
+    application.state.review_queue.wait()
     application.state.audit_queue.close()   # the last entries are committed before exit
 
 

@@ -50,29 +50,93 @@ def test_served_pages_equal_the_queue_recomputed_and_are_ranked_once(api):
     for offset, limit in ((0, 1), (1, 2), (0, 3)):   # pages cut from the kept ranking, key mentions kept too
         assert _served(api, offset=offset, limit=limit)["items"] == want["items"][offset: offset + limit]
     at_stake = _as_json(api, _recomputed(api, everything=False))
-    assert _served(api, all="false") == {**at_stake, "limit": 500, "offset": 0, "next": None}
+    assert _served(api, all="false") == {**at_stake, "limit": 500, "offset": 0, "next": None, "refreshing": False}
     assert cache.builds == 1 and cache.status()["state"] == "current"
 
 
-def test_a_decision_is_in_the_next_answer(api):
+class _Gate:
+    """Holds the cache's rebuilds until opened, so a test sees the patched queue for certain."""
+
+    def __init__(self, cache: ReviewQueueCache) -> None:
+        self.cache, self.open, self.rank = cache, threading.Event(), cache._rank
+        cache._rank = self._held
+
+    def _held(self, store, config):
+        assert self.open.wait(60), "the test never opened the gate"
+        return self.rank(store, config)
+
+    def release(self) -> None:
+        self.open.set()
+        self.cache.wait(60)
+
+
+def _persons_of(api, mentions) -> dict:
+    s = api.app.state.store.session()
+    try:
+        return {m: p for m, p in s.df("SELECT mention_id, person_id FROM person_mentions").rows() if m in mentions}
+    finally:
+        s.close()
+
+
+def _check_patched(api, served: dict, decided: set, decision: str) -> None:
+    """What a patched queue must hold at once: never the decided pair, nor an item the decision
+    settles; one item per pair of persons, each item's link between its two persons now."""
+    assert served["refreshing"] is True
+    items = served["items"]
+    assert all({it["mention_a"], it["mention_b"]} != decided for it in items)
+    now = _persons_of(api, {m for it in items for m in (it["mention_a"], it["mention_b"])} | decided)
+    a, b = sorted(decided)
+    for it in items:
+        assert (now[it["mention_a"]], now[it["mention_b"]]) == (it["person_a"], it["person_b"]), it
+        assert it["person_a"] < it["person_b"]
+        if decision == "different":
+            assert {it["person_a"], it["person_b"]} != {now[a], now[b]}
+        for side in ("a", "b"):   # key mentions read of the person as it is now
+            assert it[f"mentions_{side}"][0]["mention_id"] == it[f"mention_{side}"]
+    assert len({(it["person_a"], it["person_b"]) for it in items}) == len(items)
+    assert [it["rank"] for it in items] == list(range(1, len(items) + 1))
+    assert served["total"] == len(items)
+
+
+def _then_rebuilt(api, gate: _Gate) -> None:
+    gate.release()
+    after = _served(api)
+    want = _as_json(api, _recomputed(api))
+    assert after["refreshing"] is False and {k: after[k] for k in want} == want   # the summary and every item
+
+
+def test_a_different_decision_is_in_the_next_answer_at_once_then_the_rebuild(api):
+    cache = api.app.state.review_queue
     first = _served(api, limit=1)["items"][0]
+    gate = _Gate(cache)
     r = api.post("analyst", "/links/review/decisions", {"mention_a": first["mention_a"], "mention_b": first["mention_b"],
                                                         "decision": "different", "reason": "different birth dates"})
     assert r.status_code == 200, r.text
-    after = _served(api)                           # at once: no waiting for a rebuild by hand
-    assert first["item_id"] not in {it["item_id"] for it in after["items"]}
-    assert after["items"] == _as_json(api, _recomputed(api))["items"]
-    assert api.app.state.review_queue.builds == 2
+    patched = _served(api)                          # at once, while the rebuild is held
+    assert first["item_id"] not in {it["item_id"] for it in patched["items"]}
+    _check_patched(api, patched, {first["mention_a"], first["mention_b"]}, "different")
+    assert cache.status()["state"] == "patched, rebuilding" and cache.builds == 1
+    _then_rebuilt(api, gate)
+    assert cache.builds == 2
 
 
-def test_a_same_decision_through_links_decisions_is_in_the_next_answer(api):
-    first = _served(api, limit=1)["items"][0]
+def test_a_same_decision_through_links_decisions_is_in_the_next_answer_at_once(api):
+    cache = api.app.state.review_queue
+    whole = _served(api)
+    first = whole["items"][0]
+    gate = _Gate(cache)
     r = api.post("analyst", "/links/decisions", {"mention_a": first["mention_a"], "mention_b": first["mention_b"],
                                                  "decision": "same", "reason": "same NHS number"})
     assert r.status_code == 200, r.text
-    after, want = _served(api), _as_json(api, _recomputed(api))
-    assert first["item_id"] not in {it["item_id"] for it in after["items"]}
-    assert {k: after[k] for k in want} == want     # the summary and every item
+    patched = _served(api)
+    assert first["item_id"] not in {it["item_id"] for it in patched["items"]}
+    _check_patched(api, patched, {first["mention_a"], first["mention_b"]}, "same")
+    merged = {first["person_a"], first["person_b"]}
+    touching = [it for it in whole["items"][1:] if {it["person_a"], it["person_b"]} & merged]
+    assert all(it.get("updating") for it in patched["items"]
+               if {it["person_a"], it["person_b"]} & set(r.json()["persons_after"].values()))
+    assert len(patched["items"]) <= len(whole["items"]) - 1 and touching is not None
+    _then_rebuilt(api, gate)
 
 
 def test_a_nightly_run_is_in_the_next_answer(api):

@@ -304,3 +304,32 @@ def test_new_alert_ids_follow_possible_alerts_too(store):
                   "['P9'], 'low', now(), 'possible', '{}', [], '[]')")
     assert rules(store) == {"marac_criteria": 1}
     assert {a["alert_id"] for a in list_alerts(store, status="all")} == {"A0000007", "A0000008"}
+
+
+def test_a_page_of_the_queue_is_each_alert_as_read_alone(store):
+    """The queue is ranked on a narrow read and its page read whole afterwards: every page holds
+    what reading each alert alone (get_alert) gives, in the order of the whole list."""
+    from access.lens import Lens
+    people = [format_person_id(n) for n in range(1, 6)]
+    for i, p in enumerate(people):
+        for j in range(3):
+            add_mention(store, "police", f"R{i}{j}", f"I{i}{j}", f"2025-0{j + 1}-0{i + 1}", "victim", "violence", p,
+                        forename="a", surname=f"b{i}", dob="1990-01-01")
+        finding(store, f"repeat_victim:{p}", "repeat_victim", p, [f"police:R{i}0"], [f"police:I{i}0"],
+                severity=("high", "medium")[i % 2])
+        store.execute("UPDATE findings SET measure = ? WHERE finding_key = ?", [3 + i, f"repeat_victim:{p}"])
+    store.execute("UPDATE mentions SET restriction = 'hub_only' WHERE mention_id = 'police:R10'")
+    raise_alerts(store, "r1", now=NOW)
+    act_on_alert(store, list_alerts(store)[2]["alert_id"], "acknowledge", "ann", "seen")
+    for lens in (None, Lens.of(), Lens.of(health_clearance=False, export=True)):
+        for status in ("open", "new", "acknowledged", "all"):
+            whole = list_alerts(store, status=status, lens=lens)
+            paged = [a for k in range(len(whole) + 1)
+                     for a in list_alerts(store, status=status, limit=1, offset=k, lens=lens)]
+            assert paged == whole
+            assert [a["alert_id"] for a in whole] == [a["alert_id"] for a in whole
+                                                      if lens is None or lens.is_open or a["person_id"] != people[1]]
+            if lens is None:
+                assert whole == [get_alert(store, a["alert_id"]) for a in whole]
+    assert len(list_alerts(store, status="all")) == 5
+    assert len(list_alerts(store, status="all", lens=Lens.of(export=True))) == 4   # the hub_only record's alert

@@ -17,6 +17,7 @@ from core.errors import NotFound
 from core.person_ids import format_person_id
 from ingest.drops import ingest_drop
 from views.network_view import neighbourhood, network_view
+from views.network_picture import layout
 from tests.findings.test_analytics import _base_rows, _link_by_ref, _row, _write
 
 CONFIG = load_config()
@@ -203,3 +204,14 @@ def test_findings_here_are_in_words_from_sql_and_from_memory(world):
         assert "police:E" not in text and "social_care" not in text, text
         assert text.startswith("Harmed in 2 events (police domestic abuse on 2024-"), text
         assert "reported by children's social care" in text
+
+
+def test_a_repeat_picture_is_the_kept_layout_and_another_lens_is_laid_out_anew(world):
+    layout.cache_clear()   # other tests' pictures may be kept
+    first = network_view(world, V, hops=2, fmt="svg", config=CONFIG)
+    before = layout.cache_info()
+    again = network_view(world, V, hops=2, fmt="svg", config=CONFIG)
+    kept = layout.cache_info()
+    assert again == first and kept.hits == before.hits + 1 and kept.misses == before.misses
+    other = network_view(world, V, hops=1, fmt="svg", config=CONFIG)   # another lens: its own layout
+    assert other != first and layout.cache_info().misses == kept.misses + 1

@@ -150,6 +150,11 @@ def test_analyst_walk(live_server, browser_factory):
 
     # review: the queue's doubtful link, both people side by side, decide
     d.find_element(By.LINK_TEXT, "Review").click()
+    # Jon/John Smith's link completes no finding and neither was harmed: the queue lists it only
+    # when the analyst asks for every doubtful link
+    _wait(d, lambda d: d.find_elements(By.LINK_TEXT, "list them too"))
+    assert "1 more doubtful link with nothing at stake" in d.page_source
+    d.find_element(By.LINK_TEXT, "list them too").click()
     _wait(d, lambda d: d.find_elements(By.ID, "review-queue"))
     assert "Jon Smith" in d.find_element(By.ID, "review-queue").text
     d.find_element(By.CSS_SELECTOR, "#review-queue a").click()

@@ -7,6 +7,7 @@ import json
 import re
 from urllib.parse import quote
 
+from tests.api.test_review_cache import _Gate
 from tests.web.conftest import PURPOSE
 
 LEFT_ALONE = ("audit_log",)   # refusals are audited; everything else must be as it was
@@ -320,11 +321,16 @@ def test_the_review_queue_settles_an_item_once(web):
             "a": "police:P7", "b": "social_care:S2", "item": re.search(r'name="item" value="([^"]+)"', page).group(1),
             "decision": "different", "reason": "different addresses and schools"}
     before = count(web, "SELECT count(*) FROM link_decisions")
+    gate = _Gate(web.app.state.review_queue)   # the ranking again is held: the page must not wait for it
     r = web.client.post("/w/review", data=form)
     assert r.status_code == 303 and r.headers["location"].startswith("/w/review?queue=1")
     assert "Recorded" in web.client.get(r.headers["location"]).text
     assert count(web, "SELECT count(*) FROM link_decisions") == before + 1
-    assert "Nothing to review" in web.client.get("/w/review").text
+    page = web.client.get("/w/review?all=1").text
+    assert "Your latest decision is applied" in page and "Nothing to review" in page
+    gate.release()
+    page = web.client.get("/w/review?all=1").text
+    assert "Nothing to review" in page and "Your latest decision is applied" not in page
     # the same item again (a fresh form): the API says it is no longer queued; nothing recorded
     r = web.client.post("/w/review", data={**form, "form_id": "again", "decision": "same"})
     assert "Not recorded" in web.client.get(r.headers["location"]).text

@@ -3,10 +3,7 @@ last event and weakest link."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -33,35 +30,16 @@ async def search(request: Request, session: WebSession = Depends(with_purpose)) 
         errors["form"] = "Fill in at least two of forename, surname, birth date and postcode."
     results = None
     if asked and not errors:
-        answer = await backend(request).get(session, "/persons", params={**q, "limit": 50})
+        # one read: the API adds the first ENRICHED candidates' details (api/search_details.py)
+        answer = await backend(request).get(session, "/persons", params={**q, "limit": 50, "details": ENRICHED})
         if answer.status in (400, 422):
             errors["form"] = answer.detail
         else:
             results = check(request, answer, "Search")
-            for item in results["items"]:   # past the first ENRICHED: shown without the details
+            for item in results["items"][ENRICHED:]:   # past the first ENRICHED: shown without the details
                 item.update(agencies=None, last_seen=None, weakest_link=None)
-            await _enrich(request, session, results["items"][:ENRICHED])
     return render(request, "search.html", status=400 if errors and asked else 200, q=q, errors=errors,
                   results=results)
 
 
-ENRICHED = 20   # results shown with agencies, last event and link confidence (two API reads each)
-
-
-async def _enrich(request: Request, session: WebSession, items: list[dict[str, Any]]) -> None:
-    """Agencies, records, last event and the weakest link of each of the first results."""
-    api = backend(request)
-
-    async def one(item: dict[str, Any]) -> None:
-        pid = quote(item["person_id"])
-        chron, record = await asyncio.gather(api.get(session, f"/persons/{pid}/chronology", params={"limit": 1}),
-                                             api.get(session, f"/persons/{pid}"))
-        if chron.ok:
-            head = chron.body["person"]
-            item["agencies"] = head.get("counts_by_agency", {})
-            item["last_seen"] = head.get("last_seen")
-        if record.ok:
-            probs = [m["link_probability"] for m in record.body.get("mentions", []) if m.get("link_probability") is not None]
-            item["weakest_link"] = min(probs) if probs else None
-
-    await asyncio.gather(*(one(i) for i in items))
+ENRICHED = 20   # results shown with agencies, last event and link confidence
