@@ -64,6 +64,8 @@ class ReviewQueueCache:
                      for it in ranked.scoped(everything)[offset: offset + limit] if it["item_id"] in self._pages}
         # reads only what is not known
         items = page_items(store, ranked, offset, limit, known=known, everything=everything)
+        for n, it in enumerate(items, offset + 1):   # by position: a patched queue keeps its items' old ranks
+            it["rank"] = n
         with self._cond:
             if version == self._version:   # the same state: kept for the next request
                 self._pages.update(known)
@@ -115,7 +117,7 @@ class ReviewQueueCache:
                 base = None
             if base is not None:
                 try:
-                    patched, unchanged = after_decision(store, base, result)
+                    patched, changed = after_decision(store, base, result)
                 except Exception:  # noqa: BLE001 - the patch is a shortcut: without it, wait for the rebuild
                     traceback.print_exc(file=sys.stderr)
                     base = None
@@ -125,8 +127,7 @@ class ReviewQueueCache:
                 self._patched, self._pages = None, {}
             else:
                 self._patched, self._patched_version = patched, self._version
-                ranks = {it["item_id"]: it["rank"] for it in patched.items}
-                self._pages = {i: {**p, "rank": ranks[i]} for i, p in self._pages.items() if i in unchanged}
+                self._pages = {i: p for i, p in self._pages.items() if i not in changed}
             self._start_builder()
 
     def build_later(self) -> None:

@@ -98,14 +98,6 @@ def _to_v2_person_ids(con: Connection) -> dict[str, Any]:
         return {"person_ids_rewritten": 0}
     mapping = {old: migrated_id(old) for old in sorted(olds)}
     # no cleanup on failure: the caller rolls back (the temp table with it) and closes the connection
-    # the secondary indexes of the rewritten tables are dropped and made again after: DuckDB updates
-    # an indexed table row by row through its index, many times slower at a million rows
-    touched = sorted({t for t, _, _ in whole} | {t for t, c in TEXT_COLUMNS + LIST_COLUMNS if (t, c) in have})
-    indexes = con.execute(
-        f"SELECT index_name, sql FROM duckdb_indexes() WHERE schema_name = 'main' AND sql IS NOT NULL "
-        f"AND table_name IN ({', '.join('?' * len(touched))})", touched).fetchall()
-    for name, _ in indexes:
-        con.execute(f'DROP INDEX "{name}"')
     con.execute("CREATE OR REPLACE TEMP TABLE _pid_map (old_id VARCHAR PRIMARY KEY, new_id VARCHAR NOT NULL)")
     con.executemany("INSERT INTO _pid_map VALUES (?, ?)", list(mapping.items()))
     for table, column, where in whole:
@@ -133,8 +125,6 @@ def _to_v2_person_ids(con: Connection) -> dict[str, Any]:
         if left:
             raise RuntimeError(f"{left} old person ids are left in {table}.{column}")
     con.execute("DROP TABLE _pid_map")
-    for _, sql in indexes:
-        con.execute(sql)
     return {"person_ids_rewritten": len(mapping)}
 
 
