@@ -9,11 +9,25 @@ The audit log is left alone: callers write its entries with the ids they want it
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from access.audit_chain import audit_paths
+
 CURRENT = "MI-([0-9]{8})[A-Z]"
+
+
+def old_form_copy(store: Path, copy: Path, config: Any) -> Path:
+    """``store`` and its audit files (key, anchor, journal) copied to ``copy``, then downgraded."""
+    shutil.copy(store, copy)
+    for src, dst in zip(audit_paths(store, config), audit_paths(copy, config)):
+        if src.exists():
+            shutil.copy(src, dst)
+    downgrade(copy)
+    return copy
 
 
 def downgrade(path: str | Path) -> None:

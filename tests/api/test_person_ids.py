@@ -3,16 +3,14 @@ role checks apply exactly as for the current id, and text that is no person id i
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
 
-from access.audit_chain import audit_paths
 from core.person_ids import format_person_id
 from tests.api.conftest import CONFIG, ENGINE, Clients
 from tests.api.test_routes import is_problem
-from tests.old_form_store import downgrade
+from tests.old_form_store import old_form_copy
 
 
 @pytest.fixture
@@ -20,12 +18,7 @@ def old_api(world, tmp_path):
     """The API over the world's store as version 1 left it (migrated when the server opens it)."""
     from api.app import create_app
 
-    db = tmp_path / "old.duckdb"
-    shutil.copy(world["db"], db)
-    for src, dst in zip(audit_paths(world["db"], CONFIG), audit_paths(db, CONFIG)):
-        if src.exists():
-            shutil.copy(src, dst)
-    downgrade(db)
+    db = old_form_copy(world["db"], tmp_path / "old.duckdb", CONFIG)
     app = create_app(db, run_options={"link_engine": ENGINE})
     with TestClient(app, follow_redirects=False) as client:
         yield Clients(client=client, app=app, tokens=world["tokens"], world=world)

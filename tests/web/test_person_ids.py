@@ -4,15 +4,13 @@ text that is no person id is refused on the page, saying what is wrong."""
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
 
-from access.audit_chain import audit_paths
 from core.config import load_config
 from core.person_ids import format_person_id
-from tests.old_form_store import downgrade
+from tests.old_form_store import old_form_copy
 from tests.web.conftest import Web, _app, _close
 
 CONFIG = load_config()
@@ -21,12 +19,7 @@ CONFIG = load_config()
 @pytest.fixture
 def old_web(web_world, tmp_path):
     """The workspace over the world's store as version 1 left it (migrated when it is opened)."""
-    db = tmp_path / "old.duckdb"
-    shutil.copy(web_world["db"], db)
-    for src, dst in zip(audit_paths(web_world["db"], CONFIG), audit_paths(db, CONFIG)):
-        if src.exists():
-            shutil.copy(src, dst)
-    downgrade(db)
+    db = old_form_copy(web_world["db"], tmp_path / "old.duckdb", CONFIG)
     app = _app(db)
     with TestClient(app, follow_redirects=False) as client:
         yield Web(client=client, app=app, tokens=web_world["tokens"], world=web_world)
