@@ -133,8 +133,10 @@ def run_demo(folder: Path, *, config: Mapping[str, Any], households: int = 1000,
             chron = chronology(store, person_id=person, config=config)
             report["chronology"] = {"person": chron["person"], "events": chron["events"][:15],
                                     "events_total": len(chron["events"])}
-        report["next"] = [f"intel alerts --format table --db {db_path}",
-                          f"intel chronology {person or 'PERSON_ID'} --db {db_path}",
+        # reads of personal data need a purpose (it goes into the audit log with the login name)
+        why = '--purpose "getting to know the demo"'
+        report["next"] = [f"intel alerts --format table --db {db_path} {why}",
+                          f"intel chronology {person or 'PERSON_ID'} --db {db_path} {why}",
                           f"(or: export INTEL_DB={db_path.resolve()}; commands that only read find "
                           f"{db_path} by themselves when run where ./run demo was)"]
     return report

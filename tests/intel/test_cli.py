@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -51,6 +52,12 @@ def test_demo_runs_every_stage_and_ends_with_alerts_and_a_chronology(tmp_path: P
     assert chron["events"] and chron["person"]["person_id"]
     dates = [e["event_date"] for e in chron["events"]]
     assert dates == sorted(dates)
+    # every command the demo suggests works as printed, for a user who has set no INTEL_PURPOSE
+    with monkeypatch.context() as env:
+        env.delenv("INTEL_PURPOSE", raising=False)
+        for hint in (n for n in report["next"] if n.startswith("intel ")):
+            followed = runner.invoke(app, shlex.split(hint)[1:])
+            assert followed.exit_code == 0, (hint, followed.output, followed.stderr)
     # the README's next command, where ./run demo was run, reads the demo's store
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("INTEL_DB", raising=False)
