@@ -125,7 +125,7 @@ def test_a_spark_job_cancelled_midway_leaves_the_store_as_it_was(spark, worlds, 
     stop = threading.Event()
 
     def cancel_when_busy() -> None:
-        while not stop.wait(0.05):
+        while not stop.wait(0.002):
             if sc.statusTracker().getActiveJobsIds():
                 sc.cancelAllJobs()
                 return
