@@ -7,14 +7,15 @@ extracts give them), for each (noise profile, seed) world this measures
   raises, and for each missed one why (bench/mobile_men.py's per-event reasons);
 - **who else it fires on**: harm_proximity findings on people who are *not* planted men, split
   into those the *true world* also finds (true person and true home at the event date,
-  truth.csv: a man who really was near harm at three homes, a natural case) and those it does not
-  (false findings the extracts' noise made);
+  truth.csv, counted by household as before: a man who really was near harm at three homes, a
+  natural case) and those it does not (false findings the extracts' noise made);
 
 for the configuration as shipped and for each variant given with ``--variant KEY=VALUE`` (a key of
 ``[analytics.households]`` or ``[rules.harm_proximity]``), on the same frames in one run, so
 before and after are compared on one world at one load.
 
-``python3 bench/harm_proximity_rule.py --households 750 --seeds 101,102 --noise standard,hard``
+``python3 bench/harm_proximity_rule.py --households 750 --seeds 101,102 --noise standard,hard
+--variant count=households,harm_home_spells=false`` (the rule before 2026-12-07 evening)
 (one JSON line per world, then a summary line). A 750-household world takes about 20 s here.
 """
 
@@ -45,16 +46,22 @@ from graphs.pipeline import compute_all, rule_params  # noqa: E402
 from ingest.drops import ingest_drop  # noqa: E402
 
 
+BEFORE = "count=households,harm_home_spells=false"
+"""The rule as it was before 2026-12-07 evening: distinct household keys, the harm's placed household only."""
+
+
 def _variant(cfg: dict[str, Any], spec: str) -> dict[str, Any]:
-    """A copy of ``cfg`` with ``KEY=VALUE`` set under [analytics.households] or [rules.harm_proximity]."""
-    key, _, raw = spec.partition("=")
-    value: Any = json.loads(raw) if raw[:1] in "[{0123456789-tf\"" and raw not in ("",) else raw
+    """A copy of ``cfg`` with each ``KEY=VALUE`` (comma-separated) set under [analytics.households]
+    (keys it has, and ``harm_*``) or else [rules.harm_proximity]."""
     out = copy.deepcopy(cfg)
-    hh = out.setdefault("analytics", {}).setdefault("households", {})
-    if key in hh or key.startswith("harm_"):
-        hh[key] = value
-    else:
-        out.setdefault("rules", {}).setdefault("harm_proximity", {})[key] = value
+    for item in spec.split(","):
+        key, _, raw = item.partition("=")
+        value: Any = json.loads(raw) if raw[:1] in "[{0123456789-tf\"" and raw else raw
+        hh = out.setdefault("analytics", {}).setdefault("households", {})
+        if key in hh or key.startswith("harm_"):
+            hh[key] = value
+        else:
+            out.setdefault("rules", {}).setdefault("harm_proximity", {})[key] = value
     return out
 
 
@@ -97,7 +104,8 @@ def one_world(profile: str, seed: int, households: int, workdir: Path, variants:
     t0 = time.perf_counter()
     world, frame, true_in = world_frames(profile, seed, households, workdir)
     base = load_config()
-    true_res = compute_all(true_in, base)["findings"]
+    # the reference: true persons at their true homes, one key per home, counted by household
+    true_res = compute_all(true_in, _variant(base, BEFORE))["findings"]
     true_found = set(true_res.filter(pl.col("rule") == "harm_proximity")["person_id"].to_list())
     out: dict[str, Any] = {"bench": "harm_proximity_rule", "noise": profile, "seed": seed,
                            "mentions": frame.height, "true_world_findings": len(true_found)}

@@ -147,11 +147,12 @@ def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
     harmed_person, household_key`` (the harmed person's household at the time), ``via``
     ('event' = in the event, 'household' = living there on the date).
 
-    With ``home`` (graphs.families.home_spells: the harmed people's spells from their records
-    that name a specific home), a person living on the date at the harmed person's *home* by those
-    spells is near too, when it is not the household the harm was placed at (the child's record
-    in the harm event carried a street without a number, or a stale or second address): their
-    row's ``household_key`` is that home."""
+    With ``home`` (graphs.families.home_spells: everyone's spells from their records that name
+    one home: a UPRN or an address with a number), the harmed person's *home* on the date by those
+    spells counts as well as the household the harm was placed at (the child's record in the harm
+    event may carry a street without a number, or a stale or second address), and a person living
+    at either by their home spells is near too (their own record nearest the date may be a
+    street without a number). Such rows' ``household_key`` is the home."""
     base = harmed.select(
         "event_key", "date", pl.col("person_id").alias("harmed_person"), "household_key",
     )
@@ -169,13 +170,17 @@ def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
         .with_columns(via=pl.lit("event"), _rank=pl.lit(0))
     )
 
-    def living(places: pl.DataFrame, rank: int) -> pl.DataFrame:
-        return (residents_on(spells, places.filter(pl.col("household_key").is_not_null()), person_col="person_id")
+    def living(places: pl.DataFrame, rank: int, by: pl.DataFrame) -> pl.DataFrame:
+        return (residents_on(by, places.filter(pl.col("household_key").is_not_null()), person_col="person_id")
                 .filter(pl.col("person_id") != pl.col("harmed_person"))
                 .with_columns(via=pl.lit("household"), _rank=pl.lit(rank)))
 
     cols = ["person_id", "event_key", "date", "harmed_person", "household_key", "via", "_rank"]
-    both = pl.concat([in_event.select(cols), living(base, 1).select(cols), living(homes, 2).select(cols)])
+    parts = [in_event.select(cols), living(base, 1, spells).select(cols)]
+    if home is not None:   # living there by anyone's records, or by their records naming one home
+        parts += [living(homes, 2, spells).select(cols), living(base, 3, home).select(cols),
+                  living(homes, 4, home).select(cols)]
+    both = pl.concat(parts)
     # one row per (person, event, harmed person): 'event' wins over 'household', the household
     # the harm was placed at over the harmed person's home
     return (both.sort("_rank", maintain_order=True)

@@ -111,3 +111,17 @@ def test_specific_household_needs_a_uprn_or_a_number():
     assert f.select(specific_household(f.columns))["household_key"].to_list() == [True, True, False, False, False]
     keys = f.select("household_key")
     assert keys.select(specific_household(keys.columns))["household_key"].to_list() == [True, True, True, False, False]
+
+
+def test_the_man_s_home_from_his_specific_records_places_him_with_the_child():
+    """X's record just before B's harm gives a street without a number (placed at uprn:98); his
+    records naming one home put him at B's home (uprn:12) on the day."""
+    w = World()
+    w.add("e1", "police", "violence", day(10), ("A", "victim", "uprn:11"), ("X", "suspect", None))
+    w.add("g1", "health", "gp", day(100), ("X", "patient", "uprn:12"))
+    w.add("g2", "health", "gp", day(190), ("X", "patient", "uprn:98", "oak road"))
+    w.add("e2", "social_care", "neglect", day(200), ("B", "subject_child", "uprn:12"), rag="red")
+    w.add("g3", "health", "gp", day(260), ("X", "patient", "uprn:12"))
+    w.add("e3", "police", "violence", day(400), ("C", "victim", "uprn:13"), ("X", "witness", None))
+    assert w.run(home_spells=False) == []
+    assert w.run() == ["X"]
