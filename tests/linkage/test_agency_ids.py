@@ -69,3 +69,22 @@ def test_a_typed_record_of_a_nominal_stays_with_its_nominal_not_a_namesake(tmp_p
         c = cluster_mentions(ids, edges, 0.999, trusted_refs=refs)
         assert sorted(c.clusters()) == [["health:H1"], ["health:H2", "police:P1", "police:P2", "police:P3"]]
         assert c.probability["police:P3"] == 1.0 and not c.confirmed["police:P3"]
+
+
+def test_an_incremental_run_files_a_new_record_under_its_agency_id(store: Store) -> None:
+    """A record the model cannot tie to anyone (another name, no dob) joins the person its
+    nominal's records are in, on a later incremental run too (its nominal's persons are in scope)."""
+    from linkage.run import link
+    from tests.linkage.test_run import RULES, add_mentions, partition
+    ann = dict(forename="ann", surname="lee", dob="1990-01-02")
+    add_mentions(store, [{"record_id": "1", "person_ref": "N1", **ann}, {"source": "health", "record_id": "2", **ann},
+                         {"record_id": "3", "forename": "cat", "surname": "roe", "dob": "2001-03-04"}])
+    assert link(store, config={"identity": {"threshold": 0.95}}, engine=RULES)["mode"] == "full"
+    add_mentions(store, [{"record_id": "9", "forename": "anya", "surname": "leigh", "person_ref": "N1"}])
+    r = link(store, config={"identity": {"threshold": 0.95}}, engine=RULES)
+    assert r["mode"] == "incremental"
+    assert partition(store) == [["health:2", "police:1", "police:9"], ["police:3"]]
+    # a hub that turns the agency ids off: the record is a person of its own
+    add_mentions(store, [{"record_id": "9", "forename": "anya", "surname": "leigh", "person_ref": "N1"}])
+    link(store, config={"identity": {"threshold": 0.95, "agency_id_links": False}}, engine=RULES, full=True)
+    assert partition(store) == [["health:2", "police:1"], ["police:3"], ["police:9"]]
