@@ -13,7 +13,8 @@ not change between commits, so :class:`AlertQueue` reads it once (``build``, in 
   lens screens the queue with a set lookup;
 - the words of each alert (its subject and evidence in words) per lens, computed the first time a
   page needs them, or ahead of time by :meth:`warm`, and kept;
-- the people a MARAC coordinator's queue is limited to (those with a domestic-abuse record).
+- the people a MARAC coordinator's queue is limited to (those with a domestic-abuse record they
+  see), per lens, the first time a lens asks.
 
 What does change between commits is read per request: an alert's status and history come from
 ``alert_events`` (a small table: the hub's acknowledgements and closures), so an alert
@@ -45,17 +46,16 @@ _LATEST = ("SELECT alert_id, status, acted_at FROM alert_events QUALIFY row_numb
            "PARTITION BY alert_id ORDER BY acted_at DESC, CASE status WHEN 'closed' THEN 0 ELSE 1 END) = 1")
 
 
-def domestic_abuse_people(store: Store) -> list[str]:
-    """The people with a domestic-abuse record: whose marac_criteria and escalation alerts a
-    MARAC coordinator's queue holds."""
-    return [r["person_id"] for r in store.rows(
+def marac_scope(store: Store, lens: Lens = Lens.of(health_clearance=False, export=True)) -> dict[str, Any]:
+    """list_alerts' ``rules`` and ``person_ids`` for a MARAC coordinator: marac_criteria and
+    escalation alerts about people with a domestic-abuse record they see (``lens``, theirs: as
+    access.lens.has_domestic_abuse decides whether they may open a person, so a person whose only
+    such record is hidden from them is out of scope, as one with none is; listing an alert about
+    them would say they have one)."""
+    people = [r["person_id"] for r in store.rows(
         "SELECT DISTINCT pm.person_id FROM person_mentions pm JOIN mentions m USING (mention_id) "
-        "WHERE m.event_type = 'domestic_abuse'")]
-
-
-def marac_scope(store: Store) -> dict[str, Any]:
-    """list_alerts' ``rules`` and ``person_ids`` for a MARAC coordinator."""
-    return {"rules": list(MARAC_RULES), "person_ids": domestic_abuse_people(store)}
+        f"WHERE m.event_type = 'domestic_abuse' AND {lens.full_sql('m')}")]
+    return {"rules": list(MARAC_RULES), "person_ids": people}
 
 
 @dataclass(frozen=True)
@@ -83,13 +83,12 @@ def _status(e: _Entry, latest: tuple[str, datetime] | None) -> str:
 
 
 class AlertQueue:
-    def __init__(self, entries: list[_Entry], static: dict[str, bytes], as_of: date | None,
-                 marac_people: list[str]) -> None:
+    def __init__(self, entries: list[_Entry], static: dict[str, bytes], as_of: date | None) -> None:
         self.entries = entries                     # queue order
         self._index = {e.alert_id: e for e in entries}
         self._static = static                      # alert_id -> pickled findings.alerts.shape_static row
         self.as_of = as_of
-        self.marac_people = marac_people
+        self._marac: dict[Lens, dict[str, Any]] = {}      # per lens: marac_scope of this state
         self._words: dict[Lens, dict[str, bytes]] = {}   # per lens: alert_id -> pickled (subject, words)
         self._lock = threading.Lock()
 
@@ -108,10 +107,17 @@ class AlertQueue:
         for a in shaped:
             a["status"] = None
         static = {a["alert_id"]: pickle.dumps(a, pickle.HIGHEST_PROTOCOL) for a in shaped}
-        return cls(entries, static, extract_date(store, datetime.now()), domestic_abuse_people(store))
+        return cls(entries, static, extract_date(store, datetime.now()))
 
-    def marac_scope(self) -> dict[str, Any]:
-        return {"rules": list(MARAC_RULES), "person_ids": self.marac_people}
+    def marac_scope(self, store: Store, lens: Lens) -> dict[str, Any]:
+        """marac_scope(store, lens) of this state: read the first time a lens asks, then kept."""
+        with self._lock:
+            kept = self._marac.get(lens)
+        if kept is None:
+            kept = marac_scope(store, lens)
+            with self._lock:
+                self._marac[lens] = kept
+        return {"rules": list(kept["rules"]), "person_ids": list(kept["person_ids"])}
 
     # -- a page ---------------------------------------------------------------------------------
     def page(self, store: Store, status: str | None = None, rule: str | None = None, limit: int | None = None,

@@ -8,7 +8,7 @@ full is left out (and not counted), and its evidence in words is read only from 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -40,6 +40,12 @@ class AlertAction(BaseModel):
     reason: str = Field(..., min_length=1, max_length=2000, description="Why (recorded on the alert).")
 
 
+def marac_lens(store: Store, lens: Lens = Lens.of(health_clearance=False, export=True)) -> dict[str, Any]:
+    """What a MARAC coordinator's queue holds (findings.alert_queue.marac_scope): marac_criteria and
+    escalation alerts about people with a domestic-abuse record they see through ``lens``."""
+    return marac_scope(store, lens)
+
+
 @router.get("/alerts", summary="Alerts, strongest first (severity, score, newest)")
 def alerts(request: Request, q: Annotated[AlertsQuery, Query()], who: Principal = Depends(guard("alerts")),
            store: Store = Depends(db)) -> Response:
@@ -51,9 +57,9 @@ def alerts(request: Request, q: Annotated[AlertsQuery, Query()], who: Principal 
     queue = request.app.state.alert_queue.current(lens)
     found = None
     if queue is not None:
-        found = queue.page(store, **asked, **(queue.marac_scope() if who.domestic_abuse_only else {}))
+        found = queue.page(store, **asked, **(queue.marac_scope(store, lens) if who.domestic_abuse_only else {}))
     if found is None:
-        found = list_alerts(store, **asked, with_total=True, **(marac_scope(store) if who.domestic_abuse_only else {}))
+        found = list_alerts(store, **asked, with_total=True, **(marac_lens(store, lens) if who.domestic_abuse_only else {}))
     add_detail(request, returned=[a["alert_id"] for a in found["items"]])
     return ok(page(request, found["items"], q.limit, q.offset, found["total"]))
 
@@ -62,7 +68,9 @@ def _act(request: Request, alert_id: str, action: str, body: AlertAction, who: P
     set_subject(request, "alert", alert_id, action=action)
     if who.domestic_abuse_only:   # a MARAC coordinator lists their alerts; the hub acts on them
         raise Problem(403, "forbidden-role", f"the {who.role} role may list alerts but not act on them")
-    result = act_on_alert(store, alert_id, action, who.name, body.reason)
+    # through the actor's lens: an alert left out of their list is unknown to them here too
+    result = act_on_alert(store, alert_id, action, who.name, body.reason,
+                          lens=Lens.of(health_clearance=who.health_clearance, export=who.domestic_abuse_only))
     request.app.state.snapshot.invalidate(alerts_only=True)   # a chronology's header lists open alerts
     return ok(result)
 

@@ -65,11 +65,13 @@ def test_every_page_filter_and_lens_as_list_alerts(store):
                 if status == "all":
                     totals[lens] = kept["total"]
         for filters in ({"rule": "marac_criteria"}, {"severity": "medium"}, {"possible": True}, {"possible": False},
-                        {"person_id": PEOPLE[5]}, {"person_id": PEOPLE[0]}, marac_scope(store), queue.marac_scope()):
+                        {"person_id": PEOPLE[5]}, {"person_id": PEOPLE[0]}, marac_scope(store, lens or Lens()),
+                        queue.marac_scope(store, lens or Lens())):
             kept, sql = asked(store, queue=queue, status="open", lens=lens, config=cfg, **filters)
             assert kept == sql
     assert totals[Lens.of()] > totals[Lens.of(health_clearance=False, export=True)] > 0   # the screen bites
-    assert queue.marac_scope() == marac_scope(store)
+    for lens in LENSES[1:]:
+        assert queue.marac_scope(store, lens) == marac_scope(store, lens)
     # the words are read through each lens: the health-only name reaches only a cleared viewer
     cleared = asked(store, queue=queue, status="all", lens=Lens.of(), config=cfg, person_id=PEOPLE[3])[0]
     masked = asked(store, queue=queue, status="all", lens=Lens.of(health_clearance=False), config=cfg,
