@@ -144,3 +144,47 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def linked_side(world: Path, store: Store, cfg: dict[str, Any], links: pl.DataFrame, held: Any,
+                review_at: float) -> dict[str, Any]:
+    """On a *linked* store after analytics and alerts (bench/linkage_worlds.py): the rule now and
+    before (:data:`BEFORE`) on the same linked persons: planted men raised / possible, and
+    harm_proximity findings and alerts on people who are not planted men (a linked person is the
+    true person most of its mentions belong to), split by the reference true world (true persons
+    at their true homes, counted as before)."""
+    from findings.possible import possible_findings
+
+    frame = mentions_frame(store)
+    truth = truth_frame(world)
+    true_in = frame.join(truth, on="mention_id", how="left").with_columns(
+        person_id=pl.col("true_person"), household_key=pl.col("true_household")).drop("true_person", "true_household")
+    before = _variant(cfg, BEFORE)
+    reference = set(compute_all(true_in, before)["findings"].filter(pl.col("rule") == "harm_proximity")["person_id"].to_list())
+    owner = (frame.join(truth, on="mention_id").group_by("person_id", "true_person").len()
+             .sort(["person_id", "len", "true_person"], descending=[False, True, False])
+             .unique("person_id", keep="first", maintain_order=True))
+    true_of = dict(zip(owner["person_id"].to_list(), owner["true_person"].to_list()))
+    men = {s["focus_person"] for s in planted_men(world)}
+    parts_of = {man: set(frame.join(truth.filter(pl.col("true_person") == man), on="mention_id")["person_id"].to_list())
+                for man in men}
+
+    def side(c: dict[str, Any], found: set[str]) -> dict[str, Any]:
+        groups = [set(g["person_ids"]) for g in possible_findings(store, c, links, held, review_at)
+                  if g["rule"] == "harm_proximity"] if links.height else []
+        raised = {m for m in men if parts_of[m] & found}
+        possible = {m for m in men - raised if any(parts_of[m] & g for g in groups)}
+        others = {true_of.get(p) for p in found} - men - {None}
+        return {"men": len(men), "raised": len(raised), "possible": len(possible),
+                "missed": len(men) - len(raised) - len(possible), "findings": len(found),
+                "others": len(others), "others_true": len(others & reference), "others_false": len(others - reference)}
+
+    now_found = {r["person_id"] for r in store.rows("SELECT person_id FROM findings WHERE rule = 'harm_proximity'")}
+    then_found = set(compute_all(frame, before)["findings"].filter(pl.col("rule") == "harm_proximity")["person_id"].to_list())
+    alerts = store.rows("SELECT person_id, possible_links IS NOT NULL AS possible FROM alerts WHERE rule = 'harm_proximity'")
+    on = [(true_of.get(a["person_id"]), a["possible"]) for a in alerts]
+    return {"now": side(cfg, now_found), "before": side(before, then_found), "reference_true_world": len(reference),
+            "alerts": {"confirmed": sum(not p for _, p in on), "possible": sum(p for _, p in on),
+                       "on_planted_men": sum(t in men for t, _ in on),
+                       "on_others": sum(t not in men for t, _ in on),
+                       "on_others_false": sum(t not in men and t not in reference for t, _ in on)}}

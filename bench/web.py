@@ -225,6 +225,19 @@ def main() -> None:
         if queue is not None:
             setup["review_queue_ranked_s"] = round(time.perf_counter() - t, 1)
             setup["review_queue_build_s"] = queue.get("last_build_s")
+        # so is the alert queue, then the open lens's words (api/alert_cache.py): setup as well
+        while True:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/health")
+            kept = json.loads(c.getresponse().read()).get("alert_queue")
+            if kept is None or kept.get("state") == "current" and not kept.get("warming") \
+                    or kept.get("state") == "off" or time.perf_counter() - t > 900:
+                break
+            time.sleep(1)
+        if kept is not None:
+            setup["alert_queue_ready_s"] = round(time.perf_counter() - t, 1)
+            setup["alert_queue_build_s"] = kept.get("last_build_s")
+            setup["alert_queue_words"] = kept.get("words")
         setup["server_memory_after_start"] = process_memory_gib(server.pid)
         results = {}
         for name in wanted:

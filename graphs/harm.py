@@ -142,7 +142,7 @@ def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool =
 
 
 def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
-              home: pl.DataFrame | None = None) -> pl.DataFrame:
+              home: pl.DataFrame | None = None, residents_by_home: bool = True) -> pl.DataFrame:
     """One row per (person near harm, harm event, harmed person): ``person_id, event_key, date,
     harmed_person, household_key`` (the harmed person's household at the time), ``via``
     ('event' = in the event, 'household' = living there on the date).
@@ -150,9 +150,12 @@ def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
     With ``home`` (graphs.families.home_spells: everyone's spells from their records that name
     one home: a UPRN or an address with a number), the harmed person's *home* on the date by those
     spells counts as well as the household the harm was placed at (the child's record in the harm
-    event may carry a street without a number, or a stale or second address), and a person living
-    at either by their home spells is near too (their own record nearest the date may be a
-    street without a number). Such rows' ``household_key`` is the home."""
+    event may carry a street without a number, or a stale or second address); such rows'
+    ``household_key`` is the home. Who lives there on the date: with ``residents_by_home``, by
+    each person's home spells (where they have any record naming one home; else by all their
+    records): a street without a number, which dwelling resolution may have put in a neighbour's
+    house, does not move a man in with the family next door; without it, by all their records or
+    by their home spells."""
     base = harmed.select(
         "event_key", "date", pl.col("person_id").alias("harmed_person"), "household_key",
     )
@@ -177,7 +180,11 @@ def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
 
     cols = ["person_id", "event_key", "date", "harmed_person", "household_key", "via", "_rank"]
     parts = [in_event.select(cols), living(base, 1, spells).select(cols)]
-    if home is not None:   # living there by anyone's records, or by their records naming one home
+    if home is not None and residents_by_home:   # by the records naming one home, where a person has any
+        lives = pl.concat([home.select(spells.columns),
+                           spells.join(home.select("person_id").unique(), on="person_id", how="anti")])
+        parts = [in_event.select(cols), living(base, 1, lives).select(cols), living(homes, 2, lives).select(cols)]
+    elif home is not None:   # by all their records, or by those naming one home
         parts += [living(homes, 2, spells).select(cols), living(base, 3, home).select(cols),
                   living(homes, 4, home).select(cols)]
     both = pl.concat(parts)

@@ -40,10 +40,11 @@ class World:
                 uprn=hh.split(":", 1)[1] if hh and addr is None else None))
         return self
 
-    def run(self, count: str = "families", home_spells: bool = True) -> list[str]:
+    def run(self, count: str = "families", home_spells: bool = True, by_home: bool = True) -> list[str]:
         cfg = copy.deepcopy(CFG)
         cfg["rules"]["harm_proximity"]["count"] = count
-        cfg.setdefault("analytics", {}).setdefault("households", {})["harm_home_spells"] = home_spells
+        hh = cfg.setdefault("analytics", {}).setdefault("households", {})
+        hh["harm_home_spells"], hh["harm_residents_by_home"] = home_spells, by_home
         f = compute_all(pl.DataFrame(self.rows, infer_schema_length=None), cfg)["findings"]
         return sorted(f.filter(pl.col("rule") == "harm_proximity")["person_id"].to_list())
 
@@ -125,3 +126,18 @@ def test_the_man_s_home_from_his_specific_records_places_him_with_the_child():
     w.add("e3", "police", "violence", day(400), ("C", "victim", "uprn:13"), ("X", "witness", None))
     assert w.run(home_spells=False) == []
     assert w.run() == ["X"]
+
+
+def test_a_street_without_a_number_does_not_move_a_man_in_next_door():
+    """Y lives at uprn:1 (every record naming a home says so); one record of his gives the street
+    alone, which address resolution put in the neighbours' house (uprn:2) just before their child D
+    was harmed there. With his home spells he did not live there; by all his records he did."""
+    w = World()
+    w.add("e1", "police", "violence", day(10), ("A", "victim", "uprn:11"), ("Y", "suspect", None))
+    w.add("g1", "health", "gp", day(100), ("Y", "patient", "uprn:1"))
+    w.add("g2", "health", "gp", day(195), ("Y", "patient", "uprn:2", "wren crescent"))
+    w.add("e2", "social_care", "neglect", day(200), ("D", "subject_child", "uprn:2"), rag="red")
+    w.add("g3", "health", "gp", day(300), ("Y", "patient", "uprn:1"))
+    w.add("e3", "police", "violence", day(400), ("C", "victim", "uprn:13"), ("Y", "witness", None))
+    assert w.run(by_home=False) == ["Y"]
+    assert w.run() == []
