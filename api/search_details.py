@@ -7,7 +7,8 @@ What each candidate gets is what the two reads the workspace made per candidate 
 right; the lowest link probability of the person's records (``linkage.identity.person_record``),
 only with the ``person`` right; nothing for a person the viewer may not open (a domestic-abuse-only
 role: one without a domestic-abuse record it sees) or an id that is not current. One chronology
-per candidate (from the serving snapshot: ~0.5 ms each) and one query for every weakest link.
+per candidate and every weakest link from the serving snapshot (~0.5 ms a candidate; SQL, one
+query for every weakest link, only while the snapshot is rebuilt).
 """
 
 from __future__ import annotations
@@ -23,17 +24,6 @@ from views.chronology import chronology
 from views.chronology_sources import SnapshotReader, StoreReader
 
 FIELDS = ("agencies", "last_seen", "weakest_link")
-
-
-def weakest_links(store: Store, person_ids: list[str]) -> dict[str, float | None]:
-    """Each person's lowest link probability over their records (those still in ``mentions``)."""
-    if not person_ids:
-        return {}
-    rows = store.rows(
-        "SELECT pm.person_id, min(pm.link_probability) AS weakest FROM person_mentions pm "
-        "JOIN mentions m USING (mention_id) WHERE pm.person_id IN (SELECT unnest(?::VARCHAR[])) "
-        "GROUP BY pm.person_id", [sorted(set(person_ids))])
-    return {r["person_id"]: r["weakest"] for r in rows}
 
 
 def _may_open(store: Store, who: Principal, person_id: str, reader: StoreReader | SnapshotReader) -> bool:
@@ -64,7 +54,7 @@ def add_details(store: Store, who: Principal, candidates: list[dict[str, Any]], 
                               health_clearance=not lens.mask_health, export=lens.drop_hub_only)["person"]
             c["agencies"], c["last_seen"] = head.get("counts_by_agency", {}), head.get("last_seen")
     if "person" in who.rights:
-        weakest = weakest_links(store, [c["person_id"] for c in shown])
+        weakest = use.weakest_links([c["person_id"] for c in shown])
         for c in shown:
             c["weakest_link"] = weakest.get(c["person_id"])
     return [c["person_id"] for c in shown] if {"chronology", "person"} & who.rights else []
