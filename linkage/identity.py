@@ -321,9 +321,11 @@ def _history_naming(store: Store, ids: list[str]) -> list[dict[str, Any]]:
     """Every person_history entry naming one of ``ids``, in order: the entries' keys from the two
     narrow id columns, then the entries by key (a filter on the whole table read every column of
     every entry, mention lists included)."""
+    marks = ", ".join("?" * len(ids))
+    # two filters, one per column, each pushed into its scan (an OR of the two read ~2x longer)
     keys = sorted(r["history_id"] for r in store.rows(
-        "SELECT history_id FROM person_history WHERE list_contains(?, person_id) OR list_contains(?, related_person_id)",
-        [ids, ids]))
+        f"SELECT history_id FROM person_history WHERE person_id IN ({marks}) "
+        f"UNION SELECT history_id FROM person_history WHERE related_person_id IN ({marks})", [*ids, *ids]))
     if len(keys) > _BY_KEY_HISTORY:
         return store.rows(f"SELECT {_HISTORY_COLS} FROM person_history WHERE history_id IN "
                           "(SELECT unnest(?::BIGINT[])) ORDER BY history_id", [keys])

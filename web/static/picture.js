@@ -70,9 +70,14 @@
   var waits = bars.map(function (bar) {
     var box = document.getElementById(bar.getAttribute("data-zoom-for"));
     if (box && box.hasAttribute("data-picture")) {
-      bar.hidden = true;
+      /* the buttons wait for the picture: disabled, not hidden (the toolbar keeps its place) */
+      var buttons = Array.prototype.slice.call(bar.querySelectorAll("button"));
+      buttons.forEach(function (b) { b.disabled = true; });
       return load(box).then(function () {
-        if (box.querySelector("svg")) { bar.hidden = false; wire(bar, box); }
+        if (box.querySelector("svg")) {
+          buttons.forEach(function (b) { b.disabled = false; });
+          wire(bar, box);
+        }
       });
     }
     wire(bar, box);
