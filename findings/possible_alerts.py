@@ -92,8 +92,9 @@ def sync_possible_alerts(store: Store, run_id: str | None, config: Mapping[str, 
         fresh = [f for key, f in sorted(wanted.items()) if key not in known]
         # words, not codes (findings.describe): the finding's reason, and each link's two records by
         # their agency, kind and date with the record ids kept as the references `intel review` takes
+        # (the reason's names and addresses from unrestricted records only: describe.SHARED)
         said = dict(zip((id(f) for f in fresh), describe.in_words(
-            store, [f["explanation"] for f in fresh], extract_date(store, now) if fresh else None)))
+            store, [f["explanation"] for f in fresh], extract_date(store, now) if fresh else None, describe.SHARED)))
         recs = describe.records(store, sorted({m for f in fresh for x in f["links"]
                                                for m in (x["mention_a"], x["mention_b"])}))
 

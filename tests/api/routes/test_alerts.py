@@ -144,3 +144,27 @@ def test_marac_scope_counts_only_domestic_abuse_records_the_coordinator_sees(wor
         store.execute("UPDATE mentions SET restriction = 'hub_only' WHERE mention_id = 'police:P2'")
         scope = marac_lens(store)["person_ids"]
     assert mark not in scope and sarah in scope
+
+
+def test_a_reason_names_people_only_from_records_every_viewer_of_the_alert_sees(world, tmp_path):
+    """A reason is written once, when the alert is raised, and shown to everyone its evidence lets
+    see it: the names, ages and addresses in it come from unrestricted records only. Sarah's
+    police records without her name: her MARAC alert (on those records, which MARAC sees) must not
+    name her from her hub_only record or her health_confidential one."""
+    import shutil
+
+    from core.config import load_config
+    from findings.alert_raising import raise_alerts
+
+    db = tmp_path / "names.duckdb"
+    shutil.copy(world["db"], db)
+    sarah = world["person"]["police:P1"]
+    with Store(db) as store:
+        store.execute("UPDATE mentions SET forename_raw = NULL, surname_raw = NULL "
+                      "WHERE mention_id IN ('police:P1', 'police:P4')")
+        store.execute("DELETE FROM alert_events")
+        store.execute("DELETE FROM alerts")
+        raise_alerts(store, None, load_config(), baseline=True)
+        [reason] = [r["explanation"] for r in store.rows(
+            "SELECT explanation FROM alerts WHERE rule = 'marac_criteria' AND person_id = ?", [sarah])]
+    assert "Hughes" not in reason and sarah in reason, reason
