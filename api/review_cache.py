@@ -67,7 +67,10 @@ class ReviewQueueCache:
         for n, it in enumerate(items, offset + 1):   # by position: a patched queue keeps its items' old ranks
             it["rank"] = n
         with self._cond:
-            if version == self._version:   # the same state: kept for the next request
+            # kept for the next request only while the queue they were cut from is served: the
+            # ranking that replaces a patched queue has the same version, and a page of the
+            # patched one (items marked updating, harm of before the decision) is not of it
+            if version == self._version and self._served() is ranked:
                 self._pages.update(known)
         return {**ranked.summary(everything), "refreshing": refreshing}, items
 
@@ -83,6 +86,13 @@ class ReviewQueueCache:
             self._cond.wait()
             waited = True
         return self._ranked, self._ranked_version, False
+
+    def _served(self) -> RankedQueue | None:   # the caller holds the condition's lock
+        if self._ranked is not None and self._ranked_version == self._version:
+            return self._ranked
+        if self._patched is not None and self._patched_version == self._version:
+            return self._patched
+        return None
 
     def status(self) -> dict[str, Any]:
         with self._cond:

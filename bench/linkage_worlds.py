@@ -38,6 +38,7 @@ from findings.analytics import run_analytics  # noqa: E402
 from findings.possible_alerts import sync_possible_alerts  # noqa: E402
 from findings.possible import possible_findings  # noqa: E402
 from findings.review import review_queue  # noqa: E402
+from bench.harm_proximity_rule import linked_side  # noqa: E402
 from bench.mobile_men import diagnose  # noqa: E402
 from fixtures.world import generate_world  # noqa: E402
 from ingest.drops import ingest_drop  # noqa: E402
@@ -114,6 +115,7 @@ def one_world(profile: str, seed: int, households: int, workdir: Path, linkage: 
         confirmed = raise_alerts(store, None, cfg)["raised"]
         maybe = sync_possible_alerts(store, None, cfg)["raised"]
         diagnosis = diagnose(world, store, cfg, possible)
+        hp = linked_side(world, store, cfg, links, held_apart(store, cfg, ps) if ps else None, review_threshold(cfg))
         band = {}
         for low in (0.8, 0.9, 0.95, 0.98):
             variant = copy.deepcopy(cfg)
@@ -136,6 +138,7 @@ def one_world(profile: str, seed: int, households: int, workdir: Path, linkage: 
                        "possible_share": round(maybe / (confirmed + maybe), 3) if confirmed + maybe else 0.0},
             "mobile_men": mobile_men(world, store, truth, possible),
             "mobile_men_true_persons": sum(d["true_rule"] for d in diagnosis),
+            "harm_proximity": hp,
             "mobile_men_missed_why": [f"{d['man']}: {w}" for d in diagnosis for w in d["why"]
                                       if d["linked"] == "missed" or not d["true_rule"]],
             "link_s": round(t_link, 1), "total_s": round(time.perf_counter() - t0, 1),
@@ -174,6 +177,12 @@ def main() -> None:
             "mobile_men": {k: sum(r["mobile_men"][k] for r in rs) for k in ("mobile_men", "raised", "possible", "missed")},
             "mobile_men_found_on_true_persons": sum(r["mobile_men_true_persons"] for r in rs),
             "review_items": [r["review"]["items"] for r in rs],
+            "harm_proximity": {when: {k: sum(r["harm_proximity"][when][k] for r in rs)
+                                      for k in ("men", "raised", "possible", "missed", "findings", "others",
+                                                "others_true", "others_false")} for when in ("now", "before")},
+            "harm_proximity_alerts": {k: sum(r["harm_proximity"]["alerts"][k] for r in rs)
+                                      for k in ("confirmed", "possible", "on_planted_men", "on_others", "on_others_false")},
+            "alerts_confirmed_possible": [sum(r["alerts"]["confirmed"] for r in rs), sum(r["alerts"]["possible"] for r in rs)],
             "possible_alert_share": [r["alerts"]["possible_share"] for r in rs],
         }
     print(json.dumps({"bench": "summary", **summary}), flush=True)

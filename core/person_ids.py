@@ -35,10 +35,9 @@ ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ"   # A-Z without I, O, U: 23 letters, a prim
 EXAMPLE = "MI-00000042W"
 FORM = f"{PREFIX} followed by {DIGITS} digits and a check letter, e.g. {EXAMPLE}"
 
-CURRENT = re.compile(rf"{PREFIX}(\d{{{DIGITS}}})([A-Z])")
-LEGACY = re.compile(rf"P(\d{{{DIGITS}}})")          # the form before schema version 2
-# a current id inside a text (a reason, a key): not part of a longer word or reference
-IN_TEXT = re.compile(rf"(?<![\w:-]){PREFIX}\d{{{DIGITS}}}[A-Z](?![\w-])")
+# ASCII digits only (re.ASCII): \d would take any script's digits, which int() reads as numbers
+CURRENT = re.compile(rf"{PREFIX}(\d{{{DIGITS}}})([A-Z])", re.ASCII)
+LEGACY = re.compile(rf"P(\d{{{DIGITS}}})", re.ASCII)          # the form before schema version 2
 # SQL for the same two forms (core/migrations.py, linkage/identity.py)
 SQL_LEGACY = f"^P[0-9]{{{DIGITS}}}$"
 

@@ -33,7 +33,7 @@ import polars as pl
 from findings.alert_candidates import finding_candidates, marac_candidates, new_risk_candidates
 from findings.alert_config import alert_config
 from findings.as_of import extract_date
-from findings.describe import in_words
+from findings.describe import SHARED, in_words
 from core.store import Store
 
 ALERT_SCHEMA = {
@@ -129,8 +129,9 @@ def raise_alerts(store: Store, run_id: str | None, config: dict[str, Any], *,
         candidates = finding_candidates(store, acfg) + marac_candidates(store, acfg, as_of)
         if not baseline:
             candidates += new_risk_candidates(store, acfg, new_mention_ids)
-        # words, not codes: names, ages and addresses in every reason (findings.describe)
-        for c, text in zip(candidates, in_words(store, [c["explanation"] for c in candidates], as_of)):
+        # words, not codes: names, ages and addresses in every reason (findings.describe), from
+        # unrestricted records only: the reason is shown to every viewer the evidence lets see it
+        for c, text in zip(candidates, in_words(store, [c["explanation"] for c in candidates], as_of, SHARED)):
             c["explanation"] = text
         existing = _open_alerts(store)
         by_key: dict[str, list[dict[str, Any]]] = {}

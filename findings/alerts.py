@@ -214,11 +214,18 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
     return {"total": total, "items": items} if with_total else items
 
 
-def get_alert(store: Store, alert_id: str) -> dict[str, Any]:
+def get_alert(store: Store, alert_id: str, lens: Lens | None = None) -> dict[str, Any]:
+    """One alert, shaped and in words through ``lens``; NotFound for an unknown alert and, alike,
+    for one whose evidence names a record the lens does not show in full (ids are sequential:
+    another answer would say that a hidden alert exists, and what it rests on)."""
     rows = store.rows(_list_sql("alert_id = ?", _triage_columns(store)), [alert_id])
+    if rows and lens is not None and not lens.is_open:
+        evidence = {"evidence": json.loads(rows[0]["evidence"] or "{}")}
+        if not lens.sees_all(alert_restrictions(evidence, restricted_ids(store, evidence_tokens(evidence["evidence"])))):
+            rows = []
     if not rows:
         raise NotFound(f"no alert {alert_id!r}")
-    return _shape(store, rows)[0]
+    return _shape(store, rows, lens=lens)[0]
 
 
 def list_alerts_for(store: Store, person_ids: list[str], household_key: str | None = None) -> list[dict[str, Any]]:
@@ -234,12 +241,14 @@ def list_alerts_for(store: Store, person_ids: list[str], household_key: str | No
     return _shape(store, rows, with_history=False)
 
 
-def act_on_alert(store: Store, alert_id: str, action: str, by: str, reason: str) -> dict[str, Any]:
+def act_on_alert(store: Store, alert_id: str, action: str, by: str, reason: str,
+                 lens: Lens | None = None) -> dict[str, Any]:
     """Acknowledge (new or baseline -> acknowledged) or close (acknowledged -> closed) an alert.
 
     Appends one row to alert_events. Refuses (store unchanged): an unknown action or an empty
     ``by`` / ``reason`` (IntelError), an unknown alert (NotFound), a transition the alert's
-    status does not allow (Conflict)."""
+    status does not allow (Conflict). ``lens``: the actor's (access.lens); an alert it may not see
+    is unknown to them (get_alert), and the alert is returned through it."""
     if action not in ACTIONS:
         raise IntelError(f"unknown action {action!r}; use 'acknowledge' or 'close'")
     if not (by or "").strip():
@@ -248,9 +257,9 @@ def act_on_alert(store: Store, alert_id: str, action: str, by: str, reason: str)
         raise IntelError("--reason: say why")
     before, after = ACTIONS[action]
     with store.transaction():
-        current = get_alert(store, alert_id)
+        current = get_alert(store, alert_id, lens)
         if current["status"] not in before:
             raise Conflict(f"alert {alert_id} is {current['status']}; '{action}' needs it to be {' or '.join(before)}")
         store.execute("INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?)",
                       [uuid.uuid4().hex, alert_id, action, after, by.strip(), reason.strip(), datetime.now()])
-    return get_alert(store, alert_id)
+    return get_alert(store, alert_id, lens)

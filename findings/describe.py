@@ -41,6 +41,10 @@ _TOKENS = re.compile(
     rf"|(?P<ref>{_REF})"
     r"|(?P<snake>(?<![\w:])[a-z]+(?:_[a-z]+)+(?![\w:]))"
     r"|(?P<word>(?<![\w:.-])[A-Za-z0-9][\w-]*(?<![.-])(?!\w))")
+# the lens of words written once and shown to every viewer the text reaches (an alert's reason,
+# stored when it is raised): from records without a restriction only, so no viewer reads in it a
+# name, age or address that only a record hidden from them gives
+SHARED = Lens.of(health_clearance=False, export=True)
 AGENCY_WORDS = {"police": "police", "social_care": "children's social care", "health": "health"}
 KIND_WORDS = {"camhs": "CAMHS", "cse": "child sexual exploitation", "gp": "GP"}
 

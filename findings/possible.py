@@ -43,7 +43,8 @@ def person_groups(links: pl.DataFrame, apart: pl.DataFrame, threshold: float) ->
 def possible_findings(store: Store, config: dict[str, Any], links: pl.DataFrame, apart: pl.DataFrame,
                       threshold: float) -> list[dict[str, Any]]:
     """The findings that hold only through review links: rule, group, persons, measure,
-    explanation, and ``links`` (each unconfirmed link inside the group and its probability)."""
+    explanation, evidence (the rule's JSON: the events and records it rests on), and ``links``
+    (each unconfirmed link inside the group and its probability)."""
     groups = person_groups(links, apart, threshold)
     if not groups:
         return []
@@ -71,6 +72,6 @@ def possible_findings(store: Store, config: dict[str, Any], links: pl.DataFrame,
             continue   # one of them has it already: the link adds nothing to this rule
         out.append({"rule": f["rule"], "subject": f["subject"], "group": f["person_id"], "person_ids": members,
                     "first_date": f["first_date"], "last_date": f["last_date"], "measure": f["measure"],
-                    "severity": f["severity"], "explanation": f["explanation"],
+                    "severity": f["severity"], "explanation": f["explanation"], "evidence": f["evidence"],
                     "links": by_group.get(f["person_id"], [])})
     return out

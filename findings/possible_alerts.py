@@ -92,8 +92,9 @@ def sync_possible_alerts(store: Store, run_id: str | None, config: Mapping[str, 
         fresh = [f for key, f in sorted(wanted.items()) if key not in known]
         # words, not codes (findings.describe): the finding's reason, and each link's two records by
         # their agency, kind and date with the record ids kept as the references `intel review` takes
+        # (the reason's names and addresses from unrestricted records only: describe.SHARED)
         said = dict(zip((id(f) for f in fresh), describe.in_words(
-            store, [f["explanation"] for f in fresh], extract_date(store, now) if fresh else None)))
+            store, [f["explanation"] for f in fresh], extract_date(store, now) if fresh else None, describe.SHARED)))
         recs = describe.records(store, sorted({m for f in fresh for x in f["links"]
                                                for m in (x["mention_a"], x["mention_b"])}))
 
@@ -112,7 +113,10 @@ def sync_possible_alerts(store: Store, run_id: str | None, config: Mapping[str, 
                 "run_id": run_id,
                 "explanation": (f"Possible {describe.kind(f['rule'])}: {said[id(f)]} It holds only if these links, "
                                 f"not yet confirmed, are true: {named}. Settle them in the review queue."),
-                "evidence": json.dumps({"possible": True, "group": f["group"], "links": f["links"]}, sort_keys=True),
+                # with the records its finding rests on: its reason is the finding's (counts, agencies,
+                # dates), so a viewer who may not see one of them may not see the alert (access/lens.py)
+                "evidence": json.dumps({"possible": True, "group": f["group"], "links": f["links"],
+                                        **_rests_on(f.get("evidence"))}, sort_keys=True),
                 "evidence_items": items, "subject_mentions": [], "first_date": f["first_date"],
                 "last_date": f["last_date"], "finding_key": None, "previous_alert_id": None,
                 "possible_links": json.dumps(f["links"], sort_keys=True)})
@@ -126,3 +130,9 @@ def sync_possible_alerts(store: Store, run_id: str | None, config: Mapping[str, 
                 "last_date": pl.Date, "finding_key": pl.Utf8, "previous_alert_id": pl.Utf8,
                 "possible_links": pl.Utf8}))
     return {"possible_findings": len(found), "raised": len(rows), "closed": len(closed), "closed_alerts": closed}
+
+
+def _rests_on(evidence: str | dict[str, Any] | None) -> dict[str, Any]:
+    """The events, records and dwellings of a possible finding's evidence (the rule's JSON)."""
+    found = json.loads(evidence) if isinstance(evidence, str) else (evidence or {})
+    return {k: found[k] for k in ("events", "mention_ids", "households") if found.get(k)}

@@ -141,25 +141,54 @@ def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool =
     return h
 
 
-def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame) -> pl.DataFrame:
+def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
+              home: pl.DataFrame | None = None, residents_by_home: bool = True) -> pl.DataFrame:
     """One row per (person near harm, harm event, harmed person): ``person_id, event_key, date,
     harmed_person, household_key`` (the harmed person's household at the time), ``via``
-    ('event' = in the event, 'household' = living there on the date)."""
+    ('event' = in the event, 'household' = living there on the date).
+
+    With ``home`` (graphs.families.home_spells: everyone's spells from their records that name
+    one home: a UPRN or an address with a number), the harmed person's *home* on the date by those
+    spells counts as well as the household the harm was placed at (the child's record in the harm
+    event may carry a street without a number, or a stale or second address); such rows'
+    ``household_key`` is the home. Who lives there on the date: with ``residents_by_home``, by
+    each person's home spells (where they have any record naming one home; else by all their
+    records): a street without a number, which dwelling resolution may have put in a neighbour's
+    house, does not move a man in with the family next door; without it, by all their records or
+    by their home spells."""
     base = harmed.select(
         "event_key", "date", pl.col("person_id").alias("harmed_person"), "household_key",
     )
+    homes = base.head(0)
+    if home is not None and base.height:
+        homes = (household_on_date(home, base.select(pl.col("harmed_person").alias("person_id"), "event_key", "date",
+                                                     pl.col("household_key").alias("_placed")))
+                 .filter(pl.col("household_key").is_not_null()
+                         & (pl.col("_placed").is_null() | (pl.col("household_key") != pl.col("_placed"))))
+                 .select("event_key", "date", pl.col("person_id").alias("harmed_person"), "household_key"))
     in_event = (
         m.select("person_id", "event_key").unique()
         .join(base, on="event_key", how="inner")
         .filter(pl.col("person_id") != pl.col("harmed_person"))
-        .with_columns(via=pl.lit("event"))
+        .with_columns(via=pl.lit("event"), _rank=pl.lit(0))
     )
-    living = (
-        residents_on(spells, base.filter(pl.col("household_key").is_not_null()), person_col="person_id")
-        .filter(pl.col("person_id") != pl.col("harmed_person"))
-        .with_columns(via=pl.lit("household"))
-    )
-    cols = ["person_id", "event_key", "date", "harmed_person", "household_key", "via"]
-    both = pl.concat([in_event.select(cols), living.select(cols)])
-    # one row per (person, event, harmed person): 'event' wins over 'household'
-    return both.sort("via").unique(["person_id", "event_key", "harmed_person"], keep="first", maintain_order=True)
+
+    def living(places: pl.DataFrame, rank: int, by: pl.DataFrame) -> pl.DataFrame:
+        return (residents_on(by, places.filter(pl.col("household_key").is_not_null()), person_col="person_id")
+                .filter(pl.col("person_id") != pl.col("harmed_person"))
+                .with_columns(via=pl.lit("household"), _rank=pl.lit(rank)))
+
+    cols = ["person_id", "event_key", "date", "harmed_person", "household_key", "via", "_rank"]
+    parts = [in_event.select(cols), living(base, 1, spells).select(cols)]
+    if home is not None and residents_by_home:   # by the records naming one home, where a person has any
+        lives = pl.concat([home.select(spells.columns),
+                           spells.join(home.select("person_id").unique(), on="person_id", how="anti")])
+        parts = [in_event.select(cols), living(base, 1, lives).select(cols), living(homes, 2, lives).select(cols)]
+    elif home is not None:   # by all their records, or by those naming one home
+        parts += [living(homes, 2, spells).select(cols), living(base, 3, home).select(cols),
+                  living(homes, 4, home).select(cols)]
+    both = pl.concat(parts)
+    # one row per (person, event, harmed person): 'event' wins over 'household', the household
+    # the harm was placed at over the harmed person's home
+    return (both.sort("_rank", maintain_order=True)
+            .unique(["person_id", "event_key", "harmed_person"], keep="first", maintain_order=True).drop("_rank"))

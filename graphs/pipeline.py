@@ -29,6 +29,7 @@ import polars as pl
 
 from graphs import harm as harm_mod
 from graphs import escalation, harm_networks, rules
+from graphs.families import home_spells
 from graphs.findings_frame import empty_findings
 from graphs.households import daily_households, household_spells, smooth_old_addresses
 
@@ -37,7 +38,7 @@ RULES = ("repeat_victim", "harm_proximity", "victim_offender_overlap", "serial_p
 DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "repeat_victim": {"enabled": True, "min_events": 3, "window_days": 365},
     "notification_counts": {"window_days": 365},
-    "harm_proximity": {"enabled": True, "min_households": 3, "window_days": 730},
+    "harm_proximity": {"enabled": True, "min_households": 3, "window_days": 730, "count": "families"},
     "victim_offender_overlap": {"enabled": True, "window_days": 1095,
                                 "offender_roles": ["suspect", "alleged_perpetrator"]},
     "serial_perpetrator": {"enabled": True, "min_victims": 2, "window_days": 1095,
@@ -86,7 +87,9 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
         m, daily = smooth_old_addresses(m, daily=daily, return_daily=True)
     spells = household_spells(m, daily=daily, boundary=hh_cfg.get("boundary", "midpoint"))
     harmed = harm_mod.harmed_records(m, spells, event_majority=hh_cfg.get("event_majority", True))
-    near = harm_mod.near_harm(m, harmed, spells)
+    home = (home_spells(m, boundary=hh_cfg.get("boundary", "midpoint"))
+            if hh_cfg.get("harm_home_spells", True) else None)
+    near = harm_mod.near_harm(m, harmed, spells, home, residents_by_home=hh_cfg.get("harm_residents_by_home", True))
     lap("prepare")
     out = []
     p = rule_params(config, "repeat_victim")
@@ -95,7 +98,7 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
         lap("repeat_victim")
     p = rule_params(config, "harm_proximity")
     if p.get("enabled", True):
-        out.append(rules.harm_proximity(near, harmed, spells, **_params(p)))
+        out.append(rules.harm_proximity(near, harmed, spells, m=m, **_params(p)))
         lap("harm_proximity")
     if vo.get("enabled", True):
         out.append(rules.victim_offender_overlap(m, harmed, **_params(vo, "offender_roles")))

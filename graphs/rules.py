@@ -11,9 +11,11 @@ calendar days (last date - first date < W days). Counted "events" are distinct `
 - **repeat_victim** — a person harmed in ``min_events`` (3) or more distinct events within
   ``window_days`` (365), any agencies. Measure: the most such events in one window.
 - **harm_proximity** — a person near harm (graphs.harm) at ``min_households`` (3) or more
-  distinct households (the harmed person's household at the time) within ``window_days`` (730).
-  Evidence: the households, harmed persons, events, and how many households the person has
-  been recorded at.
+  distinct households (the harmed person's household at the time) within ``window_days`` (730),
+  of as many distinct *families* (``count = "families"``, the default; graphs/families.py:
+  one home that the agencies write three ways, or a parent near their own child's repeated harm,
+  is one family). Evidence: the households, harmed persons, events, and how many households the
+  person has been recorded at.
 - **victim_offender_overlap** — a person harmed in one event and in an offender role
   (``offender_roles``: suspect, alleged_perpetrator) in another, the two less than
   ``window_days`` (1095) apart.
@@ -55,6 +57,7 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
+from graphs.families import harm_families
 from graphs.findings_frame import counted, days, empty_findings, finish_findings, uniq, window_hits
 
 # -- repeat victim ---------------------------------------------------------------------------
@@ -108,10 +111,21 @@ def notification_counts(m: pl.DataFrame, harmed: pl.DataFrame, as_of: Any, windo
 # -- harm proximity ---------------------------------------------------------------------------
 
 def harm_proximity(near: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
-                   min_households: int = 3, window_days: int = 730) -> pl.DataFrame:
-    """Persons near harm at ``min_households``+ distinct households within ``window_days``."""
+                   min_households: int = 3, window_days: int = 730, count: str = "families",
+                   m: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Persons near harm at ``min_households``+ distinct households within ``window_days``;
+    with ``count = "families"`` the households must belong to as many distinct families
+    (graphs.families.harm_families over ``m``, the prepared mentions frame: one home written
+    three ways is one family)."""
+    if count not in ("families", "households"):
+        raise ValueError(f"harm_proximity count must be 'families' or 'households', not {count!r}")
     rows = near.filter(pl.col("household_key").is_not_null())
-    hits, peak = window_hits(rows, ["person_id"], window_days, pl.col("household_key").n_unique(), min_households)
+    unit = "household_key"
+    if count == "families":
+        rows = rows.join(harm_families(harmed if m is None else m, harmed, rows), on="harmed_person", how="left").with_columns(
+            pl.coalesce(pl.col("family").cast(pl.Utf8), pl.format("p:{}", "harmed_person")).alias("family"))
+        unit = "family"
+    hits, peak = window_hits(rows, ["person_id"], window_days, pl.col(unit).n_unique(), min_households)
     if hits.height == 0:
         return empty_findings()
     hm = harmed.select(pl.col("person_id").alias("harmed_person"), "event_key", "mention_ids", "source", "severity")
@@ -130,11 +144,12 @@ def harm_proximity(near: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFram
         persons=pl.concat_list([pl.col("person_id"), pl.col("harmed_persons")]).list.unique().list.sort(),
         details=pl.struct(pl.col("harmed_persons"), pl.col("lived_at").alias("households_lived_at")).struct.json_encode(),
         explanation=pl.format(
-            "Near harm to {} at {} households between {} and {} (at most {} households within {} days; "
+            "Near harm to {} at {} households between {} and {} (at most {} {} within {} days; "
             "the rule is {} or more). Recorded living at {}.",
             counted(pl.col("harmed_persons").list.len(), "person", "people"), pl.col("households").list.len(),
-            pl.col("first_date"), pl.col("last_date"), pl.col("peak"), pl.lit(window_days), pl.lit(min_households),
-            counted(pl.col("lived_at"), "household", "households")),
+            pl.col("first_date"), pl.col("last_date"), pl.col("peak"),
+            pl.lit("families" if count == "families" else "households"), pl.lit(window_days),
+            pl.lit(min_households), counted(pl.col("lived_at"), "household", "households")),
     ))
 
 

@@ -40,12 +40,14 @@ class AlertAction(BaseModel):
     reason: str = Field(..., min_length=1, max_length=2000, description="Why (recorded on the alert).")
 
 
-def marac_lens(store: Store) -> dict[str, Any]:
+def marac_lens(store: Store, lens: Lens = Lens.of(health_clearance=False, export=True)) -> dict[str, Any]:
     """What a MARAC coordinator's queue holds: marac_criteria and escalation alerts about people
-    with a domestic-abuse record."""
+    with a domestic-abuse record they see (``lens``, theirs: as access.lens.has_domestic_abuse
+    decides whether they may open a person, so a person whose only such record is hidden from
+    them is out of scope, as one with none is; listing an alert about them would say they have one)."""
     people = [r["person_id"] for r in store.rows(
         "SELECT DISTINCT pm.person_id FROM person_mentions pm JOIN mentions m USING (mention_id) "
-        "WHERE m.event_type = 'domestic_abuse'")]
+        f"WHERE m.event_type = 'domestic_abuse' AND {lens.full_sql('m')}")]
     return {"rules": list(MARAC_RULES), "person_ids": people}
 
 
@@ -53,11 +55,10 @@ def marac_lens(store: Store) -> dict[str, Any]:
 def alerts(request: Request, q: Annotated[AlertsQuery, Query()], who: Principal = Depends(guard("alerts")),
            store: Store = Depends(db)) -> Response:
     set_subject(request, "alert", None, status=q.status, rule=q.rule, person_id=q.person_id, possible=q.possible)
+    lens = Lens.of(health_clearance=who.health_clearance, export=who.domestic_abuse_only)
     found = list_alerts(store, status=q.status, rule=q.rule, severity=q.severity, person_id=q.person_id,
                         possible=q.possible, limit=q.limit, offset=q.offset, config=request.app.state.config,
-                        with_total=True, lens=Lens.of(health_clearance=who.health_clearance,
-                                                      export=who.domestic_abuse_only),
-                        **(marac_lens(store) if who.domestic_abuse_only else {}))
+                        with_total=True, lens=lens, **(marac_lens(store, lens) if who.domestic_abuse_only else {}))
     add_detail(request, returned=[a["alert_id"] for a in found["items"]])
     return ok(page(request, found["items"], q.limit, q.offset, found["total"]))
 
@@ -66,7 +67,9 @@ def _act(request: Request, alert_id: str, action: str, body: AlertAction, who: P
     set_subject(request, "alert", alert_id, action=action)
     if who.domestic_abuse_only:   # a MARAC coordinator lists their alerts; the hub acts on them
         raise Problem(403, "forbidden-role", f"the {who.role} role may list alerts but not act on them")
-    result = act_on_alert(store, alert_id, action, who.name, body.reason)
+    # through the actor's lens: an alert left out of their list is unknown to them here too
+    result = act_on_alert(store, alert_id, action, who.name, body.reason,
+                          lens=Lens.of(health_clearance=who.health_clearance, export=who.domestic_abuse_only))
     request.app.state.snapshot.invalidate(alerts_only=True)   # a chronology's header lists open alerts
     return ok(result)
 

@@ -196,3 +196,65 @@ def test_a_failed_build_is_the_requests_error_and_the_next_one_tries_again(api):
     finally:
         s.close()
     assert summary["total"] >= 1 and items and cache.builds == 1
+
+
+def test_pages_read_from_the_patched_queue_are_not_kept_for_the_ranking_that_replaces_it(monkeypatch):
+    """The patched queue and the ranking that replaces it share a version: a page completed from
+    the patched queue while the rebuild published (its item marked updating, with the harm of
+    before the decision) must not be served again as an item of the new ranking."""
+    import contextlib
+
+    import api.review_cache as rc
+    from findings.review import RankedQueue
+
+    def item(harm: int, **extra) -> dict:
+        return {"rank": 1, "item_id": "a:1|b:1", "mention_a": "a:1", "mention_b": "b:1", "person_a": "MI-1",
+                "person_b": "MI-2", "match_probability": 0.95, "match_weight": 4.0, "completes_findings": [],
+                "harmed_records": harm, "offender_records": 0, "at_stake": True, "latest_event": None, **extra}
+
+    class _Session:
+        def transaction(self):
+            return contextlib.nullcontext()
+
+        def close(self):
+            pass
+
+    class _Store:
+        def session(self):
+            return _Session()
+
+    rankings = [RankedQueue(0.8, 0.99, 0, (item(1),), 1), RankedQueue(0.8, 0.99, 0, (item(5),), 1)]
+    gate = threading.Event()
+
+    def rank(store, config):
+        if len(rankings) == 1:
+            assert gate.wait(60)
+        return rankings.pop(0)
+
+    hook = {"during": None}
+
+    def page_items(store, ranked, offset, limit, *, known, everything):
+        chosen = ranked.scoped(everything)[offset: offset + limit]
+        for it in chosen:
+            known.setdefault(it["item_id"], {**it, "mentions_a": [], "mentions_b": []})
+        if hook.get("during") is not None:
+            hook.pop("during")()
+        return [dict(known[it["item_id"]]) for it in chosen]
+
+    monkeypatch.setattr(rc, "page_items", page_items)
+    monkeypatch.setattr(rc, "after_decision", lambda store, base, result: (
+        RankedQueue(0.8, 0.99, 0, (item(1, updating=True),), 1), {"a:1|b:1"}))
+    cache = ReviewQueueCache(_Store(), {}, rank=rank)
+    store = _Store()
+    assert cache.page(store, 0, 10)[1][0]["harmed_records"] == 1
+    cache.decided(store, {"decision": "same"})            # patched at once, the rebuild held
+
+    def publish():                                        # the rebuild lands while this page is read
+        gate.set()
+        cache.wait(60)
+    hook["during"] = publish
+    summary, items = cache.page(store, 0, 10)
+    assert summary["refreshing"] is True and items[0].get("updating") is True
+    summary, items = cache.page(store, 0, 10)             # the new ranking, as ranked
+    assert summary["refreshing"] is False
+    assert items[0]["harmed_records"] == 5 and not items[0].get("updating"), items[0]

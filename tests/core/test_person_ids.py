@@ -61,3 +61,14 @@ def test_malformed_ids_say_what_is_wrong(text, words):
     with pytest.raises(MalformedPersonId, match=words) as err:
         parse_person_id(text)
     assert len(str(err.value)) < 300          # a long input is cut, not echoed whole
+
+
+def test_digits_are_ascii_digits_only():
+    """``\\d`` would take any script's digits (Arabic-Indic ``٤٢`` is 42 to int()): such text is
+    not an id, and is said to be malformed (400), not looked up as one (404)."""
+    for text in ("MI-\u0660\u0660\u0660\u0660\u0660\u0660\u0664\u0662W", "P\u0660\u0660\u0660\u0660\u0660\u0660\u0664\u0662",
+                 "MI-\uff10\uff10\uff10\uff10\uff10\uff10\uff14\uff12W"):
+        with pytest.raises(MalformedPersonId):
+            parse_person_id(text)
+        with pytest.raises(MalformedPersonId):
+            person_number(text)

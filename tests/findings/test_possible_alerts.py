@@ -73,3 +73,28 @@ def test_cli_filters_possible_alerts(raised):
     assert json.loads(out.stdout)["total"] == report["raised"]     # one JSON object: {total, items}
     out = cli.invoke(app, ["alerts", "--confirmed", "--status", "all", "--db", str(db)])
     assert all(not a["possible"] for a in json.loads(out.stdout)["items"])
+
+
+def test_a_possible_alert_is_screened_by_the_records_its_finding_rests_on(raised):
+    """The reason of a possible alert is its finding's (counts of harm events, their agencies and
+    dates): a viewer without health clearance must not see one whose finding rests on a
+    health_confidential record, even when the links it names are of records they see."""
+    from access.lens import Lens
+
+    store, _, _, _, _ = raised
+    alerts = list_alerts(store, possible=True)
+    for a in alerts:
+        assert a["evidence"].get("events") or a["evidence"].get("mention_ids"), "what the finding rests on"
+    # every record of the first alert's evidence but its links' own records made health_confidential
+    a = alerts[0]
+    links = {m for x in a["possible_links"] for m in (x["mention_a"], x["mention_b"])}
+    rest = [r["mention_id"] for r in store.rows(
+        "SELECT mention_id FROM mentions WHERE event_key IN (SELECT unnest(?::VARCHAR[])) "
+        "OR mention_id IN (SELECT unnest(?::VARCHAR[]))",
+        [a["evidence"].get("events") or [], a["evidence"].get("mention_ids") or []]) if r["mention_id"] not in links]
+    assert rest
+    store.execute("UPDATE mentions SET restriction = 'health_confidential' WHERE mention_id IN "
+                  "(SELECT unnest(?::VARCHAR[]))", [rest])
+    seen = {x["alert_id"] for x in list_alerts(store, possible=True, lens=Lens.of(health_clearance=False))}
+    assert a["alert_id"] not in seen
+    assert a["alert_id"] in {x["alert_id"] for x in list_alerts(store, possible=True, lens=Lens.of())}
