@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from access.audit import AuditJournal, AuditWriter, journal_path
 from access.users import ActiveUsers, token_days
+from api.alert_cache import AlertQueueKeeper
 from api.audit_queue import AuditQueue
 from api.problems import install
 from api.review_cache import ReviewQueueCache
@@ -94,14 +95,18 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     app.state.runs.refresh_search_index()
     app.state.snapshot = SnapshotKeeper(owner, enabled=bool(cfg.get("api", {}).get("snapshot", True)))
     app.state.review_queue = ReviewQueueCache(owner, cfg)   # ranked on first use (intel serve: at start)
+    # read on first use (intel serve: at start); SQL until then
+    app.state.alert_queue = AlertQueueKeeper(owner, enabled=bool(cfg.get("api", {}).get("snapshot", True)))
 
     def changed() -> None:   # after each commit that changes persons, links or findings
         app.state.snapshot.invalidate()
         app.state.review_queue.invalidate()
+        app.state.alert_queue.invalidate()
 
     def decided(store: Store, result: dict) -> None:   # after a decision made through the API
         app.state.snapshot.invalidate()
         app.state.review_queue.decided(store, result)   # served patched at once, ranked again behind
+        app.state.alert_queue.invalidate()               # merges and splits move alerts' subjects
 
     app.state.runs.on_change = changed
     app.state.runs.on_decided = decided

@@ -38,14 +38,14 @@ ACTIONS = {"acknowledge": (("new", "baseline"), "acknowledged"), "close": (("ack
 _SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 
-def _triage_columns(store: Store) -> bool:
+def triage_columns(store: Store) -> bool:
     """Whether the alerts table has the triage columns (a store last written before them, opened
     read-only, has not been migrated: it reads as it did)."""
     return bool(store.scalar("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'alerts' "
                              "AND column_name IN ('baseline', 'updated_at', 'score', 'updates')") == 4)
 
 
-def _list_sql(where: str = "TRUE", triage: bool = True, columns: str = "*") -> str:
+def list_sql(where: str = "TRUE", triage: bool = True, columns: str = "*") -> str:
     """Alerts (those matching ``where``) with their derived status (module docstring); ``columns``
     of the alerts table (the narrow list that ranks the whole queue reads only what it sorts on)."""
     old = "" if triage else ", NULL::DOUBLE AS score, FALSE AS baseline, NULL::TIMESTAMP AS updated_at, '[]' AS updates"
@@ -65,25 +65,26 @@ LEFT JOIN latest l ON l.alert_id = a.alert_id AND l.rn = 1
 """
 
 
-def _order_key(r: dict[str, Any]) -> tuple:
+def queue_order(r: dict[str, Any]) -> tuple:
     """Sorted on, descending: severity, score, latest raise or update, alert id."""
     return (_SEVERITY_RANK.get(r["severity"], -1), r.get("score") or 0.0, r.get("updated_at") or r["raised_at"],
             r["alert_id"])
 
 
-def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True,
-           lens: Lens | None = None) -> list[dict[str, Any]]:
-    """Alerts as read; listed or got one by one (``with_history``) they carry their history, their
-    ``subject`` in words (findings.describe) and their evidence in words (``evidence_words``:
-    findings.evidence_words), read through ``lens``."""
+def alert_histories(store: Store, alert_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each alert's actions (acknowledged, closed: who, when, why), oldest first."""
     history: dict[str, list[dict[str, Any]]] = {}
-    if with_history and rows:
-        for h in store.rows("SELECT alert_id, action, status, by_name, reason, acted_at FROM alert_events "
-                            "WHERE alert_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY acted_at, action_id",
-                            [[r["alert_id"] for r in rows]]):
-            history.setdefault(h.pop("alert_id"), []).append(
-                {"action": h["action"], "status": h["status"], "by": h["by_name"], "reason": h["reason"], "at": h["acted_at"]})
-    as_of = extract_date(store, datetime.now()) if with_history and rows else None
+    for h in store.rows("SELECT alert_id, action, status, by_name, reason, acted_at FROM alert_events "
+                        "WHERE alert_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY acted_at, action_id", [alert_ids]):
+        history.setdefault(h.pop("alert_id"), []).append(
+            {"action": h["action"], "status": h["status"], "by": h["by_name"], "reason": h["reason"], "at": h["acted_at"]})
+    return history
+
+
+def shape_static(store: Store, rows: list[dict[str, Any]], with_subject: bool) -> list[dict[str, Any]]:
+    """Alerts as read, without what a request adds (their history, and through the viewer's lens
+    their subject and evidence in words): the same for every viewer of one store state.
+    ``status`` is the row's (None when not read with it) and ``history`` empty."""
     subjects = sorted({r["person_id"] for r in rows if r["person_id"]})
     merged = {r["person_id"] for r in store.rows(
         f"SELECT person_id FROM persons WHERE status = 'merged' AND person_id IN ({', '.join('?' * len(subjects))})",
@@ -95,29 +96,52 @@ def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True,
             person = follow_merges(store, person)
         out.append({
             "alert_id": r["alert_id"], "rule": r["rule"], "person_id": person,
-            **({"subject": None} if with_history else {}),
+            **({"subject": None} if with_subject else {}),
             "person_ids": sorted(set(r["person_ids"] or []) | ({person} if person else set())),
             "household_id": r["household_key"], "household_key": r["household_key"],
             "severity": r["severity"], "score": r.get("score"), "raised_at": r["raised_at"],
             "updated_at": r.get("updated_at"), "run_id": r["run_id"],
-            "status": r["status"], "explanation": r["explanation"], "evidence": json.loads(r["evidence"]),
+            "status": r.get("status"), "explanation": r["explanation"], "evidence": json.loads(r["evidence"]),
             "first_date": r["first_date"], "last_date": r["last_date"], "finding_key": r["finding_key"],
             "alert_key": r["alert_key"], "previous_alert_id": r["previous_alert_id"],
             "updates": json.loads(r.get("updates") or "[]"),
             # a finding that holds only through links in clerical review (findings/possible_alerts.py)
             "possible": r.get("possible_links") is not None,
             "possible_links": json.loads(r["possible_links"]) if r.get("possible_links") else [],
-            "history": history.get(r["alert_id"], []),
+            "history": [],
         })
-    if with_history and out:
-        # the subjects' and the evidence's people and dwellings read once for both (one query each)
-        who = describe.people(store, sorted({r["person_id"] for r in rows if r["person_id"]}
-                                            | {p for a in out for p in people_of(a)}), lens)
-        where = describe.addresses(store, sorted({r["household_key"] for r in rows if r["household_key"] and not r["person_id"]}
-                                                 | {h for a in out for h in households_of(a)}), lens)
-        words = _subject_words(rows, as_of, who, where)
-        for a, told in zip(out, evidence_in_words(store, out, as_of, lens, who=who, where=where).values()):
-            a["subject"] = words.get(a["alert_id"])
+    return out
+
+
+def alert_words(store: Store, rows: list[dict[str, Any]], shaped: list[dict[str, Any]], as_of: Any,
+           lens: Lens | None) -> list[tuple[str | None, dict[str, Any]]]:
+    """Each alert's (subject in words, evidence in words) read through ``lens``: ``rows`` as read
+    (their ``alert_id``, ``person_id``, ``household_key``), ``shaped`` as _static made them."""
+    if not rows:
+        return []
+    # the subjects' and the evidence's people and dwellings read once for both (one query each)
+    who = describe.people(store, sorted({r["person_id"] for r in rows if r["person_id"]}
+                                        | {p for a in shaped for p in people_of(a)}), lens)
+    where = describe.addresses(store, sorted({r["household_key"] for r in rows if r["household_key"] and not r["person_id"]}
+                                             | {h for a in shaped for h in households_of(a)}), lens)
+    subjects = _subject_words(rows, as_of, who, where)
+    told = evidence_in_words(store, shaped, as_of, lens, who=who, where=where)
+    return [(subjects.get(a["alert_id"]), told[a["alert_id"]]) for a in shaped]
+
+
+def _shape(store: Store, rows: list[dict[str, Any]], with_history: bool = True,
+           lens: Lens | None = None) -> list[dict[str, Any]]:
+    """Alerts as read; listed or got one by one (``with_history``) they carry their history, their
+    ``subject`` in words (findings.describe) and their evidence in words (``evidence_words``:
+    findings.evidence_words), read through ``lens``."""
+    out = shape_static(store, rows, with_history)
+    if with_history and rows:
+        history = alert_histories(store, [r["alert_id"] for r in rows])
+        for a in out:
+            a["history"] = history.get(a["alert_id"], [])
+        as_of = extract_date(store, datetime.now())
+        for a, (subject, told) in zip(out, alert_words(store, rows, out, as_of, lens)):
+            a["subject"] = subject
             a["evidence_words"] = told
     return out
 
@@ -126,7 +150,7 @@ def open_alerts_with_raw_ids(store: Store) -> list[tuple[dict[str, Any], dict[st
     """Every alert not closed, newest first: (the alert shaped as list_alerts_for shapes them,
     without history; its raw row, whose ``person_id`` / ``person_ids`` the lookups match on).
     For the serving snapshot (views/chronology_sources.py), which indexes them in memory."""
-    raw = store.rows(f"SELECT * FROM ({_list_sql('TRUE', _triage_columns(store))}) t WHERE status <> 'closed' "
+    raw = store.rows(f"SELECT * FROM ({list_sql('TRUE', triage_columns(store))}) t WHERE status <> 'closed' "
                      "ORDER BY raised_at DESC, alert_id DESC")
     return list(zip(_shape(store, raw, with_history=False), raw))
 
@@ -150,6 +174,23 @@ def check_filters(status: str | None = None, rule: str | None = None, severity: 
         raise IntelError(f"unknown severity {severity!r}; use one of {', '.join(SEVERITIES)}")
 
 
+def person_filter(store: Store, person_id: str) -> list[str]:
+    """The ids an alert must name to be about ``person_id``: it, its survivor and every id merged
+    into that (alerts move onto the survivor at the next run). A malformed id: IntelError."""
+    person_id = parse_person_id(person_id, "person_id")
+    try:
+        survivor = resolve_person_id(store, person_id)
+    except NotFound:
+        survivor = person_id
+    return sorted({person_id, survivor} | {r["person_id"] for r in store.rows(
+        "SELECT person_id FROM persons WHERE merged_into = ?", [survivor])})
+
+
+def check_page(limit: int | None, offset: int) -> None:
+    if limit is not None and limit < 0 or offset < 0:
+        raise IntelError("limit and offset must not be negative")
+
+
 def list_alerts(store: Store, status: str | None = None, rule: str | None = None, limit: int | None = None,
                 offset: int = 0, *, person_id: str | None = None, severity: str | None = None,
                 rules: list[str] | None = None, person_ids: list[str] | None = None,
@@ -163,8 +204,7 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
     (access.lens): an alert whose evidence names a record it does not show in full is left out
     before counting, and the words are read through it."""
     check_filters(status, rule, severity, config)
-    if limit is not None and limit < 0 or offset < 0:
-        raise IntelError("limit and offset must not be negative")
+    check_page(limit, offset)
     where, params = [], []
     if rule is not None:
         where.append("rule = ?")
@@ -176,14 +216,7 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
         where.append("list_contains(?::VARCHAR[], rule)")
         params.append(list(rules))
     if person_id is not None:
-        person_id = parse_person_id(person_id, "person_id")
-        try:
-            survivor = resolve_person_id(store, person_id)
-        except NotFound:
-            survivor = person_id
-        # the survivor and every id merged into it (alerts move onto the survivor at the next run)
-        wanted = sorted({person_id, survivor} | {r["person_id"] for r in store.rows(
-            "SELECT person_id FROM persons WHERE merged_into = ?", [survivor])})
+        wanted = person_filter(store, person_id)
         where.append("(list_contains(?::VARCHAR[], person_id) OR list_has_any(person_ids, ?::VARCHAR[]))")
         params += [wanted, wanted]
     if person_ids is not None:
@@ -191,12 +224,12 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
         params += [list(person_ids), list(person_ids)]
     if possible is not None:
         where.append("possible_links IS NOT NULL" if possible else "possible_links IS NULL")
-    triage = _triage_columns(store)
+    triage = triage_columns(store)
     screened = lens is not None and not lens.is_open
     # the whole queue narrow (what it is filtered, screened and sorted on), then the page's rows whole
     narrow = "alert_id, severity, raised_at" + (", score, baseline, updated_at" if triage else "") + \
         (", evidence" if screened else "")
-    rows = store.rows(_list_sql(" AND ".join(where) or "TRUE", triage, narrow), params)
+    rows = store.rows(list_sql(" AND ".join(where) or "TRUE", triage, narrow), params)
     if status == "open":
         rows = [r for r in rows if r["status"] != "closed"]
     elif status not in (None, "all"):
@@ -205,11 +238,11 @@ def list_alerts(store: Store, status: str | None = None, rule: str | None = None
         evidence = {r["alert_id"]: {"evidence": json.loads(r["evidence"] or "{}")} for r in rows}
         restricted = restricted_ids(store, {t for e in evidence.values() for t in evidence_tokens(e["evidence"])})
         rows = [r for r in rows if lens.sees_all(alert_restrictions(evidence[r["alert_id"]], restricted))]
-    rows.sort(key=_order_key, reverse=True)
+    rows.sort(key=queue_order, reverse=True)
     total = len(rows)
     ids = [r["alert_id"] for r in rows[offset: None if limit is None else offset + limit]]
     whole = {r["alert_id"]: r for r in store.rows(
-        _list_sql("alert_id IN (SELECT unnest(?::VARCHAR[]))", triage), [ids])} if ids else {}
+        list_sql("alert_id IN (SELECT unnest(?::VARCHAR[]))", triage), [ids])} if ids else {}
     items = _shape(store, [whole[i] for i in ids], lens=lens)
     return {"total": total, "items": items} if with_total else items
 
@@ -218,7 +251,7 @@ def get_alert(store: Store, alert_id: str, lens: Lens | None = None) -> dict[str
     """One alert, shaped and in words through ``lens``; NotFound for an unknown alert and, alike,
     for one whose evidence names a record the lens does not show in full (ids are sequential:
     another answer would say that a hidden alert exists, and what it rests on)."""
-    rows = store.rows(_list_sql("alert_id = ?", _triage_columns(store)), [alert_id])
+    rows = store.rows(list_sql("alert_id = ?", triage_columns(store)), [alert_id])
     if rows and lens is not None and not lens.is_open:
         evidence = {"evidence": json.loads(rows[0]["evidence"] or "{}")}
         if not lens.sees_all(alert_restrictions(evidence, restricted_ids(store, evidence_tokens(evidence["evidence"])))):
@@ -237,7 +270,7 @@ def list_alerts_for(store: Store, person_ids: list[str], household_key: str | No
     if not ids:
         return []
     marks = ", ".join("?" * len(ids))
-    rows = store.rows(f"SELECT * FROM ({_list_sql(f'alert_id IN ({marks})', _triage_columns(store))}) t ORDER BY raised_at DESC, alert_id DESC", ids)
+    rows = store.rows(f"SELECT * FROM ({list_sql(f'alert_id IN ({marks})', triage_columns(store))}) t ORDER BY raised_at DESC, alert_id DESC", ids)
     return _shape(store, rows, with_history=False)
 
 

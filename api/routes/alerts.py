@@ -19,7 +19,7 @@ from api.problems import Problem
 from api.routes.common import PageQuery, ok, page, path_id
 from api.security import Principal, add_detail, db, guard, set_subject
 from core.store import Store
-from findings.alert_config import MARAC_RULES
+from findings.alert_queue import marac_scope
 from findings.alerts import act_on_alert, list_alerts
 
 router = APIRouter(tags=["alerts"])
@@ -41,24 +41,30 @@ class AlertAction(BaseModel):
 
 
 def marac_lens(store: Store, lens: Lens = Lens.of(health_clearance=False, export=True)) -> dict[str, Any]:
-    """What a MARAC coordinator's queue holds: marac_criteria and escalation alerts about people
-    with a domestic-abuse record they see (``lens``, theirs: as access.lens.has_domestic_abuse
-    decides whether they may open a person, so a person whose only such record is hidden from
-    them is out of scope, as one with none is; listing an alert about them would say they have one)."""
-    people = [r["person_id"] for r in store.rows(
-        "SELECT DISTINCT pm.person_id FROM person_mentions pm JOIN mentions m USING (mention_id) "
-        f"WHERE m.event_type = 'domestic_abuse' AND {lens.full_sql('m')}")]
-    return {"rules": list(MARAC_RULES), "person_ids": people}
+    """What a MARAC coordinator's queue holds (findings.alert_queue.marac_scope): marac_criteria and
+    escalation alerts about people with a domestic-abuse record they see through ``lens``."""
+    return marac_scope(store, lens)
+
+
+def _lens(who: Principal) -> Lens:
+    """The viewer's lens on alerts: no health detail without clearance; MARAC's as an export's."""
+    return Lens.of(health_clearance=who.health_clearance, export=who.domestic_abuse_only)
 
 
 @router.get("/alerts", summary="Alerts, strongest first (severity, score, newest)")
 def alerts(request: Request, q: Annotated[AlertsQuery, Query()], who: Principal = Depends(guard("alerts")),
            store: Store = Depends(db)) -> Response:
     set_subject(request, "alert", None, status=q.status, rule=q.rule, person_id=q.person_id, possible=q.possible)
-    lens = Lens.of(health_clearance=who.health_clearance, export=who.domestic_abuse_only)
-    found = list_alerts(store, status=q.status, rule=q.rule, severity=q.severity, person_id=q.person_id,
-                        possible=q.possible, limit=q.limit, offset=q.offset, config=request.app.state.config,
-                        with_total=True, lens=lens, **(marac_lens(store, lens) if who.domestic_abuse_only else {}))
+    lens = _lens(who)
+    asked = dict(status=q.status, rule=q.rule, severity=q.severity, person_id=q.person_id, possible=q.possible,
+                 limit=q.limit, offset=q.offset, config=request.app.state.config, lens=lens)
+    # the queue of this state from memory (api/alert_cache.py); from SQL while it is read again
+    queue = request.app.state.alert_queue.current(lens)
+    found = None
+    if queue is not None:
+        found = queue.page(store, **asked, **(queue.marac_scope(store, lens) if who.domestic_abuse_only else {}))
+    if found is None:
+        found = list_alerts(store, **asked, with_total=True, **(marac_lens(store, lens) if who.domestic_abuse_only else {}))
     add_detail(request, returned=[a["alert_id"] for a in found["items"]])
     return ok(page(request, found["items"], q.limit, q.offset, found["total"]))
 
@@ -68,8 +74,7 @@ def _act(request: Request, alert_id: str, action: str, body: AlertAction, who: P
     if who.domestic_abuse_only:   # a MARAC coordinator lists their alerts; the hub acts on them
         raise Problem(403, "forbidden-role", f"the {who.role} role may list alerts but not act on them")
     # through the actor's lens: an alert left out of their list is unknown to them here too
-    result = act_on_alert(store, alert_id, action, who.name, body.reason,
-                          lens=Lens.of(health_clearance=who.health_clearance, export=who.domestic_abuse_only))
+    result = act_on_alert(store, alert_id, action, who.name, body.reason, lens=_lens(who))
     request.app.state.snapshot.invalidate(alerts_only=True)   # a chronology's header lists open alerts
     return ok(result)
 

@@ -75,6 +75,7 @@ def review_decide(request: Request, body: ReviewDecision, who: Principal = Depen
     if status == 200:
         result["possible_alerts"] = sync_possible_alerts(store, None, cfg)
         request.app.state.snapshot.invalidate(alerts_only=True)   # a chronology's header lists open alerts
+        request.app.state.alert_queue.invalidate()                 # possible alerts raised or settled
         add_detail(request, persons_before=result.get("persons_before"), persons_after=result.get("persons_after"),
                    decision_id=result.get("decision_id"))
     else:

@@ -14,4 +14,5 @@ router = APIRouter(tags=["service"])
 def health(request: Request) -> Response:
     state = request.app.state
     return ok({"status": "ok", "run_in_progress": state.runs.current_run is not None,
-               "snapshot": state.snapshot.status(), "review_queue": state.review_queue.status()})
+               "snapshot": state.snapshot.status(), "review_queue": state.review_queue.status(),
+               "alert_queue": state.alert_queue.status()})

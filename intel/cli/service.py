@@ -35,6 +35,7 @@ def serve(
     except (IntelError, StoreError) as exc:
         fail(str(exc))
     application.state.review_queue.build_later()   # ranked in the background: the first review page finds it ready
+    application.state.alert_queue.build_later()    # read in the background: SQL answers the alerts until then
     typer.echo(f"serving {application.state.store.path} on http://{host}:{port} (workspace: /, docs: /docs)",
                err=True)
     # no Server header (what software runs here is nobody's business), and X-Forwarded-* not
@@ -44,6 +45,7 @@ def serve(
     # a review-queue build still running reads the store through its own session: let it end
     # before the store is closed (closing under it raised ResourceInUse about one start in two)
     application.state.review_queue.wait()
+    application.state.alert_queue.stop()
     application.state.audit_queue.close()   # the last entries are committed before exit
 
 

@@ -168,5 +168,6 @@ def api(world, db_copy):
     app.state.runs.wait(60)
     app.state.snapshot.wait(60)
     app.state.review_queue.wait(60)
+    app.state.alert_queue.stop()
     app.state.audit_queue.close()
     app.state.store.close()

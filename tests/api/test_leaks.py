@@ -153,6 +153,9 @@ def test_no_route_shows_a_role_what_it_may_not_see(leaky):
     share = [m["restriction"] for m in leaky["mentions"]]
     assert share.count("hub_only") > len(share) / 6 and share.count("health_confidential") > len(share) / 20
     app = served_app(leaky["db"], config=cfg, run_options={"link_engine": ENGINE})
+    app.state.alert_queue.build_later()   # as intel serve does: GET /alerts and its page from the kept queue
+    app.state.alert_queue.wait(60)
+    assert app.state.alert_queue.status()["state"] == "current"
     sample = _sample(leaky)
     sample["run_id"] = [app.state.store.scalar("SELECT run_id FROM runs LIMIT 1")]
     sample["fmt"] = _FMTS
@@ -205,6 +208,7 @@ def test_no_route_shows_a_role_what_it_may_not_see(leaky):
         app.state.runs.wait(60)
         app.state.snapshot.wait(60)
         app.state.review_queue.wait(60)
+        app.state.alert_queue.stop()
         app.state.audit_queue.close()
         app.state.store.close()
     assert answered > 100 and pages > 20, (calls, answered, pages)

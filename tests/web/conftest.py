@@ -45,10 +45,16 @@ def web_world(tmp_path_factory) -> dict[str, Any]:
 
 
 def _app(db: Path):
-    return served_app(db, run_options={"link_engine": ENGINE})
+    """The application as intel serve runs it: the alert queue kept in memory (read before the
+    first page here, so every alerts page is answered from it)."""
+    app = served_app(db, run_options={"link_engine": ENGINE})
+    app.state.alert_queue.build_later()
+    app.state.alert_queue.wait(60)
+    return app
 
 
 def _close(app) -> None:
+    app.state.alert_queue.stop()
     app.state.runs.wait(60)
     app.state.snapshot.wait(60)
     app.state.review_queue.wait(60)
