@@ -6,34 +6,24 @@ What each candidate gets is what the two reads the workspace made per candidate 
 ``counts_by_agency`` and ``last_seen`` through the viewer's lens, only with the ``chronology``
 right; the lowest link probability of the person's records (``linkage.identity.person_record``),
 only with the ``person`` right; nothing for a person the viewer may not open (a domestic-abuse-only
-role: one without a domestic-abuse record it sees) or an id that is not current. One chronology
-per candidate (from the serving snapshot: ~0.5 ms each) and one query for every weakest link.
+role: one without a domestic-abuse record it sees) or an id that is not current. The two header
+figures (``views.chronology.activity``: the rows the viewer sees, not the whole chronology) and
+the weakest links from the serving snapshot, no SQL; from the store (SQL) only while the snapshot
+is rebuilt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from access.lens import Lens, has_domestic_abuse
 from api.security import Principal
 from core.errors import NotFound
 from core.store import Store
-from views.chronology import chronology
+from views.chronology import activity
 from views.chronology_sources import SnapshotReader, StoreReader
 
 FIELDS = ("agencies", "last_seen", "weakest_link")
-
-
-def weakest_links(store: Store, person_ids: list[str]) -> dict[str, float | None]:
-    """Each person's lowest link probability over their records (those still in ``mentions``)."""
-    if not person_ids:
-        return {}
-    rows = store.rows(
-        "SELECT pm.person_id, min(pm.link_probability) AS weakest FROM person_mentions pm "
-        "JOIN mentions m USING (mention_id) WHERE pm.person_id IN (SELECT unnest(?::VARCHAR[])) "
-        "GROUP BY pm.person_id", [sorted(set(person_ids))])
-    return {r["person_id"]: r["weakest"] for r in rows}
 
 
 def _may_open(store: Store, who: Principal, person_id: str, reader: StoreReader | SnapshotReader) -> bool:
@@ -50,7 +40,7 @@ def _may_open(store: Store, who: Principal, person_id: str, reader: StoreReader 
 
 
 def add_details(store: Store, who: Principal, candidates: list[dict[str, Any]], *,
-                config: Mapping[str, Any], reader: SnapshotReader | None) -> list[str]:
+                reader: SnapshotReader | None) -> list[str]:
     """Set ``agencies``, ``last_seen`` and ``weakest_link`` on each of ``candidates`` (None where
     the viewer may not have them); the ids that got any detail."""
     use = reader or StoreReader(store)
@@ -59,12 +49,11 @@ def add_details(store: Store, who: Principal, candidates: list[dict[str, Any]], 
     shown = [c for c in candidates if _may_open(store, who, c["person_id"], use)]
     lens = Lens.of(health_clearance=who.health_clearance, export=who.domestic_abuse_only)
     if "chronology" in who.rights:
-        for c in shown:
-            head = chronology(store, person_id=c["person_id"], config=config, reader=reader,
-                              health_clearance=not lens.mask_health, export=lens.drop_hub_only)["person"]
-            c["agencies"], c["last_seen"] = head.get("counts_by_agency", {}), head.get("last_seen")
+        for c in shown:   # the header's two figures, not the whole chronology (views.chronology.activity)
+            c["agencies"], c["last_seen"] = activity(c["person_id"], reader=use, health_clearance=not lens.mask_health,
+                                                     export=lens.drop_hub_only)
     if "person" in who.rights:
-        weakest = weakest_links(store, [c["person_id"] for c in shown])
+        weakest = use.weakest_links([c["person_id"] for c in shown])
         for c in shown:
             c["weakest_link"] = weakest.get(c["person_id"])
     return [c["person_id"] for c in shown] if {"chronology", "person"} & who.rights else []

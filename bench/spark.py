@@ -17,6 +17,7 @@ Writes nothing into the repo (stores under --workdir, default a temporary folder
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -47,6 +48,7 @@ class TreePeak:
     def __init__(self, pid: int) -> None:
         self.proc = psutil.Process(pid)
         self.peak = 0
+        self.loads: list[float] = []
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
@@ -62,6 +64,7 @@ class TreePeak:
                     except psutil.Error:
                         pass
                 self.peak = max(self.peak, rss)
+                self.loads.append(os.getloadavg()[0])
             except psutil.Error:
                 return
 
@@ -94,6 +97,9 @@ def run_child(engine: str, db: Path, cfg: dict) -> dict:
     stdout, _ = p.communicate()
     wall = time.perf_counter() - t
     res = {"peak_rss_gib_incl_children": peak.stop(), "wall_s": round(wall, 2), "exit": p.returncode}
+    if peak.loads:   # the machine's 1-minute load average while this child ran: min, mean, max
+        res["load_average"] = [round(min(peak.loads), 1), round(sum(peak.loads) / len(peak.loads), 1),
+                               round(max(peak.loads), 1)]
     lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
     if lines:
         res.update(json.loads(lines[-1]))
@@ -157,7 +163,7 @@ def main() -> None:
     engines = [e for e in args.engines.split(",") if e]
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-spark-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    cfg = load_config()
+    cfg = copy.deepcopy(load_config())   # the loaded configuration is read-only
     cfg["spark"].update({"master": args.master, "driver_memory": args.driver_memory, "progress": False})
     out({"bench": "setup", "cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
          "load_average": os.getloadavg(), "sizes": sizes, "spark": cfg["spark"], "workdir": str(workdir)})

@@ -15,7 +15,9 @@ family at a time:
 - network: /w/person/{id}/network?hops=2;
 - household: /w/household/{key} of a person's address;
 - alerts: /w/alerts (the first 100 new alerts);
-- pack: /w/person/{id}/pack (chronology, 1-hop network picture as SVG, alerts);
+- pack: /w/person/{id}/pack (chronology, alerts; the page fetches its picture after it);
+- pack-picture: /w/person/{id}/pack/network.svg (the pack's 1-hop network picture, Graphviz's
+  layout; a person's first picture, unless the warm-up asked it);
 - review: /w/review (the first 25 items of the clerical-review queue).
 
 First byte: from sending the request to having the status line and headers (http.client's
@@ -149,7 +151,7 @@ def main() -> None:
     ap.add_argument("--max-seconds", type=float, default=60.0, help="per page family")
     ap.add_argument("--persons", type=int, default=300)
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--pages", default="search,person,network,household,alerts,pack,review")
+    ap.add_argument("--pages", default="search,person,network,household,alerts,pack,pack-picture,review")
     a = ap.parse_args()
     if not 1 <= a.sessions <= 50 or not 1 <= a.requests <= 100_000 or not 1 <= a.max_seconds <= 600:
         sys.exit("--sessions 1-50, --requests 1-100000, --max-seconds 1-600")
@@ -184,6 +186,7 @@ def main() -> None:
         "household": [f"/w/household/{quote(h, safe='')}" for h in households],
         "alerts": ["/w/alerts"],
         "pack": [f"/w/person/{p}/pack" for p in persons],
+        "pack-picture": [f"/w/person/{p}/pack/network.svg" for p in persons],
         "review": ["/w/review"],
     }
     wanted = [p.strip() for p in a.pages.split(",") if p.strip()]

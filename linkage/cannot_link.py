@@ -7,6 +7,12 @@
   a nickname or alias of it, Jaro-Winkler below 0.80, neither an initial nor a title) - the
   pattern the model's twin level scores (linkage/comparisons.py), here enforced over whole
   clusters. Only while the twin level is on (``[linkage] twin_weight`` not 0).
+- **named twins**: two forenames one agency recorded on one event for two people of one surname
+  and birth date (twins or triplets on one contact) are two people wherever else they appear
+  with that surname and birth date: every record of the one name is held apart from every record
+  of the other, not only the two on the event. The event proves the names are two children, not
+  a spelling variant, which is what the model's twin level cannot tell when the names look alike
+  ("isla" / "isabella price", Jaro-Winkler >= 0.80: merged on standard seed 49, 2026-12-07).
 - **a generation apart**: the same forename and surname at the same postcode or address, birth
   years more than 15 apart, another birthday (day or month) and the years differing in two or
   more digits (a father and son of one name, "Sr / Jr"): the pattern the model's "generation" dob
@@ -32,7 +38,7 @@ from core.store import Store
 from linkage import features as F
 from linkage.comparisons import TITLES
 
-KINDS = ("same_event", "twin", "generation")
+KINDS = ("same_event", "named_twins", "twin", "generation")
 _SCHEMA = {"mention_a": pl.Utf8, "mention_b": pl.Utf8, "kind": pl.Utf8}
 
 
@@ -70,6 +76,16 @@ def cannot_link_pairs(store: Store, config: dict[str, Any], scope: Iterable[str]
                 "SELECT a.mention_id AS mention_a, b.mention_id AS mention_b, 'same_event' AS kind "
                 "FROM mentions a JOIN mentions b ON a.event_key = b.event_key AND a.mention_id < b.mention_id "
                 f"WHERE {in_scope}"))
+        if "named_twins" in kinds:
+            parts.append(store.df(
+                "WITH proven AS (SELECT DISTINCT a.surname, a.dob, a.forename AS fa, b.forename AS fb "
+                "FROM mentions a JOIN mentions b ON a.event_key = b.event_key AND a.surname = b.surname "
+                "AND a.dob = b.dob AND a.forename <> b.forename AND a.mention_id <> b.mention_id "
+                "WHERE length(a.forename) > 1 AND length(b.forename) > 1) "
+                "SELECT DISTINCT a.mention_id AS mention_a, b.mention_id AS mention_b, 'named_twins' AS kind "
+                "FROM proven p JOIN mentions a ON a.surname = p.surname AND a.dob = p.dob AND a.forename = p.fa "
+                "JOIN mentions b ON b.surname = p.surname AND b.dob = p.dob AND b.forename = p.fb "
+                f"WHERE a.mention_id < b.mention_id AND {in_scope}"))
         if "twin" in kinds:
             F.register_nicknames(store)
             titles = ", ".join(repr(t) for t in TITLES)

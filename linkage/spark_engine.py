@@ -224,10 +224,14 @@ class SparkEngine:
         settings = spark_settings(model.settings, self._list_columns)   # IntelError: untranslatable model
         tag = uuid.uuid4().hex[:8]
         views: list[str] = []
+        feats = None
         try:
             from splink.backends.spark import SparkAPI   # optional: needs pyspark (the spark extra)
 
-            feats = spark.read.parquet(str(work / "features.parquet"))
+            # read once, kept (memory, spilling to disk): Splink's SQL names the input in every
+            # blocking rule's join, both sides, and Spark would otherwise scan the files each time
+            feats = spark.read.parquet(str(work / "features.parquet")).persist()
+            feats.count()
             api = SparkAPI(spark_session=spark, break_lineage_method=self.settings.break_lineage,
                            num_partitions_on_repartition=self.settings.partitions)
             inputs = []
@@ -255,11 +259,13 @@ class SparkEngine:
         except Exception as exc:
             raise _failure(exc, self.settings.master) from exc
         finally:
-            for view in views:
-                try:
+            try:
+                for view in views:
                     spark.catalog.dropTempView(view)
-                except Exception:  # the JVM may be gone; nothing of ours is left in the store
-                    pass
+                if feats is not None:
+                    feats.unpersist()
+            except Exception:  # the JVM may be gone; nothing of ours is left in the store
+                pass
 
     def _between_and_within(self, linker: Any, work: Path) -> list[Any]:
         for tf_col in linker._settings_obj._term_frequency_columns:   # over ALL mentions

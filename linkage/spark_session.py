@@ -163,8 +163,26 @@ class SparkSettings:
         if self.local:
             conf["spark.driver.host"] = "127.0.0.1"
             conf["spark.driver.bindAddress"] = "127.0.0.1"
+        conf.update(TUNING)
+        if self.local:
+            conf.update(self.local_tuning())
         conf.update(self.conf)
         return conf
+
+    def local_tuning(self) -> dict[str, str]:
+        """Local mode: every join may broadcast up to an eighth of the driver's memory (one JVM, so
+        a broadcast is a pointer, not a network copy; Splink's blocking is one join per rule, and
+        a sort-merge join is two shuffles each), measured in docs/scale.md."""
+        limit = memory_bytes(self.driver_memory, "driver_memory") // 8
+        return {"spark.sql.autoBroadcastJoinThreshold": str(limit),
+                "spark.sql.adaptive.autoBroadcastJoinThreshold": str(limit)}
+
+
+# Splink's blocking SQL repeats every earlier rule, negated, in each later rule's filter (a pair is
+# scored once): with constraint propagation Catalyst infers constraints over all of them, and
+# planning the 19 rules' union took longer than running it (docs/scale.md). Any [spark.conf]
+# key overrides these.
+TUNING = {"spark.sql.constraintPropagation.enabled": "false"}
 
 
 def _check_conf(conf: Any) -> dict[str, str]:

@@ -186,9 +186,7 @@ def _header(rows: list[dict[str, Any]], full_rows: list[dict[str, Any]], spells:
             shared["last_seen"] = max(shared["last_seen"], d)
     window = int(ccfg.get("harm_window_days", 365))
     since = today - timedelta(days=window)
-    events_by_source: dict[str, set[str]] = {}
-    for r in rows:
-        events_by_source.setdefault(r["source"], set()).add(r["event_key"])
+    counts_by_agency, last_seen = _counts_and_last_seen(rows)
     harm_recent = {r["event_key"] for r in full_rows if r["harm"] and day_of(r["event_date"]) > since
                    and day_of(r["event_date"]) <= today}
     dates = [day_of(r["event_date"]) for r in rows]
@@ -203,12 +201,31 @@ def _header(rows: list[dict[str, Any]], full_rows: list[dict[str, Any]], spells:
                        "shared": {"address": a["shared"]["address"], "first_seen": a["shared"]["first_seen"].isoformat(),
                                   "last_seen": a["shared"]["last_seen"].isoformat()} if a.get("shared") else None}
                       for a in sorted(addresses.values(), key=lambda a: (a["person_id"], a["first_seen"]))],
-        "counts_by_agency": {s: len(v) for s, v in sorted(events_by_source.items())},
+        "counts_by_agency": counts_by_agency,
         "harm_events_last_12_months": len(harm_recent),
         "harm_window": {"from": (since + timedelta(days=1)).isoformat(), "to": today.isoformat()},
         "first_seen": min(dates).isoformat() if dates else None,
-        "last_seen": max(dates).isoformat() if dates else None,
+        "last_seen": last_seen,
     }
     if person_id is not None:
         return {"person_id": person_id, **header}
     return {"household_key": household_key, "members": members, **header}
+
+
+def _counts_and_last_seen(rows: list[dict[str, Any]]) -> tuple[dict[str, int], str | None]:
+    """Events by agency and the last day seen, over the rows the viewer sees (hidden ones gone)."""
+    events_by_source: dict[str, set[str]] = {}
+    for r in rows:
+        events_by_source.setdefault(r["source"], set()).add(r["event_key"])
+    last = max((day_of(r["event_date"]) for r in rows), default=None)
+    return {s: len(v) for s, v in sorted(events_by_source.items())}, last.isoformat() if last else None
+
+
+def activity(person_id: str, *, reader: StoreReader | SnapshotReader, health_clearance: bool = True,
+             export: bool = False) -> tuple[dict[str, int], str | None]:
+    """A current person's ``counts_by_agency`` and ``last_seen`` as their chronology's header gives
+    them to this viewer, without building the chronology (its entries and the other people in
+    them): the search results page shows these two for 20 people (api/search_details.py).
+    ``person_id`` must be current (``reader.resolve`` gives it back)."""
+    rows = [r for r in reader.person_rows([person_id]) if visibility(r, health_clearance, export) != "hidden"]
+    return _counts_and_last_seen(rows)

@@ -70,6 +70,16 @@ class StoreReader:
         """The date the data runs to (findings.as_of.extract_date), as of now."""
         return extract_date(self.store, datetime.now())
 
+    def weakest_links(self, person_ids: list[str]) -> dict[str, float | None]:
+        """Each person's lowest link probability over their records (those still in ``mentions``)."""
+        if not person_ids:
+            return {}
+        rows = self.store.rows(
+            "SELECT pm.person_id, min(pm.link_probability) AS weakest FROM person_mentions pm "
+            "JOIN mentions m USING (mention_id) WHERE pm.person_id IN (SELECT unnest(?::VARCHAR[])) "
+            "GROUP BY pm.person_id", [sorted(set(person_ids))])
+        return {r["person_id"]: r["weakest"] for r in rows}
+
     def household_persons(self, household_key: str) -> list[str]:
         there = [r["mention_id"] for r in self.store.rows(f"SELECT mention_id FROM {PLACED} WHERE household_key = ?",
                                                           [household_key])]
@@ -250,6 +260,16 @@ class SnapshotReader:
             current = nxt
             if current in seen:
                 raise IntelError(f"person {person_id!r}: merges form a loop through {seen}")
+
+    def weakest_links(self, person_ids: list[str]) -> dict[str, float | None]:
+        """As :meth:`StoreReader.weakest_links`, from the person frame (its rows are the person's
+        mentions joined to ``mentions``): one slice a person, no SQL (that query scanned
+        person_mentions, ~90 ms at 1.1M mentions, on every search results page)."""
+        out: dict[str, float | None] = {}
+        for pid, part in zip(dict.fromkeys(p for p in person_ids if p in self._by_person),
+                             self._by_person.slices(person_ids)):
+            out[pid] = part["link_probability"].min()
+        return out
 
     def household_persons(self, household_key: str) -> list[str]:
         return sorted({r["person_id"] for r in self._by_household.rows([household_key])})

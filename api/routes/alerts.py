@@ -46,11 +46,16 @@ def marac_lens(store: Store, lens: Lens = Lens.of(health_clearance=False, export
     return marac_scope(store, lens)
 
 
+def _lens(who: Principal) -> Lens:
+    """The viewer's lens on alerts: no health detail without clearance; MARAC's as an export's."""
+    return Lens.of(health_clearance=who.health_clearance, export=who.domestic_abuse_only)
+
+
 @router.get("/alerts", summary="Alerts, strongest first (severity, score, newest)")
 def alerts(request: Request, q: Annotated[AlertsQuery, Query()], who: Principal = Depends(guard("alerts")),
            store: Store = Depends(db)) -> Response:
     set_subject(request, "alert", None, status=q.status, rule=q.rule, person_id=q.person_id, possible=q.possible)
-    lens = Lens.of(health_clearance=who.health_clearance, export=who.domestic_abuse_only)
+    lens = _lens(who)
     asked = dict(status=q.status, rule=q.rule, severity=q.severity, person_id=q.person_id, possible=q.possible,
                  limit=q.limit, offset=q.offset, config=request.app.state.config, lens=lens)
     # the queue of this state from memory (api/alert_cache.py); from SQL while it is read again
@@ -69,8 +74,7 @@ def _act(request: Request, alert_id: str, action: str, body: AlertAction, who: P
     if who.domestic_abuse_only:   # a MARAC coordinator lists their alerts; the hub acts on them
         raise Problem(403, "forbidden-role", f"the {who.role} role may list alerts but not act on them")
     # through the actor's lens: an alert left out of their list is unknown to them here too
-    result = act_on_alert(store, alert_id, action, who.name, body.reason,
-                          lens=Lens.of(health_clearance=who.health_clearance, export=who.domestic_abuse_only))
+    result = act_on_alert(store, alert_id, action, who.name, body.reason, lens=_lens(who))
     request.app.state.snapshot.invalidate(alerts_only=True)   # a chronology's header lists open alerts
     return ok(result)
 

@@ -84,7 +84,7 @@ async def search(request: Request, q: Annotated[SearchQuery, Query()],
                                    index=snap.search if snap else None, health_clearance=who.health_clearance)
         add_detail(request, returned=[c["person_id"] for c in found["candidates"]])
         if q.details:
-            detailed = add_details(store, who, found["candidates"][:q.details], config=request.app.state.config,
+            detailed = add_details(store, who, found["candidates"][:q.details],
                                    reader=snap.chronology if snap else None)
             add_detail(request, detailed=detailed)
         body = page(request, found["candidates"], q.limit, q.offset, found["total"])

@@ -159,3 +159,42 @@ def test_a_persons_records_read_by_key_are_the_joins(store, monkeypatch):
     assert {p: person_record(store, p)["mentions"] for p in persons} == joined
     monkeypatch.setattr(identity, "_BY_KEY", 1)
     assert {p: person_record(store, p)["mentions"] for p in persons} == joined
+
+
+def _record_by_joins(store, person_id: str) -> dict:
+    """The person record as it was read before its reads went by key: a recursive join for the
+    merged ids, one filter over the whole history (the reference the faster reads must equal)."""
+    resolved = resolve_person_id(store, person_id)
+    aliases = {r["person_id"] for r in store.rows(
+        "WITH RECURSIVE a(person_id) AS (SELECT ?::VARCHAR UNION "
+        "SELECT p.person_id FROM persons p JOIN a ON p.merged_into = a.person_id) SELECT person_id FROM a", [resolved])}
+    ids = sorted(aliases)
+    history = store.rows(
+        "SELECT history_id, happened_at, action, person_id, related_person_id, mention_ids, run_id, decided_by, reason "
+        "FROM person_history WHERE list_contains(?, person_id) OR list_contains(?, related_person_id) "
+        "ORDER BY history_id", [ids, ids])
+    return {"person_id": resolved, "merged_ids": sorted(a for a in aliases if a != resolved), "history": history}
+
+
+def test_a_persons_merged_ids_and_history_read_by_key_are_the_joins(store, monkeypatch):
+    """A chain of merges (f into e, then e into a, so a's record names both) and a split: every
+    person's merged ids and history read by key equal the joins, by either history read."""
+    import linkage.identity as identity
+
+    add_mentions(store, [{"record_id": r, "forename": "x", "surname": "y"} for r in "abcdefg"])
+    m = {r: f"police:{r}" for r in "abcdefg"}
+    _write(store, [(m["a"], m["b"], 0.99)], extra=[m["c"], m["d"], m["e"], m["f"], m["g"]])
+    _write(store, [(m["a"], m["b"], 0.99), (m["e"], m["f"], 0.99)], extra=[m["c"], m["d"], m["g"]], run_id="r2")
+    _write(store, [(m["a"], m["b"], 0.99), (m["e"], m["f"], 0.99), (m["b"], m["e"], 0.99)],
+           extra=[m["c"], m["d"], m["g"]], run_id="r3")
+    _write(store, [(m["a"], m["b"], 0.99), (m["e"], m["f"], 0.99)], extra=[m["c"], m["d"], m["g"]], run_id="r4")
+    everyone = [r["person_id"] for r in store.rows("SELECT person_id FROM persons ORDER BY 1")]
+    merged = [r["person_id"] for r in store.rows("SELECT person_id FROM persons WHERE status = 'merged'")]
+    assert len(merged) >= 2
+    want = {p: _record_by_joins(store, p) for p in everyone}
+    assert max(len(w["merged_ids"]) for w in want.values()) >= 2            # a chain: found through another
+    assert max(len(w["history"]) for w in want.values()) >= 3
+    for by_key in (20, 0):   # entries one by one, and the semi-join for many
+        monkeypatch.setattr(identity, "_BY_KEY_HISTORY", by_key)
+        got = {p: person_record(store, p) for p in everyone}
+        assert {p: {k: r[k] for k in ("person_id", "merged_ids", "history")} for p, r in got.items()} == want

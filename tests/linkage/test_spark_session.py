@@ -29,6 +29,19 @@ def test_shipped_defaults_are_valid_and_local() -> None:
     assert engine_name(load_config()) == "duckdb" and engine_from_config(load_config()) is None
 
 
+def test_tuning_for_splinks_sql_and_local_mode_yields_to_the_hubs_own_settings() -> None:
+    local = SparkSettings.from_config(cfg(driver_memory="4g")).spark_conf()
+    assert local["spark.sql.constraintPropagation.enabled"] == "false"
+    assert local["spark.sql.autoBroadcastJoinThreshold"] == str(512 << 20)   # an eighth of 4g
+    cluster = SparkSettings.from_config(cfg(master="yarn")).spark_conf()
+    assert cluster["spark.sql.constraintPropagation.enabled"] == "false"
+    assert "spark.sql.autoBroadcastJoinThreshold" not in cluster             # Spark's own on a cluster
+    own = SparkSettings.from_config(cfg(conf={"spark.sql.autoBroadcastJoinThreshold": "-1",
+                                              "spark.sql.constraintPropagation.enabled": True})).spark_conf()
+    assert own["spark.sql.autoBroadcastJoinThreshold"] == "-1"
+    assert own["spark.sql.constraintPropagation.enabled"] == "true"
+
+
 @pytest.mark.parametrize("master", ["local", "local[2]", "local[*]", "local[4,2]", "spark://h1:7077,h2:7077",
                                     "yarn", "k8s://https://10.0.0.1:6443"])
 def test_master_urls_spark_knows_are_accepted(master: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from fixtures.world import generate_world
 from findings.alerts import act_on_alert, list_alerts
-from views.chronology import chronology
+from views.chronology import activity, chronology
 from views.chronology_sources import SnapshotReader, StoreReader
 from core.errors import IntelError, NotFound
 from core.person_ids import MalformedPersonId, format_person_id
@@ -103,3 +103,37 @@ def test_unknown_ids_and_a_newer_state(world_store):
     sql = chronology(store, person_id=person, today=TODAY, config=CONFIG)
     assert chronology(store, person_id=person, today=TODAY, reader=fresh, config=CONFIG) == sql
     assert {a["alert_id"]: a["status"] for a in sql["person"]["open_alerts"]}[alert["alert_id"]] == "acknowledged"
+
+
+def test_weakest_links_are_the_same_from_the_snapshot(world_store):
+    """The search page's weakest link of each candidate (api/search_details.py): from memory as SQL
+    gives it, for every person, merged ones (no records left) and unknown ids included."""
+    store = world_store
+    snap, sql = SnapshotReader.build(store), StoreReader(store)
+    persons = [r["person_id"] for r in store.rows("SELECT person_id FROM persons ORDER BY person_id")]
+    asked = persons + [persons[0], format_person_id(99_999_999)]
+    want = sql.weakest_links(asked)
+    assert snap.weakest_links(asked) == want
+    assert len(want) > 300 and any(v is not None and v < 1 for v in want.values())
+    for i in range(0, len(persons), 37):   # small batches, in another order, as a results page asks
+        batch = persons[i:i + 20][::-1]
+        assert snap.weakest_links(batch) == sql.weakest_links(batch)
+    assert snap.weakest_links([]) == sql.weakest_links([]) == {}
+
+
+def test_activity_is_the_chronology_headers_two_figures(world_store):
+    """The search page's agencies and last event (views.chronology.activity) equal the chronology
+    header's counts_by_agency and last_seen, for every current person, each viewer, either reader."""
+    store = world_store
+    snap, sql = SnapshotReader.build(store), StoreReader(store)
+    persons = [r["person_id"] for r in store.rows("SELECT person_id FROM persons WHERE status <> 'merged' ORDER BY 1")]
+    differs = 0
+    for i, pid in enumerate(persons):
+        for viewer in VIEWERS:
+            head = chronology(store, person_id=pid, reader=snap, config=CONFIG, **viewer)["person"]
+            want = (head["counts_by_agency"], head["last_seen"])
+            assert activity(pid, reader=snap, **viewer) == want, (pid, viewer)
+            if i % 5 == 0:
+                assert activity(pid, reader=sql, **viewer) == want, (pid, viewer)
+        differs += activity(pid, reader=snap) != activity(pid, reader=snap, health_clearance=False, export=True)
+    assert differs   # the viewers saw different figures somewhere: the lens was exercised

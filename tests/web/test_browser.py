@@ -175,16 +175,24 @@ def test_analyst_walk(live_server, browser_factory):
     d.get(url + f"/w/person/{sarah}/pack")
     assert "MARAC pack" in d.find_element(By.TAG_NAME, "h1").text
     assert PURPOSE["case_ref"] in d.page_source and "analyst1" in d.page_source
-    _shot(d, "10-marac-pack")
-    # the network picture: fitted to the page's width, zoomed in and out with its buttons, full size
+    # the network picture (its own request): fitted to the page's width, zoomed in and out with its
+    # buttons, full size
     _wait(d, lambda d: d.find_element(By.ID, "netpic").get_attribute("data-ready") == "1")
+    _shot(d, "10-marac-pack")
     width = lambda: d.execute_script("return document.querySelector('#netpic svg').getBoundingClientRect().width")  # noqa: E731
     fitted = width()
     d.find_element(By.CSS_SELECTOR, "button[data-zoom=in]").click()
     assert width() > fitted * 1.3 and "of full size" in d.find_element(By.CSS_SELECTOR, "[data-zoom-said]").text
     d.find_element(By.CSS_SELECTOR, "button[data-zoom=fit]").click()
     assert abs(width() - fitted) < 2 and d.find_element(By.CSS_SELECTOR, "[data-zoom-said]").text == "fitted to the page"
-    # printed: the picture alone on an A4 landscape page, the rest of the pack portrait (named pages)
+    # printed: the picture is on the paper (fetched after the page, web/routes/pack.py), alone on
+    # an A4 landscape page, the rest of the pack portrait (named pages)
+    assert "Sarah" in d.find_element(By.CSS_SELECTOR, "#netpic svg").get_attribute("textContent")
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    printed = d.execute_script("var s = document.querySelector('#netpic svg'), r = s.getBoundingClientRect(); "
+                               "return [getComputedStyle(s).display, getComputedStyle(s).visibility, r.width, r.height];")
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert printed[:2] == ["block", "visible"] and printed[2] > 300 and printed[3] > 100, printed
     pdf = base64.b64decode(d.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
     boxes = [tuple(round(float(v)) for v in b.split()[2:]) for b in re.findall(rb"/MediaBox\s*\[([^\]]*)\]", pdf)]
     assert (842, 595) in boxes and (595, 842) in boxes, boxes

@@ -184,7 +184,8 @@ def test_bad_dates_and_empty_search_are_messages_on_the_form(web):
 def test_pages_allow_no_inline_script_and_send_no_referrer(web):
     web.sign_in("analyst")
     sarah = web.world["person"]["police:P1"]
-    for url in ("/w/search", f"/w/person/{sarah}", f"/w/person/{sarah}/network", f"/w/person/{sarah}/pack", "/w/review"):
+    for url in ("/w/search", f"/w/person/{sarah}", f"/w/person/{sarah}/network", f"/w/person/{sarah}/pack",
+                f"/w/person/{sarah}/pack/network.svg", "/w/review"):
         r = web.client.get(url)
         directives = [d.strip() for d in r.headers["content-security-policy"].split(";")]
         assert "script-src 'self'" in directives and "frame-ancestors 'self'" in directives
@@ -272,8 +273,8 @@ def test_marac_sees_no_restricted_row_on_any_page(web):
     sarah, tom = world["person"]["police:P1"], world["person"]["police:P6"]
     hub_only = [r for r in world["restricted"] if r["restriction"] == "hub_only"]
     pages = [f"/w/person/{sarah}", f"/w/person/{sarah}?harm_only=1", f"/w/person/{sarah}/print",
-             f"/w/person/{sarah}/pack", f"/w/person/{sarah}/network", f"/w/person/{sarah}/network?hops=2",
-             f"/w/person/{sarah}/network.svg", f"/w/person/{sarah}/network.graphml",
+             f"/w/person/{sarah}/pack", f"/w/person/{sarah}/pack/network.svg", f"/w/person/{sarah}/network",
+             f"/w/person/{sarah}/network?hops=2", f"/w/person/{sarah}/network.svg", f"/w/person/{sarah}/network.graphml",
              f"/w/person/{sarah}/chronology.csv", "/w/household/" + quote("addr:4 mill lane|NB1 4QL", safe="")]
     for url in pages:
         r = web.client.get(url)
@@ -405,5 +406,43 @@ def test_the_packs_picture_zooms_and_keeps_its_print_style_to_itself(web):
         assert f'data-zoom="{how}"' in page
     assert "@page" not in page and "<script>" not in page
     assert "size: A4 landscape" in web.client.get("/w/static/print.css").text
+    # the picture is its own request, which the page names (and shows as an image without scripts)
+    picture = f"/w/person/{sarah}/pack/network.svg"
+    assert f'data-picture="{picture}"' in page and f'<img src="{picture}"' in page and "<svg" not in page
+    r = web.client.get(picture)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert r.text.startswith("<svg") and "@page" not in r.text and "Sarah" in r.text
     net = web.client.get(f"/w/person/{sarah}/network").text
     assert all(f'data-net-zoom="{how}"' in net for how in ("in", "out", "fit"))
+
+
+def test_the_packs_picture_is_the_one_the_page_inlined_before(web):
+    """The picture the pack now fetches is the API's export picture of the person, 1 hop, without its
+    XML declaration and print style: what the pack inlined when it drew the picture itself."""
+    from views.network_picture import PRINT_STYLE
+
+    web.sign_in("analyst")
+    for person in sorted(set(web.world["person"].values()))[:6]:
+        api = web.client.get(f"/persons/{person}/network", params={"hops": 1, "format": "svg"},
+                             headers={"Authorization": f"Bearer {web.tokens['analyst']}",
+                                      "X-Purpose": f"{PURPOSE['case_ref']}: {PURPOSE['reason']}"})
+        assert api.status_code == 200
+        before = api.text.split("?>", 1)[1] if api.text.lstrip().startswith("<?xml") else api.text
+        before = before.replace(PRINT_STYLE, "", 1)
+        assert web.client.get(f"/w/person/{person}/pack/network.svg").text == before, person
+
+
+def test_the_packs_picture_refuses_as_the_pack_does(web):
+    """No session: to sign-in; an unknown person: the 404 page; a role without the network right or
+    the person: refused, as the pack is."""
+    sarah, tom = web.world["person"]["police:P1"], web.world["person"]["police:P6"]
+    web.client.cookies.clear()
+    r = web.client.get(f"/w/person/{sarah}/pack/network.svg", follow_redirects=False)
+    assert r.status_code == 303 and "/w/signin" in r.headers["location"]
+    web.sign_in("analyst")
+    r = web.client.get("/w/person/MI-99999999B/pack/network.svg")
+    assert r.status_code == 404 and "not found" in r.text and r.headers["content-type"].startswith("text/html")
+    web.client.cookies.clear()
+    web.sign_in("marac")
+    assert web.client.get(f"/w/person/{tom}/pack").status_code == 403
+    assert web.client.get(f"/w/person/{tom}/pack/network.svg").status_code == 403

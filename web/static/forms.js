@@ -8,6 +8,7 @@
     });
   });
   document.querySelectorAll("button[data-print]").forEach(function (b) {
-    b.addEventListener("click", function () { window.print(); });
+    /* a picture still being fetched (picture.js) is waited for: the paper has it */
+    b.addEventListener("click", function () { (window.picturesReady || Promise.resolve()).then(function () { window.print(); }); });
   });
 })();

@@ -1,12 +1,14 @@
 /* A picture too big to read at the page's width (the network picture of the MARAC pack): zoom in
    and out, fit to the width, full size; drag (or scroll) to pan when zoomed. Wires the buttons of a
-   [data-zoom-for] toolbar to the [data-zoomable] box it names. A file, not an inline script: the
-   workspace's Content-Security-Policy allows scripts from itself only. Print ignores the zoom
-   (print.css fits the picture to one A4 landscape page). */
+   [data-zoom-for] toolbar to the box it names. A box with [data-picture] is first filled with the
+   SVG at that address (the pack's picture is its own request, so the page does not wait for
+   Graphviz's layout); window.picturesReady settles when every such picture is in (or has failed),
+   and the Print button (forms.js) waits for it. A file, not an inline script: the workspace's
+   Content-Security-Policy allows scripts from itself only. Print ignores the zoom (print.css fits
+   the picture to one A4 landscape page). */
 (function () {
   "use strict";
-  document.querySelectorAll("[data-zoom-for]").forEach(function (bar) {
-    var box = document.getElementById(bar.getAttribute("data-zoom-for"));
+  function wire(bar, box) {
     var svg = box && box.querySelector("svg");
     if (!svg) { bar.hidden = true; return; }
     var vb = svg.viewBox && svg.viewBox.baseVal;
@@ -46,5 +48,40 @@
     });
     ["pointerup", "pointercancel"].forEach(function (t) { box.addEventListener(t, function () { drag = null; }); });
     box.setAttribute("data-ready", "1");
+  }
+  function load(box) {
+    var said = box.querySelector("[data-picture-said]");
+    function failed(why) {
+      if (said) { said.textContent = "The network picture could not be drawn (" + why + "). Reload the page to try again."; }
+      box.setAttribute("data-ready", "failed");
+    }
+    return fetch(box.getAttribute("data-picture"), {credentials: "same-origin", headers: {Accept: "image/svg+xml"}})
+      .then(function (r) {
+        var type = r.headers.get("content-type") || "";
+        if (!r.ok || type.indexOf("image/svg+xml") !== 0) {
+          return failed(r.ok ? "the session may have ended" : "the service answered " + r.status);
+        }
+        return r.text().then(function (text) {
+          box.innerHTML = text;   /* our own Graphviz drawing, its words escaped; no script runs from innerHTML */
+        });
+      }, function () { failed("no answer from the service"); });
+  }
+  var bars = Array.prototype.slice.call(document.querySelectorAll("[data-zoom-for]"));
+  var waits = bars.map(function (bar) {
+    var box = document.getElementById(bar.getAttribute("data-zoom-for"));
+    if (box && box.hasAttribute("data-picture")) {
+      /* the buttons wait for the picture: disabled, not hidden (the toolbar keeps its place) */
+      var buttons = Array.prototype.slice.call(bar.querySelectorAll("button"));
+      buttons.forEach(function (b) { b.disabled = true; });
+      return load(box).then(function () {
+        if (box.querySelector("svg")) {
+          buttons.forEach(function (b) { b.disabled = false; });
+          wire(bar, box);
+        }
+      });
+    }
+    wire(bar, box);
+    return Promise.resolve();
   });
+  window.picturesReady = Promise.all(waits);
 })();
