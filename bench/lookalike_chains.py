@@ -10,7 +10,8 @@ person) with each link's probability, and the link where the true person changes
 That is the link clustering should have refused, and the records around it say why it did not.
 
 Reproduce: ``python3 bench/lookalike_chains.py DIR/hard-61 [DIR/hard-62 ...]`` (one JSON line
-per merged group; ``--text`` prints the chains for reading).
+per merged group; ``--text`` prints the chains for reading; ``--recluster`` takes the persons this
+checkout's clustering makes from the stored links, to try a clustering change without relinking).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import load_config  # noqa: E402
 from core.store import Store  # noqa: E402
-from linkage.agency_ids import agency_id_links  # noqa: E402
-from linkage.run import identity_threshold  # noqa: E402
+from linkage.agency_ids import agency_id_links, with_agency_id_links  # noqa: E402
+from linkage.cannot_link import cannot_link_pairs  # noqa: E402
+from linkage.clusters import cluster_mentions  # noqa: E402
+from linkage.run import identity_threshold, trusted_refs  # noqa: E402
 
 FIELDS = "mention_id, event_key, forename, surname, dob, postcode, address, person_ref"
 
@@ -77,7 +80,18 @@ def strongest_path(adj: dict[str, list[tuple[str, float]]], starts: set[str], go
     return []
 
 
-def chains(world_dir: Path) -> list[dict]:
+def reclustered(store: Store, config: dict, threshold: float) -> dict[str, str]:
+    """mention -> person as this checkout's clustering makes them from the stored links (the
+    stored persons are the code's that linked the world)."""
+    ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
+    edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges WHERE match_probability >= ?",
+                     [threshold])
+    c = cluster_mentions(ids, with_agency_id_links(store, config, edges), threshold,
+                         trusted_refs=trusted_refs(store, config), cannot_link=cannot_link_pairs(store, config))
+    return c.cluster_of
+
+
+def chains(world_dir: Path, recluster: bool = False) -> list[dict]:
     store_path = world_dir.parent / f"{world_dir.name}.duckdb"
     persons = pl.read_csv(world_dir / "truth" / "persons.csv", infer_schema_length=0)
     truth = pl.read_csv(world_dir / "truth" / "truth.csv", infer_schema=False).select(
@@ -87,8 +101,10 @@ def chains(world_dir: Path) -> list[dict]:
     threshold = identity_threshold(config)
     out = []
     with Store(store_path, read_only=True) as store:
-        pm = store.df("SELECT mention_id, person_id FROM person_mentions")
-        person_of = dict(pm.iter_rows())
+        if recluster:
+            person_of = reclustered(store, config, threshold)
+        else:
+            person_of = dict(store.df("SELECT mention_id, person_id FROM person_mentions").iter_rows())
         by_true: dict[str, set[str]] = {}
         for m, t in true_of.items():
             by_true.setdefault(t, set()).add(m)
@@ -133,9 +149,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("worlds", nargs="+")
     ap.add_argument("--text", action="store_true")
+    ap.add_argument("--recluster", action="store_true",
+                    help="persons as this checkout clusters the stored links, not as stored")
     args = ap.parse_args()
     for w in args.worlds:
-        for c in chains(Path(w)):
+        for c in chains(Path(w), args.recluster):
             if not args.text:
                 print(json.dumps(c, default=str))
                 continue
