@@ -18,7 +18,9 @@ pairs the caps lose, and the reachable recall: the true pairs still joined by a 
 put-forward true pairs, the most pairwise recall clustering could reach. A pair that is not put forward is never scored, so when the caps lose no
 true pair the persons cannot be worse for them; the persons themselves are measured by
 bench/linkage_worlds.py and bench/linkage.py. Last, the growth of the comparisons from the
-smallest to the largest size as an exponent of n, against n log n's over the same range.
+smallest to the largest size as an exponent of n, against n log n's over the same range, and
+the same for the true pairs and for the comparisons that are not true pairs. ``--per-rule``
+adds each rule's pairs, true pairs, and the pairs (and true pairs) no other rule puts forward.
 One JSON object per line on stdout. Writes nothing into the repo.
 """
 
@@ -73,7 +75,24 @@ def reachable_recall(c, name: str, true_pairs: int) -> float:
     return round(reach / true_pairs, 5) if true_pairs else 1.0
 
 
-def measure(store: Store, truth: pl.DataFrame, rules: list[str]) -> dict:
+def rule_breakdown(c, rules: list[str]) -> list[dict]:
+    """Per rule (as it is, capped): its distinct pairs, the true ones, the pairs no other rule
+    puts forward, and of those the true ones (what the rule alone finds)."""
+    c.execute("CREATE OR REPLACE TEMP TABLE _bs_rules AS " + " UNION ALL ".join(
+        f"SELECT DISTINCT {i} AS rule, l.id AS a, r.id AS b FROM _bs_f l JOIN _bs_f r ON ({r}) AND l.id < r.id"
+        for i, r in enumerate(rules)))
+    rows = c.execute("""
+        WITH k AS (SELECT a, b, count(*) AS n, min(rule) AS first FROM _bs_rules GROUP BY a, b),
+        t AS (SELECT k.*, tp.a IS NOT NULL AS true FROM k LEFT JOIN _bs_tp tp ON tp.a = k.a AND tp.b = k.b)
+        SELECT r.rule, count(*) AS pairs, count(*) FILTER (t.true) AS true_pairs,
+               count(*) FILTER (t.n = 1) AS only_here, count(*) FILTER (t.n = 1 AND t.true) AS true_only_here
+        FROM _bs_rules r JOIN t ON t.a = r.a AND t.b = r.b GROUP BY r.rule ORDER BY r.rule""").fetchall()
+    c.execute("DROP TABLE _bs_rules")
+    return [{"rule": i, "sql": rules[i][:90], "pairs": p, "true": t, "false": p - t, "only_here": o,
+             "true_only_here": to} for i, p, t, o, to in rows]
+
+
+def measure(store: Store, truth: pl.DataFrame, rules: list[str], per_rule: bool = False) -> dict:
     """Distinct candidate pairs of ``rules`` over the store's features, capped and uncapped,
     with the true pairs each finds."""
     c = store.connection
@@ -102,6 +121,8 @@ def measure(store: Store, truth: pl.DataFrame, rules: list[str]) -> dict:
         "SELECT count(*) FROM (SELECT a, b FROM _bs_tp SEMI JOIN _bs_uncapped u ON _bs_tp.a = u.a AND _bs_tp.b = u.b) x "
         "ANTI JOIN _bs_capped p ON x.a = p.a AND x.b = p.b").fetchone()[0]
     res["comparisons_saved"] = res["uncapped"]["comparisons"] - res["capped"]["comparisons"]
+    if per_rule:
+        res["per_rule"] = rule_breakdown(c, rules)
     for tbl in ("_bs_f", "_bs_t", "_bs_tp", "_bs_capped", "_bs_uncapped"):
         c.execute(f"DROP TABLE IF EXISTS {tbl}")
     return res
@@ -142,6 +163,7 @@ def main() -> None:
     ap.add_argument("--hard-worlds", default="", help="HOUSEHOLDS:SEED,... --noise hard worlds")
     ap.add_argument("--public", default="", help="febrl4,historical")
     ap.add_argument("--workdir", default="")
+    ap.add_argument("--per-rule", action="store_true", help="each rule's pairs, true pairs, and the pairs only it finds")
     args = ap.parse_args()
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-blocking-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -162,12 +184,13 @@ def main() -> None:
             sets.append((name, *public_store(name, workdir)))
         for name, db, truth in sets:
             with Store(db) as store:
-                out({"bench": "data set", "name": name, **measure(store, truth, rules)})
+                out({"bench": "data set", "name": name, **measure(store, truth, rules, args.per_rule)})
         sized = []
         for n in [int(x) for x in args.sizes.split(",") if x]:
             db, truth = world_store(max(50, round(n / 20.4)), 5, "standard", workdir)
             with Store(db) as store:
-                row = {"bench": "size", "target": n, **measure(store, truth, rules), "load_average": os.getloadavg()}
+                row = {"bench": "size", "target": n, **measure(store, truth, rules, args.per_rule),
+                       "load_average": os.getloadavg()}
             out(row)
             sized.append(row)
         if len(sized) >= 2:
@@ -177,6 +200,11 @@ def main() -> None:
             out({"bench": "summary", "from": a["mentions"], "to": b["mentions"], "n_log_n_exponent": round(nlogn, 3),
                  **{f"{k}_exponent": round(math.log(b[k]["comparisons"] / a[k]["comparisons"]) / span, 3)
                     for k in ("capped", "uncapped")},
+                 # the true pairs grow with the people's records; what the blocking adds is the rest
+                 "true_pairs_exponent": round(math.log(b["true_pairs"] / a["true_pairs"]) / span, 3),
+                 **{f"{k}_not_true_exponent": round(math.log(
+                     (b[k]["comparisons"] - b[k]["true_pairs_found"]) / (a[k]["comparisons"] - a[k]["true_pairs_found"]))
+                     / span, 3) for k in ("capped", "uncapped")},
                  "capped_within_n_log_n": b["capped"]["comparisons"] / a["capped"]["comparisons"]
                  <= b["mentions"] * math.log(b["mentions"]) / (a["mentions"] * math.log(a["mentions"]))})
     finally:

@@ -210,6 +210,9 @@ def evaluate(store: Store, truth: pl.DataFrame, thr: float, persons: pl.DataFram
     ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
     edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges WHERE match_probability >= ?",
                      [thr])
+    from linkage.agency_ids import with_agency_id_links
+    model_edges = edges   # clustering takes an agency's own ids as links too, as a link run does
+    edges = with_agency_id_links(store, load_config(), edges)
     # the production clustering: agency ids trusted within their agency hold records apart
     c = cluster_mentions(ids, edges, thr, trusted_refs=trusted_refs(store, load_config()),
                          cannot_link=cannot_link_pairs(store, load_config()))
@@ -217,10 +220,11 @@ def evaluate(store: Store, truth: pl.DataFrame, thr: float, persons: pl.DataFram
     pred = pred.with_columns(pl.col("mention_id").str.split_exact(":", 1).struct.rename_fields(["source", "record_id"])
                              ).unnest("mention_id")
     res = evaluate_frames(pred, truth)
+    res["contested"] = len(c.contested)
     if persons is not None:
         res["safety"] = safety(pred, truth, persons)
     # pairwise on edges alone (before clustering), for comparison with published edge-level figures
-    e = edges.with_columns(pl.col("mention_a").str.split_exact(":", 1).struct.rename_fields(["sa", "ra"]),
+    e = model_edges.with_columns(pl.col("mention_a").str.split_exact(":", 1).struct.rename_fields(["sa", "ra"]),
                            pl.col("mention_b").str.split_exact(":", 1).struct.rename_fields(["sb", "rb"])
                            ).unnest("mention_a").unnest("mention_b")
     t = truth.select(pl.col("source").cast(pl.Utf8), pl.col("record_id").cast(pl.Utf8), pl.col("person").cast(pl.Utf8))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -71,11 +72,29 @@ class _Entry:
     updated_at: datetime | None
     restrictions: frozenset[str]
 
+    @property
+    def base(self) -> str:
+        """Its status while nobody has acted on it."""
+        return "baseline" if self.baseline and self.updated_at is None else "new"
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The alerts one set of filters and one lens keep, in queue order, with the statuses they
+    have while nobody has acted on them (counted), so a request adjusts for the few acted on."""
+    ids: list[str]
+    bases: list[str]
+    counts: Counter
+    members: frozenset[str]
+
+
+_KEPT_SELECTIONS = 256   # filter sets kept per state (past that, forgotten and read again)
+
 
 def _status(e: _Entry, latest: tuple[str, datetime] | None) -> str:
     """findings.alerts.list_sql's derived status, from the alert's latest action (if any)."""
     if latest is None:
-        return "baseline" if e.baseline and e.updated_at is None else "new"
+        return e.base
     status, acted_at = latest
     if status == "acknowledged" and e.updated_at is not None and e.updated_at > acted_at:
         return "new"
@@ -89,6 +108,7 @@ class AlertQueue:
         self._static = static                      # alert_id -> pickled findings.alerts.shape_static row
         self.as_of = as_of
         self._marac: dict[Lens, dict[str, Any]] = {}      # per lens: marac_scope of this state
+        self._selections: dict[tuple, _Selection] = {}     # per filters and lens
         self._words: dict[Lens, dict[str, bytes]] = {}   # per lens: alert_id -> pickled (subject, words)
         self._lock = threading.Lock()
 
@@ -133,25 +153,57 @@ class AlertQueue:
         wanted = set(person_filter(store, person_id)) if person_id is not None else None
         if extract_date(store, datetime.now()) != self.as_of:
             return None
-        latest = {r["alert_id"]: (r["status"], r["acted_at"]) for r in store.rows(_LATEST)}
-        rule_set = set(rules) if rules is not None else None
-        people = set(person_ids) if person_ids is not None else None
-        withheld = lens.withheld if lens is not None else frozenset()
-        chosen: list[tuple[str, str]] = []
-        for e in self.entries:
-            if (rule is not None and e.rule != rule or severity is not None and e.severity != severity
-                    or rule_set is not None and e.rule not in rule_set
-                    or possible is not None and e.possible != possible
-                    or wanted is not None and not _names(e, wanted)
-                    or people is not None and not _names(e, people)
-                    or withheld & e.restrictions):
+        people = frozenset(person_ids) if person_ids is not None else None
+        key = (rule, severity, None if rules is None else tuple(sorted(set(rules))), possible,
+               None if wanted is None else frozenset(wanted), people,
+               lens.withheld if lens is not None else frozenset())
+        chosen = self._selection(key)
+        # statuses of now: only the alerts someone has acted on differ from the kept ones
+        changed = {}
+        for r in store.rows(_LATEST):
+            if r["alert_id"] in chosen.members:
+                changed[r["alert_id"]] = _status(self._index[r["alert_id"]], (r["status"], r["acted_at"]))
+
+        def keeps(now: str) -> bool:
+            return status in (None, "all") or (now != "closed" if status == "open" else now == status)
+
+        total = sum(n for base, n in chosen.counts.items() if keeps(base)) + \
+            sum(keeps(now) - keeps(self._index[i].base) for i, now in changed.items())
+        shown: list[tuple[str, str]] = []
+        seen, stop = 0, None if limit is None else offset + limit
+        for i, base in zip(chosen.ids, chosen.bases):
+            now = changed.get(i, base)
+            if not keeps(now):
                 continue
-            now = _status(e, latest.get(e.alert_id))
-            if status == "open" and now == "closed" or status not in (None, "all", "open") and now != status:
-                continue
-            chosen.append((e.alert_id, now))
-        shown = chosen[offset: None if limit is None else offset + limit]
-        return {"total": len(chosen), "items": self._items(store, shown, lens)}
+            if stop is not None and seen >= stop:
+                break
+            if seen >= offset:
+                shown.append((i, now))
+            seen += 1
+        return {"total": total, "items": self._items(store, shown, lens)}
+
+    def _selection(self, key: tuple) -> _Selection:
+        """The alerts these filters (``page``'s key: rule, severity, rules, possible, the ids a
+        person filter and a people filter accept, the lens's withheld restrictions) keep."""
+        with self._lock:
+            kept = self._selections.get(key)
+        if kept is not None:
+            return kept
+        rule, severity, rule_set, possible, wanted, people, withheld = key
+        chosen = [e for e in self.entries
+                  if not (rule is not None and e.rule != rule or severity is not None and e.severity != severity
+                          or rule_set is not None and e.rule not in rule_set
+                          or possible is not None and e.possible != possible
+                          or wanted is not None and not _names(e, wanted)
+                          or people is not None and not _names(e, people)
+                          or withheld & e.restrictions)]
+        bases = [e.base for e in chosen]
+        kept = _Selection([e.alert_id for e in chosen], bases, Counter(bases), frozenset(e.alert_id for e in chosen))
+        with self._lock:
+            if len(self._selections) >= _KEPT_SELECTIONS:
+                self._selections.clear()
+            self._selections[key] = kept
+        return kept
 
     def _items(self, store: Store, shown: list[tuple[str, str]], lens: Lens | None) -> list[dict[str, Any]]:
         if not shown:

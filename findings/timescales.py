@@ -92,11 +92,6 @@ class WorkingCalendar:
         t1 = np.asarray(t1, dtype="datetime64[s]")
         return np.where(t1 > t0, self._clock(t1) - self._clock(t0), 0.0)
 
-    def working_hours_between(self, t0: datetime, t1: datetime) -> float:
-        """Working hours elapsed from t0 to t1 (0 if t1 <= t0)."""
-        return float(self.working_hours(np.array([t0], dtype="datetime64[s]"),
-                                        np.array([t1], dtype="datetime64[s]"))[0])
-
 
 def timescale_spec(rag: str | None, timescales: dict[str, Any], calendar: WorkingCalendar) -> dict[str, Any] | None:
     """``{"limit_hours", "counted", "label"}`` of an initial RAG's timescale; None if it has none.

@@ -142,7 +142,7 @@ def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool =
 
 
 def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
-              home: pl.DataFrame | None = None, residents_by_home: bool = True) -> pl.DataFrame:
+              home: pl.DataFrame | None = None, residents_by_home: bool = False) -> pl.DataFrame:
     """One row per (person near harm, harm event, harmed person): ``person_id, event_key, date,
     harmed_person, household_key`` (the harmed person's household at the time), ``via``
     ('event' = in the event, 'household' = living there on the date).

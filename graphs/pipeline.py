@@ -89,7 +89,7 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     harmed = harm_mod.harmed_records(m, spells, event_majority=hh_cfg.get("event_majority", True))
     home = (home_spells(m, boundary=hh_cfg.get("boundary", "midpoint"))
             if hh_cfg.get("harm_home_spells", True) else None)
-    near = harm_mod.near_harm(m, harmed, spells, home, residents_by_home=hh_cfg.get("harm_residents_by_home", True))
+    near = harm_mod.near_harm(m, harmed, spells, home, residents_by_home=hh_cfg.get("harm_residents_by_home", False))
     lap("prepare")
     out = []
     p = rule_params(config, "repeat_victim")

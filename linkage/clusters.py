@@ -19,7 +19,12 @@ A=C even when A and C are plainly different people), so clustering here is const
    within it (the contract: council person ids, pseudonymised NHS numbers): that link is skipped
    too. Without this, a weakly identified record (no forename, the surname and address of a
    family) ties two brothers together through itself, and each's history lands on the other's
-   chronology. Police nominals are not trusted this way (one person can have two).
+   chronology. Police nominals are not trusted this way (one person can have two). A record
+   that matched the other person nearly as well as its own is *contested* here too, unless it
+   carries an id of that agency itself (linkage/contested.py).
+
+Callers add the links an agency's own ids make (linkage/agency_ids.py: the records it files
+under one id are one person, probability 1.0), so those records enter as one unit.
 
 Every mention gets a cluster; one with no accepted link is a cluster of its own. A mention's
 ``link_probability`` is the probability of the strongest accepted link touching it, i.e. the link
@@ -43,6 +48,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from linkage.contested import contested_mentions
+from linkage.union_find import UnionFind, components  # noqa: F401  (components: run.py's import)
 
 
 @dataclass
@@ -82,78 +88,6 @@ class Clustering:
             schema={"mention_id": pl.Utf8, "cluster": pl.Utf8, "link_probability": pl.Float64,
                     "confirmed": pl.Boolean},
         )
-
-
-class UnionFind:
-    """Union-find (path compression, union by size) with per-cluster constraints: the one
-    implementation of it in linkage/ (clustering here, the reclustering scope in linkage/run.py)."""
-
-    def __init__(self, items: Iterable[str]) -> None:
-        self.parent = {m: m for m in items}
-        self.size = dict.fromkeys(self.parent, 1)
-        # root -> the mentions that its cluster must never contain ('different' partners)
-        self.forbidden: dict[str, set[str]] = {}
-        # root -> the mentions it cannot be one person with (cannot-link pairs; a 'same' may join them)
-        self.apart: dict[str, set[str]] = {}
-        # root -> {source: the trusted agency ids its mentions carry}
-        self.refs: dict[str, dict[str, set[str]]] = {}
-
-    def refs_conflict(self, ra: str, rb: str) -> bool:
-        """Would joining put two different trusted ids of one agency in one person? (A set that
-        contains the other is no conflict: it can only have been joined by a 'same' decision.)"""
-        a, b = self.refs.get(ra), self.refs.get(rb)
-        if not a or not b:
-            return False
-        for source in a.keys() & b.keys():
-            if not (a[source] <= b[source] or b[source] <= a[source]):
-                return True
-        return False
-
-    def find(self, x: str) -> str:
-        parent = self.parent
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    def blocks(self, ra: str, rb: str, table: dict[str, set[str]] | None = None) -> bool:
-        """Would joining the clusters rooted at ra and rb put a 'different' pair (or, with
-        ``table=self.apart``, a cannot-link pair) together?"""
-        table = self.forbidden if table is None else table
-        fa, fb = table.get(ra), table.get(rb)
-        if not fa and not fb:
-            return False
-        if fa and len(fa) <= len(fb or ()) or not fb:
-            return any(self.find(x) == rb for x in fa or ())
-        return any(self.find(x) == ra for x in fb)
-
-    def union(self, ra: str, rb: str) -> None:
-        if self.size[ra] < self.size[rb]:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.size[ra] += self.size[rb]
-        for table in (self.forbidden, self.apart):
-            fb = table.pop(rb, None)
-            if fb:
-                table.setdefault(ra, set()).update(fb)
-        rf = self.refs.pop(rb, None)
-        if rf:
-            mine = self.refs.setdefault(ra, {})
-            for source, ids in rf.items():
-                mine.setdefault(source, set()).update(ids)
-
-
-def components(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Each mention named in ``pairs`` -> a representative of its connected component."""
-    pairs = list(pairs)
-    uf = UnionFind({x for p in pairs for x in p})
-    for a, b in pairs:
-        ra, rb = uf.find(a), uf.find(b)
-        if ra != rb:
-            uf.union(ra, rb)
-    return {x: uf.find(x) for x in uf.parent}
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:
@@ -318,6 +252,7 @@ def cluster_mentions_exact(
     probability: dict[str, float | None] = dict.fromkeys(ids)
     confirmed = dict.fromkeys(ids, False)
     result = Clustering({}, probability, confirmed)
+    settled: set[str] = set()
 
     for a, b in sorted({_pair(a, b) for a, b in different if a != b}):
         if a in known and b in known:
@@ -355,8 +290,11 @@ def cluster_mentions_exact(
         if uf.blocks(ra, rb, uf.apart):
             result.blocked_by_cannot_link.append((a, b, p))
             continue
-        if uf.refs_conflict(ra, rb):
+        clash = uf.refs_conflict(ra, rb)
+        if clash:
             result.blocked_by_refs.append((a, b, p))
+            # an end carrying its own id of the agency in question is no one else's (never contested)
+            settled.update(x for x in (a, b) if (trusted_refs or {}).get(x, ("",))[0] in clash)
             continue
         uf.union(ra, rb)
         if probability[a] is None:
@@ -368,7 +306,8 @@ def cluster_mentions_exact(
     for m in ids:  # ids are sorted, so the first member seen is the smallest
         smallest.setdefault(uf.find(m), m)
     result.cluster_of = {m: smallest[uf.find(m)] for m in ids}
-    contested = contested_mentions(result.blocked_by_cannot_link, probability, confirmed) - excluded
+    contested = (contested_mentions(result.blocked_by_cannot_link, probability, confirmed)
+                 | contested_mentions(result.blocked_by_refs, probability, confirmed, settled)) - excluded
     if contested:   # again without them: each contested mention is a person of its own
         again = cluster_mentions_exact(ids, edges, threshold, same, different, excluded | contested,
                                        trusted_refs, cannot_link)

@@ -18,6 +18,7 @@ from core.store import Store
 from linkage.cannot_link import cannot_link_pairs
 from linkage.clusters import cluster_mentions
 from linkage.export import persons_frame
+from linkage.agency_ids import with_agency_id_links
 from linkage.run import decision_pairs, strong_edges, trusted_refs, unlinkable_mentions
 
 TRUTH_COLUMNS = ("source", "record_id", "person")
@@ -122,7 +123,7 @@ def sweep_thresholds(store: Store, truth: pl.DataFrame, thresholds: list[float],
     if not thresholds:
         return []
     mentions = store.df("SELECT mention_id, source, record_id FROM mentions")
-    edges = strong_edges(store, min(thresholds))
+    edges = with_agency_id_links(store, config, strong_edges(store, min(thresholds)))
     same, different = decision_pairs(store)
     unlinkable = unlinkable_mentions(store)
     refs = trusted_refs(store, config)

@@ -41,6 +41,7 @@ from core.store_mode import is_encoded
 from linkage import encoded
 from linkage import model as _model, scoring as _scoring
 from linkage import one_to_one as _one_to_one
+from linkage.agency_ids import with_agency_id_links
 from linkage.cannot_link import cannot_link_pairs
 from linkage.clusters import cluster_mentions, components
 from linkage.identity import scalar
@@ -152,8 +153,9 @@ def recluster(
     share a person.
     ``config``: the run's configuration (the hub's file), for the trusted agency ids and the
     cannot-link kinds.
+    The records one agency files under one of its ids enter as one unit (linkage/agency_ids.py).
     Call inside ``store.transaction()``."""
-    edges = strong_edges(store, threshold)
+    edges = with_agency_id_links(store, config, strong_edges(store, threshold))
     same, different = decision_pairs(store)
     unlinkable = set(unlinkable_mentions(store))
     all_ids = [r[0] for r in store.df("SELECT mention_id FROM mentions").rows()]

@@ -84,7 +84,7 @@ def test_health_needs_no_auth_and_says_nothing_personal(api):
     body = r.json()
     assert {k: body[k] for k in ("status", "run_in_progress")} == {"status": "ok", "run_in_progress": False}
     # whether chronologies come from the in-memory snapshot (nothing personal in it)
-    assert set(body) == {"status", "run_in_progress", "snapshot", "review_queue"} and body["snapshot"]["state"] == "current"
+    assert set(body) == {"status", "run_in_progress", "snapshot", "review_queue", "alert_queue"} and body["snapshot"]["state"] == "current"
     assert api.client.get("/docs").status_code == 200
     paths = api.client.get("/openapi.json").json()["paths"]
     for route in ("/persons", "/persons/{person_id}/chronology", "/households/{household_key}/chronology",

@@ -59,7 +59,7 @@ def test_every_page_filter_and_lens_as_list_alerts(store):
     totals = {}
     for lens in LENSES:
         for status in ("open", "new", "acknowledged", "closed", "all", None):
-            for limit, offset in ((None, 0), (2, 0), (2, 2), (1, 5), (50, 100)):
+            for limit, offset in ((None, 0), (2, 0), (2, 2), (1, 5), (50, 100), (0, 1), (None, 3)):
                 kept, sql = asked(store, queue=queue, status=status, limit=limit, offset=offset, lens=lens, config=cfg)
                 assert kept == sql
                 if status == "all":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from core.config import load_config
 from core.store import Store
 from linkage import features as F
@@ -73,9 +75,40 @@ def test_capped_rules_find_no_pair_in_an_over_large_block_and_every_pair_in_a_sm
                   "dob": f"1980-{1 + i // 28:02d}-{1 + i % 28:02d}"} for i in range(MAX_BLOCK + 1)]
         add_mentions(store, crowd + [
             {"record_id": "A1", "forename": "ann", "surname": "lee", "dob": "1980-03-03"},
-            {"record_id": "A2", "forename": "ann", "surname": "lee", "dob": "1980-04-04"},
+            {"record_id": "A2", "forename": "ann", "surname": "lee", "dob": "1980-03-14"},
         ])
         F.build_features(store, F.FEATURES_TABLE)
         pairs = store.df(f"SELECT l.mention_id AS a, r.mention_id AS b FROM {F.FEATURES_TABLE} l "
                          f"JOIN {F.FEATURES_TABLE} r ON ({rule}) AND l.mention_id < r.mention_id").rows()
     assert pairs == [("police:A1", "police:A2")]
+
+
+def _pairs(store, rule: str) -> list[tuple[str, str]]:
+    return sorted(store.df(f"SELECT l.mention_id AS a, r.mention_id AS b FROM {F.FEATURES_TABLE} l "
+                           f"JOIN {F.FEATURES_TABLE} r ON ({rule}) AND l.mention_id < r.mention_id").rows())
+
+
+def test_the_name_and_place_or_year_rules_ask_for_a_second_part_of_the_dob(tmp_path):
+    # namesakes (one name, one birth year or district) grow with the square of the data
+    # (docs/scale.md): these two rules now pair them only when the dob says they may be one person
+    by_year = next(r for r in BLOCKING_RULES if "name_key_by_year" in r)
+    by_district = next(r for r in BLOCKING_RULES if "name_key_by_district" in r)
+    rows = [
+            {"record_id": "Y1", "forename": "ann", "surname": "lee", "dob": "1980-03-03"},
+            {"record_id": "Y2", "forename": "ann", "surname": "lee", "dob": "1980-03-13"},   # day wrong
+            {"record_id": "Y3", "forename": "ann", "surname": "lee", "dob": "1980-07-21"},   # a namesake
+            {"record_id": "D1", "forename": "bob", "surname": "ray", "dob": "1970-01-05", "postcode": "E1 6AN"},
+            {"record_id": "D2", "forename": "bob", "surname": "ray", "postcode": "E1 7QX"},      # no dob
+            {"record_id": "D3", "forename": "bob", "surname": "ray", "dob": "1971-02-05", "postcode": "E1 4PP"},
+            {"record_id": "D4", "forename": "bob", "surname": "ray", "dob": "1988-11-23", "postcode": "E1 2AA"},
+    ]
+    frame = pl.DataFrame([{"source": "police", "postcode": None, **r} for r in rows],
+                         schema_overrides={"dob": pl.Utf8, "postcode": pl.Utf8})
+    with Store(tmp_path / "s.duckdb") as store:
+        store.insert_df("mentions", F.mentions_frame(frame.with_columns(pl.col("dob").str.to_date())))
+        F.build_features(store, F.FEATURES_TABLE)
+        year_pairs, district_pairs = _pairs(store, by_year), _pairs(store, by_district)
+    assert year_pairs == [("police:Y1", "police:Y2")]
+    # D1-D3 share the day; D2 has no dob; D4 shares no part with anyone and is never paired
+    assert district_pairs == [("police:D1", "police:D2"), ("police:D1", "police:D3"),
+                              ("police:D2", "police:D3"), ("police:D2", "police:D4")]

@@ -131,3 +131,41 @@ def test_a_father_and_son_of_one_name_at_one_home_are_a_generation_apart(tmp_pat
         pairs = {(r[0], r[1]): r[2] for r in cannot_link_pairs(store, load_config()).rows()}
         assert ("health:F", "police:O") in pairs and ("health:F", "police:Y") not in pairs
         assert cannot_link_pairs(store, load_config(), scope=["police:N"]).height == 0
+
+
+def test_two_names_on_one_event_hold_those_names_apart_everywhere(tmp_path: Path) -> None:
+    """Standard seed 49 (2026-12-07): twins "isla" and "isabella price" on one contact; names so
+    alike (Jaro-Winkler >= 0.80) that the model read a spelling variant, and their GP records
+    joined into one person. The contact proves the two names are two children."""
+    with Store(tmp_path / "s.duckdb") as store:
+        _mention(store, "social_care", "A", "C1", "isla", "price", "2013-07-21")     # twins on one contact
+        _mention(store, "social_care", "B", "C1", "isabella", "price", "2013-07-21")
+        _mention(store, "health", "H1", "E1", "isla", "price", "2013-07-21")         # their GP records
+        _mention(store, "health", "H2", "E2", "isabella", "price", "2013-07-21")
+        _mention(store, "health", "H3", "E3", "isabella", "price", "2013-07-12")     # another dob: not covered
+        _mention(store, "health", "H4", "E4", "isla", "jones", "2013-07-21")         # another surname
+        _mention(store, "police", "P1", "I1", "william", "reid", "1980-01-01")       # never on one event: no proof
+        _mention(store, "police", "P2", "I2", "bill", "reid", "1980-01-01")
+        cfg = copy.deepcopy(load_config())
+        assert "named_twins" in cannot_link_kinds(cfg)                                # on by default
+        cfg["identity"]["cannot_link"] = ["named_twins"]
+        pairs = set(cannot_link_pairs(store, cfg).select("mention_a", "mention_b").rows())
+        assert pairs == {("social_care:A", "social_care:B"), ("health:H1", "health:H2"),
+                         ("health:H2", "social_care:A"), ("health:H1", "social_care:B")}
+        assert set(cannot_link_pairs(store, cfg, scope=["health:H1"]).select("mention_a", "mention_b").rows()) == {
+            ("health:H1", "health:H2"), ("health:H1", "social_care:B")}
+        # clustering holds the GP records apart even though the model links them strongly
+        from linkage.clusters import cluster_mentions
+        ids = [r[0] for r in store.df("SELECT mention_id FROM mentions").rows()]
+        c = cluster_mentions(ids, [("health:H1", "health:H2", 0.9999999), ("health:H1", "social_care:A", 0.99999),
+                                   ("health:H2", "social_care:B", 0.99999)], 0.999,
+                             cannot_link=cannot_link_pairs(store, cfg))
+        assert c.cluster_of["health:H1"] != c.cluster_of["health:H2"]
+        # a double-barrelled surname written three ways is one family (standard seed 66)
+        _mention(store, "social_care", "C", "C2", "henry", "thompson", "2011-05-04")
+        _mention(store, "social_care", "D", "C2", "oliver", "thompson roberts", "2011-05-04")
+        _mention(store, "health", "H5", "E5", "henry", "roberts", "2011-05-04")
+        _mention(store, "health", "H6", "E6", "oliver", "thompson-roberts", "2011-05-04")
+        _mention(store, "health", "H7", "E7", "oliver", "smith", "2011-05-04")            # another family
+        pairs = set(cannot_link_pairs(store, cfg, scope=["health:H5"]).select("mention_a", "mention_b").rows())
+        assert pairs == {("health:H5", "health:H6"), ("health:H5", "social_care:D")}

@@ -202,3 +202,20 @@ def test_a_record_matching_a_father_and_his_son_equally_is_contested():
     # a 'same' decision on R settles it: never contested
     c = cluster_mentions(["F1", "F2", "S1", "S2", "R"], edges, 0.999, cannot_link=apart, same=[("R", "S1")])
     assert c.clusters() == [["F1", "F2"], ["R", "S1", "S2"]] and c.contested == []
+
+
+def test_a_record_matching_two_agency_ids_as_well_is_contested_unless_it_carries_one() -> None:
+    """bench/lookalike_chains.py, hard seed 63: a father's no-dob social-care record at the home he
+    shares with his son of one name scored the same against the son's GP record as against his own
+    (two NHS ids): the tie went to the son. Now such a record joins neither (contested)."""
+    edges = [("f1", "f2", 0.99999), ("s1", "s2", 0.99999), ("s1", "x", 0.9999793), ("f1", "x", 0.9999793)]
+    refs = {"f1": ("health", "A"), "s1": ("health", "B")}
+    c = cluster_mentions(["f1", "f2", "s1", "s2", "x"], edges, 0.999, trusted_refs=refs)
+    assert c.contested == ["x"]
+    assert c.clusters() == [["f1", "f2"], ["s1", "s2"], ["x"]]
+    # far weaker to the other side (more than CONTESTED_BITS): it stays where it was tied
+    weak = cluster_mentions(["f1", "f2", "s1", "s2", "x"], edges[:3] + [("f1", "x", 0.9991)], 0.999, trusted_refs=refs)
+    assert weak.contested == [] and weak.cluster_of["x"] == weak.cluster_of["s1"]
+    # a record carrying an id of that agency itself is its owner's (the agency says so)
+    own = cluster_mentions(["f1", "f2", "s1", "s2", "x"], edges, 0.999, trusted_refs={**refs, "x": ("health", "B")})
+    assert own.contested == [] and own.cluster_of["x"] == own.cluster_of["s1"]
