@@ -31,11 +31,34 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+RIGHTS = frozenset({"search", "person", "chronology", "network", "alerts", "decide", "explain", "runs",
+                    "users", "metrics"})
+# Rights whose readers show a person's records as the linkage sees them, through no lens: the
+# person record (its records, weakest link), the review queue's key records and a pair's
+# explanation. A role holding one must see every record, or it would read hidden ones.
+UNLENSED_RIGHTS = frozenset({"person", "decide", "explain"})
+
+
 def roles(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Role name -> {rights, health_clearance, domestic_abuse_only} from config [api.roles]."""
+    """Role name -> {rights, health_clearance, domestic_abuse_only} from config [api.roles],
+    checked: known rights only, and the unlensed rights only for a role that sees every record."""
     found = config.get("api", {}).get("roles", {})
     if not found:
         raise IntelError("config has no [api.roles]")
+    for name, role in found.items():
+        rights = role.get("rights", []) if isinstance(role, Mapping) else None
+        if not isinstance(rights, list) or not all(isinstance(r, str) for r in rights):
+            raise IntelError(f"config [api.roles.{name}] rights must be a list of names, got {rights!r}")
+        unknown = sorted(set(rights) - RIGHTS)
+        if unknown:
+            raise IntelError(f"config [api.roles.{name}] rights: unknown {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(RIGHTS))})")
+        unlensed = sorted(set(rights) & UNLENSED_RIGHTS)
+        if unlensed and (not role.get("health_clearance") or role.get("domestic_abuse_only")):
+            raise IntelError(
+                f"config [api.roles.{name}] rights {', '.join(unlensed)} read every record of a person "
+                f"(as the linkage sees them), so they need health_clearance = true and "
+                f"domestic_abuse_only = false; give this role chronology and network instead")
     return found
 
 

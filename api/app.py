@@ -20,7 +20,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from access.audit import AuditJournal, AuditWriter, journal_path
-from access.users import ActiveUsers, token_days
+from access.users import ActiveUsers, roles, token_days
 from api.alert_cache import AlertQueueKeeper
 from api.audit_queue import AuditQueue
 from api.problems import install
@@ -74,6 +74,7 @@ def create_app(db_path: str | Path | None = None, *, store: Store | None = None,
     configuration, loaded once by the caller (the CLI); without one, the shipped defaults and
     ``$INTEL_CONFIG`` are loaded here, this being the edge for an embedding program."""
     cfg = config if config is not None else load_config()
+    roles(cfg)   # a role that could read hidden records is refused before anything is served
     owner = store if store is not None else Store(db_path, create=False)
     app = FastAPI(
         title="mash-intel API",

@@ -13,6 +13,8 @@
   of the other, not only the two on the event. The event proves the names are two children, not
   a spelling variant, which is what the model's twin level cannot tell when the names look alike
   ("isla" / "isabella price", Jaro-Winkler >= 0.80: merged on standard seed 49, 2026-12-07).
+  A family's surname is any of its parts: "henry thompson" and "oliver thompson roberts" on one
+  contact hold "henry roberts" apart from "oliver thompson-roberts" (standard seed 66).
 - **a generation apart**: the same forename and surname at the same postcode or address, birth
   years more than 15 apart, another birthday (day or month) and the years differing in two or
   more digits (a father and son of one name, "Sr / Jr"): the pattern the model's "generation" dob
@@ -77,14 +79,19 @@ def cannot_link_pairs(store: Store, config: dict[str, Any], scope: Iterable[str]
                 "FROM mentions a JOIN mentions b ON a.event_key = b.event_key AND a.mention_id < b.mention_id "
                 f"WHERE {in_scope}"))
         if "named_twins" in kinds:
+            # a surname's parts ("thompson-roberts", "thompson roberts": thompson, roberts): one family
+            parts_of = "string_split(regexp_replace({0}, '[- ]+', ' ', 'g'), ' ')"
             parts.append(store.df(
-                "WITH proven AS (SELECT DISTINCT a.surname, a.dob, a.forename AS fa, b.forename AS fb "
-                "FROM mentions a JOIN mentions b ON a.event_key = b.event_key AND a.surname = b.surname "
-                "AND a.dob = b.dob AND a.forename <> b.forename AND a.mention_id <> b.mention_id "
-                "WHERE length(a.forename) > 1 AND length(b.forename) > 1) "
+                f"WITH ev AS (SELECT mention_id, event_key, forename, dob, {parts_of.format('surname')} AS sp "
+                "FROM mentions WHERE length(forename) > 1 AND nullif(surname, '') IS NOT NULL AND dob IS NOT NULL), "
+                "proven AS (SELECT DISTINCT list_distinct(list_concat(a.sp, b.sp)) AS sp, a.dob, a.forename AS fa, "
+                "b.forename AS fb FROM ev a JOIN ev b ON a.event_key = b.event_key AND a.dob = b.dob "
+                "AND a.forename <> b.forename AND a.mention_id <> b.mention_id AND list_has_any(a.sp, b.sp)), "
+                f"side AS (SELECT m.mention_id, m.forename, m.dob, {parts_of.format('m.surname')} AS sp FROM mentions m "
+                "WHERE m.dob IS NOT NULL AND nullif(m.surname, '') IS NOT NULL) "
                 "SELECT DISTINCT a.mention_id AS mention_a, b.mention_id AS mention_b, 'named_twins' AS kind "
-                "FROM proven p JOIN mentions a ON a.surname = p.surname AND a.dob = p.dob AND a.forename = p.fa "
-                "JOIN mentions b ON b.surname = p.surname AND b.dob = p.dob AND b.forename = p.fb "
+                "FROM proven p JOIN side a ON a.dob = p.dob AND a.forename = p.fa AND list_has_any(a.sp, p.sp) "
+                "JOIN side b ON b.dob = p.dob AND b.forename = p.fb AND list_has_any(b.sp, p.sp) "
                 f"WHERE a.mention_id < b.mention_id AND {in_scope}"))
         if "twin" in kinds:
             F.register_nicknames(store)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import os
 import subprocess
 import sys
 
@@ -96,5 +98,42 @@ def test_tokens_expire_and_rotation_issues_a_new_one(tmp_path):
     gone = subprocess.run([sys.executable, "-m", "intel.cli", "users", "rotate", "nobody", "--db", str(db)],
                           capture_output=True, text=True)
     assert gone.returncode == 2 and "no active user 'nobody'" in gone.stderr
+    with Store(db) as s:
+        assert s.content_digest() == before
+
+
+@pytest.mark.parametrize("role, why", [
+    ({"rights": ["chronology", "person"], "health_clearance": False}, "need health_clearance = true"),
+    ({"rights": ["decide"], "health_clearance": True, "domestic_abuse_only": True}, "domestic_abuse_only = false"),
+    ({"rights": ["explain"]}, "read every record of a person"),
+    ({"rights": ["chronology", "persons"], "health_clearance": True}, "unknown persons"),
+    ({"rights": "search", "health_clearance": True}, "must be a list of names"),
+])
+def test_a_role_that_could_read_hidden_records_is_refused_by_name(role, why):
+    # person, decide and explain read a person's records as the linkage sees them, through no lens
+    from access.users import roles
+    config = copy.deepcopy(load_config())
+    config["api"]["roles"]["liaison"] = role
+    with pytest.raises(IntelError) as refused:
+        roles(config)
+    assert "[api.roles.liaison]" in str(refused.value) and why in str(refused.value)
+
+
+def test_the_shipped_roles_pass_the_check():
+    from access.users import roles
+    assert set(roles(load_config())) >= {"analyst", "marac", "admin", "manager"}
+
+
+def test_intel_serve_refuses_such_a_role_before_serving_and_the_store_is_as_it_was(tmp_path):
+    db, hub = tmp_path / "s.duckdb", tmp_path / "hub.toml"
+    subprocess.run([sys.executable, "-m", "intel.cli", "init", "--db", str(db)], check=True, capture_output=True)
+    hub.write_text('[api.roles.marac]\nrights = ["chronology", "person"]\nhealth_clearance = false\n'
+                   'domestic_abuse_only = true\n')
+    from core.store import Store
+    with Store(db) as s:
+        before = s.content_digest()
+    served = subprocess.run([sys.executable, "-m", "intel.cli", "serve", "--db", str(db), "--port", "0"],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "INTEL_CONFIG": str(hub)})
+    assert served.returncode == 2 and "[api.roles.marac] rights person" in served.stderr
     with Store(db) as s:
         assert s.content_digest() == before

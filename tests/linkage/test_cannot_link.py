@@ -161,3 +161,11 @@ def test_two_names_on_one_event_hold_those_names_apart_everywhere(tmp_path: Path
                                    ("health:H2", "social_care:B", 0.99999)], 0.999,
                              cannot_link=cannot_link_pairs(store, cfg))
         assert c.cluster_of["health:H1"] != c.cluster_of["health:H2"]
+        # a double-barrelled surname written three ways is one family (standard seed 66)
+        _mention(store, "social_care", "C", "C2", "henry", "thompson", "2011-05-04")
+        _mention(store, "social_care", "D", "C2", "oliver", "thompson roberts", "2011-05-04")
+        _mention(store, "health", "H5", "E5", "henry", "roberts", "2011-05-04")
+        _mention(store, "health", "H6", "E6", "oliver", "thompson-roberts", "2011-05-04")
+        _mention(store, "health", "H7", "E7", "oliver", "smith", "2011-05-04")            # another family
+        pairs = set(cannot_link_pairs(store, cfg, scope=["health:H5"]).select("mention_a", "mention_b").rows())
+        assert pairs == {("health:H5", "health:H6"), ("health:H5", "social_care:D")}
