@@ -17,7 +17,7 @@ Writes nothing into the repo (stores under --workdir, default a temporary folder
 from __future__ import annotations
 
 import argparse
-import copy
+from copy import deepcopy
 import json
 import math
 import os
@@ -163,7 +163,7 @@ def main() -> None:
     engines = [e for e in args.engines.split(",") if e]
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench-spark-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    cfg = copy.deepcopy(load_config())   # the loaded configuration is read-only
+    cfg = deepcopy(load_config())   # the loaded configuration is read-only
     cfg["spark"].update({"master": args.master, "driver_memory": args.driver_memory, "progress": False})
     out({"bench": "setup", "cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
          "load_average": os.getloadavg(), "sizes": sizes, "spark": cfg["spark"], "workdir": str(workdir)})
