@@ -86,7 +86,7 @@ def build_store(world: Path, db: Path, persons: str) -> tuple[Store, dict[str, A
     t = time.perf_counter()
     if persons == "linkage":
         from linkage.run import link
-        link(store)
+        link(store, config=CONFIG)
     else:
         persons_from_truth(store, world)
     info["persons_s"] = round(time.perf_counter() - t, 1)
