@@ -4,12 +4,15 @@ alert acknowledged or closed after the queue was read shows its new status and h
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from access.lens import Lens
 from core.config import load_config
 from core.errors import IntelError
 from core.person_ids import format_person_id
+from findings import alert_queue
 from findings.alert_queue import AlertQueue, marac_scope
 from findings.alerts import act_on_alert, list_alerts
 from tests.findings.test_alerts import NOW, da, finding, raise_alerts
@@ -111,11 +114,16 @@ def test_refusals_are_list_alerts_own(store):
         assert str(kept.value) == str(sql.value)
 
 
-def test_a_new_data_date_is_read_from_sql(store):
-    """The words carry ages on the date the data runs to: when that moves, the kept words are not used."""
+def test_a_new_data_date_is_read_from_sql(store, monkeypatch):
+    """The words carry ages on the date the data runs to: when that moves, the kept words are not
+    used. The date is read once a calendar day (a commit rebuilds the queue: api/alert_cache.py),
+    so a later record counts from the next day on."""
     world(store)
     queue = AlertQueue.build(store)
     assert queue.page(store, lens=Lens.of()) is not None
     add_mention(store, "police", "R99", "I99", "2026-01-01", "victim", "violence", PEOPLE[0],
                 forename="a", surname="b0", dob="1990-01-01")
-    assert queue.page(store, lens=Lens.of()) is None
+    assert queue.page(store, lens=Lens.of()) is not None        # the same day: the date as read
+    tomorrow = datetime.now() + timedelta(days=1)
+    monkeypatch.setattr(alert_queue, "_clock", lambda: tomorrow)
+    assert queue.page(store, lens=Lens.of()) is None            # the next day: read again, moved
