@@ -23,8 +23,8 @@ row the key of its **dwelling**:
    words: ``green road``, so ``green lane`` is another street) are one dwelling, the UPRN's when
    exactly one UPRN is among them, else the address key with most rows; never where two UPRNs
    claim one number of one street, nor for an address key written for two streets.
-6. A row with an address but no postcode or UPRN takes the dwelling whose numbers and street word
-   it shares when exactly one known dwelling has them (else it stays without a household: a
+6. A row with an address but no postcode or UPRN takes the dwelling whose numbers and street (two
+   words) it shares when exactly one known dwelling has them (else it stays without a household: a
    street name alone is not a house, nor is a postcode alone).
 
 In an encoded store the rows carry keyed tokens of the signature and of the UPRN
@@ -44,12 +44,13 @@ import polars as pl
 _SKIP_WORDS = ("flat", "apartment", "apt", "unit", "the")
 
 
-def street_part() -> pl.Expr:
-    """``numbers|street word`` of the normalised ``address`` (NULL without an address)."""
-    words = pl.col("address").str.extract_all(r"[a-z][a-z'-]*")
+def street_part(words: int = 1) -> pl.Expr:
+    """``numbers|street`` of the normalised ``address`` (NULL without an address): the street its
+    first ``words`` words that are not numbers or ``flat``/``the``... (``green``; with 2, ``green road``)."""
+    found = pl.col("address").str.extract_all(r"[a-z][a-z'-]*")
     nums = pl.col("address").str.extract_all(r"\d+[a-z]?").list.join(" ")
-    street = words.list.eval(pl.element().filter(~pl.element().is_in(list(_SKIP_WORDS)))).list.first()
-    return pl.when(pl.col("address").is_not_null()).then(pl.format("{}|{}", nums, street.fill_null(""))).otherwise(None)
+    street = found.list.eval(pl.element().filter(~pl.element().is_in(list(_SKIP_WORDS)))).list.head(words).list.join(" ")
+    return pl.when(pl.col("address").is_not_null()).then(pl.format("{}|{}", nums, street)).otherwise(None)
 
 
 def address_signature() -> pl.Expr:
@@ -59,14 +60,11 @@ def address_signature() -> pl.Expr:
 
 
 def district_street() -> pl.Expr:
-    """``district|numbers|street words`` of a numbered ``address`` with a ``postcode``, the
-    district the postcode's outward code (``W7 2AY`` -> ``W7``) and the street its first two
-    words that are not numbers or ``flat``/``the``... (``green road``); NULL otherwise."""
-    words = pl.col("address").str.extract_all(r"[a-z][a-z'-]*")
-    street = words.list.eval(pl.element().filter(~pl.element().is_in(list(_SKIP_WORDS)))).list.head(2).list.join(" ")
-    nums = pl.col("address").str.extract_all(r"\d+[a-z]?").list.join(" ")
+    """``district|numbers|street`` of a numbered ``address`` with a ``postcode``: the district the
+    postcode's outward code (``W7 2AY`` -> ``W7``), the street its first two words (``green road``);
+    NULL otherwise."""
     return (pl.when(pl.col("address").str.contains(r"\d") & pl.col("postcode").is_not_null())
-            .then(pl.format("{}|{}|{}", pl.col("postcode").str.split(" ").list.first(), nums, street)).otherwise(None))
+            .then(pl.format("{}|{}", pl.col("postcode").str.split(" ").list.first(), street_part(2))).otherwise(None))
 
 
 def _mode(frame: pl.DataFrame, key: str, value: str) -> pl.DataFrame:
@@ -142,7 +140,9 @@ def resolve_dwellings(mentions: pl.DataFrame, across_districts: bool = True) -> 
     if not encoded and across_districts:
         m = m.join(_joined_in_district(m), on="dwelling_key", how="left").with_columns(
             dwelling_key=pl.coalesce("_district_key", "dwelling_key")).drop("_district_key")
-    # step 6: an address without postcode or UPRN, where one known dwelling has its numbers and street word
+    # step 6: an address without postcode or UPRN, where one known dwelling has its numbers and street
+    # (two words: once step 5 has made "1 bridge street" one key, "1 bridge court" must not join it)
+    m = m.with_columns(_street=pl.lit(None, pl.Utf8) if encoded else street_part(2))
     known = (m.filter(pl.col("dwelling_key").is_not_null() & pl.col("_street").is_not_null())
              .select("_street", "dwelling_key").unique()
              .group_by("_street").agg(pl.col("dwelling_key").first().alias("_only"), pl.len().alias("_n"))

@@ -97,3 +97,10 @@ def test_near_misses_are_held_apart():
     # one address key written for two streets (12 green road and 12 green lane, both as W7 1AA): left alone
     two = pl.concat([m.head(2), _frame(["12 green lane"], ["W7 1AA"], [None])])
     assert resolve_dwellings(two)["dwelling_key"].to_list() == ["uprn:10169", "addr:W7 1AA|12|green", "addr:W7 1AA|12|green"]
+
+
+def test_an_address_without_postcode_needs_the_street_type_too():
+    """Once 1 Bridge Street's forms are one dwelling, 1 Bridge Court (no postcode) must not join it."""
+    m = _frame(["1 bridge street", "1 bridge street", "1 bridge court", "1 bridge street"],
+               ["E13 8UL", "E13 1AA", None, None], ["453", None, None, None])
+    assert resolve_dwellings(m)["dwelling_key"].to_list() == ["uprn:453", "uprn:453", None, "uprn:453"]
