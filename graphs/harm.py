@@ -24,7 +24,6 @@ from typing import Any
 import polars as pl
 
 from graphs.dwellings import with_dwellings
-from graphs.families import specific_household
 from graphs.households import household_on_date, residents_on, smooth_old_addresses
 
 MENTION_COLUMNS = (
@@ -103,22 +102,14 @@ def prepare(mentions: pl.DataFrame, harm: dict[str, Any], severity: dict[str, An
     )
 
 
-def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool = True,
-                   specific_first: bool = False) -> pl.DataFrame:
+def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool = True) -> pl.DataFrame:
     """One row per (harmed person, harm event): ``person_id, event_key, date, source, severity,
     household_key`` (their own mention's household, else their household on the date, else the
     household most of the event's other records give: a child known only from a police call-out
     without an address was where the adults recorded at the call-out live; with
     ``event_majority``, when more than half of the event's harmed persons are at one household,
     that household for all of them: one child's record carrying an old address does not make a
-    second household), ``mention_ids``. With ``specific_first``, a harmed person's own record that
-    names no one home (a street without a number: graphs.families.specific_household), placed by
-    dwelling resolution in whichever house of the street it could be, gives way to the household
-    the event's records naming one home give most (the parent's ``6 the willows crescent`` with
-    its UPRN, on the call-out where the child is ``the willows crescent``)."""
-    if specific_first:
-        mine = pl.col("household_key").filter(specific_household(m.columns)).drop_nulls().first()
-        at_home = _at_event(m.filter(specific_household(m.columns)), "_at_home")
+    second household), ``mention_ids``."""
     h = (
         m.filter(pl.col("harmed"))
         .group_by(["person_id", "event_key"])
@@ -126,19 +117,18 @@ def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool =
             pl.col("date").min(), pl.col("source").first(), pl.col("severity").max(),
             pl.col("household_key").drop_nulls().first().alias("own_household"),
             pl.col("mention_id").sort().alias("mention_ids"),
-            *([mine.alias("_own_home")] if specific_first else []),
         )
     )
-    if specific_first:
-        h = h.join(at_home, on="event_key", how="left").with_columns(
-            own_household=pl.coalesce("_own_home", "_at_home", "own_household")).drop("_own_home", "_at_home")
     looked_up = household_on_date(spells, h.select("person_id", "event_key", "date")).rename({"household_key": "derived"})
     h = (
         h.join(looked_up.select("person_id", "event_key", "derived"), on=["person_id", "event_key"], how="left")
         .with_columns(household_key=pl.coalesce("own_household", "derived"))
         .drop("own_household", "derived")
     )
-    at_event = _at_event(m, "_at_event")
+    at_event = (m.filter(pl.col("household_key").is_not_null()).group_by(["event_key", "household_key"]).len("n")
+                .sort(["event_key", "n", "household_key"], descending=[False, True, False])
+                .unique("event_key", keep="first", maintain_order=True)
+                .select("event_key", pl.col("household_key").alias("_at_event")))
     h = h.join(at_event, on="event_key", how="left").with_columns(
         household_key=pl.coalesce("household_key", "_at_event")).drop("_at_event")
     if event_majority:
@@ -149,14 +139,6 @@ def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool =
         h = h.join(votes, on="event_key", how="left").with_columns(
             household_key=pl.coalesce("_major", "household_key")).drop("_major")
     return h
-
-
-def _at_event(m: pl.DataFrame, name: str) -> pl.DataFrame:
-    """``event_key, <name>``: the household most of each event's records give (ties: the smallest key)."""
-    return (m.filter(pl.col("household_key").is_not_null()).group_by(["event_key", "household_key"]).len("n")
-            .sort(["event_key", "n", "household_key"], descending=[False, True, False])
-            .unique("event_key", keep="first", maintain_order=True)
-            .select("event_key", pl.col("household_key").alias(name)))
 
 
 def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,

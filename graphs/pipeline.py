@@ -86,8 +86,7 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     if hh_cfg.get("smooth_old_addresses", True):
         m, daily = smooth_old_addresses(m, daily=daily, return_daily=True)
     spells = household_spells(m, daily=daily, boundary=hh_cfg.get("boundary", "midpoint"))
-    harmed = harm_mod.harmed_records(m, spells, event_majority=hh_cfg.get("event_majority", True),
-                                     specific_first=hh_cfg.get("harm_specific_home_first", False))
+    harmed = harm_mod.harmed_records(m, spells, event_majority=hh_cfg.get("event_majority", True))
     home = (home_spells(m, boundary=hh_cfg.get("boundary", "midpoint"))
             if hh_cfg.get("harm_home_spells", True) else None)
     gap = int(hh_cfg.get("harm_move_gap_days", 0))

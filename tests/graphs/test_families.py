@@ -161,28 +161,3 @@ def test_a_man_on_either_side_of_a_move_the_records_leave_open_is_near_the_harm(
     assert world().run(home_spells=False, move_gap=90) == world().run(move_gap=90) == ["X"]
     assert world(50, 250).run(move_gap=90) == []
     assert world(50, 250).run(move_gap=200) == ["X"]
-
-
-def test_a_child_written_as_a_street_alone_is_harmed_at_the_home_the_event_names():
-    """B's own record in the harm event gives a street without a number, which dwelling resolution
-    placed in another house (uprn:98); the parent on the same contact names the home (uprn:12),
-    where X lives. With specific_first the harm is placed at uprn:12; a child's own numbered
-    address is never overridden."""
-    def world(child: tuple) -> World:
-        w = World()
-        w.add("e1", "police", "violence", day(10), ("A", "victim", "uprn:11"), ("X", "suspect", None))
-        w.add("g1", "health", "gp", day(150), ("X", "patient", "uprn:12"))
-        w.add("e2", "social_care", "neglect", day(200), child, ("P", "parent_carer", "uprn:12"), rag="red")
-        w.add("g2", "health", "gp", day(250), ("X", "patient", "uprn:12"))
-        w.add("e3", "police", "violence", day(400), ("C", "victim", "uprn:13"), ("X", "witness", None))
-        return w
-
-    def run(w: World, first: bool) -> list[str]:
-        cfg = copy.deepcopy(CFG)
-        cfg["analytics"]["households"].update(harm_specific_home_first=first, harm_home_spells=False)
-        f = compute_all(pl.DataFrame(w.rows, infer_schema_length=None), cfg)["findings"]
-        return sorted(f.filter(pl.col("rule") == "harm_proximity")["person_id"].to_list())
-    street = ("B", "subject_child", "uprn:98", "oak road")
-    assert run(world(street), False) == []
-    assert run(world(street), True) == ["X"]
-    assert run(world(("B", "subject_child", "uprn:98", "7 oak road")), True) == []
