@@ -31,6 +31,18 @@ _STREET_OR_NO_POSTCODE = ("(len(list_intersect(l.address_tokens, r.address_token
 _DOB_MISSING_OR_PART_OR_STREET = ("(l.dob IS NULL OR r.dob IS NULL OR " + _DOB_PART
                                   + " OR len(list_intersect(l.address_tokens, r.address_tokens)) >= 2)")
 
+# one place: the postcode area, or the street (a token besides the house number), or a postcode
+# missing. Not a key: the pools of areas and streets do not grow with the data either, but a
+# namesake pair is in one area far less often than a person's own records are.
+_PLACE_OR_NO_POSTCODE = ("(left(l.postcode, 2) = left(r.postcode, 2) OR l.postcode IS NULL OR r.postcode IS NULL "
+                         "OR len(list_intersect(l.address_tokens, r.address_tokens)) >= 2)")
+# the same sex (or one unknown), or one place: for the full-dob rules on one name or the initials,
+# where a namesake of the other sex (a twin, or a stranger born the same day) is the common false pair
+_SEX_OR_PLACE = "((l.sex IS NULL OR r.sex IS NULL OR l.sex = r.sex) OR " + _PLACE_OR_NO_POSTCODE + ")"
+# the year wrong by one keystroke (one of its last two digits, or off by one), or one place
+_YEAR_TYPO_OR_PLACE = ("(l.dob_year // 10 = r.dob_year // 10 OR l.dob_year % 10 = r.dob_year % 10 "
+                       "OR abs(l.dob_year - r.dob_year) <= 1 OR " + _PLACE_OR_NO_POSTCODE + ")")
+
 # Block-size caps (issue 19; docs/scale.md "Blocking that grows as n log n"). A rule keyed on a
 # name and a date part draws its keys from pools that do not grow with the data (common names,
 # birth years, days of the year), so its blocks grow with the data and its pairs with the
@@ -84,13 +96,14 @@ BLOCKING_RULES = [
     "l.name_key_by_district = r.name_key_by_district AND l.postcode_district = r.postcode_district AND "
     + _DOB_MISSING_OR_PART_IN_SECTOR,
     # same (canonical) names, same day and month of birth: year wrong
-    "l.name_key_by_day = r.name_key_by_day AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
+    "l.name_key_by_day = r.name_key_by_day AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day AND "
+    + _YEAR_TYPO_OR_PLACE,
     # same dob and the same initials (either order): typos in both names
-    "l.initials_by_dob = r.initials_by_dob AND l.dob = r.dob",
+    "l.initials_by_dob = r.initials_by_dob AND l.dob = r.dob AND " + _SEX_OR_PLACE,
     # same forename and dob: surname changed
     "l.forename_by_dob = r.forename_by_dob AND l.dob = r.dob",
     # same surname and dob: forename replaced (or a twin, which the model then keeps apart)
-    "l.surname_by_dob = r.surname_by_dob AND l.dob = r.dob",
+    "l.surname_by_dob = r.surname_by_dob AND l.dob = r.dob AND " + _SEX_OR_PLACE,
     # surname, birth year and forename initial: forename typos or unknown nicknames, day/month errors
     "l.surname_by_year = r.surname_by_year AND l.dob_year = r.dob_year AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
     # forename, birth year and surname initial: surname typos, day/month errors

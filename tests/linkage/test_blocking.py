@@ -156,3 +156,31 @@ def test_the_house_number_rules_ask_for_the_street_or_a_missing_postcode_or_dob(
     # M1-M2 share the street; M4 has no dob; M3 shares no dob part and no street with M1 or M2
     assert name_pairs == [("police:M1", "police:M2"), ("police:M1", "police:M4"), ("police:M2", "police:M4"),
                           ("police:M3", "police:M4")]
+
+
+def test_the_full_dob_and_birthday_rules_ask_for_the_sex_a_year_typo_or_one_place(tmp_path):
+    by_surname_dob = next(r for r in BLOCKING_RULES if "surname_by_dob" in r)
+    by_day = next(r for r in BLOCKING_RULES if "name_key_by_day" in r)
+    rows = [
+        # one surname and dob: the same sex anywhere, or the other sex in one postcode area
+        {"record_id": "S1", "forename": "amy", "surname": "kerr", "dob": "1990-05-05", "sex": "F", "postcode": "E1 6AN"},
+        {"record_id": "S2", "forename": "zoe", "surname": "kerr", "dob": "1990-05-05", "sex": "F", "postcode": "N4 2AA"},
+        {"record_id": "S3", "forename": "max", "surname": "kerr", "dob": "1990-05-05", "sex": "M", "postcode": "N4 3BB"},
+        {"record_id": "S4", "forename": "ian", "surname": "kerr", "dob": "1990-05-05", "sex": "M", "postcode": "E1 7QX"},
+        # one name and birthday: a year one keystroke off anywhere, another year only in one place
+        {"record_id": "B1", "forename": "ted", "surname": "moss", "dob": "1961-08-09", "postcode": "E1 6AN"},
+        {"record_id": "B2", "forename": "ted", "surname": "moss", "dob": "1967-08-09", "postcode": "N4 2AA"},
+        {"record_id": "B3", "forename": "ted", "surname": "moss", "dob": "1984-08-09", "postcode": "N4 3BB"},
+        {"record_id": "B4", "forename": "ted", "surname": "moss", "dob": "1999-08-09", "postcode": "SE5 1AA"},
+    ]
+    frame = pl.DataFrame([{"source": "police", "sex": None, **r} for r in rows],
+                         schema_overrides={"dob": pl.Utf8, "postcode": pl.Utf8, "sex": pl.Utf8})
+    with Store(tmp_path / "s.duckdb") as store:
+        store.insert_df("mentions", F.mentions_frame(frame.with_columns(pl.col("dob").str.to_date())))
+        F.build_features(store, F.FEATURES_TABLE)
+        surname_pairs, day_pairs = _pairs(store, by_surname_dob), _pairs(store, by_day)
+    # S1-S2 and S3-S4 one sex; S1-S4 and S2-S3 the other sex in one area; S1-S3, S2-S4 neither
+    assert surname_pairs == [("police:S1", "police:S2"), ("police:S1", "police:S4"), ("police:S2", "police:S3"),
+                             ("police:S3", "police:S4")]
+    # B1-B2 one decade (one digit wrong); B2-B3 one area; B1-B3, B1-B4, B2-B4, B3-B4 neither
+    assert day_pairs == [("police:B1", "police:B2"), ("police:B2", "police:B3")]
