@@ -88,21 +88,26 @@ BLOCKING_RULES = [
     # caps: the two rules below made 3.3M comparisons at 1M mentions that no other rule made
     # (0.08% of them true pairs). Each therefore also asks for a second part of the dob: one
     # part wrong is the error a rule further down does not catch; a namesake shares it by chance
-    # (about 1 in 8). docs/scale.md "Blocking that grows as n log n" has the figures.
+    # (about 1 in 8). The same holds for every rule on a name or a dob with a key from a pool
+    # that does not grow (a birthday, a house number): each asks for one more weak agreement that
+    # a person's mistyped records keep and a namesake rarely has (the constants above; docs/scale.md
+    # "Blocking that grows as n log n", second and third steps, has the figures).
     # same (canonical) names in either order (exact, nickname, swapped), the same birth year and
-    # the month or the day: the other of those wrong
+    # the day, or the month and a day one keystroke off
     "l.name_key_by_year = r.name_key_by_year AND l.dob_year = r.dob_year AND " + _DAY_OR_MONTH_AND_DAY_TYPO,
     # same (canonical) names, same postcode district: dob missing on one side, or partly wrong
+    # and the same sector
     "l.name_key_by_district = r.name_key_by_district AND l.postcode_district = r.postcode_district AND "
     + _DOB_MISSING_OR_PART_IN_SECTOR,
-    # same (canonical) names, same day and month of birth: year wrong
+    # same (canonical) names, same day and month of birth: year mistyped, or wrong in one place
     "l.name_key_by_day = r.name_key_by_day AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day AND "
     + _YEAR_TYPO_OR_PLACE,
     # same dob and the same initials (either order): typos in both names
     "l.initials_by_dob = r.initials_by_dob AND l.dob = r.dob AND " + _SEX_OR_PLACE,
     # same forename and dob: surname changed
     "l.forename_by_dob = r.forename_by_dob AND l.dob = r.dob",
-    # same surname and dob: forename replaced (or a twin, which the model then keeps apart)
+    # same surname and dob: forename replaced (or a twin, which the model then keeps apart); the
+    # same sex or one place, as for the initials
     "l.surname_by_dob = r.surname_by_dob AND l.dob = r.dob AND " + _SEX_OR_PLACE,
     # surname, birth year and forename initial: forename typos or unknown nicknames, day/month errors
     "l.surname_by_year = r.surname_by_year AND l.dob_year = r.dob_year AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
@@ -120,7 +125,9 @@ BLOCKING_RULES = [
     # the house number with the dob and an initial, or with the same names (either order) and the
     # postcode's first two characters: names, or dob and postcode, corrupted. A house number is
     # a small range of values: with the dob alone or the names alone these grew with the square of
-    # the data (1.8M and 3.4M more comparisons at 1M mentions), so each carries a further key.
+    # the data (1.8M and 3.4M more comparisons at 1M mentions), so each carries a further key,
+    # and the street (or no postcode, or for the names a dob part or none) on top: a postcode
+    # mistyped leaves the street, a namesake at the same number lives in another one.
     "l.dob_by_number_f = r.dob_by_number_f AND l.address_number = r.address_number AND left(l.forename_canon, 1) = left(r.forename_canon, 1) AND "
     + _STREET_OR_NO_POSTCODE,
     "l.dob_by_number_s = r.dob_by_number_s AND l.address_number = r.address_number AND left(l.surname, 1) = left(r.surname, 1) AND "
