@@ -36,6 +36,11 @@ def test_an_undated_unit_reaching_the_other_generation_is_ambiguous() -> None:
     assert ambiguous_units(cluster_of, sides, undated, [("police:P1", SON)], ties, settled={"police:P2"}) == set()
     # no generation pair between two persons: nothing is ambiguous
     assert ambiguous_units(cluster_of, {}, undated, [("police:P1", SON)], ties) == set()
+    # the nominal's address names the son's street (or none): ambiguous; another street: the father's
+    home = {FATHER: "acacia", SON: "acacia"}
+    for own, cut in (("acacia", True), (None, True), ("castle", False)):
+        streets = {**home, "police:P1": own, "police:P2": None}
+        assert bool(ambiguous_units(cluster_of, sides, undated, [("police:P1", SON)], ties, streets=streets)) is cut
 
 
 def _father_and_son(store: Store) -> None:
@@ -46,10 +51,13 @@ def _father_and_son(store: Store) -> None:
         {"source": "police", "record_id": "P2", "forename": "paul", "surname": "bell", "person_ref": "N1"},
         {"source": "health", "record_id": "K1", "forename": "john", "surname": "khan", "dob": "1970-02-02"},
         {"source": "police", "record_id": "K2", "forename": "john", "surname": "khan"},
+        {"source": "police", "record_id": "W1", "forename": "paul", "surname": "bell"},
     ])
     store.execute("UPDATE mentions SET postcode = 'AB1 2CD', address = '1 acacia drive'")
+    store.execute("UPDATE mentions SET address = '9 castle close' WHERE mention_id = 'police:W1'")
     links = [(NOMINAL[0], FATHER, 0.99995), (NOMINAL[0], SON, 0.96), (NOMINAL[1], FATHER, 0.9995),
-             (FATHER, SON, 0.2), ("health:K1", "police:K2", 0.9999)]
+             (FATHER, SON, 0.2), ("health:K1", "police:K2", 0.9999), ("police:W1", SON, 0.9999),
+             ("police:W1", FATHER, 0.9)]
     store.insert_df("link_edges", pl.DataFrame(
         [(min(a, b), max(a, b), p, 0.0, "m", datetime(2026, 1, 1)) for a, b, p in links], orient="row",
         schema=["mention_a", "mention_b", "match_probability", "match_weight", "model_id", "scored_at"]))
@@ -80,6 +88,8 @@ def test_father_and_son_held_apart_their_undated_records_go_to_neither(tmp_path:
         assert c.cluster_of[NOMINAL[0]] == c.cluster_of[NOMINAL[1]] == NOMINAL[0]
         assert c.cluster_of[FATHER] == FATHER and c.cluster_of[SON] == SON
         assert set(NOMINAL) <= set(c.contested)
+        # the pair's name, no dob, but another street than the father's: the son's, as linked
+        assert c.cluster_of["police:W1"] == SON and "police:W1" not in c.contested
         # an undated record of a name no one else at the home holds joins its person
         assert c.cluster_of["police:K2"] == c.cluster_of["health:K1"]
         assert "police:K2" not in c.contested
