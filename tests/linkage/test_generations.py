@@ -97,3 +97,20 @@ def test_father_and_son_held_apart_their_undated_records_go_to_neither(tmp_path:
         decided = _cluster(store, same=[(NOMINAL[0], SON)])
         assert decided.cluster_of[NOMINAL[0]] == decided.cluster_of[SON] == decided.cluster_of[NOMINAL[1]]
         assert not set(NOMINAL) & set(decided.contested)
+
+
+def test_an_incremental_scope_reads_the_other_side_as_its_current_person(tmp_path: Path) -> None:
+    """The son is outside the scope (unchanged since the last run): his current person stands
+    for his side, so the nominal is cut as a full run cuts it."""
+    with Store(tmp_path / "s.duckdb") as store:
+        _father_and_son(store)
+        store.execute("INSERT INTO person_mentions VALUES ('health:S1', 'MI-00000002X', NULL, FALSE)")
+        config = load_config()
+        model = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges "
+                         "WHERE match_probability >= 0.999 AND 'health:S1' NOT IN (mention_a, mention_b)")
+        scope = [m for m in store.df("SELECT mention_id FROM mentions")["mention_id"].to_list() if m != SON]
+        c = cluster_apart_generations(store, scope, model, agency_id_links(store, config), 0.999, 0.8,
+                                      cannot_link=cannot_link_pairs(store, config, scope=scope))
+        assert SON not in c.cluster_of
+        assert c.cluster_of[NOMINAL[0]] == c.cluster_of[NOMINAL[1]] == NOMINAL[0]
+        assert c.cluster_of[FATHER] == FATHER and set(NOMINAL) <= set(c.contested)
