@@ -14,7 +14,8 @@ row the key of its **dwelling**:
 3. Each UPRN learns its signatures from its own rows: those sent with the UPRN, and the one made of
    its most common postcode and most common street part when no single row carried both.
 4. A row without a UPRN but with an address and postcode takes the UPRN whose signature it shares
-   (the UPRN with most rows, when two share one), else ``addr:<signature>``; and where a postcode
+   (the UPRN with most rows, when two share one), unless its street's first two words are none of
+   those the UPRN's own rows give (``5 school street`` is not ``5 school road``), else ``addr:<signature>``; and where a postcode
    has exactly one such unclaimed address and exactly one UPRN never sent with an address, the
    two are one dwelling.
 5. Within a postcode *district* (the outward code, ``W7``), one number on one street is one
@@ -87,6 +88,21 @@ def uprn_signatures(m: pl.DataFrame) -> pl.DataFrame:
             .select("_sig", pl.format("uprn:{}", "uprn").alias("_uprn_key")))
 
 
+def _without_other_streets(m: pl.DataFrame) -> pl.DataFrame:
+    """``m`` with ``_uprn_key`` (a UPRN taken by signature) cleared where the row's street, its
+    first two words, is none of those the UPRN's own rows give: the signature keeps one street
+    word, so "5 school street" and "5 school road" written with one district postcode share it."""
+    words = street_part(2).str.split("|").list.last()
+    own = (m.filter(pl.col("uprn").is_not_null() & pl.col("address").is_not_null())
+           .select(pl.format("uprn:{}", "uprn").alias("_uprn_key"), words.alias("_w")).unique())
+    m = (m.with_columns(_w=words)
+         .join(own.select("_uprn_key").unique().with_columns(_has=pl.lit(True)), on="_uprn_key", how="left")
+         .join(own.with_columns(_agree=pl.lit(True)), on=["_uprn_key", "_w"], how="left"))
+    other = (pl.col("uprn").is_null() & pl.col("address").is_not_null() & pl.col("_has").fill_null(False)
+             & pl.col("_agree").is_null())
+    return m.with_columns(_uprn_key=pl.when(other).then(None).otherwise(pl.col("_uprn_key"))).drop("_w", "_has", "_agree")
+
+
 def _paired_by_postcode(m: pl.DataFrame) -> pl.DataFrame:
     """``dwelling_key, _pair``: within a postcode, the one address no UPRN claimed and the one UPRN
     never sent with an address are one dwelling (step 4b)."""
@@ -132,6 +148,8 @@ def resolve_dwellings(mentions: pl.DataFrame, across_districts: bool = True) -> 
     m = mentions.with_columns(_sig=pl.col("address_signature") if encoded else address_signature(),
                               _street=pl.lit(None, pl.Utf8) if encoded else street_part())
     m = m.join(uprn_signatures(m), on="_sig", how="left")
+    if not encoded:
+        m = _without_other_streets(m)
     key = (pl.when(pl.col("uprn").is_not_null()).then(pl.format("uprn:{}", "uprn"))
            .when(pl.col("_sig").is_not_null()).then(pl.coalesce("_uprn_key", pl.format("addr:{}", "_sig"))))
     m = m.with_columns(dwelling_key=key)

@@ -91,7 +91,8 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
             if hh_cfg.get("harm_home_spells", True) else None)
     gap = int(hh_cfg.get("harm_move_gap_days", 0))
     near = harm_mod.near_harm(m, harmed, spells, home, residents_by_home=hh_cfg.get("harm_residents_by_home", False),
-                              moving=spells_across_moves(spells, gap) if gap > 0 else None)
+                              moving=spells_across_moves(spells, gap, int(hh_cfg.get("harm_move_lead_days", 0)))
+                              if gap > 0 else None)
     lap("prepare")
     out = []
     p = rule_params(config, "repeat_victim")

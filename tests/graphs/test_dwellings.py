@@ -28,7 +28,7 @@ def test_address_variants_take_the_uprn_sent_with_them():
 
 def test_a_uprn_learns_its_address_from_rows_that_each_carry_half():
     # the UPRN came once with the postcode only and once with the address only
-    m = _frame(["2 elm close", None, "2 elm close", "2 elm cl"], [None, "W2 0RB", "W2 0RB", "W2 0RB"],
+    m = _frame(["2 elm close", None, "2 elm close", "2 elm close"], [None, "W2 0RB", "W2 0RB", "W2 0RB"],
                ["77", "77", None, None])
     assert resolve_dwellings(m)["dwelling_key"].to_list() == ["uprn:77"] * 4
 
@@ -104,3 +104,14 @@ def test_an_address_without_postcode_needs_the_street_type_too():
     m = _frame(["1 bridge street", "1 bridge street", "1 bridge court", "1 bridge street"],
                ["E13 8UL", "E13 1AA", None, None], ["453", None, None, None])
     assert resolve_dwellings(m)["dwelling_key"].to_list() == ["uprn:453", "uprn:453", None, "uprn:453"]
+
+
+def test_a_signature_shared_by_two_streets_does_not_take_the_other_streets_uprn():
+    """The signature keeps one street word: 5 School Road's UPRN (sent with the district postcode)
+    shares KF2 1AA|5|school with 5 School Street; 5 School Street's forms join its own UPRN."""
+    m = _frame(["5 school road", "5 school road", "5 school street", "5 school street", None],
+               ["KF2 1AA", "KF2 1AA", "KF2 1AA", "KF2 7GX", "KF2 7GX"], ["3330", None, None, None, "3293"])
+    m = pl.concat([m, _frame(["5 school street"], ["KF2 1AA"], ["3293"])])
+    assert resolve_dwellings(m)["dwelling_key"].to_list() == ["uprn:3330", "uprn:3330"] + ["uprn:3293"] * 4
+    m2 = m.head(3)   # 5 school street's own UPRN unknown: it stays an address of its own
+    assert resolve_dwellings(m2)["dwelling_key"].to_list() == ["uprn:3330", "uprn:3330", "addr:KF2 1AA|5|school"]
