@@ -20,32 +20,30 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 import traceback
 from typing import Any
 
 from access.lens import Lens
+from api.rebuilder import RebuiltKeeper, Rebuilder
 from core.store import Store
 from findings.alert_queue import AlertQueue
 
 WARM_BATCH = 5000   # alerts whose words are read in one go (each batch scans the mentions four times)
 
 
-class AlertQueueKeeper:
+class AlertQueueKeeper(RebuiltKeeper):
     def __init__(self, store: Store, enabled: bool = True) -> None:
         self.store, self.enabled = store, enabled
         self._lock = threading.Lock()
         self._version = 0
         self._queue: AlertQueue | None = None
         self._queue_version = -1
-        self._builder: threading.Thread | None = None
-        self._building = False                    # a builder runs and will look at _version again
         self._warmed: set[Lens] = set()           # lenses whose words were read ahead (or are being read)
         self._warming = 0                         # background readers of words running
         self._warmers: list[threading.Thread] = []
         self._started = False                    # build_later called: until then, and after stop, SQL
-        self.builds = 0
-        self.last_build_s: float | None = None
+        self._rebuild = Rebuilder(store, self._lock, "alert-queue", plan=self._plan, build=self._build,
+                                  publish=self._publish, failed=self._failed, after=self._after)
 
     # -- reading ------------------------------------------------------------------------------
     def current(self, lens: Lens | None = None) -> AlertQueue | None:
@@ -76,7 +74,7 @@ class AlertQueueKeeper:
         if self.enabled:
             with self._lock:
                 self._started = True
-                self._start_builder()
+                self._rebuild.start()
 
     def invalidate(self) -> None:
         """A commit that can change the alerts has landed: stop serving the queue, rebuild it."""
@@ -84,7 +82,7 @@ class AlertQueueKeeper:
             self._version += 1
             self._queue = None                    # never served again: free it now
             if self._started:
-                self._start_builder()
+                self._rebuild.start()
 
     def stop(self) -> None:
         """Serve no more and end the background reading (shutdown: before the store is closed)."""
@@ -96,48 +94,32 @@ class AlertQueueKeeper:
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a rebuild and the reading ahead of words in progress (tests, shutdown)."""
-        for thread in [self._builder, *self._warmers]:
-            if thread is not None:
-                thread.join(timeout)
+        self._rebuild.wait(timeout)
+        for thread in list(self._warmers):
+            thread.join(timeout)
 
-    def _start_builder(self) -> None:   # the caller holds the lock
-        # a flag set and cleared under the lock, not Thread.is_alive(): a builder that has just
-        # published is still alive for a moment, and a commit then must start a new one
-        if not self._building:
-            self._building = True
-            self._builder = threading.Thread(target=self._build_until_current, name="alert-queue", daemon=True)
-            self._builder.start()
+    # -- one rebuild's round (api/rebuilder.py) ---------------------------------------------------
+    def _plan(self) -> tuple[int, None] | None:
+        return (self._version, None) if self._started else None   # stopped: no more rounds
 
-    def _build_until_current(self) -> None:
-        while True:
-            with self._lock:
-                if not self._started:
-                    self._building = False
-                    return                        # stopped
-                version = self._version           # read before the build's transaction begins
-            session = self.store.session()
-            try:
-                t = time.perf_counter()
-                with session.transaction():       # one state
-                    queue = AlertQueue.build(session)
-                elapsed = time.perf_counter() - t
-            except Exception:  # noqa: BLE001 - requests keep reading from SQL; say why on stderr
-                traceback.print_exc(file=sys.stderr)
-                with self._lock:
-                    self._building = False
-                return
-            finally:
-                session.close()
-            with self._lock:
-                self.builds += 1
-                self.last_build_s = round(elapsed, 2)
-                if version != self._version:
-                    continue                      # a commit landed meanwhile: again
-                self._queue, self._queue_version = queue, version
-                self._warmed = set()
-                self._building = False
-            self._warm(queue, version, Lens.of())
-            return
+    @staticmethod
+    def _build(session: Store, _what: None) -> AlertQueue:
+        with session.transaction():               # one state
+            return AlertQueue.build(session)
+
+    def _publish(self, queue: AlertQueue, version: int) -> bool:
+        if version != self._version:
+            return False                          # a commit landed meanwhile: again
+        self._queue, self._queue_version = queue, version
+        self._warmed = set()
+        return True
+
+    @staticmethod
+    def _failed(exc: BaseException) -> None:      # requests keep reading from SQL; say why on stderr
+        traceback.print_exception(exc, file=sys.stderr)
+
+    def _after(self, queue: AlertQueue, version: int) -> None:
+        self._warm(queue, version, Lens.of())     # the open lens's words, ahead of its first request
 
     def _warm(self, queue: AlertQueue, version: int, lens: Lens) -> None:
         """Read ``lens``'s words of ``queue`` in the background, once (given up when a commit lands)."""

@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
+from api.rebuilder import RebuiltKeeper, Rebuilder
 from core.store import Store
 from findings.review import RankedQueue, page_items, rank_queue
 from findings.review_patch import after_decision
 
 
-class ReviewQueueCache:
+class ReviewQueueCache(RebuiltKeeper):
     def __init__(self, store: Store, config: dict[str, Any],
                  rank: Callable[[Store, dict[str, Any]], RankedQueue] = rank_queue) -> None:
         self.store, self.config, self._rank = store, config, rank
@@ -45,11 +45,9 @@ class ReviewQueueCache:
         self._patched: RankedQueue | None = None   # the kept ranking patched by the decisions since
         self._patched_version = -1
         self._pages: dict[str, dict[str, Any]] = {}   # item_id -> the item with its key mentions
-        self._builder: threading.Thread | None = None
-        self._building = False                 # a builder is running and will look at _version again
         self._failed: BaseException | None = None
-        self.builds = 0
-        self.last_build_s: float | None = None
+        self._rebuild = Rebuilder(store, self._cond, "review-queue", plan=self._plan, build=self._build,
+                                  publish=self._publish, failed=self._build_failed)
 
     # -- reading ----------------------------------------------------------------------------
     def page(self, store: Store, offset: int, limit: int,
@@ -82,7 +80,7 @@ class ReviewQueueCache:
             if waited and self._failed is not None:
                 raise self._failed                # the build this request waited for failed
             self._failed = None                   # a new request tries again
-            self._start_builder()
+            self._rebuild.start()
             self._cond.wait()
             waited = True
         return self._ranked, self._ranked_version, False
@@ -98,7 +96,7 @@ class ReviewQueueCache:
         with self._cond:
             current = self._ranked is not None and self._ranked_version == self._version
             patched = self._patched is not None and self._patched_version == self._version
-            building = self._building
+            building = self._rebuild.running
         state = ("current" if current else "patched, rebuilding" if patched else "building" if building
                  else "not ranked yet")
         return {"state": state, "builds": self.builds, "last_build_s": self.last_build_s}
@@ -111,7 +109,7 @@ class ReviewQueueCache:
             self._version += 1
             self._ranked, self._pages = None, {}    # never served again: free it now
             self._patched = None
-            self._start_builder()
+            self._rebuild.start()
 
     def decided(self, store: Store, result: dict[str, Any]) -> None:
         """A link decision (linkage.decisions.decide's ``result``) has committed: serve the kept
@@ -138,51 +136,34 @@ class ReviewQueueCache:
             else:
                 self._patched, self._patched_version = patched, self._version
                 self._pages = {i: p for i, p in self._pages.items() if i not in changed}
-            self._start_builder()
+            self._rebuild.start()
 
     def build_later(self) -> None:
         """Rank in the background now (server start), so the first request finds it ready."""
         with self._cond:
-            self._start_builder()
+            self._rebuild.start()
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a rebuild in progress (tests, shutdown)."""
-        builder = self._builder
-        if builder is not None:
-            builder.join(timeout)
+        self._rebuild.wait(timeout)
 
-    def _start_builder(self) -> None:   # the caller holds the condition's lock
-        # a flag set and cleared under the lock, not Thread.is_alive(): a builder that has just
-        # published is still alive for a moment, and a commit then must start a new one
-        if not self._building:
-            self._building = True
-            self._builder = threading.Thread(target=self._build_until_current, name="review-queue", daemon=True)
-            self._builder.start()
+    # -- one rebuild's round (api/rebuilder.py) ---------------------------------------------------
+    def _plan(self) -> tuple[int, None]:
+        return self._version, None
 
-    def _build_until_current(self) -> None:
-        while True:
-            with self._cond:
-                version = self._version         # read before the build's transaction begins
-            try:
-                session = self.store.session()
-                try:
-                    t = time.perf_counter()
-                    with session.transaction():     # one state
-                        ranked = self._rank(session, self.config)
-                    elapsed = time.perf_counter() - t
-                finally:
-                    session.close()
-            except BaseException as exc:  # noqa: BLE001 - handed to the requests waiting for it
-                with self._cond:
-                    self._failed, self._building = exc, False
-                    self._cond.notify_all()
-                return
-            with self._cond:
-                self.builds += 1
-                self.last_build_s = round(elapsed, 2)
-                if version == self._version:
-                    self._ranked, self._ranked_version, self._pages = ranked, version, {}
-                    self._patched = None
-                    self._failed, self._building = None, False
-                    self._cond.notify_all()
-                    return
+    def _build(self, session: Store, _what: None) -> RankedQueue:
+        with session.transaction():     # one state
+            return self._rank(session, self.config)
+
+    def _publish(self, ranked: RankedQueue, version: int) -> bool:
+        if version != self._version:
+            return False                          # a commit landed meanwhile: again
+        self._ranked, self._ranked_version, self._pages = ranked, version, {}
+        self._patched = None
+        self._failed = None
+        self._cond.notify_all()
+        return True
+
+    def _build_failed(self, exc: BaseException) -> None:   # handed to the requests waiting for it
+        self._failed = exc
+        self._cond.notify_all()

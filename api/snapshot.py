@@ -27,7 +27,6 @@ from __future__ import annotations
 import gc
 import sys
 import threading
-import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 from views.chronology_sources import SnapshotReader
 from views.network_memory import NetworkSnapshot
 from views.search_memory import MemorySearchIndex
+from api.rebuilder import RebuiltKeeper, Rebuilder
 from core.store import Store
 
 
@@ -66,7 +66,7 @@ def _out_of_the_collectors_way() -> None:
     gc.freeze()
 
 
-class SnapshotKeeper:
+class SnapshotKeeper(RebuiltKeeper):
     def __init__(self, store: Store, enabled: bool = True) -> None:
         self.store = store
         self.enabled = enabled
@@ -75,9 +75,8 @@ class SnapshotKeeper:
         self._snapshot: ServingSnapshot | None = None
         self._snapshot_version = -1              # the version _snapshot is wholly current for
         self._full_pending = True                # a change beyond alerts awaits a rebuild
-        self._builder: threading.Thread | None = None
-        self.builds = 0
-        self.last_build_s: float | None = None
+        self._rebuild = Rebuilder(store, self._lock, "serving-snapshot", plan=self._plan, build=self._build,
+                                  publish=self._publish, failed=self._failed, after=self._after)
 
     # -- reading ------------------------------------------------------------------------------
     def current(self) -> ServingSnapshot | None:
@@ -95,7 +94,7 @@ class SnapshotKeeper:
     def build_now(self) -> None:
         """Build synchronously (server start)."""
         if self.enabled:
-            self._rebuild_until_current()
+            self._rebuild.run_here()
 
     def invalidate(self, *, alerts_only: bool = False) -> None:
         """A write the snapshot cannot see has committed: stop serving it, rebuild in the background.
@@ -107,44 +106,35 @@ class SnapshotKeeper:
             if not alerts_only:
                 self._full_pending = True
                 self._snapshot = None            # free its memory now: it will not be served again
-            if self._builder is not None and self._builder.is_alive():
-                return                           # the running builder sees the new version and goes again
-            self._builder = threading.Thread(target=self._rebuild_until_current, name="serving-snapshot", daemon=True)
-            self._builder.start()
+            self._rebuild.start()
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a rebuild in progress (tests, shutdown)."""
-        builder = self._builder
-        if builder is not None:
-            builder.join(timeout)
+        self._rebuild.wait(timeout)
 
-    def _rebuild_until_current(self) -> None:
-        while True:
-            with self._lock:
-                version = self._version           # read before the snapshot's transaction begins
-                base = None if self._full_pending else self._snapshot
-                self._full_pending = False
-            session = self.store.session()
-            try:
-                t = time.perf_counter()
-                snapshot = base.with_alerts_from(session) if base is not None else ServingSnapshot.build(session)
-                elapsed = time.perf_counter() - t
-            except Exception:  # noqa: BLE001 - requests keep using SQL; say why on stderr
-                traceback.print_exc(file=sys.stderr)
-                with self._lock:
-                    self._full_pending = True
-                return
-            finally:
-                session.close()
-            with self._lock:
-                self.builds += 1
-                self.last_build_s = round(elapsed, 2)
-                if self._full_pending:
-                    continue                      # something beyond alerts changed meanwhile: again
-                self._snapshot = snapshot         # its frames are current; its alerts maybe not
-                published = version == self._version
-                if published:
-                    self._snapshot_version = version
-            if published:
-                _out_of_the_collectors_way()      # outside the lock: requests keep reading
-                return
+    # -- one rebuild's round (api/rebuilder.py) ---------------------------------------------------
+    def _plan(self) -> tuple[int, ServingSnapshot | None]:
+        base = None if self._full_pending else self._snapshot   # alerts only: reload them onto it
+        self._full_pending = False
+        return self._version, base
+
+    @staticmethod
+    def _build(session: Store, base: ServingSnapshot | None) -> ServingSnapshot:
+        return base.with_alerts_from(session) if base is not None else ServingSnapshot.build(session)
+
+    def _publish(self, snapshot: ServingSnapshot, version: int) -> bool:
+        if self._full_pending:
+            return False                         # something beyond alerts changed meanwhile: again
+        self._snapshot = snapshot                # its frames are current; its alerts maybe not
+        if version != self._version:
+            return False                         # alerts changed meanwhile: reload them onto it
+        self._snapshot_version = version
+        return True
+
+    def _failed(self, exc: BaseException) -> None:   # requests keep using SQL; say why on stderr
+        traceback.print_exception(exc, file=sys.stderr)
+        self._full_pending = True
+
+    @staticmethod
+    def _after(_snapshot: ServingSnapshot, _version: int) -> None:
+        _out_of_the_collectors_way()             # outside the lock: requests keep reading

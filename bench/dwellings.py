@@ -1,6 +1,6 @@
 """Addresses resolved to dwellings, measured against the generator's truth.
 
-    python -m bench.dwellings --households 1000 --seed 41 --uprn-rate 0.3 [--keep DIR]
+    python -m bench.dwellings --households 1000 --seed 41 --uprn-rate 0.3 [--noise hard] [--keep DIR]
     python -m bench.dwellings --demo demo/ [--sample 30]     (chronologies of a demo store)
 
 Generates a world whose agencies send a UPRN on ``--uprn-rate`` of their rows (stale, second,
@@ -10,7 +10,8 @@ ingests its drop, and compares two ways of placing each mention in a household:
 - **before**: the household key ingest made (``uprn:`` where the row has a UPRN, else the
   normalised address and postcode);
 - **after**: the dwelling key (graphs.dwellings.resolve_dwellings, what analytics, chronologies,
-  networks and alerts use).
+  networks and alerts use); **after_without_districts**: the same less its step 5 (one number on
+  one street within a postcode district is one house).
 
 Against ``truth/addresses.csv`` (the dwelling whose address each row wrote):
 
@@ -89,10 +90,10 @@ def measure(frame: pl.DataFrame, key: str) -> dict[str, Any]:
     }
 
 
-def run(households: int, seed: int, uprn_rate: float, keep: Path | None) -> dict[str, Any]:
+def run(households: int, seed: int, uprn_rate: float | None, keep: Path | None, noise: str = "standard") -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-dwellings-")) if keep is None else keep
     world = tmp / "world"
-    generate_world(world, households=households, seed=seed, uprn_rate=uprn_rate)
+    generate_world(world, households=households, seed=seed, uprn_rate=uprn_rate, noise=noise)
     db = tmp / "intel.duckdb"
     if db.exists():
         db.unlink()
@@ -109,10 +110,11 @@ def run(households: int, seed: int, uprn_rate: float, keep: Path | None) -> dict
     resolve_s = time.perf_counter() - t
     with_uprn = frame.filter(pl.col("uprn").is_not_null()).height
     return {
-        "world": {"households": households, "seed": seed, "uprn_rate": uprn_rate, "mentions": frame.height,
+        "world": {"households": households, "seed": seed, "noise": noise, "uprn_rate": uprn_rate, "mentions": frame.height,
                   "mentions_with_uprn_per_100": round(100 * with_uprn / frame.height, 1)},
         "before": measure(frame, "household_key"),
         "after": measure(resolved, "dwelling_key"),
+        "after_without_districts": measure(resolve_dwellings(frame, across_districts=False), "dwelling_key"),
         "resolve_seconds": round(resolve_s, 3),
     }
 
@@ -174,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--households", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=41)
-    ap.add_argument("--uprn-rate", type=float, default=0.3)
+    ap.add_argument("--uprn-rate", type=float, default=0.3, help="a negative rate: each agency's own (the noise model's)")
+    ap.add_argument("--noise", default="standard", help="the generator's noise model: standard or hard")
     ap.add_argument("--keep", type=Path, default=None)
     ap.add_argument("--demo", type=Path, default=None, help="a folder ./run demo made (store and world)")
     ap.add_argument("--sample", type=int, default=30)
@@ -182,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     if a.demo is not None:
         json.dump(chronology_moves(a.demo, a.sample), sys.stdout, indent=1, default=str)
     else:
-        json.dump(run(a.households, a.seed, a.uprn_rate, a.keep), sys.stdout, indent=1)
+        rate = a.uprn_rate if a.uprn_rate >= 0 else None
+        json.dump(run(a.households, a.seed, rate, a.keep, a.noise), sys.stdout, indent=1)
     print()
 
 

@@ -201,24 +201,32 @@ def safety(pred: pl.DataFrame, truth: pl.DataFrame, persons: pl.DataFrame) -> di
     return out
 
 
-def evaluate(store: Store, truth: pl.DataFrame, thr: float, persons: pl.DataFrame | None = None) -> dict:
-    from linkage.clusters import cluster_mentions
-    from linkage.evaluate import evaluate_frames
+def reclustered(store: Store, thr: float) -> tuple[pl.DataFrame, object, pl.DataFrame]:
+    """(source, record_id, person_id) of every mention as this checkout's clustering makes the
+    persons from the store's links (the production clustering: an agency's own ids tie its records,
+    as a link run does; trusted agency ids, cannot-link pairs and ambiguous undated records hold
+    records apart), the Clustering, and the model links at or above ``thr``."""
+    from linkage.agency_ids import agency_id_links
     from linkage.cannot_link import cannot_link_pairs
-    from linkage.run import trusted_refs
+    from linkage.generations import cluster_apart_generations
+    from linkage.run import review_threshold, trusted_refs
 
     ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
-    edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges WHERE match_probability >= ?",
-                     [thr])
-    from linkage.agency_ids import with_agency_id_links
-    model_edges = edges   # clustering takes an agency's own ids as links too, as a link run does
-    edges = with_agency_id_links(store, load_config(), edges)
-    # the production clustering: agency ids trusted within their agency hold records apart
-    c = cluster_mentions(ids, edges, thr, trusted_refs=trusted_refs(store, load_config()),
-                         cannot_link=cannot_link_pairs(store, load_config()))
+    model_edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges WHERE match_probability >= ?",
+                           [thr])
+    config = load_config()
+    c = cluster_apart_generations(store, ids, model_edges, agency_id_links(store, config), thr, review_threshold(config),
+                                  trusted_refs=trusted_refs(store, config), cannot_link=cannot_link_pairs(store, config))
     pred = pl.DataFrame({"mention_id": list(c.cluster_of.keys()), "person_id": list(c.cluster_of.values())})
     pred = pred.with_columns(pl.col("mention_id").str.split_exact(":", 1).struct.rename_fields(["source", "record_id"])
                              ).unnest("mention_id")
+    return pred, c, model_edges
+
+
+def evaluate(store: Store, truth: pl.DataFrame, thr: float, persons: pl.DataFrame | None = None) -> dict:
+    from linkage.evaluate import evaluate_frames
+
+    pred, c, model_edges = reclustered(store, thr)
     res = evaluate_frames(pred, truth)
     res["contested"] = len(c.contested)
     if persons is not None:
@@ -375,7 +383,7 @@ def scale_on_store(db: Path, res: dict | None = None, with_cluster: bool = True)
         if with_cluster:
             from linkage.clusters import cluster_mentions
             from linkage.cannot_link import cannot_link_pairs
-            from linkage.run import trusted_refs
+            from linkage.run import review_threshold, trusted_refs
             t = time.perf_counter()
             thr = threshold()
             ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
@@ -433,7 +441,7 @@ def overhead_run(db: Path) -> dict:
     from linkage.clusters import cluster_mentions
     from linkage.model import latest_model
     from linkage.cannot_link import cannot_link_pairs
-    from linkage.run import trusted_refs
+    from linkage.run import review_threshold, trusted_refs
 
     thr = threshold()
     with Store(db) as store:

@@ -28,10 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import load_config  # noqa: E402
 from core.store import Store  # noqa: E402
-from linkage.agency_ids import agency_id_links, with_agency_id_links  # noqa: E402
-from linkage.cannot_link import cannot_link_pairs  # noqa: E402
-from linkage.clusters import cluster_mentions  # noqa: E402
-from linkage.run import identity_threshold, trusted_refs  # noqa: E402
+from bench.linkage import reclustered as recluster_frame  # noqa: E402
+from linkage.agency_ids import agency_id_links  # noqa: E402
+from linkage.run import identity_threshold  # noqa: E402
 
 FIELDS = "mention_id, event_key, forename, surname, dob, postcode, address, person_ref"
 
@@ -80,15 +79,10 @@ def strongest_path(adj: dict[str, list[tuple[str, float]]], starts: set[str], go
     return []
 
 
-def reclustered(store: Store, config: dict, threshold: float) -> dict[str, str]:
+def reclustered(store: Store, threshold: float) -> dict[str, str]:
     """mention -> person as this checkout's clustering makes them from the stored links (the
     stored persons are the code's that linked the world)."""
-    ids = store.df("SELECT mention_id FROM mentions")["mention_id"].to_list()
-    edges = store.df("SELECT mention_a, mention_b, match_probability FROM link_edges WHERE match_probability >= ?",
-                     [threshold])
-    c = cluster_mentions(ids, with_agency_id_links(store, config, edges), threshold,
-                         trusted_refs=trusted_refs(store, config), cannot_link=cannot_link_pairs(store, config))
-    return c.cluster_of
+    return recluster_frame(store, threshold)[1].cluster_of
 
 
 def chains(world_dir: Path, recluster: bool = False) -> list[dict]:
@@ -102,7 +96,7 @@ def chains(world_dir: Path, recluster: bool = False) -> list[dict]:
     out = []
     with Store(store_path, read_only=True) as store:
         if recluster:
-            person_of = reclustered(store, config, threshold)
+            person_of = reclustered(store, threshold)
         else:
             person_of = dict(store.df("SELECT mention_id, person_id FROM person_mentions").iter_rows())
         by_true: dict[str, set[str]] = {}

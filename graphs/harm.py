@@ -142,7 +142,8 @@ def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool =
 
 
 def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
-              home: pl.DataFrame | None = None, residents_by_home: bool = False) -> pl.DataFrame:
+              home: pl.DataFrame | None = None, residents_by_home: bool = False,
+              moving: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per (person near harm, harm event, harmed person): ``person_id, event_key, date,
     harmed_person, household_key`` (the harmed person's household at the time), ``via``
     ('event' = in the event, 'household' = living there on the date).
@@ -155,7 +156,11 @@ def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
     each person's home spells (where they have any record naming one home; else by all their
     records): a street without a number, which dwelling resolution may have put in a neighbour's
     house, does not move a man in with the family next door; without it, by all their records or
-    by their home spells."""
+    by their home spells.
+
+    With ``moving`` (graphs.households.spells_across_moves: spells widened over the gap between
+    the last record at one household and the first at the next), a person who may still have
+    lived there, or may already have, counts too, after everyone living there by the spells."""
     base = harmed.select(
         "event_key", "date", pl.col("person_id").alias("harmed_person"), "household_key",
     )
@@ -187,6 +192,8 @@ def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
     elif home is not None:   # by all their records, or by those naming one home
         parts += [living(homes, 2, spells).select(cols), living(base, 3, home).select(cols),
                   living(homes, 4, home).select(cols)]
+    if moving is not None:   # on either side of a move whose day the records leave open
+        parts += [living(base, 5, moving).select(cols), living(homes, 6, moving).select(cols)]
     both = pl.concat(parts)
     # one row per (person, event, harmed person): 'event' wins over 'household', the household
     # the harm was placed at over the harmed person's home

@@ -86,6 +86,37 @@ def household_spells(mentions: pl.DataFrame, daily: pl.DataFrame | None = None,
     return spells.select(SPELL_COLUMNS)
 
 
+def spells_across_moves(spells: pl.DataFrame, max_gap_days: int, lead_days: int = 0) -> pl.DataFrame:
+    """``spells`` with each spell widened over the gaps at its ends: back to the day after the
+    person's last record at their previous household, forward to their first record at the next,
+    where that gap is at most ``max_gap_days``. Between the last record at the old home and the
+    first at the new one nobody knows on which side of the move the person was; the midpoint is
+    a guess, and a stale or second address written once shifts it (the man at the family's home
+    the week before the harm, his next record a month later at another address). Widened spells
+    overlap: a person can be at two households on one day. ``max_gap_days <= 0``: as they are.
+    With ``lead_days``, a spell after a move also starts at least that many days before its first
+    record (people are often first recorded at a new home weeks after moving in, while a stale
+    record of the old home, written after the move, holds the old spell open)."""
+    if max_gap_days <= 0 or spells.height == 0:
+        return spells
+    s = spells.sort(["person_id", "first_seen"])
+    same_prev = pl.col("person_id").shift(1) == pl.col("person_id")
+    same_next = pl.col("person_id").shift(-1) == pl.col("person_id")
+    prev_last = pl.when(same_prev).then(pl.col("last_seen").shift(1))
+    next_first = pl.when(same_next).then(pl.col("first_seen").shift(-1))
+    back = (pl.col("first_seen") - prev_last).dt.total_days() <= max_gap_days
+    ahead = (next_first - pl.col("last_seen")).dt.total_days() <= max_gap_days
+    start = (pl.when(pl.col("start").is_not_null() & back.fill_null(False))
+             .then(prev_last + pl.duration(days=1)).otherwise(pl.col("start")))
+    if lead_days > 0:
+        start = pl.when(start.is_not_null()).then(
+            pl.min_horizontal(start, pl.col("first_seen") - pl.duration(days=lead_days))).otherwise(start)
+    return s.with_columns(
+        start=start,
+        end=pl.when(pl.col("end").is_not_null() & ahead.fill_null(False)).then(next_first).otherwise(pl.col("end")),
+    ).select(SPELL_COLUMNS)
+
+
 def household_on_date(spells: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
     """``queries`` (``person_id``, ``date`` and any other columns) with ``household_key`` added
     (NULL for a person never recorded at a household). Row order is not kept."""

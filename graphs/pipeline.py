@@ -31,7 +31,7 @@ from graphs import harm as harm_mod
 from graphs import escalation, harm_networks, rules
 from graphs.families import home_spells
 from graphs.findings_frame import empty_findings
-from graphs.households import daily_households, household_spells, smooth_old_addresses
+from graphs.households import daily_households, household_spells, smooth_old_addresses, spells_across_moves
 
 RULES = ("repeat_victim", "harm_proximity", "victim_offender_overlap", "serial_perpetrator", "escalation", "networks")
 
@@ -89,7 +89,10 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     harmed = harm_mod.harmed_records(m, spells, event_majority=hh_cfg.get("event_majority", True))
     home = (home_spells(m, boundary=hh_cfg.get("boundary", "midpoint"))
             if hh_cfg.get("harm_home_spells", True) else None)
-    near = harm_mod.near_harm(m, harmed, spells, home, residents_by_home=hh_cfg.get("harm_residents_by_home", False))
+    gap = int(hh_cfg.get("harm_move_gap_days", 0))
+    near = harm_mod.near_harm(m, harmed, spells, home, residents_by_home=hh_cfg.get("harm_residents_by_home", False),
+                              moving=spells_across_moves(spells, gap, int(hh_cfg.get("harm_move_lead_days", 0)))
+                              if gap > 0 else None)
     lap("prepare")
     out = []
     p = rule_params(config, "repeat_victim")

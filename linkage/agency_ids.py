@@ -67,10 +67,3 @@ def agency_id_links(store: Store, config: dict[str, Any], scope: Iterable[str] |
             store.unregister("_ref_scope")
     return frame.cast(_SCHEMA)
 
-
-def with_agency_id_links(store: Store, config: dict[str, Any], edges: pl.DataFrame) -> pl.DataFrame:
-    """``edges`` (mention_a, mention_b, match_probability) with the agency-id links added."""
-    ids = agency_id_links(store, config)
-    if not ids.height:
-        return edges
-    return pl.concat([edges.select(ids.columns).cast(_SCHEMA), ids])

@@ -12,10 +12,36 @@ from typing import Any
 # Blocking for prediction, chosen for recall (docs/bench-linkage.md has their comparison counts).
 # dobs sharing their year, month or day (at least one part right; both present)
 _DOB_PART = "(l.dob_year = r.dob_year OR l.dob_month = r.dob_month OR l.dob_day = r.dob_day)"
-# ... or one side without a dob
-_DOB_PART_OR_MISSING = "(l.dob IS NULL OR r.dob IS NULL OR " + _DOB_PART[1:]
-# same birth year: the month or the day right too
-_MONTH_OR_DAY = "(l.dob_month = r.dob_month OR l.dob_day = r.dob_day)"
+# same birth year: the day right too, or the month right and the day one keystroke off (one of
+# its two digits wrong, or the two swapped). A namesake born the same year and month has a day
+# sharing a digit about half the time; a mistyped day nearly always does (historical_50k: 98% of
+# the pairs only this rule finds).
+_DAY_TYPO = ("(l.dob_day % 10 = r.dob_day % 10 OR l.dob_day // 10 = r.dob_day // 10 "
+             "OR (l.dob_day % 10 = r.dob_day // 10 AND l.dob_day // 10 = r.dob_day % 10))")
+_DAY_OR_MONTH_AND_DAY_TYPO = f"(l.dob_day = r.dob_day OR (l.dob_month = r.dob_month AND {_DAY_TYPO}))"
+# no dob on one side, or a dob part right and the same postcode sector: a namesake in the same
+# district shares a dob part about half the time, a sector far less often
+_DOB_MISSING_OR_PART_IN_SECTOR = ("(l.dob IS NULL OR r.dob IS NULL OR (" + _DOB_PART
+                                  + " AND l.postcode_sector = r.postcode_sector))")
+# the address shares a token besides the house number (the street, a town), or a postcode is
+# missing: what the house-number rules are for is a postcode wrong or absent, not a different street
+_STREET_OR_NO_POSTCODE = ("(len(list_intersect(l.address_tokens, r.address_tokens)) >= 2 "
+                          "OR l.postcode IS NULL OR r.postcode IS NULL)")
+# no dob on one side, a dob part right, or the street shared (FEBRL4: dob and postcode both wrong)
+_DOB_MISSING_OR_PART_OR_STREET = ("(l.dob IS NULL OR r.dob IS NULL OR " + _DOB_PART
+                                  + " OR len(list_intersect(l.address_tokens, r.address_tokens)) >= 2)")
+
+# one place: the postcode area, or the street (a token besides the house number), or a postcode
+# missing. Not a key: the pools of areas and streets do not grow with the data either, but a
+# namesake pair is in one area far less often than a person's own records are.
+_PLACE_OR_NO_POSTCODE = ("(left(l.postcode, 2) = left(r.postcode, 2) OR l.postcode IS NULL OR r.postcode IS NULL "
+                         "OR len(list_intersect(l.address_tokens, r.address_tokens)) >= 2)")
+# the same sex (or one unknown), or one place: for the full-dob rules on one name or the initials,
+# where a namesake of the other sex (a twin, or a stranger born the same day) is the common false pair
+_SEX_OR_PLACE = "((l.sex IS NULL OR r.sex IS NULL OR l.sex = r.sex) OR " + _PLACE_OR_NO_POSTCODE + ")"
+# the year wrong by one keystroke (one of its last two digits, or off by one), or one place
+_YEAR_TYPO_OR_PLACE = ("(l.dob_year // 10 = r.dob_year // 10 OR l.dob_year % 10 = r.dob_year % 10 "
+                       "OR abs(l.dob_year - r.dob_year) <= 1 OR " + _PLACE_OR_NO_POSTCODE + ")")
 
 # Block-size caps (issue 19; docs/scale.md "Blocking that grows as n log n"). A rule keyed on a
 # name and a date part draws its keys from pools that do not grow with the data (common names,
@@ -62,21 +88,27 @@ BLOCKING_RULES = [
     # caps: the two rules below made 3.3M comparisons at 1M mentions that no other rule made
     # (0.08% of them true pairs). Each therefore also asks for a second part of the dob: one
     # part wrong is the error a rule further down does not catch; a namesake shares it by chance
-    # (about 1 in 8). docs/scale.md "Blocking that grows as n log n" has the figures.
+    # (about 1 in 8). The same holds for every rule on a name or a dob with a key from a pool
+    # that does not grow (a birthday, a house number): each asks for one more weak agreement that
+    # a person's mistyped records keep and a namesake rarely has (the constants above; docs/scale.md
+    # "Blocking that grows as n log n", second and third steps, has the figures).
     # same (canonical) names in either order (exact, nickname, swapped), the same birth year and
-    # the month or the day: the other of those wrong
-    "l.name_key_by_year = r.name_key_by_year AND l.dob_year = r.dob_year AND " + _MONTH_OR_DAY,
+    # the day, or the month and a day one keystroke off
+    "l.name_key_by_year = r.name_key_by_year AND l.dob_year = r.dob_year AND " + _DAY_OR_MONTH_AND_DAY_TYPO,
     # same (canonical) names, same postcode district: dob missing on one side, or partly wrong
+    # and the same sector
     "l.name_key_by_district = r.name_key_by_district AND l.postcode_district = r.postcode_district AND "
-    + _DOB_PART_OR_MISSING,
-    # same (canonical) names, same day and month of birth: year wrong
-    "l.name_key_by_day = r.name_key_by_day AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
+    + _DOB_MISSING_OR_PART_IN_SECTOR,
+    # same (canonical) names, same day and month of birth: year mistyped, or wrong in one place
+    "l.name_key_by_day = r.name_key_by_day AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day AND "
+    + _YEAR_TYPO_OR_PLACE,
     # same dob and the same initials (either order): typos in both names
-    "l.initials_by_dob = r.initials_by_dob AND l.dob = r.dob",
+    "l.initials_by_dob = r.initials_by_dob AND l.dob = r.dob AND " + _SEX_OR_PLACE,
     # same forename and dob: surname changed
     "l.forename_by_dob = r.forename_by_dob AND l.dob = r.dob",
-    # same surname and dob: forename replaced (or a twin, which the model then keeps apart)
-    "l.surname_by_dob = r.surname_by_dob AND l.dob = r.dob",
+    # same surname and dob: forename replaced (or a twin, which the model then keeps apart); the
+    # same sex or one place, as for the initials
+    "l.surname_by_dob = r.surname_by_dob AND l.dob = r.dob AND " + _SEX_OR_PLACE,
     # surname, birth year and forename initial: forename typos or unknown nicknames, day/month errors
     "l.surname_by_year = r.surname_by_year AND l.dob_year = r.dob_year AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
     # forename, birth year and surname initial: surname typos, day/month errors
@@ -93,10 +125,15 @@ BLOCKING_RULES = [
     # the house number with the dob and an initial, or with the same names (either order) and the
     # postcode's first two characters: names, or dob and postcode, corrupted. A house number is
     # a small range of values: with the dob alone or the names alone these grew with the square of
-    # the data (1.8M and 3.4M more comparisons at 1M mentions), so each carries a further key.
-    "l.dob_by_number_f = r.dob_by_number_f AND l.address_number = r.address_number AND left(l.forename_canon, 1) = left(r.forename_canon, 1)",
-    "l.dob_by_number_s = r.dob_by_number_s AND l.address_number = r.address_number AND left(l.surname, 1) = left(r.surname, 1)",
-    "l.name_key_by_number = r.name_key_by_number AND l.address_number = r.address_number AND left(l.postcode, 2) = left(r.postcode, 2)",
+    # the data (1.8M and 3.4M more comparisons at 1M mentions), so each carries a further key,
+    # and the street (or no postcode, or for the names a dob part or none) on top: a postcode
+    # mistyped leaves the street, a namesake at the same number lives in another one.
+    "l.dob_by_number_f = r.dob_by_number_f AND l.address_number = r.address_number AND left(l.forename_canon, 1) = left(r.forename_canon, 1) AND "
+    + _STREET_OR_NO_POSTCODE,
+    "l.dob_by_number_s = r.dob_by_number_s AND l.address_number = r.address_number AND left(l.surname, 1) = left(r.surname, 1) AND "
+    + _STREET_OR_NO_POSTCODE,
+    "l.name_key_by_number = r.name_key_by_number AND l.address_number = r.address_number AND left(l.postcode, 2) = left(r.postcode, 2) AND "
+    + _DOB_MISSING_OR_PART_OR_STREET,
     # one household (surname and postcode) with the forename initial and a dob sharing a part:
     # forename typo with the dob partly wrong. Household members share the surname and postcode, so
     # the initial and the dob part keep most siblings out of the block: without the dob part (or

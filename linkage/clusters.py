@@ -23,6 +23,10 @@ A=C even when A and C are plainly different people), so clustering here is const
    that matched the other person nearly as well as its own is *contested* here too, unless it
    carries an id of that agency itself (linkage/contested.py).
 
+6. Then (linkage/generations.py) a record with no birth date between two persons of one name a
+   generation apart, that reaches both, is cut from the model links and clustered again: a
+   person of its own, contested, for review.
+
 Callers add the links an agency's own ids make (linkage/agency_ids.py: the records it files
 under one id are one person, probability 1.0), so those records enter as one unit.
 

@@ -16,10 +16,10 @@ import polars as pl
 from core.errors import IntelError
 from core.store import Store
 from linkage.cannot_link import cannot_link_pairs
-from linkage.clusters import cluster_mentions
+from linkage.generations import cluster_apart_generations
 from linkage.export import persons_frame
-from linkage.agency_ids import with_agency_id_links
-from linkage.run import decision_pairs, strong_edges, trusted_refs, unlinkable_mentions
+from linkage.agency_ids import agency_id_links
+from linkage.run import decision_pairs, review_threshold, strong_edges, trusted_refs, unlinkable_mentions
 
 TRUTH_COLUMNS = ("source", "record_id", "person")
 
@@ -123,16 +123,16 @@ def sweep_thresholds(store: Store, truth: pl.DataFrame, thresholds: list[float],
     if not thresholds:
         return []
     mentions = store.df("SELECT mention_id, source, record_id FROM mentions")
-    edges = with_agency_id_links(store, config, strong_edges(store, min(thresholds)))
+    model, ties = strong_edges(store, min(thresholds)), agency_id_links(store, config)
     same, different = decision_pairs(store)
     unlinkable = unlinkable_mentions(store)
     refs = trusted_refs(store, config)
     apart = cannot_link_pairs(store, config)
     out = []
     for t in sorted(thresholds):
-        c = cluster_mentions(mentions["mention_id"].to_list(), edges, t, same=same, different=different,
-                             exclude_from_links=unlinkable, trusted_refs=refs,
-                             cannot_link=apart)
+        c = cluster_apart_generations(store, mentions["mention_id"].to_list(), model, ties, t, review_threshold(config),
+                                      same=same, different=different, exclude_from_links=unlinkable,
+                                      trusted_refs=refs, cannot_link=apart)
         pred = mentions.join(c.frame().select("mention_id", pl.col("cluster").alias("person_id")), on="mention_id")
         r = evaluate_frames(pred, truth)
         out.append({"threshold": t, "persons": r["predicted_persons"], "pairwise": r["pairwise"],

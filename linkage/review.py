@@ -26,20 +26,10 @@ from core.errors import Conflict, IntelError, NotFound
 from core.store import Store
 from linkage.cannot_link import cannot_link_pairs
 from linkage.decisions import DECISIONS, check_decision, decide
-from linkage.run import identity_threshold, unlinkable_mentions
+from linkage.run import identity_threshold, review_threshold, unlinkable_mentions  # noqa: F401 (review_threshold: callers import it from here)
 
 LINK_SCHEMA = {"person_a": pl.Utf8, "person_b": pl.Utf8, "mention_a": pl.Utf8, "mention_b": pl.Utf8,
                "match_probability": pl.Float64, "match_weight": pl.Float64}
-
-
-def review_threshold(config: dict[str, Any]) -> float:
-    """``[identity] review_threshold``, checked against the identity threshold."""
-    value = config.get("identity", {}).get("review_threshold")
-    upper = identity_threshold(config)
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < float(value) <= upper:
-        raise IntelError(f"config [identity] review_threshold must be a number in (0, {upper}] "
-                         f"(the identity threshold), got {value!r}")
-    return float(value)
 
 
 def review_links(store: Store, config: dict[str, Any]) -> pl.DataFrame:

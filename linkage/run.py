@@ -41,9 +41,10 @@ from core.store_mode import is_encoded
 from linkage import encoded
 from linkage import model as _model, scoring as _scoring
 from linkage import one_to_one as _one_to_one
-from linkage.agency_ids import with_agency_id_links
+from linkage.agency_ids import agency_id_links
 from linkage.cannot_link import cannot_link_pairs
-from linkage.clusters import cluster_mentions, components
+from linkage.clusters import components
+from linkage.generations import cluster_apart_generations
 from linkage.identity import scalar
 from linkage.identity import write_identity
 
@@ -64,6 +65,16 @@ def identity_threshold(config: dict[str, Any]) -> float:
     value = config.get("identity", {}).get("threshold")
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < float(value) <= 1.0:
         raise IntelError(f"config [identity] threshold must be a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+def review_threshold(config: dict[str, Any]) -> float:
+    """``[identity] review_threshold``, checked against the identity threshold."""
+    value = config.get("identity", {}).get("review_threshold")
+    upper = identity_threshold(config)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < float(value) <= upper:
+        raise IntelError(f"config [identity] review_threshold must be a number in (0, {upper}] "
+                         f"(the identity threshold), got {value!r}")
     return float(value)
 
 
@@ -155,14 +166,14 @@ def recluster(
     cannot-link kinds.
     The records one agency files under one of its ids enter as one unit (linkage/agency_ids.py).
     Call inside ``store.transaction()``."""
-    edges = with_agency_id_links(store, config, strong_edges(store, threshold))
+    model, ties = strong_edges(store, threshold), agency_id_links(store, config)
     same, different = decision_pairs(store)
     unlinkable = set(unlinkable_mentions(store))
     all_ids = [r[0] for r in store.df("SELECT mention_id FROM mentions").rows()]
     if seeds is None:
         scope = set(all_ids)
     else:
-        scope = closure(store, seeds, edges, same, unlinkable) & set(all_ids)
+        scope = closure(store, seeds, pl.concat([model, ties.cast(model.schema)]), same, unlinkable) & set(all_ids)
     narrowed = None if seeds is None else scope
     refs = trusted_refs(store, config, scope=narrowed)
     link_threshold = threshold
@@ -172,13 +183,17 @@ def recluster(
         accepted, sources = one_to_one
         listed = dict(store.df("SELECT mention_id, source FROM mentions WHERE source IN (?, ?)", list(sources)).rows())
         inside = pl.Series(list(listed), dtype=pl.Utf8)
-        edges = pl.concat([edges.filter(~(pl.col("mention_a").is_in(inside.implode()) & pl.col("mention_b").is_in(inside.implode()))),
-                           accepted.select(edges.columns).cast(edges.schema)])
+        between = pl.col("mention_a").is_in(inside.implode()) & pl.col("mention_b").is_in(inside.implode())
+        model = pl.concat([model.filter(~between), accepted.select(model.columns).cast(model.schema)])
+        ties = ties.filter(~between)
         refs.update({m: (src, f"one-to-one:{m}") for m, src in listed.items()})
         link_threshold = min(threshold, float(accepted["match_probability"].min() or threshold))
-    clustering = cluster_mentions(scope, edges, link_threshold, same=same, different=different,
-                                  exclude_from_links=unlinkable, trusted_refs=refs,
-                                  cannot_link=cannot_link_pairs(store, config, scope=narrowed))
+    # how strong a link to the other generation makes an undated record ambiguous: the review
+    # band's floor (its links go to the queue), the identity threshold where no band is configured
+    reach = review_threshold(config) if "review_threshold" in config.get("identity", {}) else threshold
+    clustering = cluster_apart_generations(store, scope, model, ties, link_threshold, reach,
+                                           same=same, different=different, exclude_from_links=unlinkable,
+                                           trusted_refs=refs, cannot_link=cannot_link_pairs(store, config, scope=narrowed))
     written = write_identity(store, clustering, now=now, run_id=run_id, decided_by=decided_by, reason=reason)
     in_scope_unlinkable = sorted(unlinkable & scope)
     return {

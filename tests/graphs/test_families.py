@@ -40,11 +40,13 @@ class World:
                 uprn=hh.split(":", 1)[1] if hh and addr is None else None))
         return self
 
-    def run(self, count: str = "families", home_spells: bool = True, by_home: bool = True) -> list[str]:
+    def run(self, count: str = "families", home_spells: bool = True, by_home: bool = True,
+            move_gap: int = 0) -> list[str]:
         cfg = copy.deepcopy(CFG)
         cfg["rules"]["harm_proximity"]["count"] = count
         hh = cfg.setdefault("analytics", {}).setdefault("households", {})
         hh["harm_home_spells"], hh["harm_residents_by_home"] = home_spells, by_home
+        hh["harm_move_gap_days"] = move_gap
         f = compute_all(pl.DataFrame(self.rows, infer_schema_length=None), cfg)["findings"]
         return sorted(f.filter(pl.col("rule") == "harm_proximity")["person_id"].to_list())
 
@@ -141,3 +143,21 @@ def test_a_street_without_a_number_does_not_move_a_man_in_next_door():
     w.add("e3", "police", "violence", day(400), ("C", "victim", "uprn:13"), ("Y", "witness", None))
     assert w.run(by_home=False) == ["Y"]
     assert w.run() == []
+
+
+def test_a_man_on_either_side_of_a_move_the_records_leave_open_is_near_the_harm():
+    """X's last record at B's home (uprn:12) is 10 days before B's harm, his next a week after it at a
+    second address he gives once (uprn:98): by the midpoint he had moved; he may as well not have.
+    With the gap over the limit (his records at day 50 and 250) the midpoint (day 150) stands."""
+    def world(home_day: int = 190, next_day: int = 207) -> World:
+        w = World()
+        w.add("e1", "police", "violence", day(10), ("A", "victim", "uprn:11"), ("X", "suspect", None))
+        w.add("g1", "health", "gp", day(home_day), ("X", "patient", "uprn:12"))
+        w.add("e2", "social_care", "neglect", day(200), ("B", "subject_child", "uprn:12"), rag="red")
+        w.add("g2", "health", "gp", day(next_day), ("X", "patient", "uprn:98"))
+        w.add("e3", "police", "violence", day(400), ("C", "victim", "uprn:13"), ("X", "witness", None))
+        return w
+    assert world().run(home_spells=False) == world().run() == []
+    assert world().run(home_spells=False, move_gap=90) == world().run(move_gap=90) == ["X"]
+    assert world(50, 250).run(move_gap=90) == []
+    assert world(50, 250).run(move_gap=200) == ["X"]

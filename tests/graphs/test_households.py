@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphs.households import household_on_date, household_spells, person_households, residents_on
+from graphs.households import household_on_date, household_spells, person_households, residents_on, spells_across_moves
 
 
 def _m(rows):
@@ -146,3 +146,42 @@ def test_midpoint_lookup_equals_the_nearest_record(records, day):
     days = sorted({d for d, _ in known})
     best = min(days, key=lambda d: (abs(d - day), -d))
     assert got == pick(best)
+
+
+def test_spells_across_moves_cover_the_gap_between_two_records_on_both_sides():
+    """X is recorded at h1 on day 0 and 60, at h2 on day 100: between day 60 and day 100 he may be
+    at either (the midpoint, day 80, is a guess); a gap over the limit is left at the midpoint."""
+    m = _m([("X", D(2023, 1, 1), "h1"), ("X", D(2023, 3, 2), "h1"), ("X", D(2023, 4, 11), "h2"),
+            ("X", D(2024, 4, 11), "h3")])
+    spells = household_spells(m)
+    wide = spells_across_moves(spells, 90)
+
+    def at(s, d):
+        return sorted(residents_on(s, pl.DataFrame({"household_key": ["h1", "h2", "h3"], "date": [d] * 3}))
+                      ["household_key"].to_list())
+
+    assert at(spells, D(2023, 3, 30)) == ["h2"]               # after the midpoint (day 80)
+    assert at(wide, D(2023, 3, 30)) == ["h1", "h2"]           # inside the gap: either
+    assert at(wide, D(2023, 3, 3)) == ["h1", "h2"]            # the day after his last record at h1
+    assert at(wide, D(2023, 3, 2)) == ["h1"]                  # the day of it
+    assert at(wide, D(2023, 4, 11)) == ["h2"]                 # the day of his first record at h2
+    assert at(wide, D(2023, 11, 1)) == at(spells, D(2023, 11, 1)) == ["h3"]   # a 366-day gap: the midpoint
+    assert at(wide, D(2023, 9, 1)) == ["h2"]
+    assert spells_across_moves(spells, 0).equals(spells)
+
+
+def test_a_lead_before_the_first_record_at_a_new_home_outlasts_a_stale_record_of_the_old_one():
+    """X moved to h2 before 1 March; a stale record of h1 on 8 March holds the h1 spell open, his
+    first record at h2 is on 15 March. With a 30-day lead the h2 spell starts by 13 February."""
+    m = _m([("X", D(2023, 7, 19), "h1"), ("X", D(2024, 3, 8), "h1"), ("X", D(2024, 3, 15), "h2")])
+    spells = household_spells(m)
+
+    def at(s, d):
+        return sorted(residents_on(s, pl.DataFrame({"household_key": ["h1", "h2"], "date": [d] * 2}))
+                      ["household_key"].to_list())
+
+    assert at(spells_across_moves(spells, 90), D(2024, 2, 25)) == ["h1"]
+    assert at(spells_across_moves(spells, 90, lead_days=30), D(2024, 2, 25)) == ["h1", "h2"]
+    assert at(spells_across_moves(spells, 90, lead_days=30), D(2024, 2, 10)) == ["h1"]
+    first = household_spells(_m([("Y", D(2024, 3, 15), "h2")]))
+    assert spells_across_moves(first, 90, lead_days=30)["start"].to_list() == [None]   # before the first record: as ever

@@ -11,7 +11,7 @@ import pytest
 from core.config import load_config
 from core.errors import IntelError
 from core.store import Store
-from linkage.agency_ids import agency_id_links, with_agency_id_links
+from linkage.agency_ids import agency_id_links
 from linkage.clusters import cluster_mentions
 
 _COLUMNS = ("mention_id, source, record_id, event_key, event_id, event_date, role, event_type, forename, surname, "
@@ -64,8 +64,8 @@ def test_a_typed_record_of_a_nominal_stays_with_its_nominal_not_a_namesake(tmp_p
         refs = {"health:H1": ("health", "X"), "health:H2": ("health", "Y")}
         plain = cluster_mentions(ids, model, 0.999, trusted_refs=refs)
         assert plain.cluster_of["police:P3"] == plain.cluster_of["health:H1"]     # the failure
-        edges = with_agency_id_links(store, load_config(), pl.DataFrame(
-            model, schema=["mention_a", "mention_b", "match_probability"], orient="row"))
+        edges = pl.concat([pl.DataFrame(model, schema=["mention_a", "mention_b", "match_probability"], orient="row"),
+                           agency_id_links(store, load_config())])
         c = cluster_mentions(ids, edges, 0.999, trusted_refs=refs)
         assert sorted(c.clusters()) == [["health:H1"], ["health:H2", "police:P1", "police:P2", "police:P3"]]
         assert c.probability["police:P3"] == 1.0 and not c.confirmed["police:P3"]

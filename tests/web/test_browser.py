@@ -196,6 +196,17 @@ def test_analyst_walk(live_server, browser_factory):
     pdf = base64.b64decode(d.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
     boxes = [tuple(round(float(v)) for v in b.split()[2:]) for b in re.findall(rb"/MediaBox\s*\[([^\]]*)\]", pdf)]
     assert (842, 595) in boxes and (595, 842) in boxes, boxes
+    # printed with Ctrl+P before the picture arrived (put back in that state: picture.js marks the
+    # box data-loading while it fetches): the paper says it had not arrived, not "Drawing..."
+    assert d.find_element(By.ID, "netpic").get_attribute("data-loading") is None
+    d.execute_script("var b = document.getElementById('netpic'); b.removeAttribute('data-ready'); "
+                     "b.setAttribute('data-loading', '1'); "
+                     "b.innerHTML = '<p class=\"muted picture-wait\" data-picture-said>Drawing the network picture\u2026</p>';")
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    said = d.execute_script("var p = document.querySelector('#netpic .picture-wait'); "
+                            "return [getComputedStyle(p).fontSize, getComputedStyle(p, '::before').content];")
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert said[0] == "0px" and "had not arrived when this page was printed" in said[1], said
 
     # sign out: the pages are closed again
     d.get(url + "/w/search")

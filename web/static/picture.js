@@ -55,6 +55,7 @@
       if (said) { said.textContent = "The network picture could not be drawn (" + why + "). Reload the page to try again."; }
       box.setAttribute("data-ready", "failed");
     }
+    box.setAttribute("data-loading", "1");   /* print.css: printed meanwhile, the paper says it had not arrived */
     return fetch(box.getAttribute("data-picture"), {credentials: "same-origin", headers: {Accept: "image/svg+xml"}})
       .then(function (r) {
         var type = r.headers.get("content-type") || "";
@@ -64,7 +65,8 @@
         return r.text().then(function (text) {
           box.innerHTML = text;   /* our own Graphviz drawing, its words escaped; no script runs from innerHTML */
         });
-      }, function () { failed("no answer from the service"); });
+      }, function () { failed("no answer from the service"); })
+      .then(function () { box.removeAttribute("data-loading"); });
   }
   var bars = Array.prototype.slice.call(document.querySelectorAll("[data-zoom-for]"));
   var waits = bars.map(function (bar) {
