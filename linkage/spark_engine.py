@@ -5,9 +5,10 @@
 
 1. the features are built in DuckDB exactly as the DuckDB engine builds them
    (``linkage.features``) and written to Parquet in a work folder;
-2. Spark reads them, one input per agency as in the DuckDB engine, and Splink predicts with the
-   trained model's settings (its SQL translated by ``linkage.spark_sql``; m, u, prior and
-   term-frequency adjustments unchanged) and the same blocking rules and edge floor;
+2. Spark reads them (a full link: all mentions as one input, ``_one_input``; a night: one input
+   per agency as in the DuckDB engine), and Splink predicts with the trained model's settings
+   (its SQL translated by ``linkage.spark_sql``; m, u, prior and term-frequency adjustments
+   unchanged) and the same blocking rules and edge floor;
 3. the scored pairs come back as Parquet, are checked complete (Spark's ``_SUCCESS`` marker and
    the row count Spark wrote), and only then replace ``link_edges`` inside the run's transaction.
 
