@@ -198,12 +198,15 @@ def _ambiguous(store: Store, cluster_of: dict[str, str], apart: pl.DataFrame, re
     sides = generation_sides(where, pairs)
     if not sides or "link_edges" not in store.tables():
         return set()
-    inside = pl.DataFrame({"mention_id": [m for m, c in where.items() if c in sides]}, schema={"mention_id": pl.Utf8})
+    near_sides = {m: c for m, c in where.items() if c in sides}   # all ambiguous_units reads: not the whole scope
+    inside = pl.DataFrame({"mention_id": list(near_sides)}, schema={"mention_id": pl.Utf8})
     store.register("_gen_inside", inside)
     try:
         rows = store.df("SELECT mention_id, forename, surname, dob IS NULL AS undated, address "
                         "FROM mentions SEMI JOIN _gen_inside USING (mention_id)")
-        names = rows.filter(pl.col("undated") & pl.col("mention_id").is_in(pl.Series(list(cluster_of)).implode()))
+        undated_rows = rows.filter(pl.col("undated"))
+        names = undated_rows.filter(pl.Series([m in cluster_of for m in undated_rows["mention_id"].to_list()],
+                                              dtype=pl.Boolean))
         if not names.height:
             return set()
         store.register("_gen_undated", names.select("mention_id"))
@@ -219,7 +222,8 @@ def _ambiguous(store: Store, cluster_of: dict[str, str], apart: pl.DataFrame, re
     near = inside["mention_id"].implode()   # a unit in a side cluster has a tie touching it
     tie_pairs = ties.filter(pl.col("mention_a").is_in(near) | pl.col("mention_b").is_in(near)).select(
         "mention_a", "mention_b").rows()
-    return ambiguous_units(where, sides, undated, reached, tie_pairs, settled, streets) & set(cluster_of)
+    return {m for m in ambiguous_units(near_sides, sides, undated, reached, tie_pairs, settled, streets)
+            if m in cluster_of}
 
 
 def _named(cluster_of: Mapping[str, str], apart: pl.DataFrame, undated: pl.DataFrame) -> list[tuple[str, str]]:

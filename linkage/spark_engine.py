@@ -5,9 +5,10 @@
 
 1. the features are built in DuckDB exactly as the DuckDB engine builds them
    (``linkage.features``) and written to Parquet in a work folder;
-2. Spark reads them, one input per agency as in the DuckDB engine, and Splink predicts with the
-   trained model's settings (its SQL translated by ``linkage.spark_sql``; m, u, prior and
-   term-frequency adjustments unchanged) and the same blocking rules and edge floor;
+2. Spark reads them (a full link: all mentions as one input, ``_one_input``; a night: one input
+   per agency as in the DuckDB engine), and Splink predicts with the trained model's settings
+   (its SQL translated by ``linkage.spark_sql``; m, u, prior and term-frequency adjustments
+   unchanged) and the same blocking rules and edge floor;
 3. the scored pairs come back as Parquet, are checked complete (Spark's ``_SUCCESS`` marker and
    the row count Spark wrote), and only then replace ``link_edges`` inside the run's transaction.
 
@@ -45,6 +46,34 @@ from linkage.spark_sql import spark_settings
 
 ENGINES = ("duckdb", "spark")
 NOTHING_WRITTEN = "nothing was written: the store is as it was"
+
+
+# One input's unique id: the key Splink builds for a pair's sides when each agency is its own
+# input (the source, '-__-', the mention id), computed once per mention instead of per candidate pair
+PAIR_KEY = "source_mention_key"
+
+
+def _pair_key(feats: Any) -> Any:
+    from pyspark.sql import functions as sf
+
+    return sf.concat(feats.source, sf.lit("-__-"), feats.mention_id)
+
+
+def _one_input(settings: dict[str, Any]) -> dict[str, Any]:
+    """The model's settings for all mentions as one input (``dedupe_only``), keyed by PAIR_KEY.
+
+    The pairs are the same as with one input per agency (every pair of mentions once, the same
+    blocking rules), and so is each pair's orientation (which mention is ``_l``: the smaller key,
+    as Splink orders agency inputs), which matters because a level may be asymmetric (the address
+    words' share is counted from the left side). What changes is Spark's work: the features are
+    scanned once per side of each blocking rule, not once per agency, and a pair's sides are
+    compared and joined on a stored key instead of one concatenated for every candidate pair
+    (measured in docs/scale.md)."""
+    out = dict(settings)
+    out["link_type"] = "dedupe_only"
+    out["unique_id_column_name"] = PAIR_KEY
+    out["additional_columns_to_retain"] = [*out.get("additional_columns_to_retain", []), "mention_id"]
+    return out
 
 
 class SparkFailure(RuntimeError):
@@ -131,7 +160,8 @@ class SparkEngine:
             with self._session(work) as (spark, t_session):
                 t = time.perf_counter()
                 rows = self._predict(spark, model, work, lambda linker, work: [
-                    linker.inference.predict(threshold_match_probability=self.floor, warning_mode="never")])
+                    linker.inference.predict(threshold_match_probability=self.floor, warning_mode="never")],
+                    one_input=True)
                 t_predict = time.perf_counter() - t
             t = time.perf_counter()
             edges = self._import(store, work / "edges", rows, model, scored_at, delete="DELETE FROM link_edges")
@@ -218,10 +248,15 @@ class SparkEngine:
         log(f"{n:,} mentions exported for Spark")
         return n
 
-    def _predict(self, spark: Any, model: _model.LinkageModel, work: Path, run: Any) -> int:
+    def _predict(self, spark: Any, model: _model.LinkageModel, work: Path, run: Any, *,
+                 one_input: bool = False) -> int:
         """Splink on Spark over the exported features; ``run(linker, work)`` returns the
-        prediction frames, written to ``work/edges``. Returns the row count Spark wrote."""
+        prediction frames, written to ``work/edges``. Returns the row count Spark wrote.
+
+        ``one_input``: all mentions as one input instead of one per agency (see _one_input)."""
         settings = spark_settings(model.settings, self._list_columns)   # IntelError: untranslatable model
+        if one_input:
+            settings = _one_input(settings)
         tag = uuid.uuid4().hex[:8]
         views: list[str] = []
         feats = None
@@ -235,7 +270,12 @@ class SparkEngine:
             api = SparkAPI(spark_session=spark, break_lineage_method=self.settings.break_lineage,
                            num_partitions_on_repartition=self.settings.partitions)
             inputs = []
-            for source in F.SOURCES:   # every agency, empty where absent (as the DuckDB engine does)
+            if one_input:
+                view = f"intel_features_{tag}"
+                feats.withColumn(PAIR_KEY, _pair_key(feats)).createOrReplaceTempView(view)
+                views.append(view)
+                inputs.append(api.register(view, dataset_display_name="mentions"))
+            for source in F.SOURCES if not one_input else ():   # every agency, empty where absent
                 view = f"intel_features_{source}_{tag}"
                 feats.where(feats.source == source).createOrReplaceTempView(view)
                 views.append(view)

@@ -58,9 +58,14 @@ def _rewrite(node: exp.Expression, list_columns: frozenset[str]) -> exp.Expressi
         if name in _RENAMES:
             return exp.Anonymous(this=_RENAMES[name], expressions=list(node.expressions))
         if name == "list_bool_or":
+            xs = node.expressions[0]
+            if isinstance(xs, exp.Transform):
+                # any(f(y) for y in ys): Spark's exists(ys, y -> f(y)) builds no array of f's values
+                # and stops at the first true; the same three-valued answer as the form below
+                return exp.Anonymous(this="exists", expressions=[xs.this, xs.expression])
             v = exp.to_identifier("_any")
             return exp.Anonymous(this="exists", expressions=[
-                node.expressions[0], exp.Lambda(this=v.copy(), expressions=[v.copy()])])
+                xs, exp.Lambda(this=v.copy(), expressions=[v.copy()])])
     if isinstance(node, exp.Length) and _is_list(node.this, list_columns):
         return exp.ArraySize(this=node.this)
     return node
