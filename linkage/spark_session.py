@@ -170,13 +170,19 @@ class SparkSettings:
         return conf
 
     def local_tuning(self) -> dict[str, str]:
-        """Local mode: every join may broadcast up to an eighth of the driver's memory (one JVM, so
-        a broadcast is a pointer, not a network copy; Splink's blocking is one join per rule, and
-        a sort-merge join is two shuffles each), measured in docs/scale.md."""
-        limit = memory_bytes(self.driver_memory, "driver_memory") // 8
+        """Local mode: joins broadcast small sides (one JVM, so a broadcast is a pointer, not a
+        network copy; Splink's blocking is one join per rule, and a sort-merge join is two shuffles
+        each), measured in docs/scale.md. Splink's blocking query joins every rule at once, so all
+        its broadcast tables are alive together: each may take half the driver's memory shared by
+        BROADCASTS_AT_ONCE. (An eighth each let 19 rules' tables of 392-456 MiB - 1M mentions,
+        once the namesake conditions widened them - exhaust an 8g driver.)"""
+        limit = memory_bytes(self.driver_memory, "driver_memory") // (2 * BROADCASTS_AT_ONCE)
         return {"spark.sql.autoBroadcastJoinThreshold": str(limit),
                 "spark.sql.adaptive.autoBroadcastJoinThreshold": str(limit)}
 
+
+# More than the joins of Splink's blocking query (one a rule: 19), so their broadcasts fit together.
+BROADCASTS_AT_ONCE = 24
 
 # Splink's blocking SQL repeats every earlier rule, negated, in each later rule's filter (a pair is
 # scored once): with constraint propagation Catalyst infers constraints over all of them, and

@@ -32,7 +32,8 @@ def test_shipped_defaults_are_valid_and_local() -> None:
 def test_tuning_for_splinks_sql_and_local_mode_yields_to_the_hubs_own_settings() -> None:
     local = SparkSettings.from_config(cfg(driver_memory="4g")).spark_conf()
     assert local["spark.sql.constraintPropagation.enabled"] == "false"
-    assert local["spark.sql.autoBroadcastJoinThreshold"] == str(512 << 20)   # an eighth of 4g
+    # every blocking rule's table broadcast at once must fit: half of 4g shared by 24
+    assert local["spark.sql.autoBroadcastJoinThreshold"] == str((4 << 30) // 48)
     cluster = SparkSettings.from_config(cfg(master="yarn")).spark_conf()
     assert cluster["spark.sql.constraintPropagation.enabled"] == "false"
     assert "spark.sql.autoBroadcastJoinThreshold" not in cluster             # Spark's own on a cluster
