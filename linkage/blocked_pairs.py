@@ -1,0 +1,71 @@
+"""Blocked pairs for a full link: each blocking rule joined alone, the pairs unioned, each pair once.
+
+Splink makes the candidate pairs of a model's blocking rules rule by rule, and each rule's join
+excludes the pairs of every rule before it: rule k's join carries ``AND NOT (rule_1 OR ... OR
+rule_k-1)``, evaluated on every candidate pair rule k's equalities produce. Since the namesake
+conditions (issue 19: list_intersect of the address words, a day one keystroke off, ...) those
+earlier rules are expensive, and the exclusion was most of the link: at 1,017,754 mentions
+Splink's blocking took 117 s of a 136 s predict, against 33 s before those conditions.
+
+Here each rule's join runs alone, the pairs are unioned, and a pair that several rules make is kept
+once under the first of them (its ``match_key``, the rule's index, as Splink numbers them): the
+very table Splink makes (the same rows at 1M: docs/scale.md; tests/linkage/test_blocked_pairs.py
+compares them), in 24 s. It is handed to Splink with ``register_blocked_pairs_for_predict``,
+so comparisons, scores and term frequencies stay Splink's. Both engines use it: the SQL is plain
+enough for DuckDB and for Spark.
+
+Only for the link types a full link uses (one input or one per agency, every pair once with the
+smaller key on the left) and plain blocking rules; anything else is left to Splink
+(``union_applies``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+# the link types whose pairs are "every pair once, smaller key left" (Splink's where condition)
+LINK_TYPES = ("dedupe_only", "link_and_dedupe")
+
+
+def prediction_rules(linker: Any) -> list[Any]:
+    """The model's blocking rules for prediction, as Splink parsed them (its order is the match_key)."""
+    return list(linker._settings_obj._blocking_rules_to_generate_predictions)
+
+
+def union_applies(linker: Any) -> bool:
+    """Whether the union reproduces Splink's pairs for this linker: a link type above, and only
+    plain rules (an exploding rule's pairs are made from materialised id lists, not one join)."""
+    from splink.internals.blocking import BlockingRule
+
+    rules = prediction_rules(linker)
+    return (linker._settings_obj._link_type in LINK_TYPES and bool(rules)
+            and all(type(br) is BlockingRule for br in rules))
+
+
+def union_blocked_pairs_sql(rules: Sequence[str], table: str, key: str) -> str:
+    """SQL for the blocked pairs of ``rules`` (their SQL, over ``l`` and ``r``) on ``table``,
+    whose column ``key`` is each record's unique key as Splink composes it (``join_key_l`` /
+    ``join_key_r``). One row per pair, ``join_key_l < join_key_r``, ``match_key`` the index of the
+    first rule that makes it, as text."""
+    if not rules:
+        raise ValueError("no blocking rules: nothing to union")
+    parts = [f"SELECT {i} AS rule_index, l.{key} AS join_key_l, r.{key} AS join_key_r "
+             f"FROM {table} AS l INNER JOIN {table} AS r ON ({rule}) WHERE l.{key} < r.{key}"
+             for i, rule in enumerate(rules)]
+    return ("SELECT CAST(min(rule_index) AS STRING) AS match_key, join_key_l, join_key_r FROM ("
+            + " UNION ALL ".join(parts) + ") AS candidate_pairs GROUP BY join_key_l, join_key_r")
+
+
+def linker_union_sql(linker: Any, table: str, key: str) -> str:
+    """``union_blocked_pairs_sql`` for the linker's own prediction rules (in its SQL dialect)."""
+    return union_blocked_pairs_sql([br.blocking_rule_sql for br in prediction_rules(linker)], table, key)
+
+
+def register_for_predict(linker: Any, pairs: Any) -> Any:
+    """Hand Splink the blocked pairs (a SplinkDataFrame): its next ``predict()`` scores them."""
+    return linker.table_management.register_blocked_pairs_for_predict(pairs)
+
+
+__all__ = ["LINK_TYPES", "linker_union_sql", "prediction_rules", "register_for_predict",
+           "union_applies", "union_blocked_pairs_sql"]
