@@ -41,6 +41,7 @@ from core.errors import IntelError, NotFound
 from core.store import Store
 from linkage import features as F
 from linkage import model as _model
+from linkage.blocked_pairs import linker_union_sql, register_for_predict, union_applies
 from linkage.spark_session import SparkSettings, log, open_session, preflight
 from linkage.spark_sql import spark_settings
 
@@ -137,6 +138,7 @@ class SparkEngine:
             raise IntelError(f"config [linkage] edge_floor must be a number in [0, 1), got {floor!r}")
         self.floor = float(floor)
         self._spark = spark
+        self._blocked_pairs = "splink"   # how the last full link made its pairs (linkage/blocked_pairs.py)
         if spark is None:
             preflight(self.settings)
 
@@ -165,8 +167,9 @@ class SparkEngine:
                 t_predict = time.perf_counter() - t
             t = time.perf_counter()
             edges = self._import(store, work / "edges", rows, model, scored_at, delete="DELETE FROM link_edges")
-        return self._report(model, n, edges, scored_at, t0, export=t_export, session=t_session,
-                            predict=t_predict, write=time.perf_counter() - t)
+        report = self._report(model, n, edges, scored_at, t0, export=t_export, session=t_session,
+                              predict=t_predict, write=time.perf_counter() - t)
+        return {**report, "blocked_pairs": self._blocked_pairs}
 
     def score_mentions(self, store: Store, model: _model.LinkageModel, mention_ids: Sequence[str],
                        config: Any = None) -> dict[str, Any]:
@@ -282,6 +285,10 @@ class SparkEngine:
                 inputs.append(api.register(view, dataset_display_name=source))
             linker = Linker(inputs, settings)
             self._api, self._views, self._tag, self._feats = api, views, tag, feats
+            self._blocked_pairs = "splink"
+            if one_input and union_applies(linker):
+                self._register_union_pairs(linker, work, view)
+                self._blocked_pairs = "union"
             log("predicting (blocking, comparisons, scores)")
             parts = run(linker, work)
             frames = [p.as_spark_dataframe().select("mention_id_l", "mention_id_r", "match_probability",
@@ -306,6 +313,18 @@ class SparkEngine:
                     feats.unpersist()
             except Exception:  # the JVM may be gone; nothing of ours is left in the store
                 pass
+
+    def _register_union_pairs(self, linker: Any, work: Path, view: str) -> None:
+        """A full link's blocked pairs as one union of the rules (linkage/blocked_pairs.py: the same
+        pairs as Splink's rule-by-rule exclusions, at a fraction of the work), written once to
+        Parquet and read back, so Splink's scoring reads them instead of computing the union again."""
+        spark, path = self._api.spark, str(work / "blocked_pairs")
+        log("blocking (each rule's pairs, unioned)")
+        spark.sql(linker_union_sql(linker, view, PAIR_KEY)).write.mode("overwrite").parquet(path)
+        pairs = f"intel_blocked_pairs_{self._tag}"
+        spark.read.parquet(path).createOrReplaceTempView(pairs)
+        self._views.append(pairs)
+        register_for_predict(linker, self._api.register(pairs))
 
     def _between_and_within(self, linker: Any, work: Path) -> list[Any]:
         for tf_col in linker._settings_obj._term_frequency_columns:   # over ALL mentions

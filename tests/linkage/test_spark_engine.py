@@ -92,6 +92,7 @@ def test_spark_gives_the_persons_duckdb_gives_and_keeps_their_ids(seed, spark, w
         report = link(store, full=True, config=spark_config(), engine=SparkEngine(spark_config(), spark=spark))
         after, pairs_after = persons(store), strong_pairs(store)
     assert report["scoring"]["engine"] == "spark" and report["mode"] == "full"
+    assert report["scoring"]["blocked_pairs"] == "union"   # linkage/blocked_pairs.py, not Splink's exclusions
     ag = person_agreement(before, after)
     assert ag["agreement"] >= 0.999 and ag["f1"] >= 0.999, ag
     assert ag["persons_difference"] <= 0.001, ag
