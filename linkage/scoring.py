@@ -24,7 +24,7 @@ from linkage.model import LinkageModel, SplinkSession, linkage_config, open_link
 
 NEW_TABLE = "linkage_features_new"
 OLD_TABLE = "linkage_features_old"
-KEYED_VIEW = "linkage_features_keyed"
+KEYED_TABLE = "linkage_features_keyed"
 PAIRS_TABLE = "linkage_blocked_pairs"
 # Splink's unique key of a mention when each agency is its own input (source_dataset '-__-' id)
 PAIR_KEY_SQL = "source || '-__-' || mention_id"
@@ -58,7 +58,7 @@ def score_all(store: Store, model: LinkageModel, config: dict[str, Any]) -> dict
             t_block = time.perf_counter() - t
             pred = s.linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
         finally:
-            F.drop_temp(store, [PAIRS_TABLE, KEYED_VIEW])
+            F.drop_temp(store, [PAIRS_TABLE, KEYED_TABLE])
         t_pred = time.perf_counter() - t
         t = time.perf_counter()
         with store.transaction():
@@ -82,8 +82,12 @@ def _register_union_pairs(store: Store, s: SplinkSession) -> str:
     Returns how the pairs were made: "union", or "splink" where the union does not apply."""
     if not union_applies(s.linker):
         return "splink"
-    F.sql(store, f"CREATE OR REPLACE TEMP VIEW {KEYED_VIEW} AS SELECT *, {PAIR_KEY_SQL} AS _pair_key FROM {s.table}")
-    F.sql(store, f"CREATE OR REPLACE TEMP TABLE {PAIRS_TABLE} AS {linker_union_sql(s.linker, KEYED_VIEW, '_pair_key')}")
+    # numbered in the keys' order: the pairs are deduplicated as numbers (blocked_pairs.py)
+    F.sql(store, f"CREATE OR REPLACE TEMP TABLE {KEYED_TABLE} AS SELECT *, {PAIR_KEY_SQL} AS _pair_key, "
+                 f"row_number() OVER (ORDER BY {PAIR_KEY_SQL}) AS _pair_id FROM {s.table}")
+    F.sql(store, f"CREATE OR REPLACE TEMP TABLE {PAIRS_TABLE} AS "
+                 f"{linker_union_sql(s.linker, KEYED_TABLE, '_pair_key', '_pair_id')}")
+    F.drop_temp(store, [KEYED_TABLE])
     register_for_predict(s.linker, s.db_api.register(PAIRS_TABLE))
     return "union"
 
