@@ -73,7 +73,11 @@ def near_by_street(m: pl.DataFrame, places: pl.DataFrame, days: int) -> pl.DataF
           .join(streets, on="household_key", how="inner"))
     if not at.height or not weak.height:
         return empty
-    hit = (at.join(weak.rename({"date": "_seen"}), on="_w", how="inner")
+    # joined on the street and a period of ``days`` (the record's and the two either side), so that
+    # a street's every record is not paired with its every harm
+    period = (pl.col("date").dt.epoch("d") // days).alias("_p")
+    weak = pl.concat([weak.with_columns((period + k).alias("_p")) for k in (-1, 0, 1)])
+    hit = (at.with_columns(period).join(weak.rename({"date": "_seen"}), on=["_w", "_p"], how="inner")
            .filter(((pl.col("_seen") - pl.col("date")).dt.total_days().abs() <= days)
                    & (pl.col("person_id") != pl.col("harmed_person"))))
     # one home only: a person whose street-alone records on a street are near harm at two of its
