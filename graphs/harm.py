@@ -10,7 +10,9 @@ and the final RAG or the event type is listed; for health, the role is listed, t
 listed and (if required) ``safeguarding_concern`` is true.
 
 **Near harm**: every *other* person in a harm event, and every person living (by their spells,
-graphs.households) at a harmed person's household on the event date.
+graphs.households) at a harmed person's household on the event date (and, as configured, by their
+home spells, on either side of a move, or by a record naming only the home's street:
+graphs.street_near).
 
 **Severity score** of an event (``[analytics.severity]``): police DASH risk, social care final RAG
 (initial RAG when no final), health presentation, mapped to 0-3 by the config; NULL when the
