@@ -46,8 +46,9 @@ from graphs.pipeline import compute_all, rule_params  # noqa: E402
 from ingest.drops import ingest_drop  # noqa: E402
 
 
-BEFORE = "count=households,harm_home_spells=false"
-"""The rule as it was before 2026-12-07 evening: distinct household keys, the harm's placed household only."""
+BEFORE = "count=households,harm_home_spells=false,harm_street_days=0"
+"""The rule as it was before 2026-12-07 evening: distinct household keys, the harm's placed household
+only (and no street-alone records, graphs/street_near.py, so that the reference does not move with them)."""
 
 
 def _variant(cfg: dict[str, Any], spec: str) -> dict[str, Any]:

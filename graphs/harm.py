@@ -10,7 +10,9 @@ and the final RAG or the event type is listed; for health, the role is listed, t
 listed and (if required) ``safeguarding_concern`` is true.
 
 **Near harm**: every *other* person in a harm event, and every person living (by their spells,
-graphs.households) at a harmed person's household on the event date.
+graphs.households) at a harmed person's household on the event date (and, as configured, by their
+home spells, on either side of a move, or by a record naming only the home's street:
+graphs.street_near).
 
 **Severity score** of an event (``[analytics.severity]``): police DASH risk, social care final RAG
 (initial RAG when no final), health presentation, mapped to 0-3 by the config; NULL when the
@@ -25,6 +27,7 @@ import polars as pl
 
 from graphs.dwellings import with_dwellings
 from graphs.households import household_on_date, residents_on, smooth_old_addresses
+from graphs.street_near import near_by_street
 
 MENTION_COLUMNS = (
     "mention_id", "event_key", "source", "event_type", "role", "date", "person_id", "household_key",
@@ -143,7 +146,7 @@ def harmed_records(m: pl.DataFrame, spells: pl.DataFrame, event_majority: bool =
 
 def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
               home: pl.DataFrame | None = None, residents_by_home: bool = False,
-              moving: pl.DataFrame | None = None) -> pl.DataFrame:
+              moving: pl.DataFrame | None = None, street_days: int = 0) -> pl.DataFrame:
     """One row per (person near harm, harm event, harmed person): ``person_id, event_key, date,
     harmed_person, household_key`` (the harmed person's household at the time), ``via``
     ('event' = in the event, 'household' = living there on the date).
@@ -160,7 +163,11 @@ def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
 
     With ``moving`` (graphs.households.spells_across_moves: spells widened over the gap between
     the last record at one household and the first at the next), a person who may still have
-    lived there, or may already have, counts too, after everyone living there by the spells."""
+    lived there, or may already have, counts too, after everyone living there by the spells.
+
+    With ``street_days``, a person whose record naming only the street (no number) of the harmed
+    person's home, and not their own home's street, is within that many days of the harm counts
+    last (graphs.street_near, ``via`` 'street')."""
     base = harmed.select(
         "event_key", "date", pl.col("person_id").alias("harmed_person"), "household_key",
     )
@@ -194,6 +201,9 @@ def near_harm(m: pl.DataFrame, harmed: pl.DataFrame, spells: pl.DataFrame,
                   living(homes, 4, home).select(cols)]
     if moving is not None:   # on either side of a move whose day the records leave open
         parts += [living(base, 5, moving).select(cols), living(homes, 6, moving).select(cols)]
+    if street_days > 0:   # a record naming only the street of the harmed family's home
+        parts.append(near_by_street(m, pl.concat([base, homes]), street_days)
+                     .with_columns(via=pl.lit("street"), _rank=pl.lit(7)).select(cols))
     both = pl.concat(parts)
     # one row per (person, event, harmed person): 'event' wins over 'household', the household
     # the harm was placed at over the harmed person's home

@@ -92,7 +92,7 @@ def compute_all(mentions: pl.DataFrame, config: dict[str, Any] | None = None,
     gap = int(hh_cfg.get("harm_move_gap_days", 0))
     near = harm_mod.near_harm(m, harmed, spells, home, residents_by_home=hh_cfg.get("harm_residents_by_home", False),
                               moving=spells_across_moves(spells, gap, int(hh_cfg.get("harm_move_lead_days", 0)))
-                              if gap > 0 else None)
+                              if gap > 0 else None, street_days=int(hh_cfg.get("harm_street_days", 0)))
     lap("prepare")
     out = []
     p = rule_params(config, "repeat_victim")
