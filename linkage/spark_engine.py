@@ -52,9 +52,6 @@ NOTHING_WRITTEN = "nothing was written: the store is as it was"
 # One input's unique id: the key Splink builds for a pair's sides when each agency is its own
 # input (the source, '-__-', the mention id), computed once per mention instead of per candidate pair
 PAIR_KEY = "source_mention_key"
-# each mention's number in the order of PAIR_KEY: a full link's blocked pairs are deduplicated as
-# pairs of numbers, not of keys (linkage/blocked_pairs.py)
-PAIR_ID = "pair_number"
 
 
 def _pair_key(feats: Any) -> Any:
@@ -249,9 +246,7 @@ class SparkEngine:
         n = F.build_features(store, F.FEATURES_TABLE)
         if not n:
             raise IntelError("there are no mentions to link: ingest a drop first (`intel ingest DROP`)")
-        # PAIR_ID numbers the mentions in the order of their pair keys (linkage/blocked_pairs.py)
-        F.sql(store, f"COPY (SELECT *, row_number() OVER (ORDER BY source || '-__-' || mention_id) AS {PAIR_ID} "
-                     f"FROM {F.FEATURES_TABLE}) TO '{path}' (FORMAT parquet)")
+        F.sql(store, f"COPY {F.FEATURES_TABLE} TO '{path}' (FORMAT parquet)")
         self._list_columns = [r[0] for r in F.sql(store, f"DESCRIBE {F.FEATURES_TABLE}") if str(r[1]).endswith("[]")]
         log(f"{n:,} mentions exported for Spark")
         return n
@@ -325,7 +320,7 @@ class SparkEngine:
         Parquet and read back, so Splink's scoring reads them instead of computing the union again."""
         spark, path = self._api.spark, str(work / "blocked_pairs")
         log("blocking (each rule's pairs, unioned)")
-        spark.sql(linker_union_sql(linker, view, PAIR_KEY, PAIR_ID)).write.mode("overwrite").parquet(path)
+        spark.sql(linker_union_sql(linker, view, PAIR_KEY)).write.mode("overwrite").parquet(path)
         pairs = f"intel_blocked_pairs_{self._tag}"
         spark.read.parquet(path).createOrReplaceTempView(pairs)
         self._views.append(pairs)
