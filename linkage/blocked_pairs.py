@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from splink.internals.blocking import BlockingRule
+
 # the link types whose pairs are "every pair once, smaller key left" (Splink's where condition)
 LINK_TYPES = ("dedupe_only", "link_and_dedupe")
 
@@ -36,8 +38,6 @@ def prediction_rules(linker: Any) -> list[Any]:
 def union_applies(linker: Any) -> bool:
     """Whether the union reproduces Splink's pairs for this linker: a link type above, and only
     plain rules (an exploding rule's pairs are made from materialised id lists, not one join)."""
-    from splink.internals.blocking import BlockingRule
-
     rules = prediction_rules(linker)
     return (linker._settings_obj._link_type in LINK_TYPES and bool(rules)
             and all(type(br) is BlockingRule for br in rules))
