@@ -57,16 +57,31 @@ def union_blocked_pairs_sql(rules: Sequence[str], table: str, key: str, pair_id:
     if not rules:
         raise ValueError("no blocking rules: nothing to union")
     side = pair_id or key
-    parts = [f"SELECT {i} AS rule_index, l.{side} AS side_l, r.{side} AS side_r "
-             f"FROM {table} AS l INNER JOIN {table} AS r ON ({rule}) WHERE l.{side} < r.{side}"
-             for i, rule in enumerate(rules)]
-    pairs = ("SELECT min(rule_index) AS rule_index, side_l, side_r FROM ("
-             + " UNION ALL ".join(parts) + ") AS candidate_pairs GROUP BY side_l, side_r")
+    parts = [rule_pairs_sql(i, rule, table, side) for i, rule in enumerate(rules)]
+    pairs = first_rule_sql("(" + " UNION ALL ".join(parts) + ")")
     if pair_id is None:
-        return f"SELECT CAST(rule_index AS STRING) AS match_key, side_l AS join_key_l, side_r AS join_key_r FROM ({pairs}) AS p"
+        return keyed_pairs_sql(f"({pairs})")
     return (f"SELECT CAST(p.rule_index AS STRING) AS match_key, l.{key} AS join_key_l, r.{key} AS join_key_r "
             f"FROM ({pairs}) AS p INNER JOIN {table} AS l ON l.{pair_id} = p.side_l "
             f"INNER JOIN {table} AS r ON r.{pair_id} = p.side_r")
+
+
+def rule_pairs_sql(index: int, rule: str, table: str, side: str) -> str:
+    """One rule's candidate pairs (``rule_index``, ``side_l`` < ``side_r``), duplicates of other
+    rules' pairs included."""
+    return (f"SELECT {index} AS rule_index, l.{side} AS side_l, r.{side} AS side_r "
+            f"FROM {table} AS l INNER JOIN {table} AS r ON ({rule}) WHERE l.{side} < r.{side}")
+
+
+def first_rule_sql(candidates: str) -> str:
+    """Each pair of ``candidates`` (rule_pairs_sql's rows, unioned) once, under its first rule."""
+    return (f"SELECT min(rule_index) AS rule_index, side_l, side_r FROM {candidates} AS candidate_pairs "
+            "GROUP BY side_l, side_r")
+
+
+def keyed_pairs_sql(pairs: str) -> str:
+    """first_rule_sql's pairs of keys as Splink's blocked pairs table."""
+    return f"SELECT CAST(rule_index AS STRING) AS match_key, side_l AS join_key_l, side_r AS join_key_r FROM {pairs} AS p"
 
 
 def linker_union_sql(linker: Any, table: str, key: str, pair_id: str | None = None) -> str:

@@ -41,8 +41,9 @@ from core.errors import IntelError, NotFound
 from core.store import Store
 from linkage import features as F
 from linkage import model as _model
-from linkage.blocked_pairs import linker_union_sql, register_for_predict, union_applies
-from linkage.spark_session import SparkSettings, log, open_session, preflight
+from linkage.blocked_pairs import (first_rule_sql, keyed_pairs_sql, prediction_rules, register_for_predict,
+                                   rule_pairs_sql, union_applies)
+from linkage.spark_session import SparkSettings, log, memory_bytes, open_session, preflight
 from linkage.spark_sql import spark_settings
 
 ENGINES = ("duckdb", "spark")
@@ -316,11 +317,29 @@ class SparkEngine:
 
     def _register_union_pairs(self, linker: Any, work: Path, view: str) -> None:
         """A full link's blocked pairs as one union of the rules (linkage/blocked_pairs.py: the same
-        pairs as Splink's rule-by-rule exclusions, at a fraction of the work), written once to
-        Parquet and read back, so Splink's scoring reads them instead of computing the union again."""
-        spark, path = self._api.spark, str(work / "blocked_pairs")
-        log("blocking (each rule's pairs, unioned)")
-        spark.sql(linker_union_sql(linker, view, PAIR_KEY)).write.mode("overwrite").parquet(path)
+        pairs as Splink's rule-by-rule exclusions, at a fraction of the work), registered for
+        Splink's predict. Each rule's join is its own Spark job, appended to Parquet: one join's
+        table is alive at a time, so in local mode it may broadcast a quarter of the driver's
+        memory (in one query all 19 would be alive together). Then each pair once, written once
+        and read back, so Splink's scoring reads it instead of computing it again."""
+        spark, raw, path = self._api.spark, str(work / "candidate_pairs"), str(work / "blocked_pairs")
+        log("blocking (each rule's pairs, then each pair once)")
+        keys = ("spark.sql.autoBroadcastJoinThreshold", "spark.sql.adaptive.autoBroadcastJoinThreshold")
+        before = {k: spark.conf.get(k) for k in keys}
+        try:
+            if self.settings.local:
+                for k in keys:
+                    spark.conf.set(k, str(memory_bytes(self.settings.driver_memory, "driver_memory") // 4))
+            for i, br in enumerate(prediction_rules(linker)):
+                spark.sql(rule_pairs_sql(i, br.blocking_rule_sql, view, PAIR_KEY)).write \
+                    .mode("append" if i else "overwrite").parquet(raw)
+        finally:
+            for k, v in before.items():
+                spark.conf.set(k, v)
+        candidates = f"intel_candidate_pairs_{self._tag}"
+        spark.read.parquet(raw).createOrReplaceTempView(candidates)
+        self._views.append(candidates)
+        spark.sql(keyed_pairs_sql(f"({first_rule_sql(candidates)})")).write.mode("overwrite").parquet(path)
         pairs = f"intel_blocked_pairs_{self._tag}"
         spark.read.parquet(path).createOrReplaceTempView(pairs)
         self._views.append(pairs)
