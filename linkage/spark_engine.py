@@ -43,7 +43,7 @@ from linkage import features as F
 from linkage import model as _model
 from linkage.blocked_pairs import (first_rule_sql, keyed_pairs_sql, prediction_rules, register_for_predict,
                                    rule_pairs_sql, union_applies)
-from linkage.spark_session import SparkSettings, log, memory_bytes, open_session, preflight
+from linkage.spark_session import SparkSettings, broadcasts, log, open_session, preflight
 from linkage.spark_sql import spark_settings
 
 ENGINES = ("duckdb", "spark")
@@ -140,6 +140,7 @@ class SparkEngine:
         self.floor = float(floor)
         self._spark = spark
         self._blocked_pairs = "splink"   # how the last full link made its pairs (linkage/blocked_pairs.py)
+        self._blocking_s = 0.0           # and how long that took (part of predict)
         if spark is None:
             preflight(self.settings)
 
@@ -169,7 +170,7 @@ class SparkEngine:
             t = time.perf_counter()
             edges = self._import(store, work / "edges", rows, model, scored_at, delete="DELETE FROM link_edges")
         report = self._report(model, n, edges, scored_at, t0, export=t_export, session=t_session,
-                              predict=t_predict, write=time.perf_counter() - t)
+                              blocking=self._blocking_s, predict=t_predict, write=time.perf_counter() - t)
         return {**report, "blocked_pairs": self._blocked_pairs}
 
     def score_mentions(self, store: Store, model: _model.LinkageModel, mention_ids: Sequence[str],
@@ -286,19 +287,24 @@ class SparkEngine:
                 inputs.append(api.register(view, dataset_display_name=source))
             linker = Linker(inputs, settings)
             self._api, self._views, self._tag, self._feats = api, views, tag, feats
-            self._blocked_pairs = "splink"
-            if one_input and union_applies(linker):
-                self._register_union_pairs(linker, work, view)
-                self._blocked_pairs = "union"
-            log("predicting (blocking, comparisons, scores)")
-            parts = run(linker, work)
-            frames = [p.as_spark_dataframe().select("mention_id_l", "mention_id_r", "match_probability",
-                                                    "match_weight") for p in parts]
-            union = frames[0]
-            for f in frames[1:]:
-                union = union.unionByName(f)
+            self._blocked_pairs, self._blocking_s = "splink", 0.0
+            union_pairs = one_input and union_applies(linker)
             out = str(work / "edges")
-            union.write.mode("overwrite").parquet(out)
+            # with the union, no query of Splink's joins 19 tables at once (the reason for the
+            # local broadcast limit): each join may broadcast a quarter of the driver's memory
+            with broadcasts(spark, self.settings, 4 if union_pairs else 0):
+                if union_pairs:
+                    t = time.perf_counter()
+                    self._register_union_pairs(linker, work, view)
+                    self._blocked_pairs, self._blocking_s = "union", time.perf_counter() - t
+                log("predicting (blocking, comparisons, scores)")
+                parts = run(linker, work)
+                frames = [p.as_spark_dataframe().select("mention_id_l", "mention_id_r", "match_probability",
+                                                        "match_weight") for p in parts]
+                union = frames[0]
+                for f in frames[1:]:
+                    union = union.unionByName(f)
+                union.write.mode("overwrite").parquet(out)
             rows = spark.read.parquet(out).count()
             log(f"{rows:,} scored pairs at or above {self.floor:g} back from Spark")
             return rows
@@ -318,24 +324,14 @@ class SparkEngine:
     def _register_union_pairs(self, linker: Any, work: Path, view: str) -> None:
         """A full link's blocked pairs as one union of the rules (linkage/blocked_pairs.py: the same
         pairs as Splink's rule-by-rule exclusions, at a fraction of the work), registered for
-        Splink's predict. Each rule's join is its own Spark job, appended to Parquet: one join's
-        table is alive at a time, so in local mode it may broadcast a quarter of the driver's
-        memory (in one query all 19 would be alive together). Then each pair once, written once
-        and read back, so Splink's scoring reads it instead of computing it again."""
+        Splink's predict. Each rule's join is its own Spark job, appended to Parquet, so one
+        join's table is alive at a time (in one query all 19 would be). Then each pair once,
+        written once and read back, so Splink's scoring reads it instead of computing it again."""
         spark, raw, path = self._api.spark, str(work / "candidate_pairs"), str(work / "blocked_pairs")
         log("blocking (each rule's pairs, then each pair once)")
-        keys = ("spark.sql.autoBroadcastJoinThreshold", "spark.sql.adaptive.autoBroadcastJoinThreshold")
-        before = {k: spark.conf.get(k) for k in keys}
-        try:
-            if self.settings.local:
-                for k in keys:
-                    spark.conf.set(k, str(memory_bytes(self.settings.driver_memory, "driver_memory") // 4))
-            for i, br in enumerate(prediction_rules(linker)):
-                spark.sql(rule_pairs_sql(i, br.blocking_rule_sql, view, PAIR_KEY)).write \
-                    .mode("append" if i else "overwrite").parquet(raw)
-        finally:
-            for k, v in before.items():
-                spark.conf.set(k, v)
+        for i, br in enumerate(prediction_rules(linker)):
+            spark.sql(rule_pairs_sql(i, br.blocking_rule_sql, view, PAIR_KEY)).write \
+                .mode("append" if i else "overwrite").parquet(raw)
         candidates = f"intel_candidate_pairs_{self._tag}"
         spark.read.parquet(raw).createOrReplaceTempView(candidates)
         self._views.append(candidates)

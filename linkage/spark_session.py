@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,6 +181,24 @@ class SparkSettings:
         limit = memory_bytes(self.driver_memory, "driver_memory") // (2 * BROADCASTS_AT_ONCE)
         return {"spark.sql.autoBroadcastJoinThreshold": str(limit),
                 "spark.sql.adaptive.autoBroadcastJoinThreshold": str(limit)}
+
+
+@contextmanager
+def broadcasts(spark: Any, settings: SparkSettings, share: int) -> Iterator[None]:
+    """In local mode, joins may broadcast ``1/share`` of the driver's memory meanwhile (0: the
+    session's own limit, local_tuning), for queries with few joins alive at once."""
+    keys = ("spark.sql.autoBroadcastJoinThreshold", "spark.sql.adaptive.autoBroadcastJoinThreshold")
+    if not (share and settings.local):
+        yield
+        return
+    before = {k: spark.conf.get(k) for k in keys}
+    try:
+        for k in keys:
+            spark.conf.set(k, str(memory_bytes(settings.driver_memory, "driver_memory") // share))
+        yield
+    finally:
+        for k, v in before.items():
+            spark.conf.set(k, v)
 
 
 # More than the joins of Splink's blocking query (one a rule: 19), so their broadcasts fit together.
