@@ -61,7 +61,9 @@ def union_blocked_pairs_sql(rules: Sequence[str], table: str, key: str, pair_id:
     pairs = first_rule_sql("(" + " UNION ALL ".join(parts) + ")")
     if pair_id is None:
         return keyed_pairs_sql(f"({pairs})")
-    return numbered_pairs_sql(f"({pairs})", table, key, pair_id)
+    return (f"SELECT CAST(p.rule_index AS STRING) AS match_key, l.{key} AS join_key_l, r.{key} AS join_key_r "
+            f"FROM ({pairs}) AS p INNER JOIN {table} AS l ON l.{pair_id} = p.side_l "
+            f"INNER JOIN {table} AS r ON r.{pair_id} = p.side_r")
 
 
 def rule_pairs_sql(index: int, rule: str, table: str, side: str) -> str:
@@ -80,14 +82,6 @@ def first_rule_sql(candidates: str) -> str:
 def keyed_pairs_sql(pairs: str) -> str:
     """first_rule_sql's pairs of keys as Splink's blocked pairs table."""
     return f"SELECT CAST(rule_index AS STRING) AS match_key, side_l AS join_key_l, side_r AS join_key_r FROM {pairs} AS p"
-
-
-def numbered_pairs_sql(pairs: str, table: str, key: str, pair_id: str) -> str:
-    """first_rule_sql's pairs of record numbers (``table``'s ``pair_id``) as Splink's blocked pairs
-    table, the keys joined on."""
-    return (f"SELECT CAST(p.rule_index AS STRING) AS match_key, l.{key} AS join_key_l, r.{key} AS join_key_r "
-            f"FROM {pairs} AS p INNER JOIN {table} AS l ON l.{pair_id} = p.side_l "
-            f"INNER JOIN {table} AS r ON r.{pair_id} = p.side_r")
 
 
 def linker_union_sql(linker: Any, table: str, key: str, pair_id: str | None = None) -> str:

@@ -41,7 +41,7 @@ from core.errors import IntelError, NotFound
 from core.store import Store
 from linkage import features as F
 from linkage import model as _model
-from linkage.blocked_pairs import (first_rule_sql, numbered_pairs_sql, prediction_rules, register_for_predict,
+from linkage.blocked_pairs import (first_rule_sql, keyed_pairs_sql, prediction_rules, register_for_predict,
                                    rule_pairs_sql, union_applies)
 from linkage.spark_session import SparkSettings, broadcasts, log, open_session, preflight
 from linkage.spark_sql import spark_settings
@@ -53,9 +53,6 @@ NOTHING_WRITTEN = "nothing was written: the store is as it was"
 # One input's unique id: the key Splink builds for a pair's sides when each agency is its own
 # input (the source, '-__-', the mention id), computed once per mention instead of per candidate pair
 PAIR_KEY = "source_mention_key"
-# each mention's number in the order of PAIR_KEY: the blocking rules' candidate pairs are written
-# and deduplicated as pairs of numbers, the keys joined on at the end (linkage/blocked_pairs.py)
-PAIR_ID = "pair_number"
 
 
 def _pair_key(feats: Any) -> Any:
@@ -251,9 +248,7 @@ class SparkEngine:
         n = F.build_features(store, F.FEATURES_TABLE)
         if not n:
             raise IntelError("there are no mentions to link: ingest a drop first (`intel ingest DROP`)")
-        # PAIR_ID numbers the mentions in the order of their pair keys (linkage/blocked_pairs.py)
-        F.sql(store, f"COPY (SELECT *, row_number() OVER (ORDER BY source || '-__-' || mention_id) AS {PAIR_ID} "
-                     f"FROM {F.FEATURES_TABLE}) TO '{path}' (FORMAT parquet)")
+        F.sql(store, f"COPY {F.FEATURES_TABLE} TO '{path}' (FORMAT parquet)")
         self._list_columns = [r[0] for r in F.sql(store, f"DESCRIBE {F.FEATURES_TABLE}") if str(r[1]).endswith("[]")]
         log(f"{n:,} mentions exported for Spark")
         return n
@@ -335,13 +330,12 @@ class SparkEngine:
         spark, raw, path = self._api.spark, str(work / "candidate_pairs"), str(work / "blocked_pairs")
         log("blocking (each rule's pairs, then each pair once)")
         for i, br in enumerate(prediction_rules(linker)):
-            spark.sql(rule_pairs_sql(i, br.blocking_rule_sql, view, PAIR_ID)).write \
+            spark.sql(rule_pairs_sql(i, br.blocking_rule_sql, view, PAIR_KEY)).write \
                 .mode("append" if i else "overwrite").parquet(raw)
         candidates = f"intel_candidate_pairs_{self._tag}"
         spark.read.parquet(raw).createOrReplaceTempView(candidates)
         self._views.append(candidates)
-        spark.sql(numbered_pairs_sql(f"({first_rule_sql(candidates)})", view, PAIR_KEY, PAIR_ID)) \
-            .write.mode("overwrite").parquet(path)
+        spark.sql(keyed_pairs_sql(f"({first_rule_sql(candidates)})")).write.mode("overwrite").parquet(path)
         pairs = f"intel_blocked_pairs_{self._tag}"
         spark.read.parquet(path).createOrReplaceTempView(pairs)
         self._views.append(pairs)
