@@ -94,5 +94,5 @@ def register_for_predict(linker: Any, pairs: Any) -> Any:
     return linker.table_management.register_blocked_pairs_for_predict(pairs)
 
 
-__all__ = ["LINK_TYPES", "linker_union_sql", "prediction_rules", "register_for_predict",
-           "union_applies", "union_blocked_pairs_sql"]
+__all__ = ["LINK_TYPES", "first_rule_sql", "keyed_pairs_sql", "linker_union_sql", "prediction_rules",
+           "register_for_predict", "rule_pairs_sql", "union_applies", "union_blocked_pairs_sql"]

@@ -1,7 +1,7 @@
 """Scoring: the trained model over the store's mentions, into ``link_edges``.
 
-``score_all`` predicts over every mention (Splink ``predict`` with the model's blocking rules)
-and replaces ``link_edges``. ``score_mentions`` is the incremental twin: the given mentions are
+``score_all`` predicts over every mention (Splink ``predict`` with the model's blocking rules,
+their pairs made as one union: linkage/blocked_pairs.py) and replaces ``link_edges``. ``score_mentions`` is the incremental twin: the given mentions are
 scored against all the others (``predict_between``) and among themselves (``predict_within``),
 with the same blocking rules and the same term-frequency tables (computed over all mentions), so a
 pair gets the same probability either way (tests/linkage/test_scoring.py checks this).

@@ -9,16 +9,8 @@ from linkage import scoring
 from linkage.blocked_pairs import linker_union_sql, union_applies, union_blocked_pairs_sql
 from linkage.model import latest_model, open_linker
 from linkage.scoring import score_all
-from tests.linkage.test_model_data import trained_copy
 
 EDGES = "SELECT mention_a, mention_b, match_probability, match_weight FROM link_edges ORDER BY ALL"
-
-
-@pytest.fixture
-def tstore(tmp_path):
-    s = trained_copy(tmp_path)
-    yield s
-    s.close()
 
 
 @pytest.mark.parametrize("pair_id", [None, "n"])

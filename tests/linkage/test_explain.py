@@ -11,15 +11,8 @@ from typer.testing import CliRunner
 from intel.cli import app
 from core.errors import NotFound
 from linkage.explain import explain_pair
-from tests.linkage.test_model_data import edge, trained_copy
+from tests.linkage.test_model_data import edge
 from views.explanation import in_words as explanation_in_words, to_html as explanation_html
-
-
-@pytest.fixture
-def tstore(tmp_path):
-    s = trained_copy(tmp_path)
-    yield s
-    s.close()
 
 
 def test_weights_sum_to_the_final_weight_and_match_scoring(tstore):

@@ -10,16 +10,9 @@ from core.config import load_config
 from core.errors import IntelError
 from linkage.explain import explain_pair
 from linkage.model import SPLINK_VERSION, latest_model, load_or_train, settings_creator
-from tests.linkage.test_model_data import edge, trained_copy
+from tests.linkage.test_model_data import edge
 
 THRESHOLD = 0.95  # identity's default clustering threshold
-
-
-@pytest.fixture
-def tstore(tmp_path):
-    s = trained_copy(tmp_path)
-    yield s
-    s.close()
 
 
 def test_model_definition_is_python_and_portable():

@@ -8,16 +8,8 @@ from core.config import load_config
 from core.errors import NotFound
 from linkage.model import latest_model, linkage_config
 from linkage.scoring import score_all, score_mentions
-from tests.linkage.test_model_data import trained_copy
 
 EDGES = "SELECT mention_a, mention_b, match_probability, match_weight, model_id FROM link_edges"
-
-
-@pytest.fixture
-def tstore(tmp_path):
-    s = trained_copy(tmp_path)
-    yield s
-    s.close()
 
 
 def _edges_touching(store, ids):
